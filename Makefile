@@ -1,0 +1,32 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint example template clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/planner validate inputs/example.xlsx
+
+test: $(STAMP)
+	$(BIN)/ruff check planner tests inputs
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check planner tests inputs
+	$(BIN)/ruff format --check planner tests inputs
+
+example: $(STAMP)
+	$(BIN)/python inputs/build_example.py inputs/example.xlsx
+
+template: $(STAMP)
+	$(BIN)/planner template inputs/template.xlsx
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
