@@ -1,0 +1,73 @@
+"""Ranked plans as plain data: what the solver decided and what it is worth.
+
+Every number on a `Plan` is recomputed from the scenario data and the plan's
+decisions (options, offers, co-financing amounts) by `planner.verify`, never
+read off the solver, so a tolerance inside the solve cannot leak into a report
+(SPEC §3). Reports (`plans.json`, `plans.xlsx`, the terminal table) are built
+from these objects alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class RunStatus(StrEnum):
+    """SPEC §5 `status` of a whole run."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    NO_SOLUTION = "no_solution"
+
+
+@dataclass(frozen=True, slots=True)
+class CoFinancing:
+    offer_id: str
+    option_id: str
+    amount: float
+
+
+@dataclass(frozen=True, slots=True)
+class MarketReach:
+    market_id: str
+    reach: float
+    """min(addressable, Σ reach·x) when every required layer is supplied, else 0."""
+    missing_layers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    rank: int
+    options: tuple[str, ...]
+    """Chosen option ids in code-point order."""
+    offers: tuple[str, ...]
+    cofinancing: tuple[CoFinancing, ...]
+    weighted_reach: float
+    net_spend: float
+    gross_spend: float
+    cofinanced: float
+    fees: float
+    average_trust: float | None
+    foreign_share: float | None
+    markets: tuple[MarketReach, ...]
+    bound: float
+    """Upper bound on weighted reach for this rank, given the earlier plans."""
+    proven_optimal: bool
+    gap: float | None = None
+    """Relative gap of the reach stage when not proven optimal, else 0."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSet:
+    """The outcome of ranking one scenario."""
+
+    scenario: str
+    status: RunStatus
+    max_weighted_reach: float
+    plans: tuple[Plan, ...]
+    message: str = ""
+    diagnosis: str | None = None
+    """For infeasible runs: which limits conflict and the smallest change that helps."""
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
