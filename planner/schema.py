@@ -43,6 +43,10 @@ class Column:
     unit: str = ""
     refers_to: str | None = None
     """`Sheet.column` whose values this column must be one of."""
+    default_from: str | None = None
+    """Blank takes the value of this column of the same row (name defaults to the id)."""
+    default_label: str | None = None
+    """How the default is shown when the value itself would not say it (`*` = all)."""
 
     def expected(self) -> str:
         """What a valid cell looks like, in the words an error message uses."""
@@ -61,6 +65,10 @@ class Column:
     def default_text(self) -> str:
         if self.required:
             return "required"
+        if self.default_from is not None:
+            return f"same as {self.default_from}"
+        if self.default_label is not None:
+            return self.default_label
         if self.default is None:
             return "blank"
         return format_default(self.default)
@@ -201,7 +209,7 @@ SHEETS: tuple[Sheet, ...] = (
         meaning="One row per market abroad.",
         columns=(
             Column("market_id", Kind.ID, "unique id of the market", True),
-            Column("name", Kind.TEXT, "display name", default="market_id"),
+            Column("name", Kind.TEXT, "display name", default_from="market_id"),
             Column("region", Kind.NAME, "region, used by co-financing eligibility", True),
             Column(
                 "weight",
@@ -223,7 +231,8 @@ SHEETS: tuple[Sheet, ...] = (
                 "required_layers",
                 Kind.LIST,
                 "stack layers that must all be supplied here before any reach counts; * = all",
-                default=None,
+                default=(),
+                default_label="blank (none)",
             ),
         ),
         key=("market_id",),
@@ -234,7 +243,7 @@ SHEETS: tuple[Sheet, ...] = (
         meaning="One row per domestic or foreign partner firm.",
         columns=(
             Column("partner_id", Kind.ID, "unique id of the partner", True),
-            Column("name", Kind.TEXT, "display name", default="partner_id"),
+            Column("name", Kind.TEXT, "display name", default_from="partner_id"),
             Column("country", Kind.NAME, "country; any other than home_country is foreign", True),
             Column("trust", Kind.NUMBER, "the organisation's trust score", True, lo=0, hi=100),
         ),
@@ -253,7 +262,7 @@ SHEETS: tuple[Sheet, ...] = (
                 True,
                 refers_to="Partners.partner_id",
             ),
-            Column("name", Kind.TEXT, "display name", default="option_id"),
+            Column("name", Kind.TEXT, "display name", default_from="option_id"),
             Column(
                 "layer",
                 Kind.NAME,
@@ -322,7 +331,7 @@ SHEETS: tuple[Sheet, ...] = (
         meaning="Optional co-financing offers from allied programmes.",
         columns=(
             Column("offer_id", Kind.ID, "unique id of the offer", True),
-            Column("financier", Kind.TEXT, "programme or financier", default="offer_id"),
+            Column("financier", Kind.TEXT, "programme or financier", default_from="offer_id"),
             Column(
                 "share",
                 Kind.NUMBER,
@@ -350,9 +359,13 @@ SHEETS: tuple[Sheet, ...] = (
                 lo=0,
                 unit=MONEY,
             ),
-            Column("regions", Kind.LIST, "eligible regions, or * for all", default="*"),
-            Column("kinds", Kind.LIST, "eligible option kinds, or * for all", default="*"),
-            Column("layers", Kind.LIST, "eligible layers, or * for all", default="*"),
+            Column(
+                "regions", Kind.LIST, default_label="*", meaning="eligible regions, or * for all"
+            ),
+            Column(
+                "kinds", Kind.LIST, default_label="*", meaning="eligible option kinds, or * for all"
+            ),
+            Column("layers", Kind.LIST, default_label="*", meaning="eligible layers, or * for all"),
             Column("decision", Kind.DECISION, "force taking it (must) or not (never)"),
         ),
         key=("offer_id",),

@@ -1,0 +1,778 @@
+"""Turn a workbook's raw cells into a validated `Scenario`, or say everything wrong with it.
+
+Every check here is driven by `planner.schema`; every problem is collected (not
+raised at the first one) so a planner fixes the workbook in one pass. The
+conversion loops are written for speed: a scenario with 250,000 rows must be
+read and validated in a few seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from planner.errors import InputError, Problem
+from planner.scenario import (
+    Coverage,
+    Layer,
+    Market,
+    Offer,
+    Option,
+    Partner,
+    Resource,
+    Rule,
+    Scenario,
+    Settings,
+    Usage,
+    canonical_name,
+)
+from planner.schema import (
+    DECISIONS,
+    RULES,
+    SETTING_BY_KEY,
+    SETTINGS,
+    SHEETS,
+    Column,
+    Kind,
+    Sheet,
+    canonical_header,
+)
+from planner.workbook_reader import RawSheet, RawWorkbook, column_letter
+
+BASE = "base"
+_BLANK = object()
+
+
+class _Bad(Exception):
+    """A cell that does not convert; the caller knows what was expected."""
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (type(value) is str and not value.strip())
+
+
+def _to_id(value: object) -> str:
+    kind = type(value)
+    if kind is str:
+        return value.strip()  # type: ignore[union-attr]
+    if kind is float:
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            raise _Bad
+        return str(int(value)) if value.is_integer() else repr(value)  # type: ignore[union-attr]
+    if kind is int:
+        return str(value)
+    raise _Bad
+
+
+def _to_number(value: object) -> float:
+    kind = type(value)
+    if kind is float or kind is int:
+        number = float(value)  # type: ignore[arg-type]
+    elif kind is str:
+        try:
+            number = float(value.strip())  # type: ignore[union-attr]
+        except ValueError:
+            raise _Bad from None
+    else:
+        raise _Bad
+    if not math.isfinite(number):
+        raise _Bad
+    return number
+
+
+def _to_integer(value: object) -> int:
+    number = _to_number(value)
+    if not number.is_integer():
+        raise _Bad
+    return int(number)
+
+
+def _to_text(value: object) -> str:
+    if type(value) is str:
+        return value.strip()  # type: ignore[union-attr]
+    return _to_id(value)
+
+
+def _to_name(value: object) -> str:
+    return " ".join(_to_text(value).split())
+
+
+def _to_list(value: object) -> tuple[str, ...] | None:
+    text = _to_text(value)
+    if text == "*":
+        return None
+    names = [canonical_name(part) for part in text.split(";")]
+    names = [n for n in names if n]
+    if not names or "*" in names:
+        raise _Bad
+    return tuple(sorted(set(names)))
+
+
+def _to_choice(choices: tuple[str, ...]) -> Callable[[object], str]:
+    def convert(value: object) -> str:
+        word = _to_text(value).casefold()
+        if word not in choices:
+            raise _Bad
+        return word
+
+    return convert
+
+
+_CONVERTERS: dict[Kind, Callable[[object], object]] = {
+    Kind.ID: _to_id,
+    Kind.TEXT: _to_text,
+    Kind.NAME: _to_name,
+    Kind.NUMBER: _to_number,
+    Kind.INTEGER: _to_integer,
+    Kind.LIST: _to_list,
+    Kind.DECISION: _to_choice(DECISIONS),
+    Kind.RULE: _to_choice(RULES),
+}
+
+
+def _in_range(col: Column, value: object) -> bool:
+    if not isinstance(value, int | float):
+        return True
+    if col.lo is not None and (value <= col.lo if col.lo_strict else value < col.lo):
+        return False
+    return not (col.hi is not None and value > col.hi)
+
+
+def convert_value(col: Column, value: object) -> object:
+    """One value, converted and range-checked; raises _Bad. Blank gives the default."""
+    if _is_blank(value):
+        if col.required:
+            raise _Bad
+        return col.default
+    converted = _CONVERTERS[col.kind](value)
+    if not _in_range(col, converted):
+        raise _Bad
+    return converted
+
+
+@dataclass(slots=True)
+class _Table:
+    """A sheet's rows converted by its schema: row numbers and one list per column."""
+
+    sheet: Sheet
+    name: str
+    rows: list[int]
+    values: dict[str, list[object]]
+
+    def problem(self, i: int, column: str, value: object, expected: str) -> Problem:
+        return Problem(self.name, self.rows[i], column, value, expected)
+
+
+class _Checker:
+    """Collects problems while turning raw sheets into tables."""
+
+    def __init__(self, raw: RawWorkbook) -> None:
+        self.raw = raw
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+
+    def add(
+        self,
+        sheet: str | None,
+        row: int | None,
+        column: str | None,
+        value: object,
+        expected: str,
+        found: bool = True,
+    ) -> None:
+        self.problems.append(Problem(sheet, row, column, value, expected, found))
+
+    def table(self, sheet: Sheet) -> _Table | None:
+        """Convert a sheet's rows by its schema; None when it is absent or unreadable."""
+        raw = self.raw.sheets.get(canonical_header(sheet.name))
+        if raw is None:
+            if sheet.required:
+                self.add(
+                    sheet.name,
+                    None,
+                    None,
+                    None,
+                    f"a sheet named {sheet.name} (it is required)",
+                    found=False,
+                )
+            return None
+        index = self._header_index(sheet, raw)
+        if index is None:
+            return None
+        return self._convert_rows(sheet, raw, index)
+
+    def _header_index(self, sheet: Sheet, raw: RawSheet) -> dict[str, int] | None:
+        known = {canonical_header(c.name): c.name for c in sheet.columns}
+        index: dict[str, int] = {}
+        for i, header in enumerate(raw.headers):
+            if _is_blank(header) or not isinstance(header, str):
+                continue
+            name = known.get(canonical_header(header))
+            if name is None:
+                continue  # extra columns (notes, sources) are allowed
+            if name in index:
+                self.add(
+                    raw.name,
+                    1,
+                    column_letter(i),
+                    header,
+                    f"the column {name} only once (it is also column {column_letter(index[name])})",
+                )
+                continue
+            index[name] = i
+        ok = True
+        for col in sheet.columns:
+            if col.required and col.name not in index:
+                self.add(
+                    raw.name,
+                    1,
+                    None,
+                    None,
+                    f"a column headed {col.name} in row 1 (it is required)",
+                    found=False,
+                )
+                ok = False
+        return index if ok else None
+
+    def _convert_rows(self, sheet: Sheet, raw: RawSheet, index: dict[str, int]) -> _Table:
+        rows = [r for r, _ in raw.rows]
+        values: dict[str, list[object]] = {}
+        formulas = raw.uncached_formulas
+        for col in sheet.columns:
+            i = index.get(col.name)
+            if i is None:
+                values[col.name] = [col.default] * len(rows)
+                continue
+            convert = _CONVERTERS[col.kind]
+            required, default = col.required, col.default
+            checks_range = col.lo is not None or col.hi is not None
+            out: list[object] = []
+            append = out.append
+            for excel_row, cells in raw.rows:
+                value = cells[i] if i < len(cells) else ""
+                if value == "" or _is_blank(value):
+                    if formulas and (excel_row, i) in formulas:
+                        self._formula(raw.name, excel_row, i)
+                    elif required:
+                        self.add(
+                            raw.name,
+                            excel_row,
+                            col.name,
+                            value,
+                            f"{col.expected()} (this column is required)",
+                        )
+                    append(default)
+                    continue
+                try:
+                    converted = convert(value)
+                    if checks_range and not _in_range(col, converted):
+                        raise _Bad
+                except _Bad:
+                    self.add(raw.name, excel_row, col.name, value, col.expected())
+                    converted = default
+                append(converted)
+            values[col.name] = out
+        # Formulas without a cached value outside the data area calamine returned.
+        for excel_row, i in sorted(formulas):
+            if i in index.values() and excel_row not in set(rows):
+                self._formula(raw.name, excel_row, i)
+        for col in sheet.columns:  # e.g. a blank name takes the row's id
+            if col.default_from is not None:
+                ids = values[col.default_from]
+                values[col.name] = [
+                    ids[k] if v is None else v for k, v in enumerate(values[col.name])
+                ]
+        return _Table(sheet, raw.name, rows, values)
+
+    def _formula(self, sheet: str, row: int, col: int) -> None:
+        self.add(
+            sheet,
+            row if row else None,
+            column_letter(col) if col >= 0 else None,
+            None,
+            "a value, found a formula with no cached value; open and save the workbook "
+            "in Excel (or type the value)",
+            found=False,
+        )
+
+    def unique(self, table: _Table, columns: Sequence[str]) -> list[bool]:
+        """Flag rows whose key repeats an earlier row's; report each repeat once."""
+        seen: dict[tuple[object, ...], int] = {}
+        keep: list[bool] = []
+        cols = [table.values[c] for c in columns]
+        for i in range(len(table.rows)):
+            key = tuple(col[i] for col in cols)
+            if any(k is None for k in key):
+                keep.append(False)
+                continue
+            first = seen.setdefault(key, i)
+            if first != i:
+                what = " and ".join(columns)
+                self.add(
+                    table.name,
+                    table.rows[i],
+                    columns[-1],
+                    key[-1],
+                    f"a {what} not used before (row {table.rows[first]} has the same)",
+                )
+                keep.append(False)
+            else:
+                keep.append(True)
+        return keep
+
+    def references(self, table: _Table, column: str, known: Iterable[str], what: str) -> None:
+        known_set = set(known)
+        for i, value in enumerate(table.values[column]):
+            if value is not None and value not in known_set:
+                self.add(table.name, table.rows[i], column, value, f"the id of {what}")
+
+
+def _settings_rows(checker: _Checker) -> dict[str, tuple[object, str, int | None]]:
+    """Setting key -> (raw value, sheet, row) from the Settings sheet."""
+    out: dict[str, tuple[object, str, int | None]] = {}
+    raw = checker.raw.sheets.get("settings")
+    if raw is None:
+        checker.add(
+            "Settings", None, None, None, "a sheet named Settings (it is required)", found=False
+        )
+        return out
+    sheet = SHEETS[0]
+    index = checker._header_index(sheet, raw)
+    if index is None:
+        return out
+    si, vi = index["setting"], index.get("value")
+    for excel_row, cells in raw.rows:
+        name = cells[si] if si < len(cells) else ""
+        value = cells[vi] if vi is not None and vi < len(cells) else ""
+        if vi is not None and (excel_row, vi) in raw.uncached_formulas:
+            checker._formula(raw.name, excel_row, vi)
+            continue
+        if _is_blank(name):
+            checker.add(
+                raw.name,
+                excel_row,
+                "setting",
+                name,
+                "the name of a setting (a value is given without one)",
+            )
+            continue
+        key = canonical_header(str(name))
+        if key not in SETTING_BY_KEY:
+            checker.add(raw.name, excel_row, "setting", name, _known_settings())
+            continue
+        if key in out:
+            checker.add(
+                raw.name,
+                excel_row,
+                "setting",
+                name,
+                f"each setting once (row {out[key][2]} sets it too)",
+            )
+            continue
+        out[key] = (value, raw.name, excel_row)
+    return out
+
+
+def _known_settings() -> str:
+    return "one of the settings " + ", ".join(s.name for s in SETTINGS)
+
+
+def _scenario_overrides(
+    checker: _Checker,
+) -> dict[str, dict[str, tuple[object, str, int | None]]]:
+    """Scenario name -> setting key -> (value, sheet, row); every row checked."""
+    table = checker.table(next(s for s in SHEETS if s.name == "Scenarios"))
+    out: dict[str, dict[str, tuple[object, str, int | None]]] = {}
+    if table is None:
+        return out
+    columns = (table.values["scenario"], table.values["setting"], table.values["value"])
+    for i, (name, setting, value) in enumerate(zip(*columns, strict=True)):
+        if name is None or setting is None:
+            continue
+        if str(name).casefold() == BASE:
+            checker.add(
+                table.name,
+                table.rows[i],
+                "scenario",
+                name,
+                "a scenario name other than base (base is the Settings sheet alone)",
+            )
+            continue
+        key = canonical_header(str(setting))
+        if key not in SETTING_BY_KEY:
+            checker.add(table.name, table.rows[i], "setting", setting, _known_settings())
+            continue
+        chosen = out.setdefault(str(name), {})
+        if key in chosen:
+            checker.add(
+                table.name,
+                table.rows[i],
+                "setting",
+                setting,
+                f"each setting once per scenario (row {chosen[key][2]} sets it too)",
+            )
+            continue
+        chosen[key] = (value, table.name, table.rows[i])
+    return out
+
+
+def parse_set_options(pairs: Sequence[str]) -> list[tuple[str, str]]:
+    """`--set SETTING=VALUE` strings as pairs; malformed ones are usage errors."""
+    problems = []
+    out = []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            problems.append(Problem("--set", None, None, pair, "SETTING=VALUE"))
+            continue
+        out.append((name.strip(), value.strip()))
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def _setting(checker: _Checker, key: str, entry: tuple[object, str, int | None]) -> object:
+    """A setting's value, its default when blank, or _BLANK after reporting a problem."""
+    spec = SETTING_BY_KEY[key]
+    value, sheet, row = entry
+    try:
+        return convert_value(spec, value)
+    except _Bad:
+        why = " (it is required)" if spec.required and _is_blank(value) else ""
+        checker.add(sheet, row, "value", value, f"{spec.name}: {spec.expected()}{why}")
+        return _BLANK
+
+
+def _resolve_settings(
+    checker: _Checker, scenario: str | None, overrides: Sequence[tuple[str, str]]
+) -> Settings | None:
+    """Settings sheet, then the chosen scenario's overrides, then --set; all values checked,
+    chosen or not, so every problem shows in one run."""
+    layered = {key: _setting(checker, key, entry) for key, entry in _settings_rows(checker).items()}
+    scenarios = {
+        name: {key: _setting(checker, key, entry) for key, entry in rows.items()}
+        for name, rows in _scenario_overrides(checker).items()
+    }
+    if scenario is not None and scenario.casefold() != BASE:
+        if scenario not in scenarios:
+            names = ", ".join(sorted(scenarios)) or "none (there is no Scenarios sheet)"
+            checker.add(
+                "--scenario",
+                None,
+                None,
+                scenario,
+                f"the name of a scenario in the Scenarios sheet: base or {names}",
+            )
+        else:
+            layered.update(scenarios[scenario])
+    for name, value in overrides:
+        key = canonical_header(name)
+        if key not in SETTING_BY_KEY:
+            checker.add("--set", None, None, name, _known_settings())
+            continue
+        layered[key] = _setting(checker, key, (value, "--set", None))
+    values: dict[str, object] = {}
+    for spec in SETTINGS:
+        key = canonical_header(spec.name)
+        if key not in layered:
+            if spec.required:
+                checker.add(
+                    "Settings",
+                    None,
+                    "setting",
+                    None,
+                    f"a row setting {spec.name} (it is required)",
+                    found=False,
+                )
+            continue
+        values[spec.name] = layered[key]
+    if any(v is _BLANK for v in values.values()) or checker.problems:
+        return None
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def check_workbook(
+    raw: RawWorkbook,
+    scenario: str | None = None,
+    overrides: Sequence[tuple[str, str]] = (),
+) -> Scenario:
+    """The validated scenario, or InputError listing every problem found.
+
+    `scenario` names a row group of the Scenarios sheet (None or "base": the
+    Settings sheet alone); `overrides` are command-line `--set` pairs, applied last.
+    """
+    checker = _Checker(raw)
+    settings = _resolve_settings(checker, scenario, overrides)
+    spec = {s.name: s for s in SHEETS}
+    tables = {
+        name: checker.table(spec[name]) for name in spec if name not in ("Settings", "Scenarios")
+    }
+    layers = _layers(checker, tables["Layers"])
+    partners = _partners(checker, tables["Partners"])
+    options = _options(checker, tables["Options"], partners, layers)
+    option_layers = {o.layer for o in options.values() if o.layer is not None}
+    markets = _markets(checker, tables["Markets"], layers, option_layers)
+    coverage = _coverage(checker, tables["Coverage"], options, markets)
+    offers = _offers(checker, tables["CoFinancing"], layers, option_layers, markets, options)
+    resources = _resources(checker, tables["Resources"])
+    usage = _usage(checker, tables["Usage"], options, resources)
+    rules = _rules(checker, tables["Rules"], options)
+    if checker.problems or settings is None:
+        raise InputError(checker.problems)
+    return Scenario(
+        name=BASE if scenario is None else scenario,
+        settings=settings,
+        markets=tuple(sorted(markets.values(), key=lambda m: m.market_id)),
+        partners=tuple(sorted(partners.values(), key=lambda p: p.partner_id)),
+        options=tuple(sorted(options.values(), key=lambda o: o.option_id)),
+        coverage=tuple(sorted(coverage, key=lambda c: (c.option_id, c.market_id))),
+        layers=tuple(sorted(layers.values(), key=lambda layer: layer.layer)),
+        offers=tuple(sorted(offers.values(), key=lambda c: c.offer_id)),
+        resources=tuple(sorted(resources.values(), key=lambda r: r.resource)),
+        usage=tuple(sorted(usage, key=lambda u: (u.option_id, u.resource))),
+        rules=tuple(sorted(rules, key=lambda r: (r.rule, r.option_id, r.other_option_id))),
+        warnings=tuple(checker.warnings),
+    )
+
+
+def _keyed_rows(checker: _Checker, table: _Table | None) -> Iterable[tuple[int, dict]]:
+    if table is None:
+        return
+    keep = checker.unique(table, table.sheet.key) if table.sheet.key else [True] * len(table.rows)
+    names = [c.name for c in table.sheet.columns]
+    columns = [table.values[n] for n in names]
+    for i, ok in enumerate(keep):
+        if ok:
+            yield i, dict(zip(names, (col[i] for col in columns), strict=True))
+
+
+def _layers(checker: _Checker, table: _Table | None) -> dict[str, Layer]:
+    out = {}
+    for _, r in _keyed_rows(checker, _canonical_key(table, "layer")):
+        out[r["layer"]] = Layer(r["layer"], r["min_trust"], r["max_foreign_share"])
+    return out
+
+
+def _canonical_key(table: _Table | None, column: str) -> _Table | None:
+    """Layer names are keys compared case-insensitively: canonicalise before uniqueness."""
+    if table is not None:
+        table.values[column] = [
+            canonical_name(v) if isinstance(v, str) else v for v in table.values[column]
+        ]
+    return table
+
+
+def _partners(checker: _Checker, table: _Table | None) -> dict[str, Partner]:
+    return {
+        r["partner_id"]: Partner(r["partner_id"], r["name"], r["country"], r["trust"])
+        for _, r in _keyed_rows(checker, table)
+    }
+
+
+def _known_layer(layers: dict[str, Layer], used: set[str] | None = None) -> str:
+    names = sorted(layers) if layers else sorted(used or ())
+    where = "the Layers sheet" if layers else "the layer of some option"
+    shown = ", ".join(names[:12]) + (" …" if len(names) > 12 else "")
+    return f"a layer listed in {where} ({shown})"
+
+
+def _options(
+    checker: _Checker, table: _Table | None, partners: dict[str, Partner], layers: dict[str, Layer]
+) -> dict[str, Option]:
+    out: dict[str, Option] = {}
+    if table is None:
+        return out
+    table = _canonical_key(_canonical_key(table, "layer"), "kind")
+    assert table is not None
+    for i, r in _keyed_rows(checker, table):
+        if r["partner_id"] is not None and r["partner_id"] not in partners:
+            checker.add(
+                table.name,
+                table.rows[i],
+                "partner_id",
+                r["partner_id"],
+                "the id of a partner in the Partners sheet",
+            )
+        if layers and r["layer"] is not None and r["layer"] not in layers:
+            checker.add(table.name, table.rows[i], "layer", r["layer"], _known_layer(layers))
+        out[r["option_id"]] = Option(
+            r["option_id"],
+            r["partner_id"],
+            r["name"],
+            r["layer"],
+            r["kind"],
+            r["cost"],
+            r["decision"],
+        )
+    return out
+
+
+def _markets(
+    checker: _Checker, table: _Table | None, layers: dict[str, Layer], option_layers: set[str]
+) -> dict[str, Market]:
+    out: dict[str, Market] = {}
+    known = set(layers) if layers else option_layers
+    for i, r in _keyed_rows(checker, table):
+        required = r["required_layers"]
+        if required is None:  # * means every layer
+            required = tuple(sorted(known))
+        else:
+            for name in required:
+                if name not in known:
+                    checker.add(
+                        table.name,
+                        table.rows[i],
+                        "required_layers",  # type: ignore[union-attr]
+                        name,
+                        _known_layer(layers, option_layers),
+                    )
+        out[r["market_id"]] = Market(
+            r["market_id"], r["name"], r["region"], r["weight"], r["addressable"], required
+        )
+    return out
+
+
+def _coverage(
+    checker: _Checker, table: _Table | None, options: dict[str, Option], markets: dict[str, Market]
+) -> list[Coverage]:
+    if table is None:
+        return []
+    keep = checker.unique(table, ("option_id", "market_id"))
+    out = []
+    opt, mkt, reach = table.values["option_id"], table.values["market_id"], table.values["reach"]
+    for i, ok in enumerate(keep):
+        o, m = opt[i], mkt[i]
+        bad = False
+        if o is not None and o not in options:
+            checker.add(
+                table.name,
+                table.rows[i],
+                "option_id",
+                o,
+                "the id of an option in the Options sheet",
+            )
+            bad = True
+        if m is not None and m not in markets:
+            checker.add(
+                table.name, table.rows[i], "market_id", m, "the id of a market in the Markets sheet"
+            )
+            bad = True
+        if ok and not bad:
+            out.append(Coverage(o, m, reach[i]))  # type: ignore[arg-type]
+    return out
+
+
+def _offers(
+    checker: _Checker,
+    table: _Table | None,
+    layers: dict[str, Layer],
+    option_layers: set[str],
+    markets: dict[str, Market],
+    options: dict[str, Option],
+) -> dict[str, Offer]:
+    out: dict[str, Offer] = {}
+    known_layers = set(layers) if layers else option_layers
+    known_regions = {canonical_name(m.region) for m in markets.values()}
+    known_kinds = {o.kind for o in options.values() if o.kind}
+    for i, r in _keyed_rows(checker, table):
+        assert table is not None
+        for name in r["layers"] or ():
+            if name not in known_layers:
+                checker.add(
+                    table.name, table.rows[i], "layers", name, _known_layer(layers, option_layers)
+                )
+        for name in r["regions"] or ():
+            if name not in known_regions:
+                checker.warnings.append(
+                    f"CoFinancing row {table.rows[i]}: offer {r['offer_id']} names region "
+                    f"{name!r}, which no market has; the offer may be useless"
+                )
+        for name in r["kinds"] or ():
+            if name not in known_kinds:
+                checker.warnings.append(
+                    f"CoFinancing row {table.rows[i]}: offer {r['offer_id']} names kind "
+                    f"{name!r}, which no option has"
+                )
+        out[r["offer_id"]] = Offer(
+            r["offer_id"],
+            r["financier"],
+            r["share"],
+            r["cap"],
+            r["fee"],
+            r["min_eligible_spend"],
+            r["regions"],
+            r["kinds"],
+            r["layers"],
+            r["decision"],
+        )
+    return out
+
+
+def _resources(checker: _Checker, table: _Table | None) -> dict[str, Resource]:
+    return {
+        r["resource"]: Resource(r["resource"], r["capacity"])
+        for _, r in _keyed_rows(checker, table)
+    }
+
+
+def _usage(
+    checker: _Checker,
+    table: _Table | None,
+    options: dict[str, Option],
+    resources: dict[str, Resource],
+) -> list[Usage]:
+    out = []
+    for i, r in _keyed_rows(checker, table):
+        assert table is not None
+        ok = True
+        if r["option_id"] not in options:
+            checker.add(
+                table.name,
+                table.rows[i],
+                "option_id",
+                r["option_id"],
+                "the id of an option in the Options sheet",
+            )
+            ok = False
+        if r["resource"] not in resources:
+            checker.add(
+                table.name,
+                table.rows[i],
+                "resource",
+                r["resource"],
+                "a resource listed in the Resources sheet",
+            )
+            ok = False
+        if ok:
+            out.append(Usage(r["option_id"], r["resource"], r["amount"]))
+    return out
+
+
+def _rules(checker: _Checker, table: _Table | None, options: dict[str, Option]) -> list[Rule]:
+    out = []
+    for i, r in _keyed_rows(checker, table):
+        assert table is not None
+        ok = r["rule"] is not None
+        for column in ("option_id", "other_option_id"):
+            if r[column] is not None and r[column] not in options:
+                checker.add(
+                    table.name,
+                    table.rows[i],
+                    column,
+                    r[column],
+                    "the id of an option in the Options sheet",
+                )
+                ok = False
+        if r["option_id"] is not None and r["option_id"] == r["other_option_id"]:
+            checker.add(
+                table.name,
+                table.rows[i],
+                "other_option_id",
+                r["other_option_id"],
+                "an option other than option_id (a rule links two options)",
+            )
+            ok = False
+        if ok and r["option_id"] is not None and r["other_option_id"] is not None:
+            out.append(Rule(r["rule"], r["option_id"], r["other_option_id"]))
+    return out

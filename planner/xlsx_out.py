@@ -1,0 +1,50 @@
+"""Writing .xlsx files safely: text stays text, and a file appears whole or not at all.
+
+Names come from users' workbooks; openpyxl would store a name such as
+`=HYPERLINK(...)` as a live formula. Every string is written as a string cell.
+Files are written to a temporary sibling and moved into place, so a crash or a
+full disk never leaves a half-written workbook where a reader expects a result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.worksheet.worksheet import Worksheet
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def text_cell(ws: Worksheet, value: object) -> object:
+    """A write-only cell for `value`; strings are forced to text, never formulas."""
+    if isinstance(value, str):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
+def set_text(cell: Cell, value: object) -> None:
+    """Set a normal-mode cell, keeping strings as text."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; move it into place only if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
