@@ -1,0 +1,445 @@
+"""Why a scenario has no plan, and the smallest change that gives it one.
+
+Two steps, cheapest first:
+
+1. `decision_conflicts` reasons over decisions and rules alone: a `must`
+   option screened out by rule 9, a `must` option that (through a chain of
+   `requires`) needs a `never` one, two `must` options that exclude each other.
+   These need no solver and name the options involved.
+2. `diagnose_infeasibility` solves an *elastic* copy of the model: every limit a
+   user can change (budget, min_average_trust, max_foreign_share,
+   max_country_share, layer caps, resource capacities, min_eligible_spend of
+   `must` offers) may stretch at a cost proportional to the relative change, and
+   every `must` may be dropped at the cost of a 100 % change. The cheapest
+   stretched plan shows which limits conflict and by how much each must move,
+   in the user's words ("raise budget from 100 to 123.5"). A stretched plan
+   that needs no stretch at all would contradict the solver's proof of
+   infeasibility; that is reported as not confirmed rather than as a diagnosis.
+
+Nothing here prints; results are plain data and text.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+
+import pyomo.environ as pyo
+
+from planner.model import PlanModel, build_model, extract_decisions
+from planner.plan import CoFinancing
+from planner.scenario import Scenario, canonical_name
+from planner.screening import screen_options
+
+NOTHING_REACHED = "nothing affordable reaches any weighted market"
+
+#: Cost of dropping one `must`, in the same units as a relative change of a limit.
+DROP_MUST_PENALTY = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change of a user-facing limit or decision."""
+
+    limit: str
+    """e.g. `budget`, `min_average_trust`, `resources[staff]`, `must O12`."""
+    current: float | None
+    suggested: float | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    summary: str
+    """One line for the run's message."""
+    text: str
+    """The full explanation for the user."""
+    conflicting: tuple[str, ...] = ()
+    changes: tuple[Change, ...] = ()
+    confirmed: bool = True
+    """False when the elastic solve did not confirm the infeasibility."""
+    notes: tuple[str, ...] = field(default=())
+
+
+def decision_conflicts(scenario: Scenario) -> list[str]:
+    """Contradictions among `must`/`never`, rule 9 and rules, found without a solver.
+
+    Propagates forced-in options along `requires` (A in ⇒ B in) and forced-out
+    options backwards along `requires` (B out ⇒ A out) and across `excludes`
+    (A in ⇒ B out), then reports every option both forced in and out, with the
+    chain of reasons.
+    """
+    screened = {s.option_id: s.reason for s in screen_options(scenario) if "trust" in s.reason}
+    forced_in: dict[str, str] = {
+        o.option_id: f"{o.option_id} is `must`" for o in scenario.options if o.decision == "must"
+    }
+    forced_out: dict[str, str] = {
+        o.option_id: f"{o.option_id} is `never`" for o in scenario.options if o.decision == "never"
+    }
+    for option_id, reason in screened.items():
+        forced_out.setdefault(option_id, f"{option_id} is screened out ({reason})")
+    requires = [(r.option_id, r.other_option_id) for r in scenario.rules if r.rule == "requires"]
+    excludes = [(r.option_id, r.other_option_id) for r in scenario.rules if r.rule == "excludes"]
+    changed = True
+    while changed:
+        changed = False
+        for a, b in requires:
+            if a in forced_in and b not in forced_in:
+                forced_in[b] = f"{forced_in[a]} and requires {b}"
+                changed = True
+            if b in forced_out and a not in forced_out:
+                forced_out[a] = f"{a} requires {b}, but {forced_out[b]}"
+                changed = True
+        for a, b in excludes:
+            for one, other in ((a, b), (b, a)):
+                if one in forced_in and other not in forced_out:
+                    forced_out[other] = (
+                        f"{forced_in[one]} and excludes {other}"
+                        if one == a
+                        else (f"{other} excludes {one}, and {forced_in[one]}")
+                    )
+                    changed = True
+    return [
+        f"{forced_in[o]}; yet {forced_out[o]}" for o in sorted(set(forced_in) & set(forced_out))
+    ]
+
+
+def _weights(scenario: Scenario) -> dict[str, float]:
+    """Cost per unit of slack, so that each slack costs its relative change of the limit.
+
+    Spend-share and trust rows are in money; a slack s in them moves the limit
+    by about s / gross spend, and gross spend is about the budget.
+    """
+    s = scenario.settings
+    money = max(1.0, s.budget)
+    return {
+        "budget": 1.0 / money,
+        "average_trust": 1.0 / (money * max(1.0, s.min_average_trust or 1.0)),
+        "foreign_share": 1.0 / (money * max(0.05, s.max_foreign_share)),
+        "country_share": 1.0 / (money * max(0.05, s.max_country_share)),
+        "layer_foreign_share": 1.0 / (money * 0.5),
+    }
+
+
+def _round_out(value: float, up: bool, digits: int = 2) -> float:
+    """Round away from the infeasible side so the suggested change really suffices."""
+    scale = 10**digits
+    return (math.ceil if up else math.floor)(value * scale - (1e-9 if up else -1e-9)) / scale
+
+
+def diagnose_infeasibility(scenario: Scenario, *, deadline: float | None = None) -> Diagnosis:
+    """Which limits conflict, and the smallest change (in the user's words) that helps.
+
+    `deadline` is a `time.monotonic()` instant; by default 60 s from now.
+    """
+    from planner.solver import PersistentSolver, Termination
+
+    conflicts = decision_conflicts(scenario)
+    if conflicts:
+        text = "Decisions and rules contradict each other: " + "; ".join(conflicts) + "."
+        return Diagnosis(summary=text, text=text, conflicting=tuple(conflicts))
+    deadline = deadline if deadline is not None else time.monotonic() + 60.0
+    deadline = max(deadline, time.monotonic() + 5.0)  # a diagnosis deserves a few seconds
+    pm = build_model(scenario)
+    slacks = _make_elastic(pm)
+    solver = PersistentSolver(pm, deadline=deadline, mip_gap=0.0)
+    outcome = solver.solve()
+    if not outcome.has_solution or outcome.incumbent is None:
+        text = (
+            "No plan meets every limit, and no stretched plan was found in time "
+            f"({outcome.termination})."
+        )
+        return Diagnosis(summary=text, text=text, confirmed=False)
+    if outcome.incumbent <= 1e-9:
+        text = (
+            "The solver reported no plan, but a plan within every limit exists: "
+            "the infeasibility was not confirmed."
+        )
+        return Diagnosis(summary=text, text=text, confirmed=False)
+    changes = _changes(pm, slacks, outcome.x, outcome.y, outcome.z)
+    conflicting = tuple(c.limit for c in changes)
+    proven = outcome.termination == Termination.OPTIMAL
+    lead = "No plan meets every limit at once."
+    body = "; ".join(c.text for c in changes)
+    qualifier = "Smallest change" if proven else "A change (not proven smallest)"
+    text = (
+        f"{lead} Limits in conflict: {', '.join(conflicting)}. "
+        f"{qualifier} that makes a plan possible: {body}."
+    )
+    return Diagnosis(
+        summary=f"infeasible: {body}",
+        text=text,
+        conflicting=conflicting,
+        changes=tuple(changes),
+    )
+
+
+def _make_elastic(pm: PlanModel) -> dict[str, list[tuple[str, object, pyo.Var]]]:
+    """Add a penalised slack to every stretchable row and make every `must` droppable."""
+    m = pm.model
+    scenario = pm.scenario
+    weights = _weights(scenario)
+    m.slack = pyo.VarList(domain=pyo.NonNegativeReals)
+    penalty = []
+    slacks: dict[str, list[tuple[str, object, pyo.Var]]] = {}
+    must_offers = {c for c, d in pm.offer_decisions.items() if d == "must"}
+    capacity = {r.resource: r.capacity for r in scenario.resources}
+    mes = {c.offer_id: c.min_eligible_spend for c in scenario.offers}
+    for block in (
+        "budget",
+        "resources",
+        "average_trust",
+        "foreign_share",
+        "layer_foreign_share",
+        "country_share",
+        "matching_spend",
+    ):
+        component = getattr(m, block)
+        for index, con in component.items():
+            if block == "matching_spend" and index not in must_offers:
+                continue  # an offer that is not `must` can simply be left
+            if block == "resources":
+                weight = 1.0 / max(1.0, capacity[index])
+            elif block == "matching_spend":
+                weight = 1.0 / max(1.0, mes[index])
+            else:
+                weight = weights[block]
+            s = m.slack.add()
+            if con.has_ub():
+                con.set_value((con.lower, con.body - s, con.upper))
+            else:
+                con.set_value((con.lower, con.body + s, con.upper))
+            penalty.append(weight * s)
+            slacks.setdefault(block, []).append((index, con, s))
+    index_of = pm.option_index()
+    for option_id, decision in pm.option_decisions.items():
+        if decision == "must":
+            var = m.x[index_of[option_id]]
+            var.setlb(0.0)
+            penalty.append(DROP_MUST_PENALTY * (1 - var))
+    offer_pos = {c: j for j, c in enumerate(pm.offer_ids)}
+    for offer_id in must_offers:
+        var = m.y[offer_pos[offer_id]]
+        var.setlb(0.0)
+        penalty.append(DROP_MUST_PENALTY * (1 - var))
+    for name in ("weighted_reach", "net_spend", "option_count"):
+        getattr(m, name).deactivate()
+    m.elastic = pyo.Objective(expr=sum(penalty) if penalty else 0.0, sense=pyo.minimize)
+    return slacks
+
+
+def _changes(pm: PlanModel, slacks, x, y, z) -> list[Change]:
+    """Read the stretched plan and say, per stretched limit, what it would have to be."""
+    from planner.solver import max_cofinancing
+    from planner.verify import evaluate_plan, is_eligible
+
+    scenario = pm.scenario
+    s = scenario.settings
+    options, offers, _ = extract_decisions(pm, list(x), list(y), list(z))
+    amounts = max_cofinancing(scenario, options, offers)
+    chosen = set(options)
+    metrics = evaluate_plan(
+        scenario, options, offers, [CoFinancing(c, o, a) for c, o, a in amounts]
+    )
+    option_of = {o.option_id: o for o in scenario.options}
+    partner_of = scenario.partner_of()
+    changes: list[Change] = []
+    stretched = _stretched(pm, slacks, metrics, chosen, set(offers))
+    gross = metrics.gross_spend
+
+    def stretched_block(block: str) -> list:
+        return sorted(index for b, index in stretched if b == block)
+
+    if stretched_block("budget"):
+        new = _round_out(metrics.net_spend, up=True)
+        changes.append(
+            Change("budget", s.budget, new, f"raise budget from {s.budget:g} to {new:g}")
+        )
+    for resource in stretched_block("resources"):
+        used = sum(
+            u.amount for u in scenario.usage if u.resource == resource and u.option_id in chosen
+        )
+        cap = next(r.capacity for r in scenario.resources if r.resource == resource)
+        new = _round_out(used, up=True)
+        changes.append(
+            Change(
+                f"resources[{resource}]",
+                cap,
+                new,
+                f"raise the capacity of resource {resource} from {cap:g} to {new:g}",
+            )
+        )
+    if stretched_block("average_trust") and metrics.average_trust is not None:
+        new = _round_out(metrics.average_trust, up=False)
+        old = s.min_average_trust or 0.0
+        changes.append(
+            Change(
+                "min_average_trust",
+                old,
+                new,
+                f"lower min_average_trust from {old:g} to {new:g}",
+            )
+        )
+    if stretched_block("foreign_share") and metrics.foreign_share is not None:
+        new = _round_out(metrics.foreign_share, up=True, digits=3)
+        changes.append(
+            Change(
+                "max_foreign_share",
+                s.max_foreign_share,
+                new,
+                f"raise max_foreign_share from {s.max_foreign_share:g} to {new:g}",
+            )
+        )
+    for layer in stretched_block("layer_foreign_share"):
+        in_layer = [o for o in chosen if option_of[o].layer == layer and option_of[o].cost > 0]
+        total = sum(option_of[o].cost for o in in_layer)
+        foreign = sum(
+            option_of[o].cost
+            for o in in_layer
+            if scenario.is_foreign(partner_of[option_of[o].partner_id])
+        )
+        old = scenario.layer_limits()[layer].max_foreign_share
+        new = _round_out(foreign / total if total else 0.0, up=True, digits=3)
+        changes.append(
+            Change(
+                f"layer_foreign_share[{layer}]",
+                old,
+                new,
+                f"raise max_foreign_share of layer {layer} from {old:g} to {new:g}",
+            )
+        )
+    if stretched_block("country_share") and gross > 0:
+        by_country: dict[str, float] = {}
+        for o in chosen:
+            partner = partner_of[option_of[o].partner_id]
+            if scenario.is_foreign(partner):
+                key = canonical_name(partner.country)
+                by_country[key] = by_country.get(key, 0.0) + option_of[o].cost
+        new = _round_out(max(by_country.values(), default=0.0) / gross, up=True, digits=3)
+        changes.append(
+            Change(
+                "max_country_share",
+                s.max_country_share,
+                new,
+                f"raise max_country_share from {s.max_country_share:g} to {new:g}",
+            )
+        )
+    offer_of = {c.offer_id: c for c in scenario.offers}
+    for offer_id in stretched_block("matching_spend"):
+        offer = offer_of[offer_id]
+        spend = sum(option_of[o].cost for o in chosen if is_eligible(scenario, offer, option_of[o]))
+        new = _round_out(spend, up=False)
+        changes.append(
+            Change(
+                f"min_eligible_spend[{offer_id}]",
+                offer.min_eligible_spend,
+                new,
+                f"lower min_eligible_spend of offer {offer_id} from "
+                f"{offer.min_eligible_spend:g} to {new:g}",
+            )
+        )
+    for option_id, decision in sorted(pm.option_decisions.items()):
+        if decision == "must" and option_id not in chosen:
+            changes.append(Change(f"must {option_id}", 1.0, 0.0, f"drop `must` on {option_id}"))
+    for offer_id, decision in sorted(pm.offer_decisions.items()):
+        if decision == "must" and offer_id not in offers:
+            changes.append(Change(f"must {offer_id}", 1.0, 0.0, f"drop `must` on offer {offer_id}"))
+    return changes
+
+
+def _stretched(pm: PlanModel, slacks, metrics, chosen: set[str], taken: set[str]) -> set:
+    """(block, index) of every limit the stretched plan breaks, judged on its own figures.
+
+    Judging the plan rather than the slack values keeps the report in the
+    user's terms and independent of how the solver spread its slack.
+    """
+    from planner.verify import is_eligible
+
+    scenario = pm.scenario
+    s = scenario.settings
+    option_of = {o.option_id: o for o in scenario.options}
+    partner_of = scenario.partner_of()
+    gross = metrics.gross_spend
+    out: set = set()
+
+    def over(lhs: float, rhs: float) -> bool:
+        return lhs - rhs > 1e-6 * max(1.0, abs(lhs), abs(rhs))
+
+    if over(metrics.net_spend, s.budget):
+        out.add(("budget", "net_spend"))
+    for r in scenario.resources:
+        used = sum(
+            u.amount for u in scenario.usage if u.resource == r.resource and u.option_id in chosen
+        )
+        if over(used, r.capacity):
+            out.add(("resources", r.resource))
+    average = metrics.average_trust
+    floor = s.min_average_trust
+    if floor is not None and average is not None and over(floor * gross, average * gross):
+        out.add(("average_trust", "portfolio"))
+
+    def foreign(o: str) -> bool:
+        return scenario.is_foreign(partner_of[option_of[o].partner_id])
+
+    if over(sum(option_of[o].cost for o in chosen if foreign(o)), s.max_foreign_share * gross):
+        out.add(("foreign_share", "portfolio"))
+    for name, layer in scenario.layer_limits().items():
+        in_layer = [o for o in chosen if option_of[o].layer == name]
+        total = sum(option_of[o].cost for o in in_layer)
+        if over(
+            sum(option_of[o].cost for o in in_layer if foreign(o)), layer.max_foreign_share * total
+        ):
+            out.add(("layer_foreign_share", name))
+    by_country: dict[str, float] = {}
+    for o in chosen:
+        if foreign(o):
+            key = canonical_name(partner_of[option_of[o].partner_id].country)
+            by_country[key] = by_country.get(key, 0.0) + option_of[o].cost
+    for key, spend in by_country.items():
+        if over(spend, s.max_country_share * gross):
+            out.add(("country_share", key))
+    for offer in scenario.offers:
+        if offer.offer_id in taken:
+            spend = sum(
+                option_of[o].cost for o in chosen if is_eligible(scenario, offer, option_of[o])
+            )
+            if over(offer.min_eligible_spend, spend):
+                out.add(("matching_spend", offer.offer_id))
+    return out
+
+
+def apply_changes(scenario: Scenario, changes: tuple[Change, ...]) -> Scenario:
+    """The scenario with a diagnosis's changes made: used to confirm they suffice."""
+    settings = scenario.settings
+    options = {o.option_id: o for o in scenario.options}
+    offers = {c.offer_id: c for c in scenario.offers}
+    layers = {la.layer: la for la in scenario.layers}
+    resources = {r.resource: r for r in scenario.resources}
+    for change in changes:
+        limit, new = change.limit, change.suggested
+        if limit in ("budget", "min_average_trust", "max_foreign_share", "max_country_share"):
+            settings = replace(settings, **{limit: new})
+        elif limit.startswith("resources["):
+            key = limit[len("resources[") : -1]
+            resources[key] = replace(resources[key], capacity=new)
+        elif limit.startswith("layer_foreign_share["):
+            key = limit[len("layer_foreign_share[") : -1]
+            layers[key] = replace(layers[key], max_foreign_share=new)
+        elif limit.startswith("min_eligible_spend["):
+            key = limit[len("min_eligible_spend[") : -1]
+            offers[key] = replace(offers[key], min_eligible_spend=new)
+        elif limit.startswith("must "):
+            key = limit[len("must ") :]
+            if key in options:
+                options[key] = replace(options[key], decision=None)
+            else:
+                offers[key] = replace(offers[key], decision=None)
+    return replace(
+        scenario,
+        settings=settings,
+        options=tuple(options.values()),
+        offers=tuple(offers.values()),
+        layers=tuple(layers.values()),
+        resources=tuple(resources.values()),
+    )

@@ -1,0 +1,254 @@
+"""Ranked plans (SPEC §4): the best plan, then the best plan unlike every earlier one.
+
+Each plan is found in three lexicographic stages on one persistent model
+(formulation eq. 15): maximise weighted reach; holding it within the SPEC
+tolerance, minimise net spend; holding both, minimise the number of options.
+After a plan is returned, a no-good cut over the option binaries (eq. 14)
+makes every later plan leave out at least `min_plan_difference` of its options.
+Cuts refer to plans actually returned, so ties may be broken either way
+(SPEC §4) and the list stays well defined.
+
+Every plan is checked by `planner.verify` before it is returned; a plan that
+fails is an internal error (`PlanVerificationError`), never output.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from planner.diagnose import NOTHING_REACHED, decision_conflicts, diagnose_infeasibility
+from planner.model import PlanModel, build_model, extract_decisions
+from planner.plan import CoFinancing, Plan, PlanSet, RunStatus
+from planner.scenario import Scenario
+from planner.solver import PersistentSolver, SolveResult, Termination, max_cofinancing, tolerance
+from planner.verify import PlanVerificationError, check_plan, make_plan
+
+#: progress(plan_k, plans_asked, elapsed_s, gap_or_None): plain values, no terminal code.
+Progress = Callable[[int, int, float, float | None], None]
+
+
+class SolverTroubleError(RuntimeError):
+    """HiGHS reported numerical trouble or an unbounded model: an internal error, not a plan."""
+
+
+@dataclass
+class _Stages:
+    """What the three stages of one rank found."""
+
+    best: SolveResult
+    reach: SolveResult
+    proven: bool
+
+
+def rank_plans(
+    scenario: Scenario,
+    *,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> PlanSet:
+    """Up to `settings.plans` ranked plans for `scenario`, within `settings.time_limit_s`.
+
+    Infeasible scenarios come back with status `infeasible` and a diagnosis;
+    running out of time before any plan gives `no_solution`. Raises
+    `PlanVerificationError` or `SolverTroubleError` only for internal faults.
+    """
+    settings = scenario.settings
+    start = clock()
+    deadline = start + settings.time_limit_s
+    max_reach = sum(m.weight * m.addressable for m in scenario.markets)
+    timings: dict[str, float] = {}
+
+    def result(status: RunStatus, plans: list[Plan], message: str = "", diagnosis=None) -> PlanSet:
+        timings["total"] = clock() - start
+        return PlanSet(
+            scenario=scenario.name,
+            status=status,
+            max_weighted_reach=max_reach,
+            plans=tuple(plans),
+            message=message,
+            diagnosis=diagnosis,
+            timings=timings,
+        )
+
+    conflicts = decision_conflicts(scenario)
+    if conflicts:
+        text = "Decisions and rules contradict each other: " + "; ".join(conflicts) + "."
+        return result(RunStatus.INFEASIBLE, [], text, text)
+
+    pm = build_model(scenario)
+    solver = PersistentSolver(pm, deadline=deadline, mip_gap=settings.mip_gap)
+    timings["build"] = clock() - start
+    must = {o for o, d in pm.option_decisions.items() if d == "must"}
+    d = settings.min_plan_difference
+    wanted = settings.plans
+    plans: list[Plan] = []
+    stop_reason = ""
+    timed_out = False
+    for k in range(1, wanted + 1):
+        if progress:
+            progress(k, wanted, clock() - start, None)
+        if plans:
+            short = [p for p in plans if len(set(p.options) - must) < d]
+            if short:
+                stop_reason = (
+                    f"plan {short[0].rank} has fewer than {d} options that are not `must`, "
+                    f"so no plan can leave out {d} of them"
+                )
+                break
+        stages = _solve_rank(pm, solver)
+        first = stages.reach
+        if first.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
+            raise SolverTroubleError(
+                f"HiGHS reported {first.termination} while looking for plan {k}: {first.message}"
+            )
+        if first.termination == Termination.INFEASIBLE:
+            if k == 1:
+                diagnosis = diagnose_infeasibility(scenario, deadline=deadline + 0.0)
+                return result(RunStatus.INFEASIBLE, [], diagnosis.summary, diagnosis.text)
+            stop_reason = (
+                f"no further plan meets every limit while leaving out at least {d} option(s) "
+                "of each earlier plan"
+            )
+            break
+        if not stages.best.has_solution:
+            timed_out = True
+            stop_reason = f"the time limit of {settings.time_limit_s:g} s was reached"
+            break
+        if (
+            stages.best.incumbent is not None
+            and first.incumbent is not None
+            and (first.incumbent <= tolerance(0.0))
+        ):
+            if first.termination == Termination.OPTIMAL or (
+                first.bound is not None and first.bound <= tolerance(0.0)
+            ):
+                if k == 1:
+                    return result(RunStatus.INFEASIBLE, [], NOTHING_REACHED, NOTHING_REACHED)
+                stop_reason = "every further plan has weighted reach 0"
+            else:
+                timed_out = True
+                stop_reason = (
+                    f"the time limit of {settings.time_limit_s:g} s was reached before a plan "
+                    "with positive weighted reach was found"
+                )
+            break
+        plan = _make_verified_plan(pm, k, stages)
+        plans.append(plan)
+        if progress:
+            progress(k, wanted, clock() - start, plan.gap)
+        _add_no_good_cut(pm, plan.options, d)
+        ran_out = stages.best.termination == Termination.TIME_LIMIT or solver.interrupted
+        if ran_out and clock() >= deadline:
+            timed_out = True
+            if k < wanted:
+                stop_reason = f"the time limit of {settings.time_limit_s:g} s was reached"
+            break
+
+    if not plans:
+        if timed_out:
+            return result(
+                RunStatus.NO_SOLUTION,
+                [],
+                f"No plan was found within the time limit of {settings.time_limit_s:g} s.",
+            )
+        return result(RunStatus.INFEASIBLE, [], NOTHING_REACHED, NOTHING_REACHED)
+    message = ""
+    if len(plans) < wanted:
+        message = (
+            f"Only {len(plans)} of the {wanted} plans asked for "
+            f"{'was' if len(plans) == 1 else 'were'} returned: {stop_reason}."
+        )
+    unproven = [p.rank for p in plans if not p.proven_optimal]
+    if unproven:
+        ranks = ", ".join(str(r) for r in unproven)
+        message = (message + " " if message else "") + (
+            f"Plan(s) {ranks} not proven optimal within the time limit; "
+            "bound shows how much better a plan could be."
+        )
+    status = RunStatus.FEASIBLE if (unproven or timed_out) else RunStatus.OPTIMAL
+    return result(status, plans, message)
+
+
+def _solve_rank(pm: PlanModel, solver: PersistentSolver) -> _Stages:
+    """The three lexicographic stages for one rank (formulation eq. 15).
+
+    Each later stage holds the earlier objective at its found value within the
+    SPEC tolerance; if a later stage runs out of time, the earlier stage's
+    solution stands (it satisfies every constraint) and the plan is unproven.
+    """
+    m = pm.model
+    for con in m.tie_break.values():
+        con.deactivate()
+    solver.use_objective("weighted_reach")
+    reach = solver.solve()
+    best = reach
+    proven = reach.termination == Termination.OPTIMAL
+    if not reach.has_solution or reach.incumbent is None or reach.incumbent <= tolerance(0.0):
+        return _Stages(best, reach, proven)
+    v1 = reach.incumbent
+    m.tie_break.add(pm.weighted_reach >= v1 - tolerance(v1))
+    solver.use_objective("net_spend")
+    spend = solver.solve()
+    if spend.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
+        raise SolverTroubleError(f"HiGHS reported {spend.termination}: {spend.message}")
+    if not spend.has_solution or spend.incumbent is None:
+        # Infeasible here would be a solver fault (plan 1's stage solution is feasible).
+        if spend.termination == Termination.INFEASIBLE:
+            raise SolverTroubleError("the net-spend stage was infeasible at its own optimum")
+        return _Stages(best, reach, False)
+    best = spend
+    proven = proven and spend.termination == Termination.OPTIMAL
+    v2 = spend.incumbent
+    m.tie_break.add(pm.net_spend <= v2 + tolerance(v2))
+    solver.use_objective("option_count")
+    count = solver.solve()
+    if count.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
+        raise SolverTroubleError(f"HiGHS reported {count.termination}: {count.message}")
+    if count.has_solution:
+        best = count
+        proven = proven and count.termination == Termination.OPTIMAL
+    else:
+        if count.termination == Termination.INFEASIBLE:
+            raise SolverTroubleError("the option-count stage was infeasible at its own optimum")
+        proven = False
+    return _Stages(best, reach, proven)
+
+
+def _make_verified_plan(pm: PlanModel, rank: int, stages: _Stages) -> Plan:
+    """Turn the last stage's solution into a checked `Plan` with recomputed figures."""
+    best = stages.best
+    options, offers, _ = extract_decisions(pm, list(best.x), list(best.y), list(best.z))
+    amounts = max_cofinancing(pm.scenario, options, offers)
+    cofinancing = [CoFinancing(c, o, a) for c, o, a in amounts]
+    reach = stages.reach
+    # Without a proven bound the ceiling Σ weight·addressable is still a valid one.
+    ceiling = sum(m.weight * m.addressable for m in pm.scenario.markets)
+    bound = min(reach.bound, ceiling) if reach.bound is not None else ceiling
+    plan = make_plan(
+        pm.scenario,
+        rank,
+        options,
+        offers,
+        cofinancing,
+        bound=bound,
+        proven_optimal=stages.proven,
+        gap=0.0 if stages.proven else reach.gap,
+    )
+    problems = check_plan(pm.scenario, plan)
+    if problems:
+        raise PlanVerificationError(
+            f"plan {rank} failed independent verification: " + "; ".join(problems[:5])
+        )
+    return plan
+
+
+def _add_no_good_cut(pm: PlanModel, options: tuple[str, ...], d: int) -> None:
+    """Formulation eq. (14): Σ_{o∈S}(1 − x_o) ≥ d for the options S of a returned plan."""
+    index = pm.option_index()
+    m = pm.model
+    chosen = [index[o] for o in options]
+    if not chosen:
+        return
+    m.no_good.add(sum(m.x[i] for i in chosen) <= len(chosen) - d)

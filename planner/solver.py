@@ -1,0 +1,290 @@
+"""Solving a `PlanModel` with HiGHS through Pyomo's persistent interface.
+
+Why persistent: ranked plans add one no-good cut per plan and re-solve; the
+persistent interface hands only the new rows to HiGHS instead of rebuilding.
+
+Why our own interrupt: HiGHS checks its `time_limit` between phases, not inside
+the root LP, so a large model could overrun the user's limit several times
+over (SOLVER-NOTES). A highspy callback on the simplex, IPM and MIP interrupt
+events stops the run once the run-wide deadline passes.
+
+Every solve answers with a typed `SolveResult`; nothing here raises on a
+non-optimal outcome, and an infeasible answer is only reported as such after a
+second solve with presolve off agrees (HiGHS has had false-infeasible bugs).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.factory import SolverFactory
+from pyomo.contrib.solver.common.results import TerminationCondition
+
+from planner.model import PlanModel
+from planner.scenario import Scenario, eligible_pairs
+
+#: Relative tolerance at which two objective values count as equal (SPEC §3).
+REL_TOL = 1e-6
+
+
+def tolerance(value: float) -> float:
+    """SPEC §3: values within 1e-6 × max(1, |value|) count as equal."""
+    return REL_TOL * max(1.0, abs(value))
+
+
+class Termination(StrEnum):
+    """How one solve ended, in terms the ranking code can act on."""
+
+    OPTIMAL = "optimal"
+    """Proven optimal within mip_gap."""
+    TIME_LIMIT = "time_limit"
+    """Deadline reached; `incumbent` may or may not hold a solution."""
+    INFEASIBLE = "infeasible"
+    """Proven infeasible, confirmed by a second solve with presolve off."""
+    UNBOUNDED = "unbounded"
+    """Should be impossible for SPEC §3 (every variable is bounded): a model bug."""
+    NUMERICAL = "numerical"
+    """HiGHS reported an error or an unknown status: numerical trouble."""
+
+
+@dataclass(frozen=True, slots=True)
+class SolveResult:
+    termination: Termination
+    incumbent: float | None
+    """Objective of the best solution found, or None."""
+    bound: float | None
+    """Best proven bound on the objective (dual bound), or None."""
+    seconds: float
+    x: tuple[float, ...] = ()
+    y: tuple[float, ...] = ()
+    z: tuple[float, ...] = ()
+    u: tuple[float, ...] = ()
+    message: str = ""
+
+    @property
+    def has_solution(self) -> bool:
+        return self.incumbent is not None
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap |bound − incumbent| / max(1, |incumbent|), None without both."""
+        if self.incumbent is None or self.bound is None:
+            return None
+        return abs(self.bound - self.incumbent) / max(1.0, abs(self.incumbent))
+
+
+@functools.cache
+def solver_threads() -> int:
+    """HiGHS threads for this whole process, decided once.
+
+    HiGHS's thread pool is process-wide and cannot be resized after the first
+    solve (SOLVER-NOTES). One thread by default: HiGHS's MIP gains little from
+    more, one thread keeps runs reproducible, and parallel sweeps then use one
+    process per core. `PLANNER_THREADS` overrides it for the whole process.
+    """
+    try:
+        return max(1, int(os.environ.get("PLANNER_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
+class PersistentSolver:
+    """One HiGHS instance bound to one `PlanModel` for a whole run.
+
+    `deadline` is a `time.monotonic()` instant after which every solve stops,
+    both through HiGHS's own time_limit and through the interrupt callback.
+    """
+
+    def __init__(self, plan_model: PlanModel, *, deadline: float, mip_gap: float = 0.0) -> None:
+        self.plan_model = plan_model
+        self.deadline = deadline
+        self.mip_gap = mip_gap
+        self.interrupted = False
+        self._opt = SolverFactory("highs")
+        self._opt.config.raise_exception_on_nonoptimal_result = False
+        self._opt.config.load_solutions = False
+        self._opt.set_instance(plan_model.model)
+        self._highs = self._opt._solver_model  # the highspy object: only for callbacks
+        for event in (
+            self._highs.cbSimplexInterrupt,
+            self._highs.cbIpmInterrupt,
+            self._highs.cbMipInterrupt,
+        ):
+            event.subscribe(self._interrupt_at_deadline)
+
+    def _interrupt_at_deadline(self, event) -> None:
+        """HiGHS callback: stop as soon as the run-wide deadline has passed."""
+        if time.monotonic() >= self.deadline:
+            self.interrupted = True
+            event.interrupt()
+
+    def use_objective(self, name: str) -> None:
+        """Activate one of `weighted_reach`, `net_spend`, `option_count` (SPEC §3 order)."""
+        m = self.plan_model.model
+        for objective in ("weighted_reach", "net_spend", "option_count"):
+            component = getattr(m, objective)
+            if objective == name:
+                component.activate()
+            else:
+                component.deactivate()
+
+    def _options(self, presolve: str, remaining: float) -> dict[str, object]:
+        """Every option this code relies on, set afresh at every solve."""
+        return {
+            "presolve": presolve,
+            "time_limit": max(remaining, 1e-3),
+            "mip_rel_gap": self.mip_gap,
+            "mip_abs_gap": 1e-7,
+            "random_seed": 0,
+            "output_flag": False,
+            "threads": solver_threads(),
+            "mip_feasibility_tolerance": 1e-7,
+            "primal_feasibility_tolerance": 1e-8,
+        }
+
+    def solve(self) -> SolveResult:
+        """Solve with the active objective; confirm infeasibility before reporting it.
+
+        A first answer of infeasible (or infeasible-or-unbounded, which HiGHS's
+        presolve cannot split) is re-checked with presolve off. Only a second
+        proof of infeasibility is reported as INFEASIBLE; a disagreement is
+        NUMERICAL trouble, never a plan and never a diagnosis.
+        """
+        first = self._solve_once("choose")
+        if first.termination not in (Termination.INFEASIBLE, Termination.UNBOUNDED):
+            return first
+        second = self._solve_once("off")
+        seconds = first.seconds + second.seconds
+        if second.termination in (Termination.OPTIMAL, Termination.TIME_LIMIT):
+            return second  # the first answer was wrong; trust the one with a solution
+        undecided = "infeasibleOrUnbounded"
+        if second.termination == Termination.INFEASIBLE or (
+            first.termination == Termination.INFEASIBLE and undecided in second.message
+        ):
+            return SolveResult(Termination.INFEASIBLE, None, None, seconds, message="confirmed")
+        if first.termination == second.termination == Termination.UNBOUNDED:
+            return SolveResult(Termination.UNBOUNDED, None, None, seconds, message=second.message)
+        return SolveResult(
+            Termination.NUMERICAL,
+            None,
+            None,
+            seconds,
+            message=(
+                f"HiGHS disagreed with itself: {first.message} with presolve, "
+                f"{second.message} without"
+            ),
+        )
+
+    def _solve_once(self, presolve: str) -> SolveResult:
+        start = time.monotonic()
+        remaining = self.deadline - start
+        if remaining <= 0:
+            self.interrupted = True
+            return SolveResult(Termination.TIME_LIMIT, None, None, 0.0)
+        self.interrupted = False
+        self._opt.config.solver_options = self._options(presolve, remaining)
+        self._opt.config.threads = solver_threads()
+        results = self._opt.solve(self.plan_model.model)
+        seconds = time.monotonic() - start
+        tc = results.termination_condition
+        if tc == TerminationCondition.convergenceCriteriaSatisfied:
+            termination = Termination.OPTIMAL
+        elif tc == TerminationCondition.maxTimeLimit or self.interrupted:
+            termination = Termination.TIME_LIMIT
+        elif tc == TerminationCondition.provenInfeasible:
+            termination = Termination.INFEASIBLE
+        elif tc in (TerminationCondition.infeasibleOrUnbounded, TerminationCondition.unbounded):
+            # Presolve cannot tell these apart; the caller's second solve with
+            # presolve off decides, and both infeasible and unbounded are
+            # confirmed before anyone acts on them.
+            termination = Termination.UNBOUNDED
+        else:
+            termination = Termination.NUMERICAL
+        incumbent = results.incumbent_objective
+        bound = results.objective_bound
+        if incumbent is None or not math.isfinite(incumbent):
+            return SolveResult(termination, None, _finite(bound), seconds, message=str(tc))
+        values = results.solution_loader.get_vars()
+        m = self.plan_model.model
+
+        def read(var: pyo.Var) -> tuple[float, ...]:
+            # A variable in no row or objective never reaches HiGHS: its value
+            # is its lower bound (1 for `must`, else 0).
+            return tuple(float(values.get(v, v.lb or 0.0)) for v in var.values())
+
+        return SolveResult(
+            termination,
+            float(incumbent),
+            _finite(bound),
+            seconds,
+            x=read(m.x),
+            y=read(m.y),
+            z=read(m.z),
+            u=read(m.u),
+            message=str(tc),
+        )
+
+
+def _finite(value: float | None) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def max_cofinancing(
+    scenario: Scenario, options: Sequence[str], offers: Sequence[str]
+) -> list[tuple[str, str, float]]:
+    """The most co-financing the chosen options and taken offers allow (rules 3-5).
+
+    With x and y fixed, net spend is lowest when Σ z is largest, which is a
+    small LP (a transportation problem). Solving it afresh for the reported plan
+    means a tolerance used in the staged MIP solves (net spend held within
+    1e-6 of its optimum) can never leak into reported amounts (SPEC §3).
+    Returns (offer_id, option_id, amount) with amounts > 1e-9, in id order.
+    """
+    chosen, taken = set(options), set(offers)
+    cost = {o.option_id: o.cost for o in scenario.options}
+    offer_of = {c.offer_id: c for c in scenario.offers}
+    mcs = scenario.settings.max_cofinance_share
+    pairs = [
+        (c, o) for c, o in eligible_pairs(scenario) if c in taken and o in chosen and cost[o] > 0
+    ]
+    if not pairs:
+        return []
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", solver_threads())
+    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+    n = len(pairs)
+    ub = [min(offer_of[c].share, mcs) * cost[o] for c, o in pairs]
+    h.addVars(n, np.zeros(n), np.array(ub, dtype=float))
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), np.full(n, -1.0))
+    for key_pos, limit in ((0, lambda c: offer_of[c].cap), (1, lambda o: mcs * cost[o])):
+        groups: dict[str, list[int]] = {}
+        for k, pair in enumerate(pairs):
+            groups.setdefault(pair[key_pos], []).append(k)
+        for key, ks in sorted(groups.items()):
+            h.addRow(
+                -highspy.kHighsInf,
+                limit(key),
+                len(ks),
+                np.array(ks, dtype=np.int32),
+                np.ones(len(ks)),
+            )
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"co-financing LP ended with {h.getModelStatus()}")
+    values = h.getSolution().col_value
+    out = []
+    for (c, o), v, bound in zip(pairs, values, ub, strict=True):
+        amount = min(max(0.0, float(v)), bound)
+        if amount > 1e-9:
+            out.append((c, o, amount))
+    return sorted(out)
