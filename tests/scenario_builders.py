@@ -91,14 +91,14 @@ def random_scenario(
     markets = []
     for i in range(n_markets):
         required: tuple[str, ...] = ()
-        if rng.random() < 0.4:
-            required = tuple(sorted(rng.sample(LAYERS[:3], rng.randint(1, 2))))
+        if rng.random() < 0.3:
+            required = tuple(sorted(rng.sample(LAYERS[:3], rng.choice([1, 1, 2]))))
         markets.append(
             Market(
                 f"M{i}",
                 f"Market {i}",
                 rng.choice(regions),
-                float(rng.choice([0, 1, 1, 2, 3])),
+                float(rng.choice([0, 1, 1, 2, 3, 5])),
                 float(rng.randint(5, 20)),
                 required,
             )
@@ -160,7 +160,7 @@ def random_scenario(
         a, b, c, d = rng.sample([o.option_id for o in options], 4)
         rules = [Rule("requires", a, b), Rule("excludes", c, d)]
     settings = Settings(
-        budget=float(round(total * rng.uniform(0.3, 0.6))),
+        budget=float(round(total * rng.uniform(0.35, 0.7))),
         home_country="Home",
         min_partner_trust=float(rng.choice([0, 45])) if trust_limits else 0.0,
         min_average_trust=float(rng.choice([60, 70]))
