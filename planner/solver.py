@@ -16,6 +16,7 @@ second solve with presolve off agrees (HiGHS has had false-infeasible bugs).
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import os
 import time
@@ -31,6 +32,16 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 
 from planner.model import PlanModel
 from planner.scenario import Scenario, eligible_pairs
+
+
+class _HideInterruptWarning(logging.Filter):
+    """Pyomo logs HiGHS's user-interrupt status as unhandled; for us it is the deadline."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "kInterrupt" not in record.getMessage()
+
+
+logging.getLogger("pyomo.contrib.solver.solvers.highs").addFilter(_HideInterruptWarning())
 
 #: Relative tolerance at which two objective values count as equal (SPEC §3).
 REL_TOL = 1e-6

@@ -120,9 +120,9 @@ def enumerate_plans(sc: Scenario) -> list[tuple[frozenset[str], float, float]]:
             if used > res.capacity + TOL:
                 ok = False
         gross = sum(cost[o] for o in chosen)
-        if s.min_average_trust is not None:
-            if sum((trust[o] - s.min_average_trust) * cost[o] for o in chosen) < -TOL:
-                ok = False
+        floor = s.min_average_trust
+        if floor is not None and sum((trust[o] - floor) * cost[o] for o in chosen) < -TOL:
+            ok = False
         if sum(cost[o] for o in chosen if foreign[o]) > s.max_foreign_share * gross + TOL:
             ok = False
         for la in sc.layers:
