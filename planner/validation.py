@@ -49,7 +49,7 @@ class _Bad(Exception):
 
 
 def _is_blank(value: object) -> bool:
-    return value is None or (type(value) is str and not value.strip())
+    return value is None or value == "" or (type(value) is str and value.isspace())
 
 
 def _to_id(value: object) -> str:
@@ -151,6 +151,38 @@ def convert_value(col: Column, value: object) -> object:
     return converted
 
 
+def _fast_column(col: Column, cells: list[object]) -> list[object] | None:
+    """Whole-column conversion when every cell is of the plain expected type.
+
+    Large scenarios are almost entirely such columns; None sends the column to
+    the cell-by-cell path, which finds and reports whatever is unusual.
+    """
+    types = set(map(type, cells))
+    if not cells:
+        return []
+    if col.kind is Kind.ID or col.kind is Kind.TEXT:
+        if types == {str}:
+            out = [v.strip() for v in cells]  # type: ignore[union-attr]
+            if all(out):
+                return out  # type: ignore[return-value]
+        return None
+    if col.kind is Kind.NAME:
+        if types == {str}:
+            out = [" ".join(v.split()) for v in cells]  # type: ignore[union-attr]
+            if all(out):
+                return out  # type: ignore[return-value]
+        return None
+    if col.kind is Kind.NUMBER and types <= {float, int}:
+        numbers = [float(v) for v in cells]  # type: ignore[arg-type]
+        if not all(map(math.isfinite, numbers)):
+            return None
+        low, high = min(numbers), max(numbers)
+        if not (_in_range(col, low) and _in_range(col, high)):
+            return None
+        return numbers  # type: ignore[return-value]
+    return None
+
+
 @dataclass(slots=True)
 class _Table:
     """A sheet's rows converted by its schema: row numbers and one list per column."""
@@ -238,45 +270,22 @@ class _Checker:
     def _convert_rows(self, sheet: Sheet, raw: RawSheet, index: dict[str, int]) -> _Table:
         rows = [r for r, _ in raw.rows]
         values: dict[str, list[object]] = {}
-        formulas = raw.uncached_formulas
         for col in sheet.columns:
             i = index.get(col.name)
             if i is None:
                 values[col.name] = [col.default] * len(rows)
                 continue
-            convert = _CONVERTERS[col.kind]
-            required, default = col.required, col.default
-            checks_range = col.lo is not None or col.hi is not None
-            out: list[object] = []
-            append = out.append
-            for excel_row, cells in raw.rows:
-                value = cells[i] if i < len(cells) else ""
-                if value == "" or _is_blank(value):
-                    if formulas and (excel_row, i) in formulas:
-                        self._formula(raw.name, excel_row, i)
-                    elif required:
-                        self.add(
-                            raw.name,
-                            excel_row,
-                            col.name,
-                            value,
-                            f"{col.expected()} (this column is required)",
-                        )
-                    append(default)
-                    continue
-                try:
-                    converted = convert(value)
-                    if checks_range and not _in_range(col, converted):
-                        raise _Bad
-                except _Bad:
-                    self.add(raw.name, excel_row, col.name, value, col.expected())
-                    converted = default
-                append(converted)
-            values[col.name] = out
+            cells = [row[i] for _, row in raw.rows]  # rows are padded to the header's width
+            fast = _fast_column(col, cells)
+            values[col.name] = (
+                fast if fast is not None else self._slow_column(col, raw, rows, cells, i)
+            )
         # Formulas without a cached value outside the data area calamine returned.
-        for excel_row, i in sorted(formulas):
-            if i in index.values() and excel_row not in set(rows):
-                self._formula(raw.name, excel_row, i)
+        if raw.uncached_formulas:
+            kept, used = set(rows), set(index.values())
+            for excel_row, i in sorted(raw.uncached_formulas):
+                if i in used and excel_row not in kept:
+                    self._formula(raw.name, excel_row, i)
         for col in sheet.columns:  # e.g. a blank name takes the row's id
             if col.default_from is not None:
                 ids = values[col.default_from]
@@ -284,6 +293,37 @@ class _Checker:
                     ids[k] if v is None else v for k, v in enumerate(values[col.name])
                 ]
         return _Table(sheet, raw.name, rows, values)
+
+    def _slow_column(
+        self, col: Column, raw: RawSheet, rows: list[int], cells: list[object], i: int
+    ) -> list[object]:
+        """Cell by cell, for columns with blanks, text numbers or mistakes."""
+        convert = _CONVERTERS[col.kind]
+        formulas = raw.uncached_formulas
+        out: list[object] = []
+        for excel_row, value in zip(rows, cells, strict=True):
+            if _is_blank(value):
+                if formulas and (excel_row, i) in formulas:
+                    self._formula(raw.name, excel_row, i)
+                elif col.required:
+                    self.add(
+                        raw.name,
+                        excel_row,
+                        col.name,
+                        value,
+                        f"{col.expected()} (this column is required)",
+                    )
+                out.append(col.default)
+                continue
+            try:
+                converted = convert(value)
+                if not _in_range(col, converted):
+                    raise _Bad
+            except _Bad:
+                self.add(raw.name, excel_row, col.name, value, col.expected())
+                converted = col.default
+            out.append(converted)
+        return out
 
     def _formula(self, sheet: str, row: int, col: int) -> None:
         self.add(
@@ -298,9 +338,16 @@ class _Checker:
 
     def unique(self, table: _Table, columns: Sequence[str]) -> list[bool]:
         """Flag rows whose key repeats an earlier row's; report each repeat once."""
+        cols = [table.values[c] for c in columns]
+        keys = list(zip(*cols, strict=True)) if len(cols) > 1 else cols[0]
+        if (
+            len(set(keys)) == len(keys)
+            and None not in keys
+            and all(None not in k for k in keys if type(k) is tuple)
+        ):
+            return [True] * len(keys)
         seen: dict[tuple[object, ...], int] = {}
         keep: list[bool] = []
-        cols = [table.values[c] for c in columns]
         for i in range(len(table.rows)):
             key = tuple(col[i] for col in cols)
             if any(k is None for k in key):
@@ -526,25 +573,51 @@ def check_workbook(
         markets=tuple(sorted(markets.values(), key=lambda m: m.market_id)),
         partners=tuple(sorted(partners.values(), key=lambda p: p.partner_id)),
         options=tuple(sorted(options.values(), key=lambda o: o.option_id)),
-        coverage=tuple(sorted(coverage, key=lambda c: (c.option_id, c.market_id))),
+        coverage=tuple(coverage),  # sorted by (option_id, market_id) as built
         layers=tuple(sorted(layers.values(), key=lambda layer: layer.layer)),
         offers=tuple(sorted(offers.values(), key=lambda c: c.offer_id)),
         resources=tuple(sorted(resources.values(), key=lambda r: r.resource)),
-        usage=tuple(sorted(usage, key=lambda u: (u.option_id, u.resource))),
+        usage=tuple(usage),  # sorted by (option_id, resource) as built
         rules=tuple(sorted(rules, key=lambda r: (r.rule, r.option_id, r.other_option_id))),
         warnings=tuple(checker.warnings),
     )
 
 
+def _kept(checker: _Checker, table: _Table) -> list[int]:
+    """Indices of rows with a unique, non-blank key (duplicates are reported)."""
+    if not table.sheet.key:
+        return list(range(len(table.rows)))
+    keep = checker.unique(table, table.sheet.key)
+    return [i for i, ok in enumerate(keep) if ok]
+
+
+def _columns(table: _Table, names: Sequence[str], kept: list[int]) -> list[list[object]]:
+    if len(kept) == len(table.rows):
+        return [table.values[n] for n in names]
+    return [[table.values[n][i] for i in kept] for n in names]
+
+
 def _keyed_rows(checker: _Checker, table: _Table | None) -> Iterable[tuple[int, dict]]:
+    """Rows as dicts, for the small sheets where clarity beats speed."""
     if table is None:
         return
-    keep = checker.unique(table, table.sheet.key) if table.sheet.key else [True] * len(table.rows)
     names = [c.name for c in table.sheet.columns]
     columns = [table.values[n] for n in names]
-    for i, ok in enumerate(keep):
-        if ok:
-            yield i, dict(zip(names, (col[i] for col in columns), strict=True))
+    for i in _kept(checker, table):
+        yield i, dict(zip(names, (col[i] for col in columns), strict=True))
+
+
+def _check_refs(
+    checker: _Checker, table: _Table, column: str, known: Iterable[str], expected: str
+) -> set[object]:
+    """Report values of `column` not in `known`; returns the unknown values."""
+    values = table.values[column]
+    unknown = set(values) - set(known) - {None}
+    if unknown:
+        for i, value in enumerate(values):
+            if value in unknown:
+                checker.add(table.name, table.rows[i], column, value, expected)
+    return unknown
 
 
 def _layers(checker: _Checker, table: _Table | None) -> dict[str, Layer]:
@@ -555,11 +628,12 @@ def _layers(checker: _Checker, table: _Table | None) -> dict[str, Layer]:
 
 
 def _canonical_key(table: _Table | None, column: str) -> _Table | None:
-    """Layer names are keys compared case-insensitively: canonicalise before uniqueness."""
+    """Layer and kind names compare case-insensitively: canonicalise them once, here.
+
+    Values are already whitespace-collapsed by the NAME conversion.
+    """
     if table is not None:
-        table.values[column] = [
-            canonical_name(v) if isinstance(v, str) else v for v in table.values[column]
-        ]
+        table.values[column] = [v.casefold() if type(v) is str else v for v in table.values[column]]
     return table
 
 
@@ -577,35 +651,20 @@ def _known_layer(layers: dict[str, Layer], used: set[str] | None = None) -> str:
     return f"a layer listed in {where} ({shown})"
 
 
+_OPTION_FIELDS = ("option_id", "partner_id", "name", "layer", "kind", "cost", "decision")
+
+
 def _options(
     checker: _Checker, table: _Table | None, partners: dict[str, Partner], layers: dict[str, Layer]
 ) -> dict[str, Option]:
-    out: dict[str, Option] = {}
     if table is None:
-        return out
-    table = _canonical_key(_canonical_key(table, "layer"), "kind")
-    assert table is not None
-    for i, r in _keyed_rows(checker, table):
-        if r["partner_id"] is not None and r["partner_id"] not in partners:
-            checker.add(
-                table.name,
-                table.rows[i],
-                "partner_id",
-                r["partner_id"],
-                "the id of a partner in the Partners sheet",
-            )
-        if layers and r["layer"] is not None and r["layer"] not in layers:
-            checker.add(table.name, table.rows[i], "layer", r["layer"], _known_layer(layers))
-        out[r["option_id"]] = Option(
-            r["option_id"],
-            r["partner_id"],
-            r["name"],
-            r["layer"],
-            r["kind"],
-            r["cost"],
-            r["decision"],
-        )
-    return out
+        return {}
+    _canonical_key(_canonical_key(table, "layer"), "kind")
+    _check_refs(checker, table, "partner_id", partners, "the id of a partner in the Partners sheet")
+    if layers:
+        _check_refs(checker, table, "layer", layers, _known_layer(layers))
+    columns = _columns(table, _OPTION_FIELDS, _kept(checker, table))
+    return {row[0]: Option(*row) for row in zip(*columns, strict=True)}  # type: ignore[arg-type]
 
 
 def _markets(
@@ -614,6 +673,7 @@ def _markets(
     out: dict[str, Market] = {}
     known = set(layers) if layers else option_layers
     for i, r in _keyed_rows(checker, table):
+        assert table is not None
         required = r["required_layers"]
         if required is None:  # * means every layer
             required = tuple(sorted(known))
@@ -623,7 +683,7 @@ def _markets(
                     checker.add(
                         table.name,
                         table.rows[i],
-                        "required_layers",  # type: ignore[union-attr]
+                        "required_layers",
                         name,
                         _known_layer(layers, option_layers),
                     )
@@ -638,29 +698,17 @@ def _coverage(
 ) -> list[Coverage]:
     if table is None:
         return []
-    keep = checker.unique(table, ("option_id", "market_id"))
-    out = []
-    opt, mkt, reach = table.values["option_id"], table.values["market_id"], table.values["reach"]
-    for i, ok in enumerate(keep):
-        o, m = opt[i], mkt[i]
-        bad = False
-        if o is not None and o not in options:
-            checker.add(
-                table.name,
-                table.rows[i],
-                "option_id",
-                o,
-                "the id of an option in the Options sheet",
-            )
-            bad = True
-        if m is not None and m not in markets:
-            checker.add(
-                table.name, table.rows[i], "market_id", m, "the id of a market in the Markets sheet"
-            )
-            bad = True
-        if ok and not bad:
-            out.append(Coverage(o, m, reach[i]))  # type: ignore[arg-type]
-    return out
+    bad_options = _check_refs(
+        checker, table, "option_id", options, "the id of an option in the Options sheet"
+    )
+    bad_markets = _check_refs(
+        checker, table, "market_id", markets, "the id of a market in the Markets sheet"
+    )
+    columns = _columns(table, ("option_id", "market_id", "reach"), _kept(checker, table))
+    rows = zip(*columns, strict=True)
+    if bad_options or bad_markets:
+        rows = (r for r in rows if r[0] not in bad_options and r[1] not in bad_markets)
+    return [Coverage(*row) for row in sorted(rows)]  # type: ignore[arg-type]
 
 
 def _offers(
@@ -722,31 +770,21 @@ def _usage(
     options: dict[str, Option],
     resources: dict[str, Resource],
 ) -> list[Usage]:
-    out = []
-    for i, r in _keyed_rows(checker, table):
-        assert table is not None
-        ok = True
-        if r["option_id"] not in options:
-            checker.add(
-                table.name,
-                table.rows[i],
-                "option_id",
-                r["option_id"],
-                "the id of an option in the Options sheet",
-            )
-            ok = False
-        if r["resource"] not in resources:
-            checker.add(
-                table.name,
-                table.rows[i],
-                "resource",
-                r["resource"],
-                "a resource listed in the Resources sheet",
-            )
-            ok = False
-        if ok:
-            out.append(Usage(r["option_id"], r["resource"], r["amount"]))
-    return out
+    if table is None:
+        return []
+    bad_options = _check_refs(
+        checker, table, "option_id", options, "the id of an option in the Options sheet"
+    )
+    bad_resources = _check_refs(
+        checker, table, "resource", resources, "a resource listed in the Resources sheet"
+    )
+    columns = _columns(table, ("option_id", "resource", "amount"), _kept(checker, table))
+    rows = sorted(zip(*columns, strict=True))
+    return [
+        Usage(*row)  # type: ignore[arg-type]
+        for row in rows
+        if row[0] not in bad_options and row[1] not in bad_resources
+    ]
 
 
 def _rules(checker: _Checker, table: _Table | None, options: dict[str, Option]) -> list[Rule]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -174,7 +175,7 @@ def _uncached_formulas(xml: bytes) -> set[tuple[int, int]]:
 
 
 def _is_blank(cell: object) -> bool:
-    return cell is None or (isinstance(cell, str) and not cell.strip())
+    return cell is None or cell == "" or (type(cell) is str and cell.isspace())
 
 
 def read_workbook(path: str | Path) -> RawWorkbook:
@@ -212,7 +213,8 @@ def read_workbook(path: str | Path) -> RawWorkbook:
                     _read_capped(zf, member, budget)
             for key, name in wanted.items():
                 xml = _read_capped(zf, parts[name], budget)
-                formulas[key] = _uncached_formulas(xml) if _FORMULA.search(xml) else set()
+                maybe = b"<f" in xml or b":f>" in xml or b":f " in xml  # fast memchr first
+                formulas[key] = _uncached_formulas(xml) if maybe else set()
     except InputError:
         raise
     except OverflowError:
@@ -224,12 +226,16 @@ def read_workbook(path: str | Path) -> RawWorkbook:
     except (zipfile.BadZipFile, zlib.error, ValueError, KeyError, EOFError, OSError) as exc:
         raise _file_problem(path, f"is a damaged .xlsx workbook ({exc})") from None
 
-    try:
+    def parse(key: str) -> RawSheet:
+        # One handle per thread: calamine releases the GIL for part of its parsing,
+        # so the large sheets (Options, Coverage) parse side by side on two cores.
         book = python_calamine.CalamineWorkbook.from_path(str(path))
-        sheets: dict[str, RawSheet] = {}
-        for key, name in wanted.items():
-            cells = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            sheets[key] = _raw_sheet(name, cells, formulas[key])
+        cells = book.get_sheet_by_name(wanted[key]).to_python(skip_empty_area=False)
+        return _raw_sheet(wanted[key], cells, formulas[key])
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            sheets = dict(zip(wanted, pool.map(parse, wanted), strict=True))
     except (python_calamine.CalamineError, ValueError, OSError) as exc:
         raise _file_problem(path, f"is a damaged .xlsx workbook ({exc})") from None
     return RawWorkbook(path=path, sheets=sheets)
@@ -239,11 +245,15 @@ def _raw_sheet(name: str, cells: list[list[object]], formulas: set[tuple[int, in
     if len(cells) > MAX_ROWS:
         raise InputError([Problem(name, None, None, None, f"at most {MAX_ROWS} rows", found=False)])
     headers = list(cells[0]) if cells else []
+    width = max(map(len, cells), default=0)
+    if any(len(row) != width for row in cells):  # calamine pads rows; make sure of it
+        cells = [row + [""] * (width - len(row)) for row in cells]
     rows: list[tuple[int, list[object]]] = []
     for excel_row, row in enumerate(cells[1:], start=2):
-        for cell in row:
-            if cell != "" and not _is_blank(cell):
-                rows.append((excel_row, row))
-                break
+        first = row[0] if row else ""
+        if (first != "" and not (type(first) is str and first.isspace())) or not all(
+            map(_is_blank, row)
+        ):
+            rows.append((excel_row, row))
     # A formula with no cached value may sit beyond the data area calamine returns.
     return RawSheet(name=name, headers=headers, rows=rows, uncached_formulas=formulas)
