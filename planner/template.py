@@ -122,8 +122,9 @@ def _rows(letter: str) -> str:
 
 
 def _choice_validation(words: tuple[str, ...], what: str) -> DataValidation:
+    """A dropdown of fixed words; anything else is refused, since the reader would refuse it."""
     allowed = " or ".join(words)
-    dv = DataValidation(
+    return DataValidation(
         type="list",
         formula1='"' + ",".join(words) + '"',
         allow_blank=True,
@@ -133,7 +134,6 @@ def _choice_validation(words: tuple[str, ...], what: str) -> DataValidation:
         errorTitle=f"Not a {what}",
         error=f"Leave the cell blank or choose {allowed}.",
     )
-    return dv
 
 
 def _reference_validation(source: str, what: str, hint: str) -> DataValidation:
