@@ -40,6 +40,8 @@ class Problem:
     """False when there is no value to show (a missing sheet or column)."""
 
     def where(self) -> str:
+        if self.sheet is not None and self.sheet.startswith("--"):
+            return " ".join(["command line", self.sheet, *([self.column] if self.column else [])])
         parts = []
         if self.sheet is not None:
             parts.append(f"sheet {self.sheet}")
@@ -47,9 +49,11 @@ class Problem:
             parts.append(f"row {self.row}")
         if self.column is not None:
             parts.append(f"column {self.column}")
-        return ", ".join(parts) if parts else "workbook"
+        return ", ".join(parts)
 
     def __str__(self) -> str:
+        if not self.where():
+            return self.expected
         if not self.found:
             return f"{self.where()}: {self.expected}"
         return f"{self.where()}: found {show_value(self.value)}; expected {self.expected}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from planner.errors import InputError, Problem
 from planner.scenario import (
@@ -38,7 +39,7 @@ from planner.schema import (
     Sheet,
     canonical_header,
 )
-from planner.workbook_reader import RawSheet, RawWorkbook, column_letter
+from planner.workbook_reader import RawSheet, RawWorkbook, column_letter, read_workbook
 
 BASE = "base"
 _BLANK = object()
@@ -487,7 +488,10 @@ def _setting(checker: _Checker, key: str, entry: tuple[object, str, int | None])
         return convert_value(spec, value)
     except _Bad:
         why = " (it is required)" if spec.required and _is_blank(value) else ""
-        checker.add(sheet, row, "value", value, f"{spec.name}: {spec.expected()}{why}")
+        if sheet.startswith("--"):
+            checker.add(sheet, row, spec.name, value, f"{spec.expected()}{why}")
+        else:
+            checker.add(sheet, row, "value", value, f"{spec.name}: {spec.expected()}{why}")
         return _BLANK
 
 
@@ -814,3 +818,10 @@ def _rules(checker: _Checker, table: _Table | None, options: dict[str, Option]) 
         if ok and r["option_id"] is not None and r["other_option_id"] is not None:
             out.append(Rule(r["rule"], r["option_id"], r["other_option_id"]))
     return out
+
+
+def load_scenario(
+    path: str | Path, scenario: str | None = None, overrides: Sequence[tuple[str, str]] = ()
+) -> Scenario:
+    """Read and validate in one call: the workbook's scenario, or InputError."""
+    return check_workbook(read_workbook(path), scenario, overrides)

@@ -84,7 +84,7 @@ def _column_index(letters: str) -> int:
 
 
 def _file_problem(path: Path, expected: str) -> InputError:
-    return InputError([Problem(None, None, None, None, f"{path.name}: {expected}", found=False)])
+    return InputError([Problem(None, None, None, None, f"{path.name} {expected}", found=False)])
 
 
 def check_container(path: Path) -> None:
@@ -94,7 +94,7 @@ def check_container(path: Path) -> None:
         with path.open("rb") as fh:
             head = fh.read(8)
     except FileNotFoundError:
-        raise _file_problem(path, "file not found") from None
+        raise _file_problem(path, "was not found") from None
     except IsADirectoryError:
         raise _file_problem(path, "is a folder, expected an .xlsx workbook") from None
     except OSError as exc:
