@@ -110,7 +110,8 @@ def format_default(value: object) -> str:
 
 MONEY = "budget units"
 REACH = "reach units"
-TRUST = "trust score 0–100"
+TRUST = "trust score"
+FRACTION = "fraction"
 
 SETTINGS_SHEET = Sheet(
     name="Settings",
@@ -154,7 +155,7 @@ SETTINGS: tuple[Column, ...] = (
         default=1.0,
         lo=0,
         hi=1,
-        unit="fraction",
+        unit=FRACTION,
     ),
     Column(
         "max_country_share",
@@ -163,7 +164,7 @@ SETTINGS: tuple[Column, ...] = (
         default=1.0,
         lo=0,
         hi=1,
-        unit="fraction",
+        unit=FRACTION,
     ),
     Column(
         "max_cofinance_share",
@@ -172,7 +173,7 @@ SETTINGS: tuple[Column, ...] = (
         default=0.8,
         lo=0,
         hi=1,
-        unit="fraction",
+        unit=FRACTION,
     ),
     Column("plans", Kind.INTEGER, "how many ranked plans to return", default=5, lo=1),
     Column(
@@ -197,7 +198,7 @@ SETTINGS: tuple[Column, ...] = (
         "relative gap at which one solve may stop",
         default=0.0,
         lo=0,
-        unit="fraction",
+        unit=FRACTION,
     ),
 )
 
@@ -245,7 +246,15 @@ SHEETS: tuple[Sheet, ...] = (
             Column("partner_id", Kind.ID, "unique id of the partner", True),
             Column("name", Kind.TEXT, "display name", default_from="partner_id"),
             Column("country", Kind.NAME, "country; any other than home_country is foreign", True),
-            Column("trust", Kind.NUMBER, "the organisation's trust score", True, lo=0, hi=100),
+            Column(
+                "trust",
+                Kind.NUMBER,
+                "the organisation's trust score",
+                True,
+                lo=0,
+                hi=100,
+                unit=TRUST,
+            ),
         ),
         key=("partner_id",),
     ),
@@ -320,7 +329,7 @@ SHEETS: tuple[Sheet, ...] = (
                 default=1.0,
                 lo=0,
                 hi=1,
-                unit="fraction",
+                unit=FRACTION,
             ),
         ),
         key=("layer",),
@@ -340,7 +349,7 @@ SHEETS: tuple[Sheet, ...] = (
                 lo=0,
                 hi=1,
                 lo_strict=True,
-                unit="fraction",
+                unit=FRACTION,
             ),
             Column("cap", Kind.NUMBER, "most this offer pays in total", True, lo=0, unit=MONEY),
             Column(
