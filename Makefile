@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint example template clean
+.PHONY: run test lint example template bench-read clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ example: $(STAMP)
 
 template: $(STAMP)
 	$(BIN)/planner template inputs/template.xlsx
+
+bench-read: $(STAMP)
+	$(BIN)/python bench/read_bench.py --runs 5
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -712,7 +712,7 @@ def _coverage(
     rows = zip(*columns, strict=True)
     if bad_options or bad_markets:
         rows = (r for r in rows if r[0] not in bad_options and r[1] not in bad_markets)
-    return [Coverage(*row) for row in sorted(rows)]  # type: ignore[arg-type]
+    return list(map(Coverage._make, sorted(rows)))
 
 
 def _offers(
@@ -785,7 +785,7 @@ def _usage(
     columns = _columns(table, ("option_id", "resource", "amount"), _kept(checker, table))
     rows = sorted(zip(*columns, strict=True))
     return [
-        Usage(*row)  # type: ignore[arg-type]
+        Usage._make(row)
         for row in rows
         if row[0] not in bad_options and row[1] not in bad_resources
     ]

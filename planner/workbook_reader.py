@@ -248,12 +248,9 @@ def _raw_sheet(name: str, cells: list[list[object]], formulas: set[tuple[int, in
     width = max(map(len, cells), default=0)
     if any(len(row) != width for row in cells):  # calamine pads rows; make sure of it
         cells = [row + [""] * (width - len(row)) for row in cells]
-    rows: list[tuple[int, list[object]]] = []
-    for excel_row, row in enumerate(cells[1:], start=2):
-        first = row[0] if row else ""
-        if (first != "" and not (type(first) is str and first.isspace())) or not all(
-            map(_is_blank, row)
-        ):
-            rows.append((excel_row, row))
+    # Wholly blank rows are ignored. Counting empty strings is done in C; only rows
+    # with a blank-looking first cell need the careful (whitespace-aware) look.
+    rows = [(r, row) for r, row in enumerate(cells[1:], start=2) if row.count("") != width]
+    rows = [(r, row) for r, row in rows if not _is_blank(row[0]) or not all(map(_is_blank, row))]
     # A formula with no cached value may sit beyond the data area calamine returns.
     return RawSheet(name=name, headers=headers, rows=rows, uncached_formulas=formulas)
