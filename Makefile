@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/planner validate inputs/example.xlsx
+	$(BIN)/planner solve inputs/example.xlsx
 
 test: $(STAMP)
 	$(BIN)/ruff check planner tests inputs

@@ -116,5 +116,123 @@ def template(path: Path) -> int:
     return EXIT_OK
 
 
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name, dist in (
+        ("planner", "partnership-planner"),
+        ("pyomo", "pyomo"),
+        ("highspy", "highspy"),
+        ("python-calamine", "python-calamine"),
+    ):
+        try:
+            out[name] = version(dist)
+        except PackageNotFoundError:
+            out[name] = "unknown"
+    try:
+        import highspy
+
+        h = highspy.Highs()
+        out["HiGHS"] = f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+    except Exception:  # the version is informative only
+        pass
+    return out
+
+
+@cli.command()
+@workbook_argument
+@scenario_option
+@click.option("--plans", "plans", type=int, metavar="K", help="How many ranked plans.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default outputs/<workbook stem>[-<scenario>]).",
+)
+@set_option
+@click.option("--time-limit", "time_limit", type=float, metavar="S", help="Seconds for the run.")
+@_guarded
+def solve(
+    workbook: Path,
+    scenario: str | None,
+    plans: int | None,
+    out_dir: Path | None,
+    sets: tuple[str, ...],
+    time_limit: float | None,
+) -> int:
+    """Solve a scenario and write ranked plans to plans.xlsx and plans.json.
+
+    Exit status: 0 plans written, 2 bad input, 3 infeasible (with a diagnosis),
+    4 no plan within the time limit, 1 internal error.
+
+    Example: planner solve inputs/example.xlsx --scenario high_budget --plans 3
+    """
+    import datetime as dt
+    import time
+
+    from planner.outputs import write_outputs
+    from planner.plan import RunStatus
+    from planner.precheck import check_before_solve
+    from planner.ranking import rank_plans
+    from planner.report_terminal import progress_line, ranked_table
+    from planner.report_xlsx import RunInfo
+    from planner.validation import load_scenario, parse_set_options
+
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    t0 = time.monotonic()
+    overrides = parse_set_options(sets)
+    if plans is not None:
+        overrides.append(("plans", str(plans)))
+    if time_limit is not None:
+        overrides.append(("time_limit_s", repr(time_limit)))
+    loaded = load_scenario(workbook, scenario, overrides)
+    t_read = time.monotonic() - t0
+    found = check_before_solve(loaded)
+    for warning in found.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    last = [0.0]
+
+    def progress(k: int, wanted: int, elapsed: float, gap: float | None) -> None:
+        if elapsed >= 2.0 or last[0] > 0:  # quiet on quick runs
+            last[0] = elapsed
+            click.echo(progress_line(k, wanted, elapsed, gap), err=True)
+
+    planset = rank_plans(loaded, progress=progress)
+    if out_dir is None:
+        stem = workbook.stem + (f"-{scenario}" if scenario else "")
+        out_dir = Path("outputs") / stem
+    run = RunInfo(
+        workbook=str(workbook),
+        sha256=_sha256(workbook),
+        scenario=loaded.name,
+        status=str(planset.status),
+        versions=_versions(),
+        started=started,
+        timings={"read and validate": t_read, **planset.timings},
+        command="planner " + " ".join(sys.argv[1:]),
+    )
+    written = write_outputs(out_dir, loaded, planset, found.screened, run)
+    click.echo(ranked_table(loaded, planset))
+    if planset.diagnosis:
+        click.echo(planset.diagnosis, err=True)
+    click.echo(f"Wrote {', '.join(str(p) for p in written)}")
+    if planset.status == RunStatus.INFEASIBLE:
+        return EXIT_INFEASIBLE
+    if planset.status == RunStatus.NO_SOLUTION:
+        return EXIT_NO_PLAN
+    return EXIT_OK
+
+
 def main() -> None:
     cli()

@@ -1,0 +1,54 @@
+"""Write a run's results: plans.json, plans.xlsx and, when infeasible, diagnosis.txt.
+
+All files are first written under temporary names in the output folder and
+only then moved into place, one quick rename each, so a reader never finds a
+half-written file and a failed run leaves the previous results untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from planner.plan import PlanSet
+from planner.report_json import plans_document
+from planner.report_xlsx import RunInfo, write_plans_xlsx
+from planner.scenario import Scenario
+from planner.screening import Screened
+
+
+def write_outputs(
+    out_dir: Path,
+    scenario: Scenario,
+    planset: PlanSet,
+    screened: Sequence[Screened],
+    run: RunInfo,
+) -> list[Path]:
+    """Write every result file of the run into `out_dir`; returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        doc = plans_document(scenario, planset, tuple(screened))
+        doc["run"] = {"workbook": run.workbook, "sha256": run.sha256, "versions": run.versions}
+        files = {"plans.json": json.dumps(doc, indent=2, ensure_ascii=False) + "\n"}
+        (staging / "plans.json").write_text(files["plans.json"], encoding="utf-8")
+        write_plans_xlsx(staging / "plans.xlsx", scenario, planset, screened, run)
+        names = ["plans.json", "plans.xlsx"]
+        if planset.diagnosis:
+            (staging / "diagnosis.txt").write_text(planset.diagnosis + "\n", encoding="utf-8")
+            names.append("diagnosis.txt")
+        else:
+            (out_dir / "diagnosis.txt").unlink(missing_ok=True)  # stale from an earlier run
+        for name in names:
+            os.chmod(staging / name, 0o666 & ~umask)
+            os.replace(staging / name, out_dir / name)
+        return [out_dir / name for name in names]
+    finally:
+        for leftover in staging.iterdir():
+            leftover.unlink()
+        staging.rmdir()
