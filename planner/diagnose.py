@@ -232,7 +232,7 @@ def _make_elastic(pm: PlanModel) -> dict[str, list[tuple[str, object, pyo.Var]]]
 def _changes(pm: PlanModel, slacks, x, y, z) -> list[Change]:
     """Read the stretched plan and say, per stretched limit, what it would have to be."""
     from planner.solver import max_cofinancing
-    from planner.verify import evaluate_plan, is_eligible
+    from planner.verify import evaluate_plan, is_eligible, regions_by_option
 
     scenario = pm.scenario
     s = scenario.settings
@@ -244,6 +244,7 @@ def _changes(pm: PlanModel, slacks, x, y, z) -> list[Change]:
     )
     option_of = {o.option_id: o for o in scenario.options}
     partner_of = scenario.partner_of()
+    regions = regions_by_option(scenario)
     changes: list[Change] = []
     stretched = _stretched(pm, slacks, metrics, chosen, set(offers))
     gross = metrics.gross_spend
@@ -328,7 +329,9 @@ def _changes(pm: PlanModel, slacks, x, y, z) -> list[Change]:
     offer_of = {c.offer_id: c for c in scenario.offers}
     for offer_id in stretched_block("matching_spend"):
         offer = offer_of[offer_id]
-        spend = sum(option_of[o].cost for o in chosen if is_eligible(scenario, offer, option_of[o]))
+        spend = sum(
+            option_of[o].cost for o in chosen if is_eligible(scenario, offer, option_of[o], regions)
+        )
         new = _round_out(spend, up=False)
         changes.append(
             Change(
@@ -354,13 +357,14 @@ def _stretched(pm: PlanModel, slacks, metrics, chosen: set[str], taken: set[str]
     Judging the plan rather than the slack values keeps the report in the
     user's terms and independent of how the solver spread its slack.
     """
-    from planner.verify import is_eligible
+    from planner.verify import is_eligible, regions_by_option
 
     scenario = pm.scenario
     s = scenario.settings
     option_of = {o.option_id: o for o in scenario.options}
     partner_of = scenario.partner_of()
     gross = metrics.gross_spend
+    regions = regions_by_option(scenario)
     out: set = set()
 
     def over(lhs: float, rhs: float) -> bool:
@@ -402,7 +406,9 @@ def _stretched(pm: PlanModel, slacks, metrics, chosen: set[str], taken: set[str]
     for offer in scenario.offers:
         if offer.offer_id in taken:
             spend = sum(
-                option_of[o].cost for o in chosen if is_eligible(scenario, offer, option_of[o])
+                option_of[o].cost
+                for o in chosen
+                if is_eligible(scenario, offer, option_of[o], regions)
             )
             if over(offer.min_eligible_spend, spend):
                 out.add(("matching_spend", offer.offer_id))

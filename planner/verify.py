@@ -47,12 +47,26 @@ class PlanMetrics:
     markets: tuple[MarketReach, ...]
 
 
-def is_eligible(scenario: Scenario, offer: Offer, option: Option) -> bool:
+def regions_by_option(scenario: Scenario) -> dict[str, set[str]]:
+    region_of = {m.market_id: _canon(m.region) for m in scenario.markets}
+    out: dict[str, set[str]] = {}
+    for row in scenario.coverage:
+        out.setdefault(row.option_id, set()).add(region_of[row.market_id])
+    return out
+
+
+def is_eligible(
+    scenario: Scenario,
+    offer: Offer,
+    option: Option,
+    regions: dict[str, set[str]] | None = None,
+) -> bool:
     """SPEC §2 eligibility, re-derived from the text.
 
     Kind in `kinds` (a blank kind only when `kinds` is `*`), layer in `layers`,
     and unless `regions` is `*`, some market of the option's Coverage rows lies
-    in one of `regions`.
+    in one of `regions`. `regions` (option id -> canonical regions of its
+    markets) may be passed in by callers that check many pairs.
     """
     if offer.kinds is not None:
         if option.kind is None:
@@ -64,12 +78,9 @@ def is_eligible(scenario: Scenario, offer: Offer, option: Option) -> bool:
     if offer.regions is None:
         return True
     wanted = {_canon(r) for r in offer.regions}
-    region_of = {m.market_id: _canon(m.region) for m in scenario.markets}
-    return any(
-        region_of[row.market_id] in wanted
-        for row in scenario.coverage
-        if row.option_id == option.option_id
-    )
+    if regions is None:
+        regions = regions_by_option(scenario)
+    return not wanted.isdisjoint(regions.get(option.option_id, ()))
 
 
 def evaluate_plan(
@@ -195,6 +206,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[str]:
         return [f"unknown ids in plan: {', '.join(unknown)}"]
     chosen = set(plan.options)
     taken = set(plan.offers)
+    regions = regions_by_option(scenario)
 
     def le(what: str, lhs: float, rhs: float) -> None:
         if lhs - rhs > _tol(lhs, rhs):
@@ -233,7 +245,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[str]:
             problems.append(f"cofinance_option: {cf.offer_id} pays unchosen {cf.option_id}")
             continue
         offer, option = offer_of[cf.offer_id], option_of[cf.option_id]
-        if not is_eligible(scenario, offer, option):
+        if not is_eligible(scenario, offer, option, regions):
             problems.append(f"eligibility: {cf.option_id} is not eligible for {cf.offer_id}")
         if cf.amount < -_tol(cf.amount):
             problems.append(f"co-financing amount {cf.amount} for {key} is negative")
@@ -251,7 +263,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[str]:
     for offer_id in sorted(taken):
         offer = offer_of[offer_id]
         eligible_spend = sum(
-            option_of[o].cost for o in chosen if is_eligible(scenario, offer, option_of[o])
+            option_of[o].cost for o in chosen if is_eligible(scenario, offer, option_of[o], regions)
         )
         le(f"matching_spend[{offer_id}]", offer.min_eligible_spend, eligible_spend)
 
