@@ -99,6 +99,27 @@ class _Data:
         self.layer_limits = scenario.layer_limits()
 
 
+def canonical_order(scenario: Scenario) -> Scenario:
+    """The scenario with every collection sorted by its key (code-point order).
+
+    The reader already sorts, but the model must not depend on it: variable
+    order steers HiGHS's choice among equally good plans, and SPEC promises the
+    same plans for the same data whatever the order of its rows.
+    """
+    return replace(
+        scenario,
+        markets=tuple(sorted(scenario.markets, key=lambda m: m.market_id)),
+        partners=tuple(sorted(scenario.partners, key=lambda p: p.partner_id)),
+        options=tuple(sorted(scenario.options, key=lambda o: o.option_id)),
+        coverage=tuple(sorted(scenario.coverage, key=lambda c: (c.option_id, c.market_id))),
+        layers=tuple(sorted(scenario.layers, key=lambda la: la.layer)),
+        offers=tuple(sorted(scenario.offers, key=lambda c: c.offer_id)),
+        resources=tuple(sorted(scenario.resources, key=lambda r: r.resource)),
+        usage=tuple(sorted(scenario.usage, key=lambda u: (u.option_id, u.resource))),
+        rules=tuple(sorted(scenario.rules, key=lambda r: (r.rule, r.option_id, r.other_option_id))),
+    )
+
+
 def build_model(
     scenario: Scenario,
     *,
@@ -115,8 +136,7 @@ def build_model(
     expressions for the ranking stages.
     """
     settings = settings or scenario.settings
-    if settings != scenario.settings:
-        scenario = replace(scenario, settings=settings)
+    scenario = canonical_order(replace(scenario, settings=settings))
     data = _Data(scenario, settings)
     opt_dec: dict[str, Decision] = {o.option_id: o.decision for o in scenario.options if o.decision}
     opt_dec.update(option_decisions or {})

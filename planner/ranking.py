@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from planner.diagnose import NOTHING_REACHED, decision_conflicts, diagnose_infeasibility
-from planner.model import PlanModel, build_model, extract_decisions
+from planner.model import PlanModel, build_model, canonical_order, extract_decisions
 from planner.plan import CoFinancing, Plan, PlanSet, RunStatus
 from planner.scenario import Scenario
 from planner.solver import PersistentSolver, SolveResult, Termination, max_cofinancing, tolerance
@@ -58,6 +58,7 @@ def rank_plans(
     running out of time before any plan gives `no_solution`. Raises
     `PlanVerificationError` or `SolverTroubleError` only for internal faults.
     """
+    scenario = canonical_order(scenario)  # same data in any row order, same plans
     settings = scenario.settings
     start = clock()
     deadline = start + settings.time_limit_s
