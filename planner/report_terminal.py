@@ -14,6 +14,9 @@ def ranked_table(scenario: Scenario, planset: PlanSet) -> str:
     """One line per plan: the numbers an analyst compares first."""
     s = scenario.settings
     top = planset.max_weighted_reach
+    if not planset.plans:
+        head = f"Scenario {planset.scenario}: {planset.status} — no plan"
+        return "\n".join([head, planset.message] if planset.message else [head])
     lines = [
         f"Scenario {planset.scenario}: {planset.status}"
         f" — {len(planset.plans)} plan(s); weighted reach ceiling {top:,.1f}",

@@ -21,6 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from planner.plan import PlanSet
+from planner.report_json import clean_number
 from planner.scenario import Scenario
 from planner.screening import Screened
 from planner.xlsx_out import set_text
@@ -64,6 +65,8 @@ def _table(
     for i, row in enumerate(rows, start=2):
         for j, value in enumerate(row, start=1):
             cell = ws.cell(row=i, column=j)
+            if isinstance(value, float):
+                value = clean_number(value)  # 2.199999999999999 -> 2.2
             set_text(cell, value)
             fmt = formats.get(header[j - 1])
             if fmt and isinstance(value, int | float) and not isinstance(value, bool):
@@ -86,11 +89,11 @@ def _summary(wb: Workbook, scenario: Scenario, planset: PlanSet) -> None:
         "rank",
         "weighted reach",
         "share of maximum",
-        f"net spend ({s.currency})",
-        f"gross spend ({s.currency})",
-        f"co-financing drawn ({s.currency})",
+        f"net spend, {s.currency}",
+        f"gross spend, {s.currency}",
+        f"co-financing drawn, {s.currency}",
         "leverage (co-financing per net unit)",
-        f"fees ({s.currency})",
+        f"fees, {s.currency}",
         "average trust",
         "foreign share",
         "partnerships",
@@ -212,7 +215,7 @@ def _markets(wb: Workbook, scenario: Scenario, planset: PlanSet) -> None:
         "name",
         "region",
         "weight",
-        f"addressable ({unit})",
+        f"addressable, {unit}",
         "required layers",
     ]
     for p in planset.plans:
