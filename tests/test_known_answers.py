@@ -201,3 +201,38 @@ def sf_mclp_scenario(p: int) -> Scenario:
 @pytest.mark.parametrize("p", sorted(SF_OPTIMA))
 def test_spopt_sf_mclp(p: int) -> None:
     assert _best(sf_mclp_scenario(p)) == pytest.approx(SF_OPTIMA[p], abs=1e-6)
+
+
+# --- time limit and contradictions -------------------------------------------
+
+
+def test_time_limit_is_respected_on_a_large_model() -> None:
+    import time
+
+    from scenario_builders import random_scenario
+
+    sc = random_scenario(5, n_options=2000, n_markets=40, n_offers=4, plans=3)
+    sc = replace(
+        sc,
+        settings=replace(
+            sc.settings, time_limit_s=3.0, min_average_trust=70.0, max_foreign_share=0.6
+        ),
+    )
+    start = time.monotonic()
+    result = rank_plans(sc)
+    elapsed = time.monotonic() - start
+    assert elapsed <= 3.0 * 1.05, elapsed
+    assert result.status in (RunStatus.FEASIBLE, RunStatus.OPTIMAL, RunStatus.NO_SOLUTION)
+
+
+def test_must_requires_never_is_a_named_contradiction() -> None:
+    from planner.scenario import Rule
+
+    sc = tiny_scenario()
+    options = tuple(
+        replace(o, decision={"O1": "must", "O3": "never"}.get(o.option_id)) for o in sc.options
+    )
+    sc = replace(sc, options=options, rules=(Rule("requires", "O1", "O3"),))
+    result = rank_plans(sc)
+    assert result.status == RunStatus.INFEASIBLE
+    assert "O1" in result.diagnosis and "O3" in result.diagnosis
