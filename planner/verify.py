@@ -121,9 +121,9 @@ def evaluate_plan(
         weighted += m.weight * reach
         markets.append(MarketReach(m.market_id, reach, missing))
 
-    gross = sum(option_of[o].cost for o in chosen)
-    cofinanced = sum(cf.amount for cf in cofinancing)
-    fees = sum(offer_of[c].fee for c in taken)
+    gross = float(sum(option_of[o].cost for o in chosen))
+    cofinanced = float(sum(cf.amount for cf in cofinancing))
+    fees = float(sum(offer_of[c].fee for c in taken))
     spend_weighted = [o for o in chosen if option_of[o].cost > 0]
     if gross > 0:
         trust_sum = sum(
