@@ -364,3 +364,16 @@ def test_formula_whose_cached_value_is_empty_text_is_blank(book) -> None:
     path = book(tables)
     set_cached_values(path, "Partners", {"B2": ""})
     assert load_scenario(path).partners[0].name == "P1"
+
+
+def test_offer_naming_an_unknown_region_or_kind_is_a_warning_not_an_error(book) -> None:
+    tables = full_tables()
+    tables["CoFinancing"][1][6] = "Atlantis; East Africa"
+    tables["CoFinancing"][1][7] = "Space Travel"
+    s = load_scenario(book(tables))
+    assert s.offers[0].regions == ("atlantis", "east africa")
+    assert s.warnings == (
+        "CoFinancing row 2: offer C1 names region 'atlantis', which no market has; "
+        "the offer may be useless",
+        "CoFinancing row 2: offer C1 names kind 'space travel', which no option has",
+    )
