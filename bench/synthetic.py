@@ -36,6 +36,18 @@ REGIONS = (
 )
 COUNTRIES = ("Home", "India", "Kenya", "South Africa", "France", "Brazil", "Indonesia", "Nigeria")
 
+#: Bump whenever `random_scenario` changes what it generates for a given seed:
+#: benchmark workbooks are cached under bench/cache/ keyed by size, seed and this.
+GENERATOR_VERSION = 1
+
+#: Benchmark sizes (issue: performance suite): name -> (options, markets).
+SIZES = {
+    "S": (200, 50),
+    "M": (2_000, 300),
+    "L": (10_000, 1_000),
+    "XL": (50_000, 3_000),
+}
+
 
 def random_scenario(n_options: int, n_markets: int, seed: int = 0, coverage_per_option: int = 4) -> Scenario:
     """A feasible, non-trivial scenario with `n_options` options over `n_markets` markets."""

@@ -1,0 +1,177 @@
+"""Worker: one run of the product pipeline (`planner solve`) in this fresh process.
+
+Stages, each timed around the product's public functions:
+
+- import: importing the planner modules a `planner solve` run needs (Pyomo, HiGHS);
+- read: `planner.workbook_reader.read_workbook`;
+- validate: `planner.validation.check_workbook` + `planner.precheck.check_before_solve`;
+- build: `rank_plans`' own `timings["build"]` (Pyomo model + hand-off to HiGHS);
+- highs: HiGHS's own time, summed over every `Highs.run()` call in the process
+  (a wrapper around `highspy.Highs.run`, installed before the product is imported;
+  the product exposes no per-solve solver time);
+- rank: the rest of `rank_plans` (stage bookkeeping, loading solutions into
+  Pyomo, co-financing LP set-up, in-rank verification, no-good cuts);
+- verify: `planner.verify.check_plan` on every returned plan, run again here
+  (the product also verifies inside `rank_plans`; this figure is its cost);
+- write: `planner.outputs.write_outputs` into a temporary folder.
+
+`e2e` = import + read + validate + rank_plans total + write: what `planner solve` does
+(the extra verify is reported but not added). Prints one JSON line.
+
+Usage: python bench/pipeline.py WORKBOOK --plans K --time-limit S
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+T_START = time.perf_counter()
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import emit  # noqa: E402
+
+_HIGHS = {"seconds": 0.0, "calls": 0}
+
+
+def _install_highs_timer() -> None:
+    import highspy
+
+    original = highspy.Highs.run
+
+    def timed_run(self, *args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _HIGHS["seconds"] += time.perf_counter() - t0
+            _HIGHS["calls"] += 1
+
+    highspy.Highs.run = timed_run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("workbook", type=Path)
+    parser.add_argument("--plans", type=int, default=1)
+    parser.add_argument("--time-limit", type=float, default=60.0)
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    _install_highs_timer()
+    import planner.model  # noqa: F401  (Pyomo)
+    import planner.solver  # noqa: F401  (HiGHS)
+    from planner.outputs import write_outputs
+    from planner.precheck import check_before_solve
+    from planner.ranking import rank_plans
+    from planner.report_xlsx import RunInfo
+    from planner.validation import check_workbook
+    from planner.verify import check_plan
+    from planner.workbook_reader import read_workbook
+
+    times: dict[str, float] = {"import": time.perf_counter() - t0}
+
+    t0 = time.perf_counter()
+    raw = read_workbook(args.workbook)
+    times["read"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    overrides = [("plans", str(args.plans)), ("time_limit_s", repr(args.time_limit))]
+    scenario = check_workbook(raw, None, overrides)
+    found = check_before_solve(scenario)
+    times["validate"] = time.perf_counter() - t0
+    del raw
+
+    events: list[tuple[int, float, float | None]] = []
+
+    def progress(k: int, wanted: int, elapsed: float, gap: float | None) -> None:
+        events.append((k, elapsed, gap))
+
+    highs_before = _HIGHS["seconds"]
+    t0 = time.perf_counter()
+    planset = rank_plans(scenario, progress=progress)
+    rank_total = time.perf_counter() - t0
+    highs = _HIGHS["seconds"] - highs_before
+    build = float(planset.timings.get("build", 0.0))
+    times["build"] = build
+    times["highs"] = highs
+    times["rank"] = max(0.0, rank_total - build - highs)
+    times["rank_total"] = rank_total
+
+    t0 = time.perf_counter()
+    problems = []
+    for plan in planset.plans:
+        problems.extend(check_plan(planset_scenario(scenario), plan))
+    times["verify"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-out-") as tmp:
+        run = RunInfo(
+            workbook=str(args.workbook),
+            sha256="",
+            scenario=scenario.name,
+            status=str(planset.status),
+            versions={},
+            started="",
+            timings=dict(planset.timings),
+            command="bench",
+        )
+        write_outputs(Path(tmp), scenario, planset, found.screened, run)
+    times["write"] = time.perf_counter() - t0
+    times["e2e"] = (
+        times["import"] + times["read"] + times["validate"] + rank_total + times["write"]
+    )
+    times["process"] = time.perf_counter() - T_START
+
+    # Time at which each plan was returned: the progress call after plan k carries k again.
+    plan_times: list[float] = []
+    seen: set[int] = set()
+    for k, elapsed, _gap in events:
+        if k in seen:
+            plan_times.append(elapsed)
+        seen.add(k)
+
+    first = planset.plans[0] if planset.plans else None
+    emit(
+        {
+            "what": "product",
+            "plans_asked": args.plans,
+            "time_limit": args.time_limit,
+            "status": str(planset.status),
+            "message": planset.message,
+            "n_plans": len(planset.plans),
+            "proven": [p.proven_optimal for p in planset.plans],
+            "gaps": [p.gap for p in planset.plans],
+            "reach": [p.weighted_reach for p in planset.plans],
+            "bounds": [p.bound for p in planset.plans],
+            "plan1_reach": first.weighted_reach if first else None,
+            "plan1_bound": first.bound if first else None,
+            "plan1_gap": (
+                (first.bound - first.weighted_reach) / max(1.0, abs(first.weighted_reach))
+                if first
+                else None
+            ),
+            "plan1_net_spend": first.net_spend if first else None,
+            "plan1_n_options": len(first.options) if first else None,
+            "plan_times": plan_times,
+            "highs_calls": _HIGHS["calls"],
+            "verify_problems": problems[:5],
+            "times": times,
+            "n_options": len(scenario.options),
+            "n_coverage": len(scenario.coverage),
+        }
+    )
+
+
+def planset_scenario(scenario):
+    """Plans refer to the scenario in canonical order, as `rank_plans` builds it."""
+    from planner.model import canonical_order
+
+    return canonical_order(scenario)
+
+
+if __name__ == "__main__":
+    main()
