@@ -425,9 +425,14 @@ SHEETS: tuple[Sheet, ...] = (
 
 
 def canonical_header(text: str) -> str:
-    """SPEC §2: headers, sheet and setting names match ignoring case, spaces and underscores
-    being alike, and surrounding spaces."""
-    return "_".join(text.strip().replace("_", " ").split()).casefold()
+    """SPEC §2: headers, sheet and setting names match ignoring case and surrounding spaces,
+    with spaces and underscores alike.
+
+    Separators are dropped altogether, not only made alike, so that `Co Financing`
+    finds the CoFinancing sheet as `Option ID` finds option_id; no two names of the
+    schema differ only by separators, so nothing becomes ambiguous.
+    """
+    return "".join(text.replace("_", " ").split()).casefold()
 
 
 SHEET_BY_KEY: dict[str, Sheet] = {canonical_header(s.name): s for s in SHEETS}

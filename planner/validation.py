@@ -43,6 +43,17 @@ from planner.workbook_reader import RawSheet, RawWorkbook, column_letter, read_w
 
 BASE = "base"
 _BLANK = object()
+"""A setting value that was wrong and has been reported."""
+_REPORTED = object()
+"""A cell already reported (a formula without a cached value)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Missing:
+    """A blank required setting: an error only if no later override fills it."""
+
+    sheet: str
+    row: int | None
 
 
 class _Bad(Exception):
@@ -283,10 +294,10 @@ class _Checker:
             )
         # Formulas without a cached value outside the data area calamine returned.
         if raw.uncached_formulas:
-            kept, used = set(rows), set(index.values())
+            kept, used = set(rows), {i: name for name, i in index.items()}
             for excel_row, i in sorted(raw.uncached_formulas):
                 if i in used and excel_row not in kept:
-                    self._formula(raw.name, excel_row, i)
+                    self._formula(raw.name, excel_row, i, used[i])
         for col in sheet.columns:  # e.g. a blank name takes the row's id
             if col.default_from is not None:
                 ids = values[col.default_from]
@@ -305,7 +316,7 @@ class _Checker:
         for excel_row, value in zip(rows, cells, strict=True):
             if _is_blank(value):
                 if formulas and (excel_row, i) in formulas:
-                    self._formula(raw.name, excel_row, i)
+                    self._formula(raw.name, excel_row, i, col.name)
                 elif col.required:
                     self.add(
                         raw.name,
@@ -326,11 +337,11 @@ class _Checker:
             out.append(converted)
         return out
 
-    def _formula(self, sheet: str, row: int, col: int) -> None:
+    def _formula(self, sheet: str, row: int, col: int, name: str | None = None) -> None:
         self.add(
             sheet,
             row if row else None,
-            column_letter(col) if col >= 0 else None,
+            name or (column_letter(col) if col >= 0 else None),
             None,
             "a value, found a formula with no cached value; open and save the workbook "
             "in Excel (or type the value)",
@@ -356,13 +367,17 @@ class _Checker:
                 continue
             first = seen.setdefault(key, i)
             if first != i:
-                what = " and ".join(columns)
+                what = (
+                    f"each {columns[0]} only once"
+                    if len(columns) == 1
+                    else f"each {' and '.join(columns)} pair only once"
+                )
                 self.add(
                     table.name,
                     table.rows[i],
                     columns[-1],
                     key[-1],
-                    f"a {what} not used before (row {table.rows[first]} has the same)",
+                    f"{what} (row {table.rows[first]} has the same)",
                 )
                 keep.append(False)
             else:
@@ -394,8 +409,8 @@ def _settings_rows(checker: _Checker) -> dict[str, tuple[object, str, int | None
         name = cells[si] if si < len(cells) else ""
         value = cells[vi] if vi is not None and vi < len(cells) else ""
         if vi is not None and (excel_row, vi) in raw.uncached_formulas:
-            checker._formula(raw.name, excel_row, vi)
-            continue
+            checker._formula(raw.name, excel_row, vi, "value")
+            value = _REPORTED
         if _is_blank(name):
             checker.add(
                 raw.name,
@@ -428,12 +443,17 @@ def _known_settings() -> str:
 
 def _scenario_overrides(
     checker: _Checker,
-) -> dict[str, dict[str, tuple[object, str, int | None]]]:
-    """Scenario name -> setting key -> (value, sheet, row); every row checked."""
+) -> tuple[dict[str, dict[str, tuple[object, str, int | None]]], dict[str, str]]:
+    """Scenario name (casefolded) -> setting key -> (value, sheet, row); every row checked.
+
+    Scenario names match case-insensitively, like setting names; `spelled` keeps
+    the first spelling for messages.
+    """
     table = checker.table(next(s for s in SHEETS if s.name == "Scenarios"))
     out: dict[str, dict[str, tuple[object, str, int | None]]] = {}
     if table is None:
-        return out
+        return out, {}
+    spelled: dict[str, str] = {}
     columns = (table.values["scenario"], table.values["setting"], table.values["value"])
     for i, (name, setting, value) in enumerate(zip(*columns, strict=True)):
         if name is None or setting is None:
@@ -451,7 +471,8 @@ def _scenario_overrides(
         if key not in SETTING_BY_KEY:
             checker.add(table.name, table.rows[i], "setting", setting, _known_settings())
             continue
-        chosen = out.setdefault(str(name), {})
+        chosen = out.setdefault(str(name).casefold(), {})
+        spelled.setdefault(str(name).casefold(), str(name))
         if key in chosen:
             checker.add(
                 table.name,
@@ -462,7 +483,7 @@ def _scenario_overrides(
             )
             continue
         chosen[key] = (value, table.name, table.rows[i])
-    return out
+    return out, spelled
 
 
 def parse_set_options(pairs: Sequence[str]) -> list[tuple[str, str]]:
@@ -484,6 +505,10 @@ def _setting(checker: _Checker, key: str, entry: tuple[object, str, int | None])
     """A setting's value, its default when blank, or _BLANK after reporting a problem."""
     spec = SETTING_BY_KEY[key]
     value, sheet, row = entry
+    if value is _REPORTED:
+        return _BLANK
+    if spec.required and _is_blank(value):
+        return _Missing(sheet, row)
     try:
         return convert_value(spec, value)
     except _Bad:
@@ -501,13 +526,14 @@ def _resolve_settings(
     """Settings sheet, then the chosen scenario's overrides, then --set; all values checked,
     chosen or not, so every problem shows in one run."""
     layered = {key: _setting(checker, key, entry) for key, entry in _settings_rows(checker).items()}
+    overrides_by_scenario, spelled = _scenario_overrides(checker)
     scenarios = {
         name: {key: _setting(checker, key, entry) for key, entry in rows.items()}
-        for name, rows in _scenario_overrides(checker).items()
+        for name, rows in overrides_by_scenario.items()
     }
-    if scenario is not None and scenario.casefold() != BASE:
-        if scenario not in scenarios:
-            names = ", ".join(sorted(scenarios)) or "none (there is no Scenarios sheet)"
+    if scenario is not None and scenario.strip().casefold() != BASE:
+        if scenario.strip().casefold() not in scenarios:
+            names = ", ".join(sorted(spelled.values())) or "none (there is no Scenarios sheet)"
             checker.add(
                 "--scenario",
                 None,
@@ -516,7 +542,7 @@ def _resolve_settings(
                 f"the name of a scenario in the Scenarios sheet: base or {names}",
             )
         else:
-            layered.update(scenarios[scenario])
+            layered.update(scenarios[scenario.strip().casefold()])
     for name, value in overrides:
         key = canonical_header(name)
         if key not in SETTING_BY_KEY:
@@ -537,7 +563,18 @@ def _resolve_settings(
                     found=False,
                 )
             continue
-        values[spec.name] = layered[key]
+        value = layered[key]
+        if isinstance(value, _Missing):
+            where = "value" if not value.sheet.startswith("--") else spec.name
+            checker.add(
+                value.sheet,
+                value.row,
+                where,
+                None,
+                f"{spec.name}: {spec.expected()} (it is required)",
+            )
+            value = _BLANK
+        values[spec.name] = value
     if any(v is _BLANK for v in values.values()) or checker.problems:
         return None
     return Settings(**values)  # type: ignore[arg-type]
@@ -559,16 +596,33 @@ def check_workbook(
     tables = {
         name: checker.table(spec[name]) for name in spec if name not in ("Settings", "Scenarios")
     }
+    # A sheet already reported as missing or unreadable must not make every reference
+    # to it an error too: references into it are not checked (`None` below).
+    broken = {
+        name
+        for name, table in tables.items()
+        if table is None and (spec[name].required or canonical_header(name) in raw.sheets)
+    }
+
+    def known(name: str, ids: dict) -> dict | None:
+        return None if name in broken else ids
+
     layers = _layers(checker, tables["Layers"])
     partners = _partners(checker, tables["Partners"])
-    options = _options(checker, tables["Options"], partners, layers)
+    options = _options(checker, tables["Options"], known("Partners", partners), layers)
     option_layers = {o.layer for o in options.values() if o.layer is not None}
+    if "Options" in broken and not layers:
+        option_layers = None  # type: ignore[assignment]
     markets = _markets(checker, tables["Markets"], layers, option_layers)
-    coverage = _coverage(checker, tables["Coverage"], options, markets)
+    coverage = _coverage(
+        checker, tables["Coverage"], known("Options", options), known("Markets", markets)
+    )
     offers = _offers(checker, tables["CoFinancing"], layers, option_layers, markets, options)
     resources = _resources(checker, tables["Resources"])
-    usage = _usage(checker, tables["Usage"], options, resources)
-    rules = _rules(checker, tables["Rules"], options)
+    usage = _usage(
+        checker, tables["Usage"], known("Options", options), known("Resources", resources)
+    )
+    rules = _rules(checker, tables["Rules"], known("Options", options))
     if checker.problems or settings is None:
         raise InputError(checker.problems)
     return Scenario(
@@ -612,9 +666,14 @@ def _keyed_rows(checker: _Checker, table: _Table | None) -> Iterable[tuple[int, 
 
 
 def _check_refs(
-    checker: _Checker, table: _Table, column: str, known: Iterable[str], expected: str
+    checker: _Checker, table: _Table, column: str, known: Iterable[str] | None, expected: str
 ) -> set[object]:
-    """Report values of `column` not in `known`; returns the unknown values."""
+    """Report values of `column` not in `known`; returns the unknown values.
+
+    `known` is None when the referenced sheet is itself broken (already reported).
+    """
+    if known is None:
+        return set()
     values = table.values[column]
     unknown = set(values) - set(known) - {None}
     if unknown:
@@ -659,7 +718,10 @@ _OPTION_FIELDS = ("option_id", "partner_id", "name", "layer", "kind", "cost", "d
 
 
 def _options(
-    checker: _Checker, table: _Table | None, partners: dict[str, Partner], layers: dict[str, Layer]
+    checker: _Checker,
+    table: _Table | None,
+    partners: dict[str, Partner] | None,
+    layers: dict[str, Layer],
 ) -> dict[str, Option]:
     if table is None:
         return {}
@@ -672,10 +734,15 @@ def _options(
 
 
 def _markets(
-    checker: _Checker, table: _Table | None, layers: dict[str, Layer], option_layers: set[str]
+    checker: _Checker,
+    table: _Table | None,
+    layers: dict[str, Layer],
+    option_layers: set[str] | None,
 ) -> dict[str, Market]:
+    """Markets; `option_layers` is None when the layers in use cannot be known."""
     out: dict[str, Market] = {}
-    known = set(layers) if layers else option_layers
+    known = set(layers) if layers else (option_layers or set())
+    unknowable = not layers and option_layers is None
     for i, r in _keyed_rows(checker, table):
         assert table is not None
         required = r["required_layers"]
@@ -683,7 +750,7 @@ def _markets(
             required = tuple(sorted(known))
         else:
             for name in required:
-                if name not in known:
+                if name not in known and not unknowable:
                     checker.add(
                         table.name,
                         table.rows[i],
@@ -698,7 +765,10 @@ def _markets(
 
 
 def _coverage(
-    checker: _Checker, table: _Table | None, options: dict[str, Option], markets: dict[str, Market]
+    checker: _Checker,
+    table: _Table | None,
+    options: dict[str, Option] | None,
+    markets: dict[str, Market] | None,
 ) -> list[Coverage]:
     if table is None:
         return []
@@ -719,18 +789,19 @@ def _offers(
     checker: _Checker,
     table: _Table | None,
     layers: dict[str, Layer],
-    option_layers: set[str],
+    option_layers: set[str] | None,
     markets: dict[str, Market],
     options: dict[str, Option],
 ) -> dict[str, Offer]:
     out: dict[str, Offer] = {}
     known_layers = set(layers) if layers else option_layers
-    known_regions = {canonical_name(m.region) for m in markets.values()}
+    # Blank or unreadable cells are None here (already reported): skip them.
+    known_regions = {canonical_name(m.region) for m in markets.values() if m.region}
     known_kinds = {o.kind for o in options.values() if o.kind}
     for i, r in _keyed_rows(checker, table):
         assert table is not None
         for name in r["layers"] or ():
-            if name not in known_layers:
+            if known_layers is not None and name not in known_layers:
                 checker.add(
                     table.name, table.rows[i], "layers", name, _known_layer(layers, option_layers)
                 )
@@ -771,8 +842,8 @@ def _resources(checker: _Checker, table: _Table | None) -> dict[str, Resource]:
 def _usage(
     checker: _Checker,
     table: _Table | None,
-    options: dict[str, Option],
-    resources: dict[str, Resource],
+    options: dict[str, Option] | None,
+    resources: dict[str, Resource] | None,
 ) -> list[Usage]:
     if table is None:
         return []
@@ -791,13 +862,15 @@ def _usage(
     ]
 
 
-def _rules(checker: _Checker, table: _Table | None, options: dict[str, Option]) -> list[Rule]:
+def _rules(
+    checker: _Checker, table: _Table | None, options: dict[str, Option] | None
+) -> list[Rule]:
     out = []
     for i, r in _keyed_rows(checker, table):
         assert table is not None
         ok = r["rule"] is not None
         for column in ("option_id", "other_option_id"):
-            if r[column] is not None and r[column] not in options:
+            if r[column] is not None and options is not None and r[column] not in options:
                 checker.add(
                     table.name,
                     table.rows[i],

@@ -43,6 +43,8 @@ _CELL_START = re.compile(rb"<(?:\w+:)?c\b[^>]*>")
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
 _CELL_END = re.compile(rb"</(?:\w+:)?c>")
 _VALUE = re.compile(rb"<(?:\w+:)?v>\s*[^<\s]")
+_ANY_VALUE = re.compile(rb"<(?:\w+:)?v\b")
+_STRING_TYPE = re.compile(rb'\bt="str"')
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
 
 
@@ -115,11 +117,11 @@ def check_container(path: Path) -> None:
         raise _file_problem(path, "is not an .xlsx workbook (expected an Excel 2007+ file)")
 
 
-def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+def _sheet_parts(zf: zipfile.ZipFile, budget: list[int]) -> dict[str, str]:
     """Sheet name -> zip member of its XML, from workbook.xml and its relationships."""
     try:
-        workbook = zf.read("xl/workbook.xml")
-        rels = zf.read("xl/_rels/workbook.xml.rels")
+        workbook = _read_capped(zf, "xl/workbook.xml", budget)
+        rels = _read_capped(zf, "xl/_rels/workbook.xml.rels", budget)
     except KeyError as exc:
         raise ValueError(f"missing part {exc}") from None
     targets: dict[bytes, str] = {}
@@ -168,6 +170,8 @@ def _uncached_formulas(xml: bytes) -> set[tuple[int, int]]:
         body = xml[cell.end() if cell else m.start() : close.start() if close else len(xml)]
         if _VALUE.search(body):
             continue
+        if cell and _STRING_TYPE.search(cell.group(0)) and _ANY_VALUE.search(body):
+            continue  # Excel's cached empty text (=IF(..., "", ...)): a blank, not a missing value
         ref = dict(_ATTR.findall(cell.group(0))).get(b"r", b"") if cell else b""
         rm = _CELL_REF.fullmatch(ref.decode())
         found.add((int(rm.group(2)), _column_index(rm.group(1))) if rm else (0, -1))
@@ -184,7 +188,9 @@ def read_workbook(path: str | Path) -> RawWorkbook:
     check_container(path)
     try:
         with zipfile.ZipFile(path) as zf:
-            parts = _sheet_parts(zf)
+            # Every part the cell reader will load counts against one size budget.
+            budget = [MAX_UNPACKED_BYTES]
+            parts = _sheet_parts(zf, budget)
             wanted: dict[str, str] = {}
             problems: list[Problem] = []
             for name in parts:
@@ -206,9 +212,8 @@ def read_workbook(path: str | Path) -> RawWorkbook:
                         wanted[key] = name
             if problems:
                 raise InputError(problems)
-            budget = [MAX_UNPACKED_BYTES]
             formulas: dict[str, set[tuple[int, int]]] = {}
-            for member in ("xl/sharedStrings.xml",):
+            for member in ("xl/sharedStrings.xml", "xl/styles.xml"):
                 if member in zf.namelist():
                     _read_capped(zf, member, budget)
             for key, name in wanted.items():

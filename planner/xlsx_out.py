@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,12 +19,21 @@ from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@")
+_XML_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+
+
+def escape_text(value: str) -> str:
+    """Protect text that looks like an OOXML character escape (`_x0041_` reads back as `A`).
+
+    The format escapes a literal underscore of such a sequence as `_x005F_`.
+    """
+    return _XML_ESCAPE.sub(r"_x005F_\1", value) if "_x" in value else value
 
 
 def text_cell(ws: Worksheet, value: object) -> object:
     """A write-only cell for `value`; strings are forced to text, never formulas."""
     if isinstance(value, str):
-        cell = WriteOnlyCell(ws, value=value)
+        cell = WriteOnlyCell(ws, value=escape_text(value))
         cell.data_type = "s"
         return cell
     return value
@@ -31,9 +41,11 @@ def text_cell(ws: Worksheet, value: object) -> object:
 
 def set_text(cell: Cell, value: object) -> None:
     """Set a normal-mode cell, keeping strings as text."""
-    cell.value = value
     if isinstance(value, str):
+        cell.value = escape_text(value)
         cell.data_type = "s"
+    else:
+        cell.value = value
 
 
 @contextlib.contextmanager

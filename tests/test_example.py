@@ -69,7 +69,7 @@ def test_every_scenario_of_the_scenarios_sheet_is_valid(
     for name in sorted(names):
         scenario = check_workbook(raw, scenario=name)
         overrides: dict[str, Any] = {
-            key: SETTING_BY_KEY[key].default if value is None else value
+            key: SETTING_BY_KEY[canonical_header(key)].default if value is None else value
             for key, value in builder.SCENARIOS[name].items()
         }
         assert scenario.settings == replace(base.settings, **overrides), name

@@ -129,12 +129,6 @@ def test_workbook_within_the_cap_is_read(book, monkeypatch: pytest.MonkeyPatch) 
     assert load_scenario(path).name == "base"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workbook_reader.read_workbook counts only sharedStrings and the schema sheets "
-    "against MAX_UNPACKED_BYTES; xl/workbook.xml (zf.read in _sheet_parts) and "
-    "xl/styles.xml (read by calamine) are decompressed whole, uncapped",
-)
 def test_cap_covers_every_part_read(book, monkeypatch: pytest.MonkeyPatch) -> None:
     path = book(minimal_tables())
     pad = b" " * 3_000_000  # 3 MB of whitespace: a few kB compressed
@@ -189,13 +183,6 @@ def test_missing_required_column(book) -> None:
     located(p, "Coverage", 1, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validation.check_workbook: when Options (or Partners, Markets) is missing or lacks "
-    "a required column, every row referring to it is also reported as an unknown id "
-    "(Coverage rows 2-4 'expected the id of an option') and required_layers 'cloud' as an "
-    "unknown layer listed in '()', though those cells are right",
-)
 def test_missing_column_is_reported_once_not_as_unknown_references(book) -> None:
     tables = minimal_tables()
     for row in tables["Options"]:
@@ -350,13 +337,6 @@ def test_blank_required_cell(book, sheet: str, row: int, column: str, expected: 
     located(first, sheet, row, column)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validation._offers (known_regions = {canonical_name(m.region) ...}) calls "
-    "canonical_name(None) for a market whose region is blank or unreadable (TRUE/FALSE): "
-    "AttributeError "
-    "instead of the blank-cell problem (CLI: exit 1 'Internal error')",
-)
 @pytest.mark.parametrize(("value", "shown"), [(None, "blank"), (False, "FALSE")])
 def test_blank_market_region_is_an_input_error(book, value: object, shown: str) -> None:
     tables = minimal_tables()
@@ -425,7 +405,7 @@ def test_duplicate_id(book, duplicate: str) -> None:
     p = the_problem(
         book(tables),
         match=r"sheet Partners, row 4, column partner_id: found 'P1'; "
-        r"expected a partner_id not used before \(row 2 has the same\)",
+        r"expected each partner_id only once \(row 2 has the same\)",
     )
     located(p, "Partners", 4, "partner_id")
 
@@ -437,7 +417,7 @@ def test_number_and_text_of_the_same_id_are_duplicates(book) -> None:
     the_problem(
         book(tables),
         match=r"sheet Markets, row 5, column market_id: found '7'; "
-        r"expected a market_id not used before \(row 4 has the same\)",
+        r"expected each market_id only once \(row 4 has the same\)",
     )
 
 
@@ -447,7 +427,7 @@ def test_duplicate_coverage_pair(book) -> None:
     p = the_problem(
         book(tables),
         match=r"sheet Coverage, row 5, column market_id: found 'M1'; "
-        r"expected a option_id and market_id not used before \(row 2 has the same\)",
+        r"expected each option_id and market_id pair only once \(row 2 has the same\)",
     )
     located(p, "Coverage", 5, "market_id")
 
@@ -458,7 +438,7 @@ def test_duplicate_usage_pair(book) -> None:
     the_problem(
         book(tables),
         match=r"sheet Usage, row 4, column resource: found 'staff'; "
-        r"expected a option_id and resource not used before \(row 3 has the same\)",
+        r"expected each option_id and resource pair only once \(row 3 has the same\)",
     )
 
 
@@ -468,7 +448,7 @@ def test_duplicate_layer_compares_case_insensitively(book) -> None:
     the_problem(
         book(tables),
         match=r"sheet Layers, row 5, column layer: found 'cloud'; "
-        r"expected a layer not used before \(row 2 has the same\)",
+        r"expected each layer only once \(row 2 has the same\)",
     )
 
 
@@ -641,10 +621,10 @@ def test_formula_without_cached_value(book) -> None:
     tables["Partners"][1][3] = "=70+10"
     p = the_problem(
         book(tables),
-        match=r"sheet Partners, row 2, column D: a value, found a formula with no cached value; "
-        r"open and save the workbook in Excel \(or type the value\)",
+        match=r"sheet Partners, row 2, column trust: a value, found a formula with no cached "
+        r"value; open and save the workbook in Excel \(or type the value\)",
     )
-    located(p, "Partners", 2, "D")
+    located(p, "Partners", 2, "trust")
 
 
 def test_formula_without_cached_value_in_settings(book) -> None:
@@ -652,22 +632,17 @@ def test_formula_without_cached_value_in_settings(book) -> None:
     tables["Settings"][2][1] = "=50*2"
     found = [str(p) for p in problems(book(tables))]
     assert (
-        "sheet Settings, row 3, column B: a value, found a formula with no cached value; "
+        "sheet Settings, row 3, column value: a value, found a formula with no cached value; "
         "open and save the workbook in Excel (or type the value)"
     ) in found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validation._settings_rows skips a setting whose value is a formula without cached "
-    "value, so _resolve_settings also reports 'a row setting home_country (it is required)' "
-    "though the row is there",
-)
 def test_formula_in_settings_is_reported_once(book) -> None:
     tables = minimal_tables()
     tables["Settings"][2][1] = "=50*2"
     the_problem(
-        book(tables), match=r"sheet Settings, row 3, column B: a value, found a formula with no .*"
+        book(tables),
+        match=r"sheet Settings, row 3, column value: a value, found a formula with no .*",
     )
 
 
@@ -675,7 +650,8 @@ def test_formula_without_cached_value_alone_in_its_row(book) -> None:
     tables = minimal_tables()
     tables["Partners"].append([None, None, None, "=1+1"])
     the_problem(
-        book(tables), match=r"sheet Partners, row 4, column D: a value, found a formula with no .*"
+        book(tables),
+        match=r"sheet Partners, row 4, column trust: a value, found a formula with no .*",
     )
 
 
@@ -779,7 +755,7 @@ def test_every_mistake_is_reported_in_one_run(book) -> None:
         "sheet Markets, row 3, column addressable",
         "sheet Partners, row 2, column country",
         "sheet Partners, row 4, column partner_id",
-        "sheet Partners, row 3, column D",
+        "sheet Partners, row 3, column trust",
         "sheet Options, row 2, column decision",
         "sheet Options, row 3, column layer",
         "sheet Coverage, row 6, column market_id",

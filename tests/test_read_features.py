@@ -66,12 +66,6 @@ def test_sheet_name_matching(book, baseline: Scenario, name: str) -> None:
     assert scenario.offers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="schema.canonical_header('co financing') is 'co_financing' but the sheet's key is "
-    "'cofinancing', so the reader takes a sheet named 'Co Financing' for an extra sheet and "
-    "silently drops every offer (no problem, no warning)",
-)
 @pytest.mark.parametrize("name", ["co financing", "Co_Financing"])
 def test_sheet_name_with_a_space_between_words(book, baseline: Scenario, name: str) -> None:
     tables = full_tables()
@@ -352,12 +346,6 @@ def test_formulas_are_read_by_their_cached_value(book) -> None:
     assert s.settings.budget == 100.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workbook_reader._uncached_formulas treats <v/> as 'no cached value', but Excel "
-    'stores a formula whose result is empty text as <c t="str"><f>…</f><v/></c>: '
-    '=IF(…,"",…) in an optional cell is refused as a formula with no cached value',
-)
 def test_formula_whose_cached_value_is_empty_text_is_blank(book) -> None:
     tables = minimal_tables()
     tables["Partners"][1][1] = '=IF(TRUE,"","x")'
