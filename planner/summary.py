@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from planner.precheck import Precheck
 from planner.scenario import Scenario
 
 
-def _counts(counter: Counter[str]) -> str:
+def _counts(counter: Counter[str] | Counter[Any]) -> str:
     return ", ".join(f"{name} {n}" for name, n in sorted(counter.items()))
 
 

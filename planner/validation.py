@@ -65,25 +65,27 @@ def _is_blank(value: object) -> bool:
 
 
 def _to_id(value: object) -> str:
-    kind = type(value)
-    if kind is str:
-        return value.strip()  # type: ignore[union-attr]
-    if kind is float:
-        if not math.isfinite(value):  # type: ignore[arg-type]
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):  # TRUE/FALSE is not an id (bool is an int subclass)
+        raise _Bad
+    if isinstance(value, float):
+        if not math.isfinite(value):
             raise _Bad
-        return str(int(value)) if value.is_integer() else repr(value)  # type: ignore[union-attr]
-    if kind is int:
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int):
         return str(value)
     raise _Bad
 
 
 def _to_number(value: object) -> float:
-    kind = type(value)
-    if kind is float or kind is int:
-        number = float(value)  # type: ignore[arg-type]
-    elif kind is str:
+    if isinstance(value, bool):
+        raise _Bad
+    if isinstance(value, float | int):
+        number = float(value)
+    elif isinstance(value, str):
         try:
-            number = float(value.strip())  # type: ignore[union-attr]
+            number = float(value.strip())
         except ValueError:
             raise _Bad from None
     else:
@@ -101,8 +103,8 @@ def _to_integer(value: object) -> int:
 
 
 def _to_text(value: object) -> str:
-    if type(value) is str:
-        return value.strip()  # type: ignore[union-attr]
+    if isinstance(value, str):
+        return value.strip()
     return _to_id(value)
 
 
@@ -174,15 +176,15 @@ def _fast_column(col: Column, cells: list[object]) -> list[object] | None:
         return []
     if col.kind is Kind.ID or col.kind is Kind.TEXT:
         if types == {str}:
-            out = [v.strip() for v in cells]  # type: ignore[union-attr]
+            out = [v.strip() for v in cells]  # type: ignore[attr-defined]
             if all(out):
-                return out  # type: ignore[return-value]
+                return out
         return None
     if col.kind is Kind.NAME:
         if types == {str}:
-            out = [" ".join(v.split()) for v in cells]  # type: ignore[union-attr]
+            out = [" ".join(v.split()) for v in cells]  # type: ignore[attr-defined]
             if all(out):
-                return out  # type: ignore[return-value]
+                return out
         return None
     if col.kind is Kind.NUMBER and types <= {float, int}:
         numbers = [float(v) for v in cells]  # type: ignore[arg-type]
@@ -543,12 +545,12 @@ def _resolve_settings(
             )
         else:
             layered.update(scenarios[scenario.strip().casefold()])
-    for name, value in overrides:
+    for name, text in overrides:
         key = canonical_header(name)
         if key not in SETTING_BY_KEY:
             checker.add("--set", None, None, name, _known_settings())
             continue
-        layered[key] = _setting(checker, key, (value, "--set", None))
+        layered[key] = _setting(checker, key, (text, "--set", None))
     values: dict[str, object] = {}
     for spec in SETTINGS:
         key = canonical_header(spec.name)
@@ -730,7 +732,7 @@ def _options(
     if layers:
         _check_refs(checker, table, "layer", layers, _known_layer(layers))
     columns = _columns(table, _OPTION_FIELDS, _kept(checker, table))
-    return {row[0]: Option(*row) for row in zip(*columns, strict=True)}  # type: ignore[arg-type]
+    return {row[0]: Option(*row) for row in zip(*columns, strict=True)}
 
 
 def _markets(
@@ -779,7 +781,7 @@ def _coverage(
         checker, table, "market_id", markets, "the id of a market in the Markets sheet"
     )
     columns = _columns(table, ("option_id", "market_id", "reach"), _kept(checker, table))
-    rows = zip(*columns, strict=True)
+    rows: Iterable[tuple[object, ...]] = zip(*columns, strict=True)
     if bad_options or bad_markets:
         rows = (r for r in rows if r[0] not in bad_options and r[1] not in bad_markets)
     return list(map(Coverage._make, sorted(rows)))

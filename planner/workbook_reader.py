@@ -19,6 +19,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import python_calamine
 
@@ -246,7 +247,7 @@ def read_workbook(path: str | Path) -> RawWorkbook:
     return RawWorkbook(path=path, sheets=sheets)
 
 
-def _raw_sheet(name: str, cells: list[list[object]], formulas: set[tuple[int, int]]) -> RawSheet:
+def _raw_sheet(name: str, cells: list[list[Any]], formulas: set[tuple[int, int]]) -> RawSheet:
     if len(cells) > MAX_ROWS:
         raise InputError([Problem(name, None, None, None, f"at most {MAX_ROWS} rows", found=False)])
     headers = list(cells[0]) if cells else []
