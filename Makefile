@@ -31,5 +31,17 @@ template: $(STAMP)
 bench-read: $(STAMP)
 	$(BIN)/python bench/read_bench.py --runs 5
 
+.PHONY: bench bench-quick
+
+# Full performance benchmark (~40 min on 2 cores; see bench/README.md).
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/run_bench.py --sizes S,M,L,XL --runs 3
+
+# Smoke run of the benchmark (S only, one run, < 2 min).
+bench-quick: $(STAMP)
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/run_bench.py --quick
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,153 @@
+"""OR-Library mknapcb1 (30 problems, 5 x 100) solved by the product and by CBC.
+
+Mapping (as tests/test_known_answers.py does for mknap1): item j is option O_j
+of cost r(1,j) reaching only its own market M_j (weight p(j), addressable 1,
+reach 1); the first constraint is the budget, the other four are Resources.
+The product runs `rank_plans` with plans = 1 (three lexicographic stages, as
+for any scenario); CBC solves max p·x s.t. r·x ≤ b directly via PuLP.
+Best-known values (all proven optimal for this class): SOURCES.md.
+
+Usage: python bench/mknap.py product|cbc [--count 30] [--time-limit 60]  (one JSON line)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, emit, same_value  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "benchdata" / "orlib_mknap" / "mknapcb1.txt"
+
+#: Chu & Beasley best-known values for 5.100-00 .. 5.100-29 (optimal), from SOURCES.md.
+BEST_KNOWN = (
+    24381, 24274, 23551, 23534, 23991, 24613, 25591, 23410, 24216, 24411,
+    42757, 42545, 41968, 45090, 42218, 42927, 42009, 45020, 43441, 44554,
+    59822, 62081, 59802, 60479, 61091, 58959, 61538, 61520, 59453, 59965,
+)
+
+
+def problems(path: Path = DATA):
+    tokens = path.read_text().split()
+    pos = 0
+
+    def take(n: int) -> list[float]:
+        nonlocal pos
+        out = [float(t) for t in tokens[pos : pos + n]]
+        pos += n
+        return out
+
+    out = []
+    for _ in range(int(take(1)[0])):
+        n, m, _opt = take(3)
+        profits = take(int(n))
+        rows = [take(int(n)) for _ in range(int(m))]
+        rhs = take(int(m))
+        out.append((profits, rows, rhs))
+    return out
+
+
+def knapsack_scenario(profits, rows, rhs, time_limit: float):
+    from planner.model import canonical_order
+    from planner.scenario import (
+        Coverage,
+        Market,
+        Option,
+        Partner,
+        Resource,
+        Scenario,
+        Settings,
+        Usage,
+    )
+
+    n = len(profits)
+    return canonical_order(
+        Scenario(
+            name="mknap",
+            settings=Settings(
+                budget=rhs[0], home_country="X", plans=1, time_limit_s=time_limit
+            ),
+            markets=tuple(Market(f"M{j}", f"M{j}", "R", profits[j], 1.0) for j in range(n)),
+            partners=(Partner("P", "P", "X", 100.0),),
+            options=tuple(
+                Option(f"O{j}", "P", f"O{j}", "l", None, rows[0][j]) for j in range(n)
+            ),
+            coverage=tuple(Coverage(f"O{j}", f"M{j}", 1.0) for j in range(n)),
+            resources=tuple(Resource(f"r{i}", rhs[i]) for i in range(1, len(rows))),
+            usage=tuple(
+                Usage(f"O{j}", f"r{i}", rows[i][j])
+                for i in range(1, len(rows))
+                for j in range(n)
+                if rows[i][j] > 0
+            ),
+        )
+    )
+
+
+def run_product(count: int, time_limit: float) -> list[dict]:
+    from planner.ranking import rank_plans
+
+    out = []
+    for k, (profits, rows, rhs) in enumerate(problems()[:count]):
+        scenario = knapsack_scenario(profits, rows, rhs, time_limit)
+        t0 = time.perf_counter()
+        planset = rank_plans(scenario)
+        seconds = time.perf_counter() - t0
+        plan = planset.plans[0] if planset.plans else None
+        value = plan.weighted_reach if plan else None
+        out.append(
+            {
+                "problem": f"5.100-{k:02d}",
+                "seconds": seconds,
+                "value": value,
+                "proven": bool(plan and plan.proven_optimal),
+                "status": str(planset.status),
+                "matches_best_known": bool(same_value(value, BEST_KNOWN[k])),
+            }
+        )
+    return out
+
+
+def run_cbc(count: int, time_limit: float) -> list[dict]:
+    from baseline_pulp import solve_knapsack
+
+    out = []
+    for k, (profits, rows, rhs) in enumerate(problems()[:count]):
+        r = solve_knapsack(profits, rows, rhs, time_limit)
+        out.append(
+            {
+                "problem": f"5.100-{k:02d}",
+                "seconds": r["total_s"],
+                "value": r["objective"],
+                "proven": r["status"] == "optimal",
+                "status": r["status"],
+                "matches_best_known": bool(same_value(r["objective"], BEST_KNOWN[k])),
+            }
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("solver", choices=("product", "cbc"))
+    parser.add_argument("--count", type=int, default=30)
+    parser.add_argument("--time-limit", type=float, default=60.0)
+    args = parser.parse_args()
+    run = run_product if args.solver == "product" else run_cbc
+    results = run(args.count, args.time_limit)
+    emit(
+        {
+            "what": f"mknap_{args.solver}",
+            "problems": results,
+            "total_s": sum(r["seconds"] for r in results),
+            "proven": sum(r["proven"] for r in results),
+            "matches": sum(r["matches_best_known"] for r in results),
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
