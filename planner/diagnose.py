@@ -58,7 +58,8 @@ class Diagnosis:
     conflicting: tuple[str, ...] = ()
     changes: tuple[Change, ...] = ()
     confirmed: bool = True
-    """False when the elastic solve did not confirm the infeasibility."""
+    """True when the elastic re-solve confirmed that no plan exists and re-solving the
+    real model with `changes` applied found a plan; False otherwise."""
     notes: tuple[str, ...] = field(default=())
 
 
@@ -128,55 +129,199 @@ def _round_out(value: float, up: bool, digits: int = 2) -> float:
     return (math.ceil if up else math.floor)(value * scale - (1e-9 if up else -1e-9)) / scale
 
 
-def diagnose_infeasibility(scenario: Scenario, *, deadline: float | None = None) -> Diagnosis:
+def diagnose_infeasibility(
+    scenario: Scenario, *, deadline: float | None = None, nothing_reached: bool = False
+) -> Diagnosis:
     """Which limits conflict, and the smallest change (in the user's words) that helps.
 
     `deadline` is a `time.monotonic()` instant; by default 60 s from now.
+    `nothing_reached` says the model was feasible but its best plan has
+    weighted reach 0 (SPEC §4: also infeasible); the text then leads with that.
+
+    The elastic re-solve both confirms that no plan exists (it must need some
+    stretch) and proposes the change. The change is then applied
+    (`apply_changes`) and the real model re-solved; when that finds no plan,
+    the suggested numbers are rounded further out (up to `CONFIRM_ATTEMPTS`
+    times) before the diagnosis is reported. `Diagnosis.confirmed` is true only
+    when both the infeasibility and the sufficiency of the change were shown.
+    Contradictions among decisions and rules are named first, and the elastic
+    re-solve then says which `must` to drop.
     """
     from planner.solver import PersistentSolver, Termination
 
     conflicts = decision_conflicts(scenario)
     if conflicts:
-        text = "Decisions and rules contradict each other: " + "; ".join(conflicts) + "."
-        return Diagnosis(summary=text, text=text, conflicting=tuple(conflicts))
+        lead = "Decisions and rules contradict each other: " + "; ".join(conflicts) + "."
+    elif nothing_reached:
+        lead = f"No plan within the limits has positive weighted reach: {NOTHING_REACHED}."
+    else:
+        lead = "No plan meets every limit at once."
     deadline = deadline if deadline is not None else time.monotonic() + 60.0
     deadline = max(deadline, time.monotonic() + 5.0)  # a diagnosis deserves a few seconds
+    floor = _least_positive_reach(scenario)
+    if floor is None:
+        text = (
+            f"{NOTHING_REACHED}: no option with positive reach covers a market of positive "
+            "weight, so no change of limits helps; add Coverage rows or market weights."
+        )
+        if conflicts:
+            text = f"{lead} {text}"
+        return Diagnosis(summary=text, text=text, conflicting=tuple(conflicts))
     pm = build_model(scenario)
-    slacks = _make_elastic(pm)
+    slacks = _make_elastic(pm, min_reach=floor)
     solver = PersistentSolver(pm, deadline=deadline, mip_gap=0.0)
     outcome = solver.solve()
     if not outcome.has_solution or outcome.incumbent is None:
+        found = "was found in time" if outcome.termination == Termination.TIME_LIMIT else "exists"
         text = (
-            "No plan meets every limit, and no stretched plan was found in time "
-            f"({outcome.termination})."
+            f"{lead} No stretched plan of budget, trust, share, resource, matching-spend "
+            f"limits or `must` decisions {found} ({outcome.termination})."
         )
-        return Diagnosis(summary=text, text=text, confirmed=False)
-    if outcome.incumbent <= 1e-9:
+        return Diagnosis(
+            summary=text, text=text, conflicting=tuple(conflicts), confirmed=bool(conflicts)
+        )
+    if outcome.incumbent <= 1e-9 and not conflicts:
         text = (
             "The solver reported no plan, but a plan within every limit exists: "
             "the infeasibility was not confirmed."
         )
         return Diagnosis(summary=text, text=text, confirmed=False)
-    changes = _changes(pm, slacks, outcome.x, outcome.y, outcome.z)
-    conflicting = tuple(c.limit for c in changes)
+    changes = tuple(_changes(pm, slacks, outcome.x, outcome.y, outcome.z))
     proven = outcome.termination == Termination.OPTIMAL
-    lead = "No plan meets every limit at once."
+    changes, verdict = _confirm(scenario, changes, deadline)
+    conflicting = tuple(c.limit for c in changes)
     body = "; ".join(c.text for c in changes)
-    qualifier = "Smallest change" if proven else "A change (not proven smallest)"
-    text = (
-        f"{lead} Limits in conflict: {', '.join(conflicting)}. "
-        f"{qualifier} that makes a plan possible: {body}."
-    )
+    qualifier = "Smallest change" if proven and verdict is not False else "A change"
+    if not proven:
+        qualifier += " (not proven smallest)"
+    if verdict:
+        check = "Re-solving with this change finds a plan."
+    elif verdict is None:
+        check = "Not confirmed: re-solving with this change did not finish in time."
+    else:
+        check = "Not confirmed: re-solving with this change still finds no plan."
+    labels = ", ".join(_label(c.limit) for c in changes)
+    in_conflict = f" Limits in conflict: {labels}." if changes else ""
+    text = f"{lead}{in_conflict} {qualifier} that makes a plan possible: {body}. {check}"
     return Diagnosis(
         summary=f"infeasible: {body}",
         text=text,
-        conflicting=conflicting,
-        changes=tuple(changes),
+        conflicting=tuple(conflicts) + conflicting,
+        changes=changes,
+        confirmed=bool(verdict),
+        notes=(check,),
     )
 
 
-def _make_elastic(pm: PlanModel) -> dict[str, list[tuple[str, object, pyo.Var]]]:
-    """Add a penalised slack to every stretchable row and make every `must` droppable."""
+#: How often a suggested change is rounded further out when re-solving finds no plan.
+CONFIRM_ATTEMPTS = 3
+
+
+def _confirm(
+    scenario: Scenario, changes: tuple[Change, ...], deadline: float
+) -> tuple[tuple[Change, ...], bool | None]:
+    """Re-solve the real model with `changes` applied; round further out until a plan exists.
+
+    Returns the changes finally suggested and True (a plan exists with them),
+    False (still none after every attempt) or None (a re-solve ran out of time).
+    """
+    verdict: bool | None = False
+    for attempt in range(CONFIRM_ATTEMPTS):
+        verdict = plan_exists(apply_changes(scenario, changes), deadline=deadline)
+        if verdict is not False:
+            return changes, verdict
+        if attempt + 1 < CONFIRM_ATTEMPTS:
+            changes = tuple(_strengthen(c, attempt + 1) for c in changes)
+    return changes, verdict
+
+
+def plan_exists(scenario: Scenario, *, deadline: float) -> bool | None:
+    """True when the real model has a plan of positive weighted reach (SPEC §4).
+
+    False when proven otherwise (infeasible, or best weighted reach 0), None
+    when the solve ran out of time before deciding.
+    """
+    from planner.solver import PersistentSolver, Termination, tolerance
+
+    if decision_conflicts(scenario):
+        return False
+    pm = build_model(scenario)
+    solver = PersistentSolver(pm, deadline=max(deadline, time.monotonic() + 1.0), mip_gap=0.0)
+    solver.use_objective("weighted_reach")
+    outcome = solver.solve()
+    if outcome.incumbent is not None and outcome.incumbent > tolerance(0.0):
+        return True
+    if outcome.termination == Termination.INFEASIBLE:
+        return False
+    if outcome.termination == Termination.OPTIMAL:
+        return False  # best weighted reach is 0
+    if outcome.bound is not None and outcome.bound <= tolerance(0.0):
+        return False
+    return None
+
+
+def _strengthen(change: Change, step: int) -> Change:
+    """The same change rounded `step` decimal places coarser, further from the old limit."""
+    if change.suggested is None or change.current is None or change.limit.startswith("must "):
+        return change
+    up = change.suggested > change.current
+    digits = 3 if "share" in change.limit else 2
+    new = _round_out(change.suggested, up=up, digits=max(0, digits - step))
+    if new == change.suggested:  # already round at that precision: move one unit
+        unit = 10.0 ** -max(0, digits - step)
+        new = change.suggested + (unit if up else -unit)
+    if "share" in change.limit:
+        new = min(1.0, max(0.0, new))
+    if change.limit == "min_average_trust":
+        new = max(0.0, new)
+    verb = "raise" if up else "lower"
+    old_text = change.text.split(" from ")[0].split(" ", 1)[1]
+    return replace(
+        change,
+        suggested=new,
+        text=f"{verb} {old_text} from {change.current:g} to {new:g}",
+    )
+
+
+def _label(limit: str) -> str:
+    """A `Change.limit` key in the user's words (`must O1` -> "`must` on O1")."""
+    for key, words in (
+        ("resources[", "capacity of resource "),
+        ("layer_foreign_share[", "max_foreign_share of layer "),
+        ("min_eligible_spend[", "min_eligible_spend of offer "),
+    ):
+        if limit.startswith(key):
+            return words + limit[len(key) : -1]
+    if limit.startswith("must "):
+        return f"`must` on {limit[len('must ') :]}"
+    return limit
+
+
+def _least_positive_reach(scenario: Scenario) -> float | None:
+    """Half the smallest weighted reach any single reaching option can add, or None.
+
+    Every plan of positive weighted reach has at least this much, so requiring
+    it in the elastic model excludes plans of reach 0 without excluding any
+    real plan, and stays far above solver tolerances.
+    """
+    weight = {m.market_id: (m.weight, m.addressable) for m in scenario.markets}
+    values = [
+        weight[row.market_id][0] * min(row.reach, weight[row.market_id][1])
+        for row in scenario.coverage
+        if row.reach > 0 and weight[row.market_id][0] > 0
+    ]
+    return 0.5 * min(values) if values else None
+
+
+def _make_elastic(
+    pm: PlanModel, *, min_reach: float = 0.0
+) -> dict[str, list[tuple[str, object, pyo.Var]]]:
+    """Add a penalised slack to every stretchable row and make every `must` droppable.
+
+    With `min_reach` > 0 the stretched plan must also reach some weighted
+    market (weighted reach ≥ min_reach): a plan of weighted reach 0 is no plan
+    (SPEC §4), so the change must buy a real one.
+    """
     m = pm.model
     scenario = pm.scenario
     weights = _weights(scenario)
@@ -226,6 +371,8 @@ def _make_elastic(pm: PlanModel) -> dict[str, list[tuple[str, object, pyo.Var]]]
     for name in ("weighted_reach", "net_spend", "option_count"):
         getattr(m, name).deactivate()
     m.elastic = pyo.Objective(expr=sum(penalty) if penalty else 0.0, sense=pyo.minimize)
+    if min_reach > 0:
+        m.elastic_reach = pyo.Constraint(expr=pm.weighted_reach >= min_reach)
     return slacks
 
 

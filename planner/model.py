@@ -17,6 +17,7 @@ one cheap call each and share no global state.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -31,6 +32,20 @@ from planner.scenario import (
     eligible_pairs,
 )
 from planner.screening import screen_options
+
+
+class BuildTimeout(RuntimeError):
+    """The run's deadline passed while the model was being built or handed to HiGHS."""
+
+
+#: Per-row loops check the deadline once every this many rows.
+CHECK_EVERY = 2048
+
+
+def check_deadline(deadline: float | None, what: str = "building the model") -> None:
+    """Raise `BuildTimeout` when the `time.monotonic()` instant `deadline` has passed."""
+    if deadline is not None and time.monotonic() >= deadline:
+        raise BuildTimeout(f"the time limit was reached while {what}")
 
 
 @dataclass
@@ -83,7 +98,10 @@ def _add_block(model: pyo.ConcreteModel, name: str, rows: dict, doc: str) -> Non
 class _Data:
     """Scenario data arranged by integer index, computed once per build."""
 
-    def __init__(self, scenario: Scenario, settings: Settings) -> None:
+    def __init__(
+        self, scenario: Scenario, settings: Settings, deadline: float | None = None
+    ) -> None:
+        self.deadline = deadline
         self.options = scenario.options
         self.offers = scenario.offers
         self.markets = scenario.markets
@@ -97,6 +115,11 @@ class _Data:
         self.cost = [o.cost for o in self.options]
         self.pairs = eligible_pairs(scenario)
         self.layer_limits = scenario.layer_limits()
+
+    def tick(self, i: int) -> None:
+        """In per-row loops: check the deadline once every `CHECK_EVERY` rows."""
+        if i % CHECK_EVERY == 0:
+            check_deadline(self.deadline)
 
 
 def canonical_order(scenario: Scenario) -> Scenario:
@@ -126,18 +149,25 @@ def build_model(
     settings: Settings | None = None,
     option_decisions: Mapping[str, Decision] | None = None,
     offer_decisions: Mapping[str, Decision] | None = None,
+    deadline: float | None = None,
 ) -> PlanModel:
     """Build SPEC §3 for `scenario`, with optional overrides.
 
     `settings` replaces `scenario.settings` (e.g. `dataclasses.replace(s, budget=120)`);
     `option_decisions` / `offer_decisions` replace the decision of the named
-    options / offers (`must` or `never`; ids not named keep the workbook's). The
+    options / offers (`must` or `never`; ids not named keep the workbook's).
+    `deadline` (a `time.monotonic()` instant) is checked between constraint
+    blocks and every `CHECK_EVERY` rows of the long loops; past it the build
+    stops with `BuildTimeout`, so a run whose model cannot be built in time
+    ends promptly instead of overrunning its limit. The
     objective is weighted reach (eq. 0); `PlanModel` carries the tie-break
     expressions for the ranking stages.
     """
     settings = settings or scenario.settings
     scenario = canonical_order(replace(scenario, settings=settings))
-    data = _Data(scenario, settings)
+    check_deadline(deadline)
+    data = _Data(scenario, settings, deadline)
+    check_deadline(deadline)
     opt_dec: dict[str, Decision] = {o.option_id: o.decision for o in scenario.options if o.decision}
     opt_dec.update(option_decisions or {})
     off_dec: dict[str, Decision] = {c.offer_id: c.decision for c in scenario.offers if c.decision}
@@ -157,24 +187,39 @@ def build_model(
     # A z variable can never exceed its option's cost times the smaller share;
     # the bound is implied by rules 3 and 5 and only helps the LP.
     for k, (offer_id, option_id) in enumerate(data.pairs):
+        data.tick(k)
         cap = min(data.offers[data.offer_pos[offer_id]].share, settings.max_cofinance_share)
         m.z[k].setub(cap * data.cost[data.option_pos[option_id]])
 
     add_reach_constraints(m, scenario, data)
+    check_deadline(deadline)
     add_full_stack_constraints(m, scenario, data)
+    check_deadline(deadline)
     add_cofinance_option_constraints(m, scenario, data, settings)
+    check_deadline(deadline)
     add_offer_cap_constraints(m, scenario, data)
+    check_deadline(deadline)
     add_cofinance_share_constraints(m, scenario, data, settings)
+    check_deadline(deadline)
     add_matching_spend_constraints(m, scenario, data)
+    check_deadline(deadline)
     add_budget_constraints(m, scenario, data, settings)
+    check_deadline(deadline)
     add_resources_constraints(m, scenario, data)
+    check_deadline(deadline)
     screened = add_trust_floor_bounds(m, scenario, data, settings)
     add_average_trust_constraints(m, scenario, data, settings)
+    check_deadline(deadline)
     add_foreign_share_constraints(m, scenario, data, settings)
+    check_deadline(deadline)
     add_layer_foreign_share_constraints(m, scenario, data)
+    check_deadline(deadline)
     add_country_share_constraints(m, scenario, data, settings)
+    check_deadline(deadline)
     add_requires_constraints(m, scenario, data)
+    check_deadline(deadline)
     add_excludes_constraints(m, scenario, data)
+    check_deadline(deadline)
     add_decision_bounds(m, data, opt_dec, off_dec)
 
     weighted_reach = _linear([mk.weight for mk in data.markets], [m.u[i] for i in range(n_m)])
@@ -219,7 +264,8 @@ def net_spend_expression(m: pyo.ConcreteModel, scenario: Scenario, data: _Data):
 def add_reach_constraints(m: pyo.ConcreteModel, scenario: Scenario, data: _Data) -> None:
     """Rule 1, formulation eq. (1) `reach`: u_m ≤ Σ_o reach_om x_o."""
     terms: dict[int, tuple[list[float], list]] = {i: ([], []) for i in range(len(data.markets))}
-    for row in scenario.coverage:
+    for n, row in enumerate(scenario.coverage):
+        data.tick(n)
         if row.reach > 0:
             coefs, variables = terms[data.market_pos[row.market_id]]
             coefs.append(row.reach)
@@ -237,13 +283,15 @@ def add_reach_constraints(m: pyo.ConcreteModel, scenario: Scenario, data: _Data)
 def add_full_stack_constraints(m: pyo.ConcreteModel, scenario: Scenario, data: _Data) -> None:
     """Rule 2, formulation eq. (2) `full_stack`: u_m ≤ addressable_m Σ_{o∈O(l,m)} x_o."""
     operating: dict[tuple[int, str], list[int]] = {}
-    for row in scenario.coverage:
+    for n, row in enumerate(scenario.coverage):
+        data.tick(n)
         option = data.options[data.option_pos[row.option_id]]
         operating.setdefault((data.market_pos[row.market_id], option.layer), []).append(
             data.option_pos[row.option_id]
         )
     rows = {}
     for i, market in enumerate(data.markets):
+        data.tick(i)
         for layer in market.required_layers:
             suppliers = sorted(operating.get((i, layer), []))
             if not suppliers:
@@ -263,6 +311,7 @@ def add_cofinance_option_constraints(
     """
     rows = {}
     for k, (offer_id, option_id) in enumerate(data.pairs):
+        data.tick(k)
         share = data.offers[data.offer_pos[offer_id]].share
         if share >= settings.max_cofinance_share:
             continue
@@ -293,6 +342,7 @@ def add_cofinance_share_constraints(
         by_option.setdefault(data.option_pos[option_id], []).append(k)
     rows = {}
     for i, ks in sorted(by_option.items()):
+        data.tick(i)
         coefs = [1.0] * len(ks) + [-settings.max_cofinance_share * data.cost[i]]
         lhs = _linear(coefs, [m.z[k] for k in ks] + [m.x[i]])
         rows[data.options[i].option_id] = lhs <= 0.0

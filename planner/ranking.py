@@ -19,7 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from planner.diagnose import NOTHING_REACHED, decision_conflicts, diagnose_infeasibility
-from planner.model import PlanModel, build_model, canonical_order, extract_decisions
+from planner.model import (
+    BuildTimeout,
+    PlanModel,
+    build_model,
+    canonical_order,
+    extract_decisions,
+)
 from planner.plan import CoFinancing, Plan, PlanSet, RunStatus
 from planner.scenario import Scenario
 from planner.solver import PersistentSolver, SolveResult, Termination, max_cofinancing, tolerance
@@ -81,13 +87,27 @@ def rank_plans(
             timings=timings,
         )
 
-    conflicts = decision_conflicts(scenario)
-    if conflicts:
-        text = "Decisions and rules contradict each other: " + "; ".join(conflicts) + "."
-        return result(RunStatus.INFEASIBLE, [], text, text)
+    if decision_conflicts(scenario):
+        diagnosis = diagnose_infeasibility(scenario, deadline=solve_deadline)
+        return result(RunStatus.INFEASIBLE, [], diagnosis.text, diagnosis.text)
 
-    pm = build_model(scenario)
-    solver = PersistentSolver(pm, deadline=solve_deadline, mip_gap=settings.mip_gap)
+    try:
+        pm = build_model(scenario, deadline=solve_deadline)
+        # Past solve_deadline the watchdog waits half the reserve more for HiGHS,
+        # then stops waiting; the other half is for verification and unwinding.
+        solver = PersistentSolver(
+            pm,
+            deadline=solve_deadline,
+            mip_gap=settings.mip_gap,
+            grace=0.5 * (deadline - solve_deadline),
+        )
+    except BuildTimeout as exc:
+        timings["build"] = clock() - start
+        return result(
+            RunStatus.NO_SOLUTION,
+            [],
+            f"No plan was found within the time limit of {settings.time_limit_s:g} s: {exc}.",
+        )
     timings["build"] = clock() - start
     must = {o for o, d in pm.option_decisions.items() if d == "must"}
     d = settings.min_plan_difference
@@ -134,7 +154,12 @@ def rank_plans(
                 first.bound is not None and first.bound <= tolerance(0.0)
             ):
                 if k == 1:
-                    return result(RunStatus.INFEASIBLE, [], NOTHING_REACHED, NOTHING_REACHED)
+                    # `diagnosis` stays the bare SPEC phrase; the change that
+                    # would buy a plan goes into the message.
+                    diagnosis = diagnose_infeasibility(
+                        scenario, deadline=solve_deadline, nothing_reached=True
+                    )
+                    return result(RunStatus.INFEASIBLE, [], diagnosis.text, NOTHING_REACHED)
                 stop_reason = "every further plan has weighted reach 0"
             else:
                 timed_out = True

@@ -15,10 +15,13 @@ second solve with presolve off agrees (HiGHS has had false-infeasible bugs).
 
 from __future__ import annotations
 
+import atexit
 import functools
+import io
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +34,7 @@ from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
-from planner.model import PlanModel
+from planner.model import PlanModel, check_deadline
 from planner.scenario import Scenario, eligible_pairs
 
 
@@ -109,6 +112,37 @@ def solver_threads() -> int:
         return 1
 
 
+#: Constraints handed to HiGHS between two deadline checks during `set_instance`.
+HANDOFF_CHUNK = 2000
+
+#: After the watchdog gives up on a solve, how long it still waits for HiGHS to unwind.
+UNWIND_WAIT = 0.05
+
+
+_abandoned_workers: list[threading.Thread] = []
+
+
+def abandoned_solves_running() -> bool:
+    """True while a HiGHS solve given up at the deadline is still unwinding in its thread.
+
+    Such a thread ends at HiGHS's next interrupt check. The process waits for
+    it at exit (a daemon thread inside HiGHS at interpreter shutdown aborts
+    the process); a caller that has written its outputs may instead flush and
+    `os._exit(status)` when this is true.
+    """
+    return any(t.is_alive() for t in _abandoned_workers)
+
+
+@atexit.register
+def _join_abandoned_workers() -> None:
+    for worker in _abandoned_workers:
+        worker.join()
+
+
+class _Abandoned(Exception):
+    """Raised inside Pyomo's solve when the watchdog stopped waiting for HiGHS."""
+
+
 class PersistentSolver:
     """One HiGHS instance bound to one `PlanModel` for a whole run.
 
@@ -120,6 +154,22 @@ class PersistentSolver:
     it; 10k options: root LP at 4 s, proven optimal at 28 s), and presolve is
     the one phase no interrupt callback reaches, so it also broke the time
     limit. The model builder already drops fixed and redundant rows.
+
+    Deadlines (measured on random SPEC-like models, highspy 1.16): during MIP
+    root processing only the MIP interrupt callback fires (simplex and IPM
+    interrupt callbacks never fire inside the MIP), and not between root cut
+    rounds, whose LP re-solves take seconds on 10k options; HiGHS's own
+    `time_limit` is not checked there either. So:
+
+    - the hand-off to HiGHS (`set_instance`, seconds on 10k options) goes in
+      chunks of `HANDOFF_CHUNK` constraints with a deadline check between
+      them, raising `BuildTimeout` past `deadline`;
+    - HiGHS runs in a worker thread (highspy releases the GIL) while this
+      thread waits until `deadline + grace`. Past it the callback interrupts
+      at its next chance, and if HiGHS has not returned `UNWIND_WAIT` later the
+      solve is abandoned: it answers TIME_LIMIT without a solution, this
+      instance refuses further solves, and the worker thread ends on its own
+      at HiGHS's next interrupt check.
     """
 
     def __init__(
@@ -129,8 +179,12 @@ class PersistentSolver:
         deadline: float,
         mip_gap: float = 0.0,
         presolve: str = "off",
+        grace: float = 0.0,
     ) -> None:
         self.plan_model = plan_model
+        self.grace = grace
+        self.abandoned: threading.Thread | None = None
+        """The worker thread of a solve given up at the deadline, if any."""
         self.presolve = presolve
         self.deadline = deadline
         self.mip_gap = mip_gap
@@ -139,6 +193,9 @@ class PersistentSolver:
         self._opt = SolverFactory("highs")
         self._opt.config.raise_exception_on_nonoptimal_result = False
         self._opt.config.load_solutions = False
+        self._opt.add_constraints = self._add_constraints_in_chunks
+        self._opt._solve = self._solve_with_watchdog
+        check_deadline(deadline, "handing the model to HiGHS")
         self._opt.set_instance(plan_model.model)
         self._highs = self._opt._solver_model  # the highspy object: only for callbacks
         for event in (
@@ -147,6 +204,46 @@ class PersistentSolver:
             self._highs.cbMipInterrupt,
         ):
             event.subscribe(self._interrupt_at_deadline)
+
+    def _add_constraints_in_chunks(self, cons) -> None:
+        """Pyomo's `add_constraints` in chunks, checking the deadline between them."""
+        add = type(self._opt).add_constraints
+        for start in range(0, len(cons), HANDOFF_CHUNK):
+            check_deadline(self.deadline, "handing the model to HiGHS")
+            add(self._opt, cons[start : start + HANDOFF_CHUNK])
+
+    def _solve_with_watchdog(self):
+        """Pyomo's HiGHS `_solve`, with `run()` in a worker thread this thread can stop waiting for.
+
+        Options are set as Pyomo would (every option in `solver_options`); the
+        process-wide stdout capture Pyomo wraps around `run()` is left out, as
+        HiGHS prints nothing with `output_flag` off and an abandoned solve must
+        not keep the terminal captured.
+        """
+        opt = self._opt
+        config = opt._active_config
+        highs = opt._solver_model
+        if config.threads is not None:
+            highs.setOptionValue("threads", config.threads)
+        for key, value in config.solver_options.items():
+            highs.setOptionValue(key, value)
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                highs.run()
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=work, name="highs-solve", daemon=True)
+        worker.start()
+        if not done.wait(max(0.0, self.deadline + self.grace - time.monotonic())):
+            self.interrupted = True
+            if not done.wait(UNWIND_WAIT):
+                self.abandoned = worker
+                _abandoned_workers.append(worker)
+                raise _Abandoned
+        return opt._postsolve(io.StringIO())
 
     def _interrupt_at_deadline(self, event) -> None:
         """HiGHS callback: stop as soon as the run-wide deadline has passed."""
@@ -220,10 +317,17 @@ class PersistentSolver:
         if remaining <= 0:
             self.interrupted = True
             return SolveResult(Termination.TIME_LIMIT, None, None, 0.0)
+        if self.abandoned is not None:
+            self.interrupted = True
+            return SolveResult(Termination.TIME_LIMIT, None, None, 0.0, message="abandoned")
         self.interrupted = False
         self._opt.config.solver_options = self._options(presolve, remaining)
         self._opt.config.threads = solver_threads()
-        results = self._opt.solve(self.plan_model.model)
+        try:
+            results = self._opt.solve(self.plan_model.model)
+        except _Abandoned:
+            seconds = time.monotonic() - start
+            return SolveResult(Termination.TIME_LIMIT, None, None, seconds, message="abandoned")
         seconds = time.monotonic() - start
         tc = results.termination_condition
         if tc == TerminationCondition.convergenceCriteriaSatisfied:

@@ -1,0 +1,79 @@
+"""The time limit bounds the whole run: build, hand-off and solve stop, never run away.
+
+Timed assertions are generous (shared test machine); the 5 % precision itself
+is measured by the benchmark.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+from scenario_builders import random_scenario, tiny_scenario
+
+from planner.model import BuildTimeout, build_model
+from planner.plan import RunStatus
+from planner.ranking import rank_plans
+from planner.solver import PersistentSolver, Termination
+
+SLACK = 1.5  # seconds of scheduler noise allowed on a shared machine
+
+
+def _large(n_options: int, limit: float):
+    sc = random_scenario(7, n_options=n_options, n_markets=n_options // 20, n_offers=6, plans=3)
+    return replace(sc, settings=replace(sc.settings, time_limit_s=limit, max_foreign_share=0.6))
+
+
+def test_build_stops_at_a_passed_deadline() -> None:
+    with pytest.raises(BuildTimeout):
+        build_model(tiny_scenario(), deadline=time.monotonic() - 1.0)
+
+
+def test_handoff_stops_at_a_passed_deadline() -> None:
+    pm = build_model(tiny_scenario())
+    with pytest.raises(BuildTimeout):
+        PersistentSolver(pm, deadline=time.monotonic() - 1.0)
+
+
+def test_build_checks_the_deadline_inside_long_loops() -> None:
+    sc = _large(6000, 60.0)
+    start = time.monotonic()
+    with pytest.raises(BuildTimeout):
+        build_model(sc, deadline=start + 0.2)
+    assert time.monotonic() - start < 0.2 + SLACK
+
+
+def test_run_whose_build_cannot_finish_ends_as_no_solution() -> None:
+    sc = _large(6000, 0.5)
+    start = time.monotonic()
+    result = rank_plans(sc)
+    elapsed = time.monotonic() - start
+    assert elapsed <= 0.5 * 1.05 + SLACK, elapsed
+    assert result.status == RunStatus.NO_SOLUTION
+    assert "time limit" in result.message
+
+
+def test_solve_past_the_deadline_is_stopped_or_abandoned() -> None:
+    pm = build_model(_large(3000, 60.0))
+    solver = PersistentSolver(pm, deadline=time.monotonic() + 3600)
+    solver.deadline = time.monotonic() + 0.5
+    start = time.monotonic()
+    outcome = solver.solve()
+    assert time.monotonic() - start <= 0.5 + SLACK
+    assert outcome.termination in (Termination.TIME_LIMIT, Termination.OPTIMAL)
+    if solver.abandoned is not None:  # then the instance answers at once from now on
+        again = solver.solve()
+        assert again.termination == Termination.TIME_LIMIT and again.seconds == 0.0
+
+
+@pytest.mark.parametrize("limit", [2.0, 4.0])
+def test_whole_ranking_keeps_its_limit(limit: float) -> None:
+    sc = _large(3000, limit)
+    start = time.monotonic()
+    result = rank_plans(sc)
+    elapsed = time.monotonic() - start
+    assert elapsed <= limit * 1.05 + SLACK, elapsed
+    assert result.status in (RunStatus.FEASIBLE, RunStatus.OPTIMAL, RunStatus.NO_SOLUTION)
+    if result.status == RunStatus.FEASIBLE:
+        assert all(p.gap is not None for p in result.plans)
