@@ -7,6 +7,7 @@ error becomes one line naming the log file that holds the details, exit 1.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import tempfile
 import traceback
@@ -208,7 +209,7 @@ def solve(
             last[0] = elapsed
             click.echo(progress_line(k, wanted, elapsed, gap), err=True)
 
-    planset = rank_plans(loaded, progress=progress)
+    planset = rank_plans(loaded, progress=progress, started=t0)
     if out_dir is None:
         stem = workbook.stem + (f"-{scenario}" if scenario else "")
         out_dir = Path("outputs") / stem
@@ -235,4 +236,15 @@ def solve(
 
 
 def main() -> None:
-    cli()
+    """Console entry point."""
+    try:
+        cli()
+    except SystemExit as done:
+        solver = sys.modules.get("planner.solver")
+        if solver is not None and solver.abandoned_solves_running():
+            # A HiGHS solve no longer waited for (deadline) may still be winding down
+            # in its thread; results are already written, so leave without waiting.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(done.code if isinstance(done.code, int) else EXIT_INTERNAL)
+        raise
