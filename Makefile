@@ -14,13 +14,17 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/planner solve inputs/example.xlsx
 
+# Everything CI runs: lint, format, types, tests.
 test: $(STAMP)
 	$(BIN)/ruff check planner tests inputs
+	$(BIN)/ruff format --check planner tests inputs
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check planner tests inputs
 	$(BIN)/ruff format --check planner tests inputs
+	$(BIN)/mypy
 
 example: $(STAMP)
 	$(BIN)/python inputs/build_example.py inputs/example.xlsx

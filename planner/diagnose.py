@@ -570,9 +570,10 @@ def apply_changes(scenario: Scenario, changes: tuple[Change, ...]) -> Scenario:
     layers = {la.layer: la for la in scenario.layers}
     resources = {r.resource: r for r in scenario.resources}
     for change in changes:
-        limit, new = change.limit, change.suggested
+        limit = change.limit
+        new = 0.0 if change.suggested is None else change.suggested
         if limit in ("budget", "min_average_trust", "max_foreign_share", "max_country_share"):
-            settings = replace(settings, **{limit: new})
+            settings = replace(settings, **{limit: new})  # type: ignore[arg-type]
         elif limit.startswith("resources["):
             key = limit[len("resources[") : -1]
             resources[key] = replace(resources[key], capacity=new)

@@ -303,10 +303,10 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[str]:
             layer.max_foreign_share * sum(option_of[o].cost for o in in_layer),
         )
     by_country: dict[str, float] = {}
-    for o in chosen:
-        if foreign(o):
-            country = _canon(partner_of[option_of[o].partner_id].country)
-            by_country[country] = by_country.get(country, 0.0) + option_of[o].cost
+    for oid in chosen:
+        if foreign(oid):
+            country = _canon(partner_of[option_of[oid].partner_id].country)
+            by_country[country] = by_country.get(country, 0.0) + option_of[oid].cost
     for country, spend in sorted(by_country.items()):
         le(f"country_share[{country}]", spend, s.max_country_share * gross)
 
