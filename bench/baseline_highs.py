@@ -30,10 +30,9 @@ from pathlib import Path
 
 T_START = time.perf_counter()
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, load_pickled_scenario  # noqa: E402
-
 import highspy  # noqa: E402
 import numpy as np  # noqa: E402
+from common import emit, load_pickled_scenario  # noqa: E402
 
 #: The product's HiGHS options (planner/solver.py PersistentSolver._options), minus the deadline.
 PRODUCT_OPTIONS = {

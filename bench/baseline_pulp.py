@@ -22,9 +22,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, load_pickled_scenario  # noqa: E402
-
-import pulp  # noqa: E402
+import pulp
+from common import emit, load_pickled_scenario
 
 
 def _cbc_bound(log: str) -> float | None:
@@ -61,9 +60,8 @@ def cbc_solve(prob: pulp.LpProblem, time_limit: float, gap: float) -> dict:
     proven = prob.sol_status == pulp.LpSolutionOptimal and "Optimal solution found" in log
     bound = _cbc_bound(log)
     if bound is not None and prob.sense == pulp.LpMaximize:
-        # CBC minimises -objective; its log reports the bound on the minimised form.
-        if objective is not None and abs(-bound - objective) < abs(bound - objective):
-            bound = -bound
+        # PuLP hands CBC the negated objective; the log's bound is on that minimised form.
+        bound = -bound
     if proven and objective is not None:
         bound = objective
     if proven:
@@ -87,7 +85,7 @@ def solve_scenario(scenario, time_limit: float) -> dict:
     lm = sf.build(scenario)
     prob = pulp.LpProblem("plan", pulp.LpMaximize)
     variables = []
-    for j, name in enumerate(lm.names):
+    for j in range(len(lm.names)):
         ub = None if lm.ub[j] == math.inf else lm.ub[j]
         cat = pulp.LpBinary if lm.integer[j] and lm.lb[j] == 0 and ub == 1 else (
             pulp.LpInteger if lm.integer[j] else pulp.LpContinuous

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, load_pickled_scenario  # noqa: E402
+from common import emit, load_pickled_scenario
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
         status = opt._solver_model.writeModel(str(out))
         if str(status).endswith("kError"):
             raise RuntimeError(status)
-    except Exception:  # noqa: BLE001 - any failure: use Pyomo's writer instead
+    except Exception:
         how = "pyomo-mps-writer"
         pm.model.write(str(out), format="mps")
     emit({"what": "export", "how": how, "build_s": build_s, "bytes": out.stat().st_size})

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, emit, same_value  # noqa: E402
+from common import ROOT, emit, same_value
 
 DATA = ROOT.parent / "shared" / "benchdata" / "orlib_mknap" / "mknapcb1.txt"
 

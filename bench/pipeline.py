@@ -62,7 +62,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     _install_highs_timer()
-    import planner.model  # noqa: F401  (Pyomo)
+    import planner.model
     import planner.solver  # noqa: F401  (HiGHS)
     from planner.outputs import write_outputs
     from planner.precheck import check_before_solve

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (  # noqa: E402
+from common import (
     CACHE,
     HERE,
     RESULTS,
@@ -44,7 +44,7 @@ from common import (  # noqa: E402
     same_value,
     scenario_pickle_path,
 )
-from synthetic import SIZES  # noqa: E402
+from synthetic import SIZES
 
 STAGES = ("import", "read", "validate", "build", "highs", "rank", "verify", "write", "e2e")
 BASELINES = ("floor", "highs", "cbc")
@@ -194,7 +194,8 @@ def speed_ratio(product: dict, base: dict, time_limit: float) -> tuple[float | N
     if not product["plan1_proven"]:
         return None, "product not proven"
     if not base["proven"]:
-        return base["total_s"] / p_time, f"baseline not proven in {time_limit:g} s: ratio is a floor"
+        note = f"baseline not proven in {time_limit:g} s: ratio is a floor"
+        return base["total_s"] / p_time, note
     return base["total_s"] / p_time, ""
 
 
@@ -350,7 +351,13 @@ def tables(result: dict) -> str:
             gap = None
             if r["plan1_reach"] is not None and r["plan1_bound"] is not None:
                 gap = abs(r["plan1_bound"] - r["plan1_reach"]) / max(1.0, abs(r["plan1_reach"]))
-            cells.append(f"{fmt(t)} ({'proven' if proven else 'gap ' + pct(gap)})")
+            if proven:
+                note = "proven"
+            elif not r["plan1_reach"]:  # None or 0: no plan with positive reach
+                note = "no plan"
+            else:
+                note = "gap " + pct(gap)
+            cells.append(f"{fmt(t)} ({note})")
             if "agrees_with_product" in r:
                 agree.append(f"{b}:{'ok' if r['agrees_with_product'] else 'MISMATCH'}")
         floor = entry["baselines"].get("floor", {})
@@ -358,8 +365,11 @@ def tables(result: dict) -> str:
             f"{floor['reach_stage_s'] / pt:.2f}" if pt and floor.get("ok") else "-"
         )
         for b in ("highs", "cbc"):
-            r = entry["baselines"].get(b, {})
-            cells.append(f"{r['total_s'] / pt:.2f}x" if pt and r.get("ok") else "-")
+            ratio, note = speed_ratio(p, entry["baselines"].get(b, {}), result["time_limit"])
+            if ratio is None:
+                cells.append(f"- ({note})")
+            else:
+                cells.append(f"{'>= ' if note else ''}{ratio:.2f}x")
         cells.append(", ".join(agree) or "-")
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
@@ -434,7 +444,7 @@ def chart(result: dict, path: Path) -> str:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    return str(path.relative_to(HERE.parent))
+    return str(path.resolve().relative_to(HERE.parent))
 
 
 def main() -> int:
@@ -453,7 +463,11 @@ def main() -> int:
                         help="smoke run: S only, 1 run, 20 s limit, no mknap (< 2 min)")
     parser.add_argument("--out", default=str(RESULTS / "latest"),
                         help="output stem (default bench/results/latest)")
+    parser.add_argument("--render-only", metavar="JSON",
+                        help="re-render tables, verdicts and chart from an earlier JSON result")
     args = parser.parse_args()
+    if args.render_only:
+        return render(Path(args.render_only).resolve())
     if args.quick:
         args.sizes, args.runs, args.time_limit, args.no_mknap = "S", 1, 20.0, True
         if args.out == str(RESULTS / "latest"):
@@ -464,10 +478,10 @@ def main() -> int:
         parser.error(f"unknown size(s) {unknown}; choose from {list(SIZES)}")
     plan_counts = [p.strip() for p in args.plans.split(",") if p.strip()]
 
-    import highspy  # noqa: F401
+    import os
     from importlib.metadata import version
 
-    import os
+    import highspy  # noqa: F401
 
     t_start = time.perf_counter()
     result: dict = {
@@ -519,11 +533,20 @@ def main() -> int:
         result["mknap"] = mk
         result["mknap_time_limit"] = args.mknap_time_limit
 
-    result["mismatches"] = agreement(result)
-    result["verdicts"] = verdicts(result, args.time_limit)
     result["duration_s"] = time.perf_counter() - t_start
+    return finish(result, Path(args.out))
+
+
+def render(path: Path) -> int:
+    result = json.loads(path.read_text(encoding="utf-8"))
+    return finish(result, path.with_suffix(""))
+
+
+def finish(result: dict, out: Path) -> int:
+    """Verdicts, agreement checks, tables, chart and files for a finished run."""
+    result["mismatches"] = agreement(result)
+    result["verdicts"] = verdicts(result, result["time_limit"])
     text = tables(result)
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     result["chart"] = chart(result, out.with_suffix(".png"))
     out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
