@@ -5,6 +5,9 @@ and 200,000 Coverage rows on a 2-core machine. Timings on shared machines are
 noisy, so every figure is a median over repeated runs, and baselines are
 measured on the same file in the same run: pandas with the calamine engine
 (reading the same sheets, no validation) and, optionally, openpyxl read-only.
+Each run is a fresh process, as `planner solve` reads once per process (a
+long-lived process reading the same workbook again and again gets slower as
+its heap grows, which would flatter nobody).
 
 Usage: python bench/read_bench.py [--runs 5] [--openpyxl]
 """
@@ -15,8 +18,8 @@ import argparse
 import json
 import platform
 import statistics
+import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -27,8 +30,18 @@ from synthetic import random_scenario  # noqa: E402
 from planner.validation import load_scenario  # noqa: E402
 from planner.workbook_writer import write_scenario  # noqa: E402
 
-SHEETS = ("Settings", "Markets", "Partners", "Options", "Coverage", "Layers", "CoFinancing",
-          "Resources", "Usage", "Rules")
+SHEETS = (
+    "Settings",
+    "Markets",
+    "Partners",
+    "Options",
+    "Coverage",
+    "Layers",
+    "CoFinancing",
+    "Resources",
+    "Usage",
+    "Rules",
+)
 
 
 def xl_workbook(n_options: int = 50_000, n_markets: int = 3_000) -> Path:
@@ -40,12 +53,20 @@ def xl_workbook(n_options: int = 50_000, n_markets: int = 3_000) -> Path:
     return path
 
 
-def median_time(func, runs: int) -> tuple[float, list[float]]:
+def median_time(code: str, path: Path, runs: int) -> tuple[float, list[float]]:
+    """Median wall time of `code` (which reads PATH) over fresh interpreter processes;
+    imports happen before the clock starts."""
+    setup, _, body = code.partition("\n---\n")
+    script = (
+        f"import sys, time\nPATH = sys.argv[1]\n{setup}\n"
+        f"start = time.perf_counter()\n{body}\nprint(time.perf_counter() - start)\n"
+    )
     times = []
     for _ in range(runs):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+        )
+        times.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(times), times
 
 
@@ -58,32 +79,32 @@ def main() -> None:
     path = xl_workbook()
     scenario = load_scenario(path)
     rows = len(scenario.options) + len(scenario.coverage)
-    print(f"{path.name}: {len(scenario.options):,} options, {len(scenario.coverage):,} "
-          f"coverage rows ({rows:,} rows in the two large sheets)")
+    print(
+        f"{path.name}: {len(scenario.options):,} options, {len(scenario.coverage):,} "
+        f"coverage rows ({rows:,} rows in the two large sheets)"
+    )
 
     results: dict[str, dict[str, object]] = {}
-    med, times = median_time(lambda: load_scenario(path), args.runs)
+    ours = "from planner.validation import load_scenario\n---\nload_scenario(PATH)"
+    med, times = median_time(ours, path, args.runs)
     results["planner read + validate"] = {"median_s": med, "runs_s": times}
 
-    import pandas as pd
-
-    def pandas_calamine() -> None:
-        pd.read_excel(path, sheet_name=list(SHEETS), engine="calamine")
-
-    med, times = median_time(pandas_calamine, args.runs)
+    pandas_code = (
+        f"import pandas as pd\n---\n"
+        f"pd.read_excel(PATH, sheet_name={list(SHEETS)!r}, engine='calamine')"
+    )
+    med, times = median_time(pandas_code, path, args.runs)
     results["pandas+calamine read only (baseline)"] = {"median_s": med, "runs_s": times}
 
     if args.openpyxl:
-        import openpyxl
-
-        def openpyxl_read() -> None:
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-            for name in SHEETS:
-                for _ in wb[name].iter_rows(values_only=True):
-                    pass
-            wb.close()
-
-        med, times = median_time(openpyxl_read, 1)
+        openpyxl_code = (
+            "import openpyxl\n---\n"
+            "wb = openpyxl.load_workbook(PATH, read_only=True, data_only=True)\n"
+            f"for name in {list(SHEETS)!r}:\n"
+            "    for _ in wb[name].iter_rows(values_only=True):\n"
+            "        pass\n"
+        )
+        med, times = median_time(openpyxl_code, path, 1)
         results["openpyxl read-only (baseline, 1 run)"] = {"median_s": med, "runs_s": times}
 
     ours = results["planner read + validate"]["median_s"]

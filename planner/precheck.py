@@ -97,8 +97,9 @@ def check_before_solve(scenario: Scenario) -> Precheck:
     conflicts.extend(_resource_conflicts(s, forced_ids))
     warnings.extend(_reach_warnings(s, excluded))
 
+    screened_ids = {x.option_id for x in screened}
     for oid, reason in sorted(excluded.items()):
-        if oid not in {x.option_id for x in screened} and oid not in forced:
+        if oid not in screened_ids and oid not in forced:
             warnings.append(f"option {oid} can never be chosen: {reason}")
     return Precheck(
         screened=tuple(screened),

@@ -214,11 +214,13 @@ def read_workbook(path: str | Path) -> RawWorkbook:
             if problems:
                 raise InputError(problems)
             formulas: dict[str, set[tuple[int, int]]] = {}
+            sizes: dict[str, int] = {}
             for member in ("xl/sharedStrings.xml", "xl/styles.xml"):
                 if member in zf.namelist():
                     _read_capped(zf, member, budget)
             for key, name in wanted.items():
                 xml = _read_capped(zf, parts[name], budget)
+                sizes[key] = len(xml)
                 maybe = b"<f" in xml or b":f>" in xml or b":f " in xml  # fast memchr first
                 formulas[key] = _uncached_formulas(xml) if maybe else set()
     except InputError:
@@ -240,8 +242,11 @@ def read_workbook(path: str | Path) -> RawWorkbook:
         return _raw_sheet(wanted[key], cells, formulas[key])
 
     try:
+        # Largest sheets first, so the two workers finish close together.
+        order = sorted(wanted, key=lambda key: -sizes.get(key, 0))
         with ThreadPoolExecutor(max_workers=2) as pool:
-            sheets = dict(zip(wanted, pool.map(parse, wanted), strict=True))
+            parsed = dict(zip(order, pool.map(parse, order), strict=True))
+        sheets = {key: parsed[key] for key in wanted}
     except (python_calamine.CalamineError, ValueError, OSError) as exc:
         raise _file_problem(path, f"is a damaged .xlsx workbook ({exc})") from None
     return RawWorkbook(path=path, sheets=sheets)
