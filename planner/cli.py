@@ -21,6 +21,7 @@ import click
 from planner.errors import InputError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3, 4
+WARNINGS_SHOWN = 20
 
 
 def _log_internal_error() -> Path:
@@ -200,8 +201,11 @@ def solve(
     loaded = load_scenario(workbook, scenario, overrides)
     t_read = time.monotonic() - t0
     found = check_before_solve(loaded)
-    for warning in found.warnings:
+    for warning in found.warnings[:WARNINGS_SHOWN]:
         click.echo(f"warning: {warning}", err=True)
+    if len(found.warnings) > WARNINGS_SHOWN:
+        more = len(found.warnings) - WARNINGS_SHOWN
+        click.echo(f"warning: ... and {more} more (planner validate lists them all)", err=True)
     last = [0.0]
 
     def progress(k: int, wanted: int, elapsed: float, gap: float | None) -> None:

@@ -52,7 +52,5 @@ def summarize(scenario: Scenario, precheck: Precheck, source: str) -> str:
         lines.append(f"    ... and {len(precheck.screened) - 20} more")
     if precheck.warnings:
         lines.append(f"Warnings ({len(precheck.warnings)}):")
-        lines.extend(f"  - {w}" for w in precheck.warnings[:30])
-        if len(precheck.warnings) > 30:
-            lines.append(f"  ... and {len(precheck.warnings) - 30} more")
+        lines.extend(f"  - {w}" for w in precheck.warnings)
     return "\n".join(lines)
