@@ -18,7 +18,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from common import ROOT, emit, same_value
+from orlib import knapsack_scenario as orlib_scenario  # shared with the known-answer tests
+from orlib import read_mknap
 
 DATA = ROOT.parent / "shared" / "benchdata" / "orlib_mknap" / "mknapcb1.txt"
 
@@ -30,61 +33,12 @@ BEST_KNOWN = (
 )
 
 
-def problems(path: Path = DATA):
-    tokens = path.read_text().split()
-    pos = 0
-
-    def take(n: int) -> list[float]:
-        nonlocal pos
-        out = [float(t) for t in tokens[pos : pos + n]]
-        pos += n
-        return out
-
-    out = []
-    for _ in range(int(take(1)[0])):
-        n, m, _opt = take(3)
-        profits = take(int(n))
-        rows = [take(int(n)) for _ in range(int(m))]
-        rhs = take(int(m))
-        out.append((profits, rows, rhs))
-    return out
+def problems(path: Path = DATA) -> list[tuple[list[float], list[list[float]], list[float]]]:
+    return [(profits, rows, rhs) for profits, rows, rhs, _ in read_mknap(path)]
 
 
 def knapsack_scenario(profits, rows, rhs, time_limit: float):
-    from planner.model import canonical_order
-    from planner.scenario import (
-        Coverage,
-        Market,
-        Option,
-        Partner,
-        Resource,
-        Scenario,
-        Settings,
-        Usage,
-    )
-
-    n = len(profits)
-    return canonical_order(
-        Scenario(
-            name="mknap",
-            settings=Settings(
-                budget=rhs[0], home_country="X", plans=1, time_limit_s=time_limit
-            ),
-            markets=tuple(Market(f"M{j}", f"M{j}", "R", profits[j], 1.0) for j in range(n)),
-            partners=(Partner("P", "P", "X", 100.0),),
-            options=tuple(
-                Option(f"O{j}", "P", f"O{j}", "l", None, rows[0][j]) for j in range(n)
-            ),
-            coverage=tuple(Coverage(f"O{j}", f"M{j}", 1.0) for j in range(n)),
-            resources=tuple(Resource(f"r{i}", rhs[i]) for i in range(1, len(rows))),
-            usage=tuple(
-                Usage(f"O{j}", f"r{i}", rows[i][j])
-                for i in range(1, len(rows))
-                for j in range(n)
-                if rows[i][j] > 0
-            ),
-        )
-    )
+    return orlib_scenario(profits, rows, rhs, time_limit)
 
 
 def run_product(count: int, time_limit: float) -> list[dict]:

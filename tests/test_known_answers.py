@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from orlib import Problem, knapsack_scenario, read_mknap
 from scenario_builders import sorted_scenario, tiny_scenario
 
 from planner.plan import RunStatus
@@ -25,10 +26,8 @@ from planner.scenario import (
     Offer,
     Option,
     Partner,
-    Resource,
     Scenario,
     Settings,
-    Usage,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -125,45 +124,8 @@ def test_diagnosis_names_budget_and_trust() -> None:
 # --- OR-Library mknap1 -----------------------------------------------------
 
 
-def _mknap1() -> list[tuple[list[float], list[list[float]], list[float], float]]:
-    tokens = (DATA / "mknap1.txt").read_text().split()
-    pos = 0
-
-    def take(n: int) -> list[float]:
-        nonlocal pos
-        out = [float(t) for t in tokens[pos : pos + n]]
-        pos += n
-        return out
-
-    problems = []
-    for _ in range(int(take(1)[0])):
-        n, m, opt = take(3)
-        profits = take(int(n))
-        rows = [take(int(n)) for _ in range(int(m))]
-        rhs = take(int(m))
-        problems.append((profits, rows, rhs, opt))
-    return problems
-
-
-def knapsack_scenario(profits, rows, rhs) -> Scenario:
-    n = len(profits)
-    return sorted_scenario(
-        Scenario(
-            name="mknap",
-            settings=Settings(budget=rhs[0], home_country="X", plans=1),
-            markets=tuple(Market(f"M{j}", f"M{j}", "R", profits[j], 1.0) for j in range(n)),
-            partners=(Partner("P", "P", "X", 100.0),),
-            options=tuple(Option(f"O{j}", "P", f"O{j}", "l", None, rows[0][j]) for j in range(n)),
-            coverage=tuple(Coverage(f"O{j}", f"M{j}", 1.0) for j in range(n)),
-            resources=tuple(Resource(f"r{i}", rhs[i]) for i in range(1, len(rows))),
-            usage=tuple(
-                Usage(f"O{j}", f"r{i}", rows[i][j])
-                for i in range(1, len(rows))
-                for j in range(n)
-                if rows[i][j] > 0
-            ),
-        )
-    )
+def _mknap1() -> list[Problem]:
+    return read_mknap(DATA / "mknap1.txt")
 
 
 @pytest.mark.parametrize("index", range(7))
