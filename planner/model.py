@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
@@ -534,8 +535,16 @@ def add_decision_bounds(
             var.setub(0.0)
 
 
+class ModelIds(Protocol):
+    """The id maps both model builders share (`PlanModel`, `matrix_model.MatrixModel`)."""
+
+    option_ids: tuple[str, ...]
+    offer_ids: tuple[str, ...]
+    pairs: tuple[tuple[str, str], ...]
+
+
 def extract_decisions(
-    pm: PlanModel, x: list[float], y: list[float], z: list[float]
+    pm: ModelIds, x: list[float], y: list[float], z: list[float]
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, str, float], ...]]:
     """Chosen options, taken offers and co-financing amounts from solver values.
 

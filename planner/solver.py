@@ -34,6 +34,7 @@ from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
+from planner.matrix_model import OBJECTIVES, MatrixModel
 from planner.model import PlanModel, check_deadline
 from planner.scenario import Scenario, eligible_pairs
 
@@ -143,7 +144,124 @@ class _Abandoned(Exception):
     """Raised inside Pyomo's solve when the watchdog stopped waiting for HiGHS."""
 
 
-class PersistentSolver:
+class _HighsRun:
+    """What both backends share: deadline, interrupt callback, watchdog thread, options,
+    and the rule that infeasibility is only reported once a second solve agrees.
+
+    Subclasses hand the model to a `highspy.Highs` object (`self._highs`), call
+    `_watch(self._highs)` once, and implement `_solve_once(presolve)`.
+    """
+
+    def __init__(self, *, deadline: float, mip_gap: float, presolve: str, grace: float) -> None:
+        self.grace = grace
+        self.abandoned: threading.Thread | None = None
+        """The worker thread of a solve given up at the deadline, if any."""
+        self.presolve = presolve
+        self.deadline = deadline
+        self.mip_gap = mip_gap
+        self.interrupted = False
+        self.interrupted_at: float | None = None
+
+    def _watch(self, highs: highspy.Highs) -> None:
+        """Subscribe the deadline check to every interrupt event HiGHS offers."""
+        for event in (highs.cbSimplexInterrupt, highs.cbIpmInterrupt, highs.cbMipInterrupt):
+            event.subscribe(self._interrupt_at_deadline)
+
+    def _interrupt_at_deadline(self, event) -> None:
+        """HiGHS callback: stop as soon as the run-wide deadline has passed."""
+        now = time.monotonic()
+        if now >= self.deadline:
+            if not self.interrupted:
+                self.interrupted_at = now
+            self.interrupted = True
+            event.interrupt()
+
+    def _run_watched(self, highs: highspy.Highs) -> None:
+        """`highs.run()` in a worker thread that this thread stops waiting for at the deadline.
+
+        Waits until `deadline + grace`; then the callback interrupts at its next
+        chance, and if HiGHS has not returned `UNWIND_WAIT` later the solve is
+        abandoned (`_Abandoned` is raised, the worker ends on its own).
+        """
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                highs.run()
+            finally:
+                done.set()
+
+        worker = threading.Thread(target=work, name="highs-solve", daemon=True)
+        worker.start()
+        if not done.wait(max(0.0, self.deadline + self.grace - time.monotonic())):
+            self.interrupted = True
+            if not done.wait(UNWIND_WAIT):
+                self.abandoned = worker
+                _abandoned_workers.append(worker)
+                raise _Abandoned
+
+    def _options(self, presolve: str, remaining: float) -> dict[str, bool | float | str | int]:
+        """Every option this code relies on, set afresh at every solve."""
+        return {
+            "presolve": presolve,
+            "time_limit": max(remaining, 1e-3),
+            "mip_rel_gap": self.mip_gap,
+            "mip_abs_gap": 1e-7,
+            "random_seed": 0,
+            "output_flag": False,
+            "threads": solver_threads(),
+            "mip_feasibility_tolerance": 1e-7,
+            "primal_feasibility_tolerance": 1e-8,
+        }
+
+    def _refuse(self) -> SolveResult | None:
+        """The answer without a solve when the deadline has passed or a solve was abandoned."""
+        if self.deadline - time.monotonic() <= 0:
+            self.interrupted = True
+            return SolveResult(Termination.TIME_LIMIT, None, None, 0.0)
+        if self.abandoned is not None:
+            self.interrupted = True
+            return SolveResult(Termination.TIME_LIMIT, None, None, 0.0, message="abandoned")
+        return None
+
+    def _solve_once(self, presolve: str) -> SolveResult:
+        raise NotImplementedError
+
+    def solve(self) -> SolveResult:
+        """Solve with the active objective; confirm infeasibility before reporting it.
+
+        A first answer of infeasible (or infeasible-or-unbounded, which HiGHS's
+        presolve cannot split) is re-checked with the other presolve setting. Only a second
+        proof of infeasibility is reported as INFEASIBLE; a disagreement is
+        NUMERICAL trouble, never a plan and never a diagnosis.
+        """
+        first = self._solve_once(self.presolve)
+        if first.termination not in (Termination.INFEASIBLE, Termination.UNBOUNDED):
+            return first
+        second = self._solve_once("on" if self.presolve == "off" else "off")
+        seconds = first.seconds + second.seconds
+        if second.termination in (Termination.OPTIMAL, Termination.TIME_LIMIT):
+            return second  # the first answer was wrong; trust the one with a solution
+        undecided = "infeasibleOrUnbounded"
+        if second.termination == Termination.INFEASIBLE or (
+            first.termination == Termination.INFEASIBLE and undecided in second.message
+        ):
+            return SolveResult(Termination.INFEASIBLE, None, None, seconds, message="confirmed")
+        if first.termination == second.termination == Termination.UNBOUNDED:
+            return SolveResult(Termination.UNBOUNDED, None, None, seconds, message=second.message)
+        return SolveResult(
+            Termination.NUMERICAL,
+            None,
+            None,
+            seconds,
+            message=(
+                f"HiGHS disagreed with itself: {first.message} with presolve, "
+                f"{second.message} without"
+            ),
+        )
+
+
+class PersistentSolver(_HighsRun):
     """One HiGHS instance bound to one `PlanModel` for a whole run.
 
     `deadline` is a `time.monotonic()` instant after which every solve stops,
@@ -181,15 +299,8 @@ class PersistentSolver:
         presolve: str = "off",
         grace: float = 0.0,
     ) -> None:
+        super().__init__(deadline=deadline, mip_gap=mip_gap, presolve=presolve, grace=grace)
         self.plan_model = plan_model
-        self.grace = grace
-        self.abandoned: threading.Thread | None = None
-        """The worker thread of a solve given up at the deadline, if any."""
-        self.presolve = presolve
-        self.deadline = deadline
-        self.mip_gap = mip_gap
-        self.interrupted = False
-        self.interrupted_at: float | None = None
         self._opt = SolverFactory("highs")
         self._opt.config.raise_exception_on_nonoptimal_result = False
         self._opt.config.load_solutions = False
@@ -198,12 +309,7 @@ class PersistentSolver:
         check_deadline(deadline, "handing the model to HiGHS")
         self._opt.set_instance(plan_model.model)
         self._highs = self._opt._solver_model  # the highspy object: only for callbacks
-        for event in (
-            self._highs.cbSimplexInterrupt,
-            self._highs.cbIpmInterrupt,
-            self._highs.cbMipInterrupt,
-        ):
-            event.subscribe(self._interrupt_at_deadline)
+        self._watch(self._highs)
 
     def _add_constraints_in_chunks(self, cons) -> None:
         """Pyomo's `add_constraints` in chunks, checking the deadline between them."""
@@ -227,32 +333,8 @@ class PersistentSolver:
             highs.setOptionValue("threads", config.threads)
         for key, value in config.solver_options.items():
             highs.setOptionValue(key, value)
-        done = threading.Event()
-
-        def work() -> None:
-            try:
-                highs.run()
-            finally:
-                done.set()
-
-        worker = threading.Thread(target=work, name="highs-solve", daemon=True)
-        worker.start()
-        if not done.wait(max(0.0, self.deadline + self.grace - time.monotonic())):
-            self.interrupted = True
-            if not done.wait(UNWIND_WAIT):
-                self.abandoned = worker
-                _abandoned_workers.append(worker)
-                raise _Abandoned
+        self._run_watched(highs)
         return opt._postsolve(io.StringIO())
-
-    def _interrupt_at_deadline(self, event) -> None:
-        """HiGHS callback: stop as soon as the run-wide deadline has passed."""
-        now = time.monotonic()
-        if now >= self.deadline:
-            if not self.interrupted:
-                self.interrupted_at = now
-            self.interrupted = True
-            event.interrupt()
 
     def use_objective(self, name: str) -> None:
         """Activate one of `weighted_reach`, `net_spend`, `option_count` (SPEC §3 order)."""
@@ -264,62 +346,28 @@ class PersistentSolver:
             else:
                 component.deactivate()
 
-    def _options(self, presolve: str, remaining: float) -> dict[str, object]:
-        """Every option this code relies on, set afresh at every solve."""
-        return {
-            "presolve": presolve,
-            "time_limit": max(remaining, 1e-3),
-            "mip_rel_gap": self.mip_gap,
-            "mip_abs_gap": 1e-7,
-            "random_seed": 0,
-            "output_flag": False,
-            "threads": solver_threads(),
-            "mip_feasibility_tolerance": 1e-7,
-            "primal_feasibility_tolerance": 1e-8,
-        }
+    def hold(self, objective: str, limit: float) -> None:
+        """Stage row (eq. 15): keep `objective` at least (maximised) or at most `limit`."""
+        expr = getattr(self.plan_model, objective)
+        tie_break = self.plan_model.model.tie_break
+        tie_break.add(expr >= limit if objective == "weighted_reach" else expr <= limit)
 
-    def solve(self) -> SolveResult:
-        """Solve with the active objective; confirm infeasibility before reporting it.
+    def clear_stage_rows(self) -> None:
+        """Drop the previous rank's stage rows before the next rank's first stage."""
+        for con in self.plan_model.model.tie_break.values():
+            con.deactivate()
 
-        A first answer of infeasible (or infeasible-or-unbounded, which HiGHS's
-        presolve cannot split) is re-checked with the other presolve setting. Only a second
-        proof of infeasibility is reported as INFEASIBLE; a disagreement is
-        NUMERICAL trouble, never a plan and never a diagnosis.
-        """
-        first = self._solve_once(self.presolve)
-        if first.termination not in (Termination.INFEASIBLE, Termination.UNBOUNDED):
-            return first
-        second = self._solve_once("on" if self.presolve == "off" else "off")
-        seconds = first.seconds + second.seconds
-        if second.termination in (Termination.OPTIMAL, Termination.TIME_LIMIT):
-            return second  # the first answer was wrong; trust the one with a solution
-        undecided = "infeasibleOrUnbounded"
-        if second.termination == Termination.INFEASIBLE or (
-            first.termination == Termination.INFEASIBLE and undecided in second.message
-        ):
-            return SolveResult(Termination.INFEASIBLE, None, None, seconds, message="confirmed")
-        if first.termination == second.termination == Termination.UNBOUNDED:
-            return SolveResult(Termination.UNBOUNDED, None, None, seconds, message=second.message)
-        return SolveResult(
-            Termination.NUMERICAL,
-            None,
-            None,
-            seconds,
-            message=(
-                f"HiGHS disagreed with itself: {first.message} with presolve, "
-                f"{second.message} without"
-            ),
-        )
+    def add_no_good_cut(self, option_columns: Sequence[int], rhs: float) -> None:
+        """Eq. (14): Σ_{o∈S} x_o ≤ rhs over the given option indices."""
+        m = self.plan_model.model
+        m.no_good.add(sum(m.x[i] for i in option_columns) <= rhs)
 
     def _solve_once(self, presolve: str) -> SolveResult:
         start = time.monotonic()
+        refused = self._refuse()
+        if refused is not None:
+            return refused
         remaining = self.deadline - start
-        if remaining <= 0:
-            self.interrupted = True
-            return SolveResult(Termination.TIME_LIMIT, None, None, 0.0)
-        if self.abandoned is not None:
-            self.interrupted = True
-            return SolveResult(Termination.TIME_LIMIT, None, None, 0.0, message="abandoned")
         self.interrupted = False
         self._opt.config.solver_options = self._options(presolve, remaining)
         self._opt.config.threads = solver_threads()
@@ -365,6 +413,192 @@ class PersistentSolver:
             z=read(m.z),
             u=read(m.u),
             message=str(tc),
+        )
+
+
+_STATUS_WORDS = {
+    highspy.HighsModelStatus.kOptimal: "optimal",
+    highspy.HighsModelStatus.kInfeasible: "provenInfeasible",
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasibleOrUnbounded",
+    highspy.HighsModelStatus.kUnbounded: "unbounded",
+    highspy.HighsModelStatus.kTimeLimit: "maxTimeLimit",
+    highspy.HighsModelStatus.kInterrupt: "interrupted",
+}
+
+
+def _quiet_highs() -> highspy.Highs:
+    """A `highspy.Highs` with output off (it prints a banner on construction)."""
+    with capture_output(capture_fd=True):
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+class MatrixSolver(_HighsRun):
+    """One HiGHS instance holding a `MatrixModel` for a whole run: the direct backend.
+
+    Why: the matrix goes to HiGHS in one `passModel` call (0.1-0.4 s at 50k
+    options where Pyomo's build and hand-off took 25-33 s), and later changes
+    are small in-place edits: `use_objective` swaps the cost vector
+    (`changeColsCost`), `hold` appends a stage row, `clear_stage_rows` deletes
+    them (`deleteRows`), `add_no_good_cut` appends a cut. Deadline, interrupt
+    callback, watchdog thread, options and the confirmation of infeasibility
+    are those of `PersistentSolver` (shared in `_HighsRun`).
+
+    Rows added after the model keep names (`tie_break(...)`, `no_good(k)`), so
+    `row_name` and `write_model` speak the formulation's language.
+    """
+
+    def __init__(
+        self,
+        model: MatrixModel,
+        *,
+        deadline: float,
+        mip_gap: float = 0.0,
+        presolve: str = "off",
+        grace: float = 0.0,
+    ) -> None:
+        super().__init__(deadline=deadline, mip_gap=mip_gap, presolve=presolve, grace=grace)
+        self.model = model
+        check_deadline(deadline, "handing the model to HiGHS")
+        self._highs = _quiet_highs()
+        status = self._highs.passModel(
+            model.n_cols,
+            model.n_rows,
+            len(model.row_value),
+            int(highspy.MatrixFormat.kRowwise),
+            int(highspy.ObjSense.kMaximize),
+            0.0,
+            model.objectives["weighted_reach"],
+            model.col_lower,
+            model.col_upper,
+            model.row_lower,
+            model.row_upper,
+            model.row_start[:-1].astype(np.int32),
+            model.row_index,
+            model.row_value,
+            model.integrality,
+        )
+        if status == highspy.HighsStatus.kError:
+            raise RuntimeError("HiGHS refused the model")
+        check_deadline(deadline, "handing the model to HiGHS")
+        self._all_cols = np.arange(model.n_cols, dtype=np.int32)
+        self._extra: list[str] = []
+        """Names of the rows added after the model (stage rows and cuts), in row order."""
+        self._cuts = 0
+        self._watch(self._highs)
+
+    @property
+    def highs(self) -> highspy.Highs:
+        """The underlying highspy object (for inspection and tests)."""
+        return self._highs
+
+    def use_objective(self, name: str) -> None:
+        """Make `weighted_reach`, `net_spend` or `option_count` the objective (SPEC §3 order)."""
+        self._highs.changeColsCost(self.model.n_cols, self._all_cols, self.model.objectives[name])
+        maximise = OBJECTIVES[name]
+        self._highs.changeObjectiveSense(
+            highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
+        )
+
+    def hold(self, objective: str, limit: float) -> None:
+        """Stage row (eq. 15): keep `objective` at least (maximised) or at most `limit`."""
+        vector = self.model.objectives[objective]
+        cols = np.flatnonzero(vector).astype(np.int32)
+        lower, upper = (limit, np.inf) if OBJECTIVES[objective] else (-np.inf, limit)
+        self._highs.addRow(lower, upper, len(cols), cols, vector[cols])
+        self._extra.append(f"tie_break({objective})")
+
+    def clear_stage_rows(self) -> None:
+        """Delete the previous rank's stage rows (cuts stay)."""
+        base = self.model.n_rows
+        stage = [base + k for k, name in enumerate(self._extra) if name.startswith("tie_break")]
+        if stage:
+            self._highs.deleteRows(len(stage), np.array(stage, dtype=np.int32))
+            self._extra = [name for name in self._extra if not name.startswith("tie_break")]
+
+    def add_no_good_cut(self, option_columns: Sequence[int], rhs: float) -> None:
+        """Eq. (14): Σ_{o∈S} x_o ≤ rhs over the given option indices (x columns)."""
+        cols = np.asarray(option_columns, dtype=np.int32) + self.model.x_start
+        self._highs.addRow(-np.inf, float(rhs), len(cols), cols, np.ones(len(cols)))
+        self._cuts += 1
+        self._extra.append(f"no_good({self._cuts})")
+
+    def row_name(self, row: int) -> str:
+        """The name of row `row` of what HiGHS holds now (model rows, stage rows, cuts)."""
+        if row < self.model.n_rows:
+            return self.model.row_name(row)
+        return self._extra[row - self.model.n_rows]
+
+    def write_model(self, path: str | os.PathLike[str]) -> None:
+        """Write exactly what HiGHS holds now (objective, stage rows, cuts) as MPS or LP.
+
+        The format follows the suffix (`.mps`, `.lp`). Names are attached to a
+        copy, so the solving instance never pays for them.
+        """
+        lp = self._highs.getLp()
+        lp.col_names_ = self.model.col_names()
+        lp.row_names_ = self.model.row_names() + self._extra
+        writer = _quiet_highs()
+        writer.passModel(lp)
+        if writer.writeModel(str(path)) == highspy.HighsStatus.kError:
+            raise RuntimeError(f"HiGHS could not write {path}")
+
+    def _solve_once(self, presolve: str) -> SolveResult:
+        start = time.monotonic()
+        refused = self._refuse()
+        if refused is not None:
+            return refused
+        self.interrupted = False
+        highs = self._highs
+        for key, value in self._options(presolve, self.deadline - start).items():
+            highs.setOptionValue(key, value)
+        try:
+            self._run_watched(highs)
+        except _Abandoned:
+            seconds = time.monotonic() - start
+            return SolveResult(Termination.TIME_LIMIT, None, None, seconds, message="abandoned")
+        seconds = time.monotonic() - start
+        status = highs.getModelStatus()
+        message = f"{_STATUS_WORDS.get(status, 'unknown')}: {highs.modelStatusToString(status)}"
+        if status == highspy.HighsModelStatus.kOptimal:
+            termination = Termination.OPTIMAL
+        elif status == highspy.HighsModelStatus.kTimeLimit or self.interrupted:
+            termination = Termination.TIME_LIMIT
+        elif status == highspy.HighsModelStatus.kInfeasible:
+            termination = Termination.INFEASIBLE
+        elif status in (
+            highspy.HighsModelStatus.kUnboundedOrInfeasible,
+            highspy.HighsModelStatus.kUnbounded,
+        ):
+            termination = Termination.UNBOUNDED  # confirmed or refuted by `solve`
+        else:
+            termination = Termination.NUMERICAL
+        info = highs.getInfo()
+        has_solution = info.primal_solution_status == 2
+        if info.mip_node_count == -1:  # solved as an LP (no integer columns)
+            bound = (
+                info.objective_function_value
+                if has_solution and termination == Termination.OPTIMAL
+                else None
+            )
+        else:
+            bound = info.mip_dual_bound
+        incumbent = info.objective_function_value if has_solution else None
+        if incumbent is None or not math.isfinite(incumbent):
+            return SolveResult(termination, None, _finite(bound), seconds, message=message)
+        values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
+        mm = self.model
+        return SolveResult(
+            termination,
+            float(incumbent),
+            _finite(bound),
+            seconds,
+            x=tuple(values[mm.x_start : mm.y_start].tolist()),
+            y=tuple(values[mm.y_start : mm.z_start].tolist()),
+            z=tuple(values[mm.z_start : mm.u_start].tolist()),
+            u=tuple(values[mm.u_start :].tolist()),
+            message=message,
         )
 
 
