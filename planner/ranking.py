@@ -17,8 +17,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from planner.diagnose import NOTHING_REACHED, decision_conflicts, diagnose_infeasibility
+from planner.matrix_model import MatrixModel, build_matrix_model
 from planner.model import (
     BuildTimeout,
     PlanModel,
@@ -28,12 +30,24 @@ from planner.model import (
 )
 from planner.plan import CoFinancing, Plan, PlanSet, RunStatus
 from planner.scenario import Scenario
-from planner.solver import PersistentSolver, SolveResult, Termination, max_cofinancing, tolerance
+from planner.solver import (
+    MatrixSolver,
+    PersistentSolver,
+    SolveResult,
+    Termination,
+    max_cofinancing,
+    tolerance,
+)
 from planner.verify import PlanVerificationError, check_plan, make_plan
 
 #: progress(plan_k, plans_asked, elapsed_s, gap_or_None): plain values, no terminal code.
 Progress = Callable[[int, int, float, float | None], None]
 
+
+#: Which model builder and HiGHS hand-off `rank_plans` uses: "highs" (numpy arrays
+#: passed to highspy directly, `planner.matrix_model`) or "pyomo" (the reference
+#: formulation of `planner.model` through Pyomo's persistent HiGHS interface).
+Backend = Literal["highs", "pyomo"]
 
 #: Share of the time limit kept back from the solver for unwinding and verification.
 SOLVE_RESERVE = 0.04
@@ -58,12 +72,15 @@ def rank_plans(
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
     started: float | None = None,
+    backend: Backend = "highs",
 ) -> PlanSet:
     """Up to `settings.plans` ranked plans for `scenario`, within `settings.time_limit_s`.
 
     `started` is the `clock()` instant the user's run began (for the command
     line: before the workbook was read), so the limit covers the whole run;
-    by default the run begins now.
+    by default the run begins now. `backend` picks the model builder: the
+    direct numpy/highspy path by default (build and hand-off in a fraction of a
+    second at 50k options), or "pyomo", the readable reference formulation.
 
     Infeasible scenarios come back with status `infeasible` and a diagnosis;
     running out of time before any plan gives `no_solution`. Raises
@@ -97,15 +114,21 @@ def rank_plans(
         return result(RunStatus.INFEASIBLE, [], diagnosis.text, diagnosis.text)
 
     try:
-        pm = build_model(scenario, deadline=solve_deadline)
         # Past solve_deadline the watchdog waits half the reserve more for HiGHS,
         # then stops waiting; the other half is for verification and unwinding.
-        solver = PersistentSolver(
-            pm,
-            deadline=solve_deadline,
-            mip_gap=settings.mip_gap,
-            grace=0.5 * (deadline - solve_deadline),
-        )
+        grace = 0.5 * (deadline - solve_deadline)
+        pm: PlanModel | MatrixModel
+        solver: PersistentSolver | MatrixSolver
+        if backend == "pyomo":
+            pm = build_model(scenario, deadline=solve_deadline)
+            solver = PersistentSolver(
+                pm, deadline=solve_deadline, mip_gap=settings.mip_gap, grace=grace
+            )
+        else:
+            pm = build_matrix_model(scenario, deadline=solve_deadline)
+            solver = MatrixSolver(
+                pm, deadline=solve_deadline, mip_gap=settings.mip_gap, grace=grace
+            )
     except BuildTimeout as exc:
         timings["build"] = clock() - start
         return result(
@@ -177,7 +200,7 @@ def rank_plans(
         plans.append(plan)
         if progress:
             progress(k, wanted, clock() - start, plan.gap)
-        _add_no_good_cut(pm, plan.options, d)
+        _add_no_good_cut(pm, solver, plan.options, d)
         ran_out = stages.best.termination == Termination.TIME_LIMIT or solver.interrupted
         if ran_out and clock() >= solve_deadline:
             timed_out = True
@@ -210,16 +233,14 @@ def rank_plans(
     return result(status, plans, message)
 
 
-def _solve_rank(pm: PlanModel, solver: PersistentSolver) -> _Stages:
+def _solve_rank(pm: PlanModel | MatrixModel, solver: PersistentSolver | MatrixSolver) -> _Stages:
     """The three lexicographic stages for one rank (formulation eq. 15).
 
     Each later stage holds the earlier objective at its found value within the
     SPEC tolerance; if a later stage runs out of time, the earlier stage's
     solution stands (it satisfies every constraint) and the plan is unproven.
     """
-    m = pm.model
-    for con in m.tie_break.values():
-        con.deactivate()
+    solver.clear_stage_rows()
     solver.use_objective("weighted_reach")
     reach = solver.solve()
     best = reach
@@ -227,7 +248,7 @@ def _solve_rank(pm: PlanModel, solver: PersistentSolver) -> _Stages:
     if not reach.has_solution or reach.incumbent is None or reach.incumbent <= tolerance(0.0):
         return _Stages(best, reach, proven)
     v1 = reach.incumbent
-    m.tie_break.add(pm.weighted_reach >= v1 - tolerance(v1))
+    solver.hold("weighted_reach", v1 - tolerance(v1))
     solver.use_objective("net_spend")
     spend = solver.solve()
     if spend.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
@@ -240,7 +261,7 @@ def _solve_rank(pm: PlanModel, solver: PersistentSolver) -> _Stages:
     best = spend
     proven = proven and spend.termination == Termination.OPTIMAL
     v2 = spend.incumbent
-    m.tie_break.add(pm.net_spend <= v2 + tolerance(v2))
+    solver.hold("net_spend", v2 + tolerance(v2))
     solver.use_objective("option_count")
     count = solver.solve()
     if count.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
@@ -255,7 +276,7 @@ def _solve_rank(pm: PlanModel, solver: PersistentSolver) -> _Stages:
     return _Stages(best, reach, proven)
 
 
-def _make_verified_plan(pm: PlanModel, rank: int, stages: _Stages) -> Plan:
+def _make_verified_plan(pm: PlanModel | MatrixModel, rank: int, stages: _Stages) -> Plan:
     """Turn the last stage's solution into a checked `Plan` with recomputed figures."""
     best = stages.best
     options, offers, _ = extract_decisions(pm, list(best.x), list(best.y), list(best.z))
@@ -283,11 +304,15 @@ def _make_verified_plan(pm: PlanModel, rank: int, stages: _Stages) -> Plan:
     return plan
 
 
-def _add_no_good_cut(pm: PlanModel, options: tuple[str, ...], d: int) -> None:
+def _add_no_good_cut(
+    pm: PlanModel | MatrixModel,
+    solver: PersistentSolver | MatrixSolver,
+    options: tuple[str, ...],
+    d: int,
+) -> None:
     """Formulation eq. (14): Σ_{o∈S}(1 − x_o) ≥ d for the options S of a returned plan."""
     index = pm.option_index()
-    m = pm.model
     chosen = [index[o] for o in options]
     if not chosen:
         return
-    m.no_good.add(sum(m.x[i] for i in chosen) <= len(chosen) - d)
+    solver.add_no_good_cut(chosen, len(chosen) - d)
