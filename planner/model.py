@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from operator import attrgetter, itemgetter
 from typing import Protocol
 
 import pyomo.environ as pyo
@@ -128,18 +129,19 @@ def canonical_order(scenario: Scenario) -> Scenario:
 
     The reader already sorts, but the model must not depend on it: variable
     order steers HiGHS's choice among equally good plans, and SPEC promises the
-    same plans for the same data whatever the order of its rows.
+    same plans for the same data whatever the order of its rows. C-level key
+    functions (`attrgetter`, `itemgetter`) keep this cheap on 200k Coverage rows.
     """
     return replace(
         scenario,
-        markets=tuple(sorted(scenario.markets, key=lambda m: m.market_id)),
-        partners=tuple(sorted(scenario.partners, key=lambda p: p.partner_id)),
-        options=tuple(sorted(scenario.options, key=lambda o: o.option_id)),
-        coverage=tuple(sorted(scenario.coverage, key=lambda c: (c.option_id, c.market_id))),
-        layers=tuple(sorted(scenario.layers, key=lambda la: la.layer)),
-        offers=tuple(sorted(scenario.offers, key=lambda c: c.offer_id)),
-        resources=tuple(sorted(scenario.resources, key=lambda r: r.resource)),
-        usage=tuple(sorted(scenario.usage, key=lambda u: (u.option_id, u.resource))),
+        markets=tuple(sorted(scenario.markets, key=attrgetter("market_id"))),
+        partners=tuple(sorted(scenario.partners, key=attrgetter("partner_id"))),
+        options=tuple(sorted(scenario.options, key=attrgetter("option_id"))),
+        coverage=tuple(sorted(scenario.coverage, key=itemgetter(0, 1))),  # option, market
+        layers=tuple(sorted(scenario.layers, key=attrgetter("layer"))),
+        offers=tuple(sorted(scenario.offers, key=attrgetter("offer_id"))),
+        resources=tuple(sorted(scenario.resources, key=attrgetter("resource"))),
+        usage=tuple(sorted(scenario.usage, key=itemgetter(0, 1))),  # option, resource
         rules=tuple(sorted(scenario.rules, key=lambda r: (r.rule, r.option_id, r.other_option_id))),
     )
 
