@@ -53,7 +53,7 @@ class SheetData:
 
     name: str
     header: list[str]
-    rows: list[list[object]]
+    rows: Sequence[Sequence[object]]
     formats: dict[str, str] = field(default_factory=dict)
     """Number format by column header."""
     notes: list[str] = field(default_factory=list)

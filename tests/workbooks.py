@@ -153,7 +153,8 @@ def set_cached_values(path: Path, sheet: str, cached: Mapping[str, object]) -> N
     def edit(xml: bytes) -> bytes:
         text = xml.decode()
         for ref, value in cached.items():
-            pattern = re.compile(rf'<c r="{ref}"([^>]*)><f>(.*?)</f><v\s*/>(</c>)')
+            # openpyxl writes `<v />`, or `<v></v>` when lxml is installed.
+            pattern = re.compile(rf'<c r="{ref}"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v></v>)?(</c>)')
             assert pattern.search(text), f"no uncached formula in {sheet}!{ref}"
             if isinstance(value, str):
                 v = "<v/>" if value == "" else f"<v>{value}</v>"
