@@ -31,6 +31,8 @@ from planner.model import (
 from planner.plan import CoFinancing, Plan, PlanSet, RunStatus
 from planner.scenario import Scenario
 from planner.solver import (
+    MIP_ABS_GAP,
+    REL_TOL,
     MatrixSolver,
     PersistentSolver,
     SolveResult,
@@ -234,8 +236,10 @@ def rank_plans(
 
 
 def _solve_rank(pm: PlanModel | MatrixModel, solver: PersistentSolver | MatrixSolver) -> _Stages:
-    """The three lexicographic stages for one rank (formulation eq. 15).
+    """The lexicographic stages for one rank (formulation eq. 15).
 
+    The direct backend merges the two tie-break stages into one warm-started
+    solve (`_merged_tie_break`); the Pyomo reference keeps three separate stages.
     Each later stage holds the earlier objective at its found value within the
     SPEC tolerance; if a later stage runs out of time, the earlier stage's
     solution stands (it satisfies every constraint) and the plan is unproven.
@@ -249,6 +253,8 @@ def _solve_rank(pm: PlanModel | MatrixModel, solver: PersistentSolver | MatrixSo
         return _Stages(best, reach, proven)
     v1 = reach.incumbent
     solver.hold("weighted_reach", v1 - tolerance(v1))
+    if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
+        return _merged_tie_break(pm, solver, reach, proven)
     solver.use_objective("net_spend")
     spend = solver.solve()
     if spend.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
@@ -274,6 +280,60 @@ def _solve_rank(pm: PlanModel | MatrixModel, solver: PersistentSolver | MatrixSo
             raise SolverTroubleError("the option-count stage was infeasible at its own optimum")
         proven = False
     return _Stages(best, reach, proven)
+
+
+def tie_break_epsilon(net_spend_floor: float, free_options: int) -> float:
+    """Weight ε of the option count in the merged stage min N + ε·Σx (formulation eq. 15).
+
+    With L ≤ N* (a lower bound on the least net spend) and F options free to
+    change, two plans' counts differ by at most F, so ε·F < tol(L) ≤ tol(N*):
+    the count term can never outweigh a net-spend difference larger than the
+    SPEC tolerance. The +2 leaves room for HiGHS's absolute gap of ε/2.
+    """
+    return REL_TOL * max(1.0, net_spend_floor) / (free_options + 2)
+
+
+def _merged_tie_break(
+    mm: MatrixModel, solver: MatrixSolver, reach: SolveResult, proven: bool
+) -> _Stages:
+    """Stages 2 and 3 as one solve: min N + ε·Σx, warm-started from the reach stage.
+
+    ε needs a lower bound L on the least net spend N* (`tie_break_epsilon`).
+    The first solve guesses L = N_r / 2 (N_r: the reach solution's net spend,
+    which is ≥ N*) and certifies the guess afterwards from its own dual bound D:
+    every plan has N + ε·Σx ≥ D, so N* ≥ D − ε·n₁ (n₁ options can be chosen).
+    If that certified floor is below the guess, one more solve with ε from the
+    certified floor follows (warm-started again); it holds by construction.
+    """
+    lower, upper = mm.col_lower[mm.x_start : mm.y_start], mm.col_upper[mm.x_start : mm.y_start]
+    free = int(((lower < 0.5) & (upper > 0.5)).sum())
+    choosable = int((upper > 0.5).sum())
+    start = reach.columns()
+    guess = 0.5 * float(mm.objectives["net_spend"] @ start)
+    best = reach
+    try:
+        for _attempt in range(2):
+            epsilon = tie_break_epsilon(guess, free)
+            solver.abs_gap = min(MIP_ABS_GAP, 0.5 * epsilon)
+            solver.use_tie_break(epsilon)
+            solver.set_start(start)
+            merged = solver.solve()
+            if merged.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
+                raise SolverTroubleError(f"HiGHS reported {merged.termination}: {merged.message}")
+            if not merged.has_solution:
+                if merged.termination == Termination.INFEASIBLE:
+                    raise SolverTroubleError("the tie-break stage was infeasible at its optimum")
+                return _Stages(best, reach, False)
+            best = merged
+            if merged.termination != Termination.OPTIMAL or merged.bound is None:
+                return _Stages(best, reach, False)
+            floor = merged.bound - epsilon * choosable
+            if tie_break_epsilon(floor, free) >= epsilon:
+                return _Stages(best, reach, proven)
+            guess, start = floor, merged.columns()
+        return _Stages(best, reach, proven)
+    finally:
+        solver.abs_gap = MIP_ABS_GAP
 
 
 def _make_verified_plan(pm: PlanModel | MatrixModel, rank: int, stages: _Stages) -> Plan:

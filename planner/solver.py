@@ -97,6 +97,10 @@ class SolveResult:
             return None
         return abs(self.bound - self.incumbent) / max(1.0, abs(self.incumbent))
 
+    def columns(self) -> np.ndarray:
+        """The solution as one vector in the matrix model's column order (x, y, z, u)."""
+        return np.array(self.x + self.y + self.z + self.u, dtype=np.float64)
+
 
 @functools.cache
 def solver_threads() -> int:
@@ -115,6 +119,9 @@ def solver_threads() -> int:
 
 #: Constraints handed to HiGHS between two deadline checks during `set_instance`.
 HANDOFF_CHUNK = 2000
+
+#: HiGHS's absolute MIP gap for every stage unless a stage needs a finer one.
+MIP_ABS_GAP = 1e-7
 
 #: After the watchdog gives up on a solve, how long it still waits for HiGHS to unwind.
 UNWIND_WAIT = 0.05
@@ -161,6 +168,8 @@ class _HighsRun:
         self.mip_gap = mip_gap
         self.interrupted = False
         self.interrupted_at: float | None = None
+        self.abs_gap = MIP_ABS_GAP
+        """`mip_abs_gap` of the next solves (the merged tie-break stage lowers it)."""
 
     def _watch(self, highs: highspy.Highs) -> None:
         """Subscribe the deadline check to every interrupt event HiGHS offers."""
@@ -206,7 +215,7 @@ class _HighsRun:
             "presolve": presolve,
             "time_limit": max(remaining, 1e-3),
             "mip_rel_gap": self.mip_gap,
-            "mip_abs_gap": 1e-7,
+            "mip_abs_gap": self.abs_gap,
             "random_seed": 0,
             "output_flag": False,
             "threads": solver_threads(),
@@ -500,6 +509,23 @@ class MatrixSolver(_HighsRun):
         self._highs.changeObjectiveSense(
             highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
         )
+
+    def use_tie_break(self, epsilon: float) -> None:
+        """Minimise net spend + `epsilon` · option count (formulation eq. 15, merged stage)."""
+        cost = self.model.objectives["net_spend"] + epsilon * self.model.objectives["option_count"]
+        self._highs.changeColsCost(self.model.n_cols, self._all_cols, cost)
+        self._highs.changeObjectiveSense(highspy.ObjSense.kMinimize)
+
+    def set_start(self, values: Sequence[float] | np.ndarray) -> None:
+        """Offer a full column vector (x, y, z, u) as the next solve's starting incumbent.
+
+        HiGHS checks it against the model as it is then (stage rows, cuts) and
+        uses it only if it is feasible; the offer holds for the next `run()`.
+        """
+        col = np.asarray(values, dtype=np.float64)
+        if col.shape != (self.model.n_cols,):
+            raise ValueError("a start needs one value per column")
+        self._highs.setSolution(self.model.n_cols, self._all_cols, col)
 
     def hold(self, objective: str, limit: float) -> None:
         """Stage row (eq. 15): keep `objective` at least (maximised) or at most `limit`."""
