@@ -123,6 +123,11 @@ HANDOFF_CHUNK = 2000
 #: HiGHS's absolute MIP gap for every stage unless a stage needs a finer one.
 MIP_ABS_GAP = 1e-7
 
+#: Largest model (nonzeros of the constraint matrix) the direct backend solves with
+#: HiGHS's presolve on and its RINS/RENS sub-MIP heuristics off; larger models keep
+#: presolve off (it cannot be interrupted) and the sub-MIPs on. See `MatrixSolver`.
+SMALL_MODEL_NONZEROS = 20_000
+
 #: After the watchdog gives up on a solve, how long it still waits for HiGHS to unwind.
 UNWIND_WAIT = 0.05
 
@@ -170,6 +175,8 @@ class _HighsRun:
         self.interrupted_at: float | None = None
         self.abs_gap = MIP_ABS_GAP
         """`mip_abs_gap` of the next solves (the merged tie-break stage lowers it)."""
+        self.sub_mips = True
+        """Whether HiGHS may run its RINS/RENS sub-MIP heuristics (off for small models)."""
 
     def _watch(self, highs: highspy.Highs) -> None:
         """Subscribe the deadline check to every interrupt event HiGHS offers."""
@@ -221,6 +228,8 @@ class _HighsRun:
             "threads": solver_threads(),
             "mip_feasibility_tolerance": 1e-7,
             "primal_feasibility_tolerance": 1e-8,
+            "mip_heuristic_run_rins": self.sub_mips,
+            "mip_heuristic_run_rens": self.sub_mips,
         }
 
     def _refuse(self) -> SolveResult | None:
@@ -464,10 +473,14 @@ class MatrixSolver(_HighsRun):
         *,
         deadline: float,
         mip_gap: float = 0.0,
-        presolve: str = "off",
+        presolve: str | None = None,
         grace: float = 0.0,
     ) -> None:
+        small = len(model.row_value) <= SMALL_MODEL_NONZEROS
+        if presolve is None:
+            presolve = "on" if small else "off"
         super().__init__(deadline=deadline, mip_gap=mip_gap, presolve=presolve, grace=grace)
+        self.sub_mips = not small
         self.model = model
         check_deadline(deadline, "handing the model to HiGHS")
         self._highs = _quiet_highs()
