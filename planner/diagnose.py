@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-import pyomo.environ as pyo
+import numpy as np
 
-from planner.model import PlanModel, build_model, extract_decisions
+from planner.matrix_model import FloatArray, MatrixModel, RowBlock, build_matrix_model
+from planner.model import extract_decisions
 from planner.plan import CoFinancing
 from planner.scenario import Scenario, canonical_name
 from planner.screening import screen_options
@@ -129,26 +131,41 @@ def _round_out(value: float, up: bool, digits: int = 2) -> float:
     return (math.ceil if up else math.floor)(value * scale - (1e-9 if up else -1e-9)) / scale
 
 
+#: Share of the remaining time the elastic solve may use; the rest is for confirming.
+ELASTIC_SHARE = 0.7
+
+#: Relative gap of the elastic solve, measured against the penalty (a sum of relative
+#: changes): a suggestion may differ from the exact optimum by 0.1 % of the total
+#: relative change, and proving the last 1e-4 took minutes on 10k options (measured).
+ELASTIC_GAP = 1e-3
+
+
 def diagnose_infeasibility(
     scenario: Scenario, *, deadline: float | None = None, nothing_reached: bool = False
 ) -> Diagnosis:
     """Which limits conflict, and the smallest change (in the user's words) that helps.
 
-    `deadline` is a `time.monotonic()` instant; by default 60 s from now.
-    `nothing_reached` says the model was feasible but its best plan has
-    weighted reach 0 (SPEC §4: also infeasible); the text then leads with that.
+    `deadline` is a `time.monotonic()` instant (by default 60 s from now) by
+    which the diagnosis returns, whatever it has found: builds and solves all
+    stop there. `nothing_reached` says the model was feasible but its best plan
+    has weighted reach 0 (SPEC §4: also infeasible); the text then leads with that.
 
-    The elastic re-solve both confirms that no plan exists (it must need some
-    stretch) and proposes the change. The change is then applied
-    (`apply_changes`) and the real model re-solved; when that finds no plan,
-    the suggested numbers are rounded further out (up to `CONFIRM_ATTEMPTS`
-    times) before the diagnosis is reported. `Diagnosis.confirmed` is true only
-    when both the infeasibility and the sufficiency of the change were shown.
-    Contradictions among decisions and rules are named first, and the elastic
-    re-solve then says which `must` to drop.
+    The elastic re-solve (on the matrix model, `elastic_model`) both confirms
+    that no plan exists (it must need some stretch) and proposes the change.
+    The change is then applied (`apply_changes`) and the real model re-solved;
+    when that finds no plan, the suggested numbers are rounded further out (up
+    to `CONFIRM_ATTEMPTS` times) before the diagnosis is reported.
+    `Diagnosis.confirmed` is true only when both the infeasibility and the
+    sufficiency of the change were shown. Contradictions among decisions and
+    rules are named first, and the elastic re-solve then says which `must` to
+    drop. When time runs out before the elastic solve has a stretched plan,
+    the diagnosis says so and names what the exact pre-solve checks
+    (`planner.precheck`) found.
     """
-    from planner.solver import PersistentSolver, Termination
+    from planner.model import BuildTimeout
+    from planner.solver import MatrixSolver, Termination
 
+    deadline = deadline if deadline is not None else time.monotonic() + 60.0
     conflicts = decision_conflicts(scenario)
     if conflicts:
         lead = "Decisions and rules contradict each other: " + "; ".join(conflicts) + "."
@@ -156,8 +173,6 @@ def diagnose_infeasibility(
         lead = f"No plan within the limits has positive weighted reach: {NOTHING_REACHED}."
     else:
         lead = "No plan meets every limit at once."
-    deadline = deadline if deadline is not None else time.monotonic() + 60.0
-    deadline = max(deadline, time.monotonic() + 5.0)  # a diagnosis deserves a few seconds
     floor = _least_positive_reach(scenario)
     if floor is None:
         text = (
@@ -167,37 +182,51 @@ def diagnose_infeasibility(
         if conflicts:
             text = f"{lead} {text}"
         return Diagnosis(summary=text, text=text, conflicting=tuple(conflicts))
-    pm = build_model(scenario)
-    slacks = _make_elastic(pm, min_reach=floor)
-    solver = PersistentSolver(pm, deadline=deadline, mip_gap=0.0)
-    outcome = solver.solve()
+    now = time.monotonic()
+    elastic_deadline = now + ELASTIC_SHARE * max(0.0, deadline - now)
+    try:
+        mm = build_matrix_model(scenario, deadline=elastic_deadline)
+        elastic, n_must = elastic_model(mm, min_reach=floor)
+        solver = MatrixSolver(elastic, deadline=elastic_deadline, mip_gap=ELASTIC_GAP)
+        solver.use_objective("weighted_reach")  # the elastic model's objective, see there
+        # With the constant of the dropped-`must` terms the objective is −penalty,
+        # so HiGHS's relative gap is measured against the penalty itself.
+        solver.highs.changeObjectiveOffset(-n_must * DROP_MUST_PENALTY)
+        outcome = solver.solve()
+    except BuildTimeout:
+        return _out_of_time(scenario, lead, conflicts, deadline)
+    if outcome.termination == Termination.TIME_LIMIT and not outcome.has_solution:
+        return _out_of_time(scenario, lead, conflicts, deadline)
     if not outcome.has_solution or outcome.incumbent is None:
-        found = "was found in time" if outcome.termination == Termination.TIME_LIMIT else "exists"
         text = (
             f"{lead} No stretched plan of budget, trust, share, resource, matching-spend "
-            f"limits or `must` decisions {found} ({outcome.termination})."
+            f"limits or `must` decisions exists ({outcome.termination})."
         )
         return Diagnosis(
             summary=text, text=text, conflicting=tuple(conflicts), confirmed=bool(conflicts)
         )
-    if outcome.incumbent <= 1e-9 and not conflicts:
+    cost = -outcome.incumbent
+    changes = tuple(_changes(mm, outcome.x, outcome.y, outcome.z)) if cost > 1e-9 else ()
+    if not changes and not conflicts:
         text = (
             "The solver reported no plan, but a plan within every limit exists: "
             "the infeasibility was not confirmed."
         )
         return Diagnosis(summary=text, text=text, confirmed=False)
-    changes = tuple(_changes(pm, slacks, outcome.x, outcome.y, outcome.z))
     proven = outcome.termination == Termination.OPTIMAL
-    changes, verdict = _confirm(scenario, changes, deadline)
+    changes, verdict = _confirm(scenario, changes, deadline, start=(outcome.x, outcome.y))
     conflicting = tuple(c.limit for c in changes)
     body = "; ".join(c.text for c in changes)
     qualifier = "Smallest change" if proven and verdict is not False else "A change"
     if not proven:
-        qualifier += " (not proven smallest)"
+        qualifier += " (not proven smallest within the time limit)"
     if verdict:
         check = "Re-solving with this change finds a plan."
     elif verdict is None:
-        check = "Not confirmed: re-solving with this change did not finish in time."
+        check = (
+            "This change was not confirmed within the time limit: "
+            "re-solving with it did not finish."
+        )
     else:
         check = "Not confirmed: re-solving with this change still finds no plan."
     labels = ", ".join(_label(c.limit) for c in changes)
@@ -213,21 +242,52 @@ def diagnose_infeasibility(
     )
 
 
+#: The sentence a diagnosis carries when the elastic solve did not finish in time.
+OUT_OF_TIME = "The smallest change could not be computed within the time limit."
+
+
+def _out_of_time(scenario: Scenario, lead: str, conflicts: list[str], deadline: float) -> Diagnosis:
+    """What is known without the elastic solve: the lead and the exact pre-solve conflicts.
+
+    The pre-solve checks are cheap (one pass over the data) and are skipped
+    only when the deadline has already passed.
+    """
+    from planner.precheck import check_before_solve
+
+    found: tuple[str, ...] = ()
+    if time.monotonic() < deadline:
+        found = check_before_solve(scenario).conflicts
+    known = f" Found before solving: {'; '.join(found)}." if found else ""
+    text = f"{lead}{known} {OUT_OF_TIME}"
+    summary = f"infeasible: {OUT_OF_TIME[0].lower()}{OUT_OF_TIME[1:-1]}"
+    return Diagnosis(
+        summary=summary,
+        text=text,
+        conflicting=tuple(conflicts) + tuple(c for c in found if c not in conflicts),
+        confirmed=False,
+        notes=(OUT_OF_TIME,),
+    )
+
+
 #: How often a suggested change is rounded further out when re-solving finds no plan.
 CONFIRM_ATTEMPTS = 3
 
 
 def _confirm(
-    scenario: Scenario, changes: tuple[Change, ...], deadline: float
+    scenario: Scenario,
+    changes: tuple[Change, ...],
+    deadline: float,
+    start: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> tuple[tuple[Change, ...], bool | None]:
     """Re-solve the real model with `changes` applied; round further out until a plan exists.
 
+    `start` (the stretched plan's x and y) is offered to HiGHS as a first plan.
     Returns the changes finally suggested and True (a plan exists with them),
     False (still none after every attempt) or None (a re-solve ran out of time).
     """
     verdict: bool | None = False
     for attempt in range(CONFIRM_ATTEMPTS):
-        verdict = plan_exists(apply_changes(scenario, changes), deadline=deadline)
+        verdict = plan_exists(apply_changes(scenario, changes), deadline=deadline, start=start)
         if verdict is not False:
             return changes, verdict
         if attempt + 1 < CONFIRM_ATTEMPTS:
@@ -235,27 +295,47 @@ def _confirm(
     return changes, verdict
 
 
-def plan_exists(scenario: Scenario, *, deadline: float) -> bool | None:
+def plan_exists(
+    scenario: Scenario,
+    *,
+    deadline: float,
+    start: tuple[Sequence[float], Sequence[float]] | None = None,
+) -> bool | None:
     """True when the real model has a plan of positive weighted reach (SPEC §4).
 
-    False when proven otherwise (infeasible, or best weighted reach 0), None
-    when the solve ran out of time before deciding.
+    False when proven otherwise (infeasible, or no plan reaches a weighted
+    market), None when the build or solve ran out of time before deciding.
+
+    Solved as a feasibility problem on the matrix model: the real rows and
+    bounds plus weighted reach ≥ ρ (`_least_positive_reach`, which every plan of
+    positive reach meets) and no objective, so HiGHS stops at the first plan
+    instead of proving the best one. `start` (x and y of a candidate plan, in
+    the model's option and offer order) is handed to HiGHS as a partial
+    solution: HiGHS fixes those binaries, solves for the rest and keeps the
+    result only if it meets every row, so a good candidate decides at once and
+    a bad one only costs that check.
     """
-    from planner.solver import PersistentSolver, Termination, tolerance
+    from planner.model import BuildTimeout
+    from planner.solver import MatrixSolver, Termination
 
     if decision_conflicts(scenario):
         return False
-    pm = build_model(scenario)
-    solver = PersistentSolver(pm, deadline=max(deadline, time.monotonic() + 1.0), mip_gap=0.0)
-    solver.use_objective("weighted_reach")
-    outcome = solver.solve()
-    if outcome.incumbent is not None and outcome.incumbent > tolerance(0.0):
+    floor = _least_positive_reach(scenario)
+    if floor is None:
+        return False
+    try:
+        mm = build_matrix_model(scenario, deadline=deadline)
+        solver = MatrixSolver(_feasibility_model(mm, floor), deadline=deadline, mip_gap=0.0)
+        solver.use_objective("weighted_reach")  # all zeros here: any plan will do
+        if start is not None and len(start[0]) + len(start[1]) == mm.z_start:
+            values = np.round(np.concatenate([np.asarray(start[0]), np.asarray(start[1])]))
+            solver.highs.setSolution(mm.z_start, np.arange(mm.z_start, dtype=np.int32), values)
+        outcome = solver.solve()
+    except BuildTimeout:
+        return None
+    if outcome.has_solution:
         return True
     if outcome.termination == Termination.INFEASIBLE:
-        return False
-    if outcome.termination == Termination.OPTIMAL:
-        return False  # best weighted reach is 0
-    if outcome.bound is not None and outcome.bound <= tolerance(0.0):
         return False
     return None
 
@@ -313,70 +393,137 @@ def _least_positive_reach(scenario: Scenario) -> float | None:
     return 0.5 * min(values) if values else None
 
 
-def _make_elastic(
-    pm: PlanModel, *, min_reach: float = 0.0
-) -> dict[str, list[tuple[str, object, pyo.Var]]]:
-    """Add a penalised slack to every stretchable row and make every `must` droppable.
+#: The rows a user can stretch, by named block of the matrix model (formulation: Diagnosis).
+ELASTIC_BLOCKS = (
+    "budget",
+    "resources",
+    "average_trust",
+    "foreign_share",
+    "layer_foreign_share",
+    "country_share",
+    "matching_spend",
+)
 
-    With `min_reach` > 0 the stretched plan must also reach some weighted
-    market (weighted reach ≥ min_reach): a plan of weighted reach 0 is no plan
-    (SPEC §4), so the change must buy a real one.
+
+def elastic_model(mm: MatrixModel, *, min_reach: float = 0.0) -> tuple[MatrixModel, int]:
+    """A copy of `mm` with a penalised slack on every stretchable row and every `must` droppable.
+
+    Each row of `ELASTIC_BLOCKS` (of `matching_spend` only those of `must`
+    offers: any other offer can simply be left) gets its own slack column
+    σ ≥ 0 (≤ rows: −σ, ≥ rows: +σ) costing the relative change of its limit
+    (`_weights`), and every `must` option or offer loses its lower bound 1 at a
+    cost of `DROP_MUST_PENALTY` for leaving it out. With `min_reach` > 0 the
+    stretched plan must also reach some weighted market (row
+    `elastic_reach`: weighted reach ≥ min_reach): a plan of weighted reach 0
+    is no plan (SPEC §4), so the change must buy a real one.
+
+    `MatrixSolver` knows the three SPEC objectives by name, so the penalty is
+    carried negated as this copy's `weighted_reach` (maximised); the other two
+    objectives are zero. The penalty is `n_must · DROP_MUST_PENALTY −
+    objective`; returns the copy and `n_must`. Slack columns follow the u
+    columns (the solver reports them after u).
     """
-    m = pm.model
-    scenario = pm.scenario
+    scenario = mm.scenario
     weights = _weights(scenario)
-    m.slack = pyo.VarList(domain=pyo.NonNegativeReals)
-    penalty = []
-    slacks: dict[str, list[tuple[str, object, pyo.Var]]] = {}
-    must_offers = {c for c, d in pm.offer_decisions.items() if d == "must"}
     capacity = {r.resource: r.capacity for r in scenario.resources}
     mes = {c.offer_id: c.min_eligible_spend for c in scenario.offers}
-    for block in (
-        "budget",
-        "resources",
-        "average_trust",
-        "foreign_share",
-        "layer_foreign_share",
-        "country_share",
-        "matching_spend",
-    ):
-        component = getattr(m, block)
-        for index, con in component.items():
-            if block == "matching_spend" and index not in must_offers:
-                continue  # an offer that is not `must` can simply be left
-            if block == "resources":
-                weight = 1.0 / max(1.0, capacity[index])
-            elif block == "matching_spend":
-                weight = 1.0 / max(1.0, mes[index])
+    must_offers = {c for c, d in mm.offer_decisions.items() if d == "must"}
+    rows: list[int] = []
+    slack_weight: list[float] = []
+    for block in mm.blocks:
+        if block.name not in ELASTIC_BLOCKS:
+            continue
+        for k, key in enumerate(block.keys):
+            if block.name == "matching_spend" and key[0] not in must_offers:
+                continue
+            if block.name == "resources":
+                weight = 1.0 / max(1.0, capacity[key[0]])
+            elif block.name == "matching_spend":
+                weight = 1.0 / max(1.0, mes[key[0]])
             else:
-                weight = weights[block]
-            s = m.slack.add()
-            if con.has_ub():
-                con.set_value((con.lower, con.body - s, con.upper))
-            else:
-                con.set_value((con.lower, con.body + s, con.upper))
-            penalty.append(weight * s)
-            slacks.setdefault(block, []).append((index, con, s))
-    index_of = pm.option_index()
-    for option_id, decision in pm.option_decisions.items():
-        if decision == "must":
-            var = m.x[index_of[option_id]]
-            var.setlb(0.0)
-            penalty.append(DROP_MUST_PENALTY * (1 - var))
-    offer_pos = {c: j for j, c in enumerate(pm.offer_ids)}
-    for offer_id in must_offers:
-        var = m.y[offer_pos[offer_id]]
-        var.setlb(0.0)
-        penalty.append(DROP_MUST_PENALTY * (1 - var))
-    for name in ("weighted_reach", "net_spend", "option_count"):
-        getattr(m, name).deactivate()
-    m.elastic = pyo.Objective(expr=sum(penalty) if penalty else 0.0, sense=pyo.minimize)
+                weight = weights[block.name]
+            rows.append(block.start + k)
+            slack_weight.append(weight)
+    n_s = len(rows)
+    row_of = np.asarray(rows, dtype=np.int64)
+    slack_cols = mm.n_cols + np.arange(n_s, dtype=np.int32)
+    slack_sign = np.where(np.isfinite(mm.row_upper[row_of]), -1.0, 1.0)
+    # Each slack goes at the end of its row: insert before the next row's first entry.
+    at = mm.row_start[row_of + 1]
+    index = np.insert(mm.row_index, at, slack_cols)
+    value = np.insert(mm.row_value, at, slack_sign)
+    inserted = np.zeros(mm.n_rows + 1, dtype=np.int64)
+    inserted[row_of + 1] = 1
+    start = mm.row_start + np.cumsum(inserted)
+    reach = mm.objectives["weighted_reach"]
+    extra_rows: list[tuple[str, FloatArray, float]] = []
     if min_reach > 0:
-        m.elastic_reach = pyo.Constraint(expr=pm.weighted_reach >= min_reach)
-    return slacks
+        extra_rows.append(("elastic_reach", np.concatenate([reach, np.zeros(n_s)]), min_reach))
+    penalty = np.concatenate([np.zeros(mm.n_cols), np.asarray(slack_weight)])
+    n_must = 0
+    col_lower = np.concatenate([mm.col_lower, np.zeros(n_s)])
+    for first, decisions in ((mm.x_start, mm.option_decisions), (mm.y_start, mm.offer_decisions)):
+        ids = mm.option_ids if first == mm.x_start else mm.offer_ids
+        pos = {name: first + i for i, name in enumerate(ids)}
+        for name, decision in decisions.items():
+            if decision == "must":
+                col_lower[pos[name]] = 0.0
+                penalty[pos[name]] -= DROP_MUST_PENALTY  # penalty: DROP · (1 − x)
+                n_must += 1
+    copy = replace(
+        mm,
+        col_lower=col_lower,
+        col_upper=np.concatenate([mm.col_upper, np.full(n_s, np.inf)]),
+        integrality=np.concatenate([mm.integrality, np.zeros(n_s, dtype=np.int32)]),
+        objectives={
+            "weighted_reach": -penalty,
+            "net_spend": np.zeros(len(penalty)),
+            "option_count": np.zeros(len(penalty)),
+        },
+        row_start=start,
+        row_index=index,
+        row_value=value,
+    )
+    return _with_rows(copy, extra_rows), n_must
 
 
-def _changes(pm: PlanModel, slacks, x, y, z) -> list[Change]:
+def _feasibility_model(mm: MatrixModel, min_reach: float) -> MatrixModel:
+    """`mm` with the row weighted reach ≥ `min_reach` (`elastic_reach`) and a zero objective."""
+    reach = mm.objectives["weighted_reach"]
+    zero = np.zeros(mm.n_cols)
+    copy = replace(mm, objectives={"weighted_reach": zero, "net_spend": zero, "option_count": zero})
+    return _with_rows(copy, [("elastic_reach", reach, min_reach)])
+
+
+def _with_rows(mm: MatrixModel, extra: list[tuple[str, FloatArray, float]]) -> MatrixModel:
+    """`mm` with one named row `dense · columns ≥ lower` appended per (name, dense, lower)."""
+    if not extra:
+        return mm
+    starts = [mm.row_start]
+    index = [mm.row_index]
+    value = [mm.row_value]
+    blocks = list(mm.blocks)
+    end = int(mm.row_start[-1])
+    for k, (name, dense, _lower) in enumerate(extra):
+        cols = np.flatnonzero(dense)
+        index.append(cols.astype(np.int32))
+        value.append(dense[cols])
+        end += len(cols)
+        starts.append(np.array([end], dtype=np.int64))
+        blocks.append(RowBlock(name, mm.n_rows + k, mm.n_rows + k + 1, [(name,)]))
+    lower = np.array([lo for _n, _d, lo in extra], dtype=np.float64)
+    return replace(
+        mm,
+        row_start=np.concatenate(starts),
+        row_index=np.concatenate(index),
+        row_value=np.concatenate(value),
+        row_lower=np.concatenate([mm.row_lower, lower]),
+        row_upper=np.concatenate([mm.row_upper, np.full(len(extra), np.inf)]),
+        blocks=tuple(blocks),
+    )
+
+
+def _changes(pm: MatrixModel, x, y, z) -> list[Change]:
     """Read the stretched plan and say, per stretched limit, what it would have to be."""
     from planner.solver import max_cofinancing
     from planner.verify import evaluate_plan, is_eligible, regions_by_option
@@ -393,7 +540,7 @@ def _changes(pm: PlanModel, slacks, x, y, z) -> list[Change]:
     partner_of = scenario.partner_of()
     regions = regions_by_option(scenario)
     changes: list[Change] = []
-    stretched = _stretched(pm, slacks, metrics, chosen, set(offers))
+    stretched = _stretched(pm, metrics, chosen, set(offers))
     gross = metrics.gross_spend
 
     def stretched_block(block: str) -> list:
@@ -498,7 +645,7 @@ def _changes(pm: PlanModel, slacks, x, y, z) -> list[Change]:
     return changes
 
 
-def _stretched(pm: PlanModel, slacks, metrics, chosen: set[str], taken: set[str]) -> set:
+def _stretched(pm: MatrixModel, metrics, chosen: set[str], taken: set[str]) -> set:
     """(block, index) of every limit the stretched plan breaks, judged on its own figures.
 
     Judging the plan rather than the slack values keeps the report in the
