@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from planner.diagnose import NOTHING_REACHED, decision_conflicts, diagnose_infeasibility
 from planner.matrix_model import MatrixModel, build_matrix_model
 from planner.model import (
@@ -143,6 +145,8 @@ def rank_plans(
     d = settings.min_plan_difference
     wanted = settings.plans
     plans: list[Plan] = []
+    warm: np.ndarray | None = None
+    """A feasible plan for the next rank's reach stage (the last plan, repaired)."""
     stop_reason = ""
     timed_out = False
     for k in range(1, wanted + 1):
@@ -156,7 +160,7 @@ def rank_plans(
                     f"so no plan can leave out {d} of them"
                 )
                 break
-        stages = _solve_rank(pm, solver)
+        stages = _solve_rank(pm, solver, warm)
         first = stages.reach
         if first.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
             raise SolverTroubleError(
@@ -203,6 +207,8 @@ def rank_plans(
         if progress:
             progress(k, wanted, clock() - start, plan.gap)
         _add_no_good_cut(pm, solver, plan.options, d)
+        if isinstance(pm, MatrixModel) and stages.best.has_solution and clock() < solve_deadline:
+            warm = repaired_start(pm, stages.best.columns(), d)
         ran_out = stages.best.termination == Termination.TIME_LIMIT or solver.interrupted
         if ran_out and clock() >= solve_deadline:
             timed_out = True
@@ -235,17 +241,25 @@ def rank_plans(
     return result(status, plans, message)
 
 
-def _solve_rank(pm: PlanModel | MatrixModel, solver: PersistentSolver | MatrixSolver) -> _Stages:
+def _solve_rank(
+    pm: PlanModel | MatrixModel,
+    solver: PersistentSolver | MatrixSolver,
+    start: np.ndarray | None = None,
+) -> _Stages:
     """The lexicographic stages for one rank (formulation eq. 15).
 
-    The direct backend merges the two tie-break stages into one warm-started
-    solve (`_merged_tie_break`); the Pyomo reference keeps three separate stages.
+    The direct backend starts the reach stage from `start` (the previous plan,
+    repaired: `repaired_start`) and merges the two tie-break stages into one
+    warm-started solve (`_merged_tie_break`); the Pyomo reference keeps three
+    separate cold stages.
     Each later stage holds the earlier objective at its found value within the
     SPEC tolerance; if a later stage runs out of time, the earlier stage's
     solution stands (it satisfies every constraint) and the plan is unproven.
     """
     solver.clear_stage_rows()
     solver.use_objective("weighted_reach")
+    if start is not None and isinstance(solver, MatrixSolver):
+        solver.set_start(start)
     reach = solver.solve()
     best = reach
     proven = reach.termination == Termination.OPTIMAL
@@ -334,6 +348,70 @@ def _merged_tie_break(
         return _Stages(best, reach, proven)
     finally:
         solver.abs_gap = MIP_ABS_GAP
+
+
+def repaired_start(mm: MatrixModel, columns: np.ndarray, drop: int) -> np.ndarray | None:
+    """A feasible start for the next rank: the last plan with `drop` options left out.
+
+    Options are tried in order of the weighted reach they alone supply (least
+    first), never a `must` one; offers stay taken, the dropped options' co-financing
+    goes to 0 (so net spend only falls and every offer cap and share still holds),
+    and reach u_m falls to what the remaining options supply. The candidate is
+    checked against every model row (eq. 1-13); rules or limits the drop would
+    break (requires, matching spend, average trust, shares) make the next
+    candidate be tried. The earlier plans' cuts hold because options only leave.
+    None when no candidate passes within a few tries (HiGHS then starts cold).
+    """
+    col = columns.copy()
+    x = col[mm.x_start : mm.y_start]
+    chosen = np.flatnonzero((x > 0.5) & (mm.col_lower[mm.x_start : mm.y_start] < 0.5))
+    if len(chosen) < drop:
+        return None
+    weight = mm.objectives["weighted_reach"][mm.u_start :]
+    reach_rows = mm.block("reach")
+    value = np.zeros(len(x))
+    for r in range(reach_rows.start, reach_rows.stop):
+        cols, vals = mm.row(r)
+        market = cols[cols >= mm.u_start] - mm.u_start
+        opts = cols < mm.y_start
+        if len(market):
+            value[cols[opts]] += weight[market[0]] * -vals[opts]
+    order = chosen[np.argsort(value[chosen], kind="stable")]
+    index = mm.option_index()
+    pair_option = np.fromiter((index[o] for _c, o in mm.pairs), np.int64, count=len(mm.pairs))
+    row_of = np.repeat(np.arange(mm.n_rows), np.diff(mm.row_start))
+    for first in range(min(len(order) - drop + 1, _REPAIR_TRIES)):
+        out = col.copy()
+        gone = order[first : first + drop]
+        out[mm.x_start + gone] = 0.0
+        out[mm.z_start + np.flatnonzero(np.isin(pair_option, gone))] = 0.0
+        activity = _row_activity(mm, row_of, out)
+        excess = np.maximum(activity - mm.row_upper, 0.0)
+        for name in ("reach", "full_stack"):
+            block = mm.block(name)
+            for row in (np.flatnonzero(excess[block.start : block.stop]) + block.start).tolist():
+                cols, _vals = mm.row(row)
+                u_col = int(cols[cols >= mm.u_start][0])
+                out[u_col] = max(0.0, out[u_col] - excess[row])
+                excess[row] = 0.0
+        activity = _row_activity(mm, row_of, out)
+        scale = np.maximum(1.0, np.abs(np.concatenate([mm.row_lower, mm.row_upper])))
+        tol = 1e-7 * scale
+        n = mm.n_rows
+        if (activity <= mm.row_upper + tol[n:]).all() and (
+            activity >= mm.row_lower - tol[:n]
+        ).all():
+            return out
+    return None
+
+
+#: How many drop candidates `repaired_start` checks before giving up.
+_REPAIR_TRIES = 25
+
+
+def _row_activity(mm: MatrixModel, row_of: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """A·col for the model's CSR rows (`row_of`: the row of every nonzero)."""
+    return np.bincount(row_of, weights=mm.row_value * col[mm.row_index], minlength=mm.n_rows)
 
 
 def _make_verified_plan(pm: PlanModel | MatrixModel, rank: int, stages: _Stages) -> Plan:

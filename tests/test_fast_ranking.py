@@ -10,14 +10,20 @@ keeps three separate stages; both must agree.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from scenario_builders import random_scenario, sorted_scenario
 
-from planner.ranking import rank_plans, tie_break_epsilon
+from planner.matrix_model import build_matrix_model
+from planner.model import extract_decisions
+from planner.plan import CoFinancing
+from planner.ranking import rank_plans, repaired_start, tie_break_epsilon
 from planner.scenario import Coverage, Market, Option, Partner, Scenario, Settings
-from planner.solver import REL_TOL
+from planner.solver import REL_TOL, MatrixSolver, max_cofinancing
+from planner.verify import check_plan, make_plan
 
 
 def _one_market(costs: dict[str, tuple[float, float]], budget: float) -> Scenario:
@@ -79,3 +85,39 @@ def test_merged_stage_agrees_with_three_stages(seed: int) -> None:
     assert abs(a.net_spend - b.net_spend) <= REL_TOL * max(1.0, a.net_spend)
     assert len(a.options) == len(b.options)
     assert b.proven_optimal
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("d", [1, 2])
+def test_repaired_start_is_a_verified_plan_unlike_the_last(seed: int, d: int) -> None:
+    sc = random_scenario(300 + seed, n_options=10, n_markets=4, n_offers=3, plans=1)
+    mm = build_matrix_model(sc)
+    solver = MatrixSolver(mm, deadline=time.monotonic() + 60.0)
+    solver.use_objective("weighted_reach")
+    first = solver.solve()
+    if not first.has_solution:
+        return
+    start = repaired_start(mm, first.columns(), d)
+    if start is None:
+        return
+    x = start[mm.x_start : mm.y_start]
+    was = np.flatnonzero(np.asarray(first.x) > 0.5)
+    assert (x[was] < 0.5).sum() == d and (x[np.asarray(first.x) < 0.5] < 0.5).all()
+    options, offers, _ = extract_decisions(
+        mm, list(x), list(start[mm.y_start : mm.z_start]), list(start[mm.z_start : mm.u_start])
+    )
+    amounts = [CoFinancing(c, o, a) for c, o, a in max_cofinancing(mm.scenario, options, offers)]
+    plan = make_plan(
+        mm.scenario, 2, options, offers, amounts, bound=0.0, proven_optimal=False, gap=None
+    )
+    assert check_plan(mm.scenario, plan) == []
+
+
+def test_ranked_plans_with_warm_starts_match_the_reference() -> None:
+    for seed in range(4):
+        sc = random_scenario(400 + seed, n_options=9, n_markets=4, n_offers=2, plans=4)
+        fast, reference = rank_plans(sc), rank_plans(sc, backend="pyomo")
+        assert fast.status == reference.status
+        assert len(fast.plans) == len(reference.plans)
+        for a, b in zip(fast.plans[:1], reference.plans[:1], strict=True):
+            assert abs(a.weighted_reach - b.weighted_reach) <= REL_TOL * max(1, a.weighted_reach)
