@@ -176,3 +176,106 @@ def test_plan_exists_answers() -> None:
     soon = time.monotonic() + 30
     assert plan_exists(tiny_scenario(), deadline=soon) is True
     assert plan_exists(tiny_scenario(budget=5.0), deadline=soon) is False
+
+
+def _must_over_budget(n_options: int, n_markets: int) -> Scenario:
+    """A synthetic benchmark scenario whose `must` options cost 3.5 times the budget.
+
+    The `must` options are the most expensive ones outside the rules, of
+    partners that pass every trust floor, so the conflict is with the budget
+    (and the limits the budget drags along), not among decisions.
+    """
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from synthetic import random_scenario as bench_scenario
+
+    sc = bench_scenario(n_options, n_markets)
+    trust = {p.partner_id: p.trust for p in sc.partners}
+    in_rules = {o for r in sc.rules for o in (r.option_id, r.other_option_id)}
+    musts: set[str] = set()
+    gross = 0.0
+    for o in sorted(sc.options, key=lambda o: (-o.cost, o.option_id)):
+        if o.option_id in in_rules or trust[o.partner_id] < 66:
+            continue
+        musts.add(o.option_id)
+        gross += o.cost
+        if gross > 3.5 * sc.settings.budget:
+            break
+    return replace(
+        sc,
+        options=tuple(
+            replace(o, decision="must") if o.option_id in musts else o for o in sc.options
+        ),
+    )
+
+
+def test_medium_scenario_is_diagnosed_within_seconds() -> None:
+    # 2,000 options: the Pyomo-based diagnosis took 16-34 s here.
+    sc = _must_over_budget(2000, 300)
+    start = time.monotonic()
+    diagnosis = diagnose_infeasibility(sc, deadline=start + 30.0)
+    elapsed = time.monotonic() - start
+    assert elapsed < 8.0, elapsed
+    assert diagnosis.confirmed, diagnosis.text
+    assert "raise budget from" in diagnosis.text
+    assert plan_exists(apply_changes(sc, diagnosis.changes), deadline=time.monotonic() + 30)
+
+
+def test_diagnosis_keeps_a_deadline_one_second_away() -> None:
+    # 10,000 options: the elastic solve needs several seconds, so it cannot finish.
+    sc = _must_over_budget(10_000, 1_000)
+    start = time.monotonic()
+    diagnosis = diagnose_infeasibility(sc, deadline=start + 1.0)
+    elapsed = time.monotonic() - start
+    assert elapsed <= 1.5, elapsed
+    assert not diagnosis.confirmed
+    assert "could not be computed within the time limit" in diagnosis.text
+    assert "No plan meets every limit at once." in diagnosis.text
+
+
+def test_out_of_time_names_the_exact_presolve_conflicts() -> None:
+    # A deadline already passed: only the cheap, exact findings can be given.
+    sc = _decide(tiny_scenario(budget=15.0), O1="must", O2="must")
+    diagnosis = diagnose_infeasibility(sc, deadline=time.monotonic() + 0.05)
+    if diagnosis.changes:  # the tiny model may still be solved in 50 ms
+        return
+    assert "could not be computed within the time limit" in diagnosis.text
+    assert "above the budget of 15" in diagnosis.text
+
+
+def test_out_of_time_text_directly() -> None:
+    sc = _decide(tiny_scenario(budget=15.0), O1="must", O2="must")
+    diagnosis = diagnose._out_of_time(
+        sc, "No plan meets every limit at once.", [], time.monotonic() + 5
+    )
+    assert diagnosis.text.startswith("No plan meets every limit at once. Found before solving: ")
+    assert diagnosis.text.endswith(diagnose.OUT_OF_TIME)
+    assert not diagnosis.confirmed and not diagnosis.changes
+
+
+def test_confirmation_out_of_time_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(diagnose, "plan_exists", lambda scenario, **_: None)
+    sc = _decide(tiny_scenario(budget=15.0), O1="must", O2="must")
+    diagnosis = diagnose_infeasibility(sc)
+    assert not diagnosis.confirmed and _suggested(diagnosis) == {"budget": 20.0}
+    assert "not confirmed within the time limit" in diagnosis.text
+
+
+def test_elastic_matrix_model_has_one_slack_per_stretchable_row() -> None:
+    from planner.matrix_model import build_matrix_model
+
+    sc = _decide(tiny_scenario(budget=15.0), O1="must", O2="must")
+    mm = build_matrix_model(sc)
+    elastic, n_must = diagnose.elastic_model(mm, min_reach=0.5)
+    stretchable = sum(
+        len(b)
+        for b in mm.blocks
+        if b.name in diagnose.ELASTIC_BLOCKS and b.name != "matching_spend"
+    )
+    assert n_must == 2
+    assert elastic.n_cols == mm.n_cols + stretchable
+    assert elastic.n_rows == mm.n_rows + 1
+    assert elastic.row_name(mm.n_rows) == "elastic_reach(elastic_reach)"
+    assert (elastic.col_lower[: mm.n_cols] <= mm.col_lower).all()
