@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -131,6 +130,10 @@ def _round_out(value: float, up: bool, digits: int = 2) -> float:
     return (math.ceil if up else math.floor)(value * scale - (1e-9 if up else -1e-9)) / scale
 
 
+#: Pre-solve checks (`planner.precheck`) cost about this per option (measured: 0.33 s
+#: on 10k options on a busy machine); they run only when twice that is left.
+PRECHECK_SECONDS_PER_OPTION = 4e-5
+
 #: Share of the remaining time the elastic solve may use; the rest is for confirming.
 ELASTIC_SHARE = 0.7
 
@@ -182,6 +185,13 @@ def diagnose_infeasibility(
         if conflicts:
             text = f"{lead} {text}"
         return Diagnosis(summary=text, text=text, conflicting=tuple(conflicts))
+    # The exact pre-solve conflicts, for when the elastic solve cannot finish: computed
+    # first, while there is time.
+    found: tuple[str, ...] = ()
+    if deadline - time.monotonic() > 2 * PRECHECK_SECONDS_PER_OPTION * len(scenario.options):
+        from planner.precheck import check_before_solve
+
+        found = check_before_solve(scenario).conflicts
     now = time.monotonic()
     elastic_deadline = now + ELASTIC_SHARE * max(0.0, deadline - now)
     try:
@@ -194,9 +204,9 @@ def diagnose_infeasibility(
         solver.highs.changeObjectiveOffset(-n_must * DROP_MUST_PENALTY)
         outcome = solver.solve()
     except BuildTimeout:
-        return _out_of_time(scenario, lead, conflicts, deadline)
+        return _out_of_time(lead, conflicts, found)
     if outcome.termination == Termination.TIME_LIMIT and not outcome.has_solution:
-        return _out_of_time(scenario, lead, conflicts, deadline)
+        return _out_of_time(lead, conflicts, found)
     if not outcome.has_solution or outcome.incumbent is None:
         text = (
             f"{lead} No stretched plan of budget, trust, share, resource, matching-spend "
@@ -207,6 +217,7 @@ def diagnose_infeasibility(
         )
     cost = -outcome.incumbent
     changes = tuple(_changes(mm, outcome.x, outcome.y, outcome.z)) if cost > 1e-9 else ()
+    start = _start(mm, outcome.x, outcome.y, outcome.u[: len(mm.market_ids)])
     if not changes and not conflicts:
         text = (
             "The solver reported no plan, but a plan within every limit exists: "
@@ -214,7 +225,7 @@ def diagnose_infeasibility(
         )
         return Diagnosis(summary=text, text=text, confirmed=False)
     proven = outcome.termination == Termination.OPTIMAL
-    changes, verdict = _confirm(scenario, changes, deadline, start=(outcome.x, outcome.y))
+    changes, verdict = _confirm(scenario, changes, deadline, start=start)
     conflicting = tuple(c.limit for c in changes)
     body = "; ".join(c.text for c in changes)
     qualifier = "Smallest change" if proven and verdict is not False else "A change"
@@ -246,17 +257,8 @@ def diagnose_infeasibility(
 OUT_OF_TIME = "The smallest change could not be computed within the time limit."
 
 
-def _out_of_time(scenario: Scenario, lead: str, conflicts: list[str], deadline: float) -> Diagnosis:
-    """What is known without the elastic solve: the lead and the exact pre-solve conflicts.
-
-    The pre-solve checks are cheap (one pass over the data) and are skipped
-    only when the deadline has already passed.
-    """
-    from planner.precheck import check_before_solve
-
-    found: tuple[str, ...] = ()
-    if time.monotonic() < deadline:
-        found = check_before_solve(scenario).conflicts
+def _out_of_time(lead: str, conflicts: list[str], found: tuple[str, ...]) -> Diagnosis:
+    """What is known without the elastic solve: the lead and the exact pre-solve conflicts."""
     known = f" Found before solving: {'; '.join(found)}." if found else ""
     text = f"{lead}{known} {OUT_OF_TIME}"
     summary = f"infeasible: {OUT_OF_TIME[0].lower()}{OUT_OF_TIME[1:-1]}"
@@ -277,11 +279,11 @@ def _confirm(
     scenario: Scenario,
     changes: tuple[Change, ...],
     deadline: float,
-    start: tuple[Sequence[float], Sequence[float]] | None = None,
+    start: FloatArray | None = None,
 ) -> tuple[tuple[Change, ...], bool | None]:
     """Re-solve the real model with `changes` applied; round further out until a plan exists.
 
-    `start` (the stretched plan's x and y) is offered to HiGHS as a first plan.
+    `start` (the stretched plan, `_start`) is offered to HiGHS as a first plan.
     Returns the changes finally suggested and True (a plan exists with them),
     False (still none after every attempt) or None (a re-solve ran out of time).
     """
@@ -299,7 +301,7 @@ def plan_exists(
     scenario: Scenario,
     *,
     deadline: float,
-    start: tuple[Sequence[float], Sequence[float]] | None = None,
+    start: FloatArray | None = None,
 ) -> bool | None:
     """True when the real model has a plan of positive weighted reach (SPEC §4).
 
@@ -309,11 +311,11 @@ def plan_exists(
     Solved as a feasibility problem on the matrix model: the real rows and
     bounds plus weighted reach ≥ ρ (`_least_positive_reach`, which every plan of
     positive reach meets) and no objective, so HiGHS stops at the first plan
-    instead of proving the best one. `start` (x and y of a candidate plan, in
-    the model's option and offer order) is handed to HiGHS as a partial
-    solution: HiGHS fixes those binaries, solves for the rest and keeps the
-    result only if it meets every row, so a good candidate decides at once and
-    a bad one only costs that check.
+    instead of proving the best one. `start` (every column of a candidate plan,
+    in the model's column order, see `_start`) is handed to HiGHS, which keeps
+    it only if it meets every row and bound: a good candidate decides at once.
+    (A partial start of x and y alone made HiGHS solve the completing LP
+    without presolve: 16-30 s on 10k options.)
     """
     from planner.model import BuildTimeout
     from planner.solver import MatrixSolver, Termination
@@ -327,9 +329,9 @@ def plan_exists(
         mm = build_matrix_model(scenario, deadline=deadline)
         solver = MatrixSolver(_feasibility_model(mm, floor), deadline=deadline, mip_gap=0.0)
         solver.use_objective("weighted_reach")  # all zeros here: any plan will do
-        if start is not None and len(start[0]) + len(start[1]) == mm.z_start:
-            values = np.round(np.concatenate([np.asarray(start[0]), np.asarray(start[1])]))
-            solver.highs.setSolution(mm.z_start, np.arange(mm.z_start, dtype=np.int32), values)
+        if start is not None and len(start) == mm.n_cols:
+            cols = np.arange(mm.n_cols, dtype=np.int32)
+            solver.highs.setSolution(mm.n_cols, cols, np.asarray(start, dtype=np.float64))
         outcome = solver.solve()
     except BuildTimeout:
         return None
@@ -521,6 +523,26 @@ def _with_rows(mm: MatrixModel, extra: list[tuple[str, FloatArray, float]]) -> M
         row_upper=np.concatenate([mm.row_upper, np.full(len(extra), np.inf)]),
         blocks=tuple(blocks),
     )
+
+
+def _start(mm: MatrixModel, x, y, u) -> FloatArray:
+    """Every column of the stretched plan: its x, y and u, and z at the most co-financing.
+
+    With that z the plan's net spend is the one `_changes` reports, so the plan
+    meets every changed limit (each rounded outward) and is a complete start
+    for confirming (`plan_exists`).
+    """
+    from planner.solver import max_cofinancing
+
+    options, offers, _ = extract_decisions(mm, list(x), list(y), [0.0] * len(mm.pairs))
+    values = np.zeros(mm.n_cols)
+    values[mm.x_start : mm.y_start] = np.round(np.asarray(x))
+    values[mm.y_start : mm.z_start] = np.round(np.asarray(y))
+    values[mm.u_start :] = np.asarray(u)
+    pair_col = {pair: mm.z_start + k for k, pair in enumerate(mm.pairs)}
+    for offer_id, option_id, amount in max_cofinancing(mm.scenario, options, offers):
+        values[pair_col[(offer_id, option_id)]] = amount
+    return values
 
 
 def _changes(pm: MatrixModel, x, y, z) -> list[Change]:

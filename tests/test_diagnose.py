@@ -22,6 +22,7 @@ from planner.diagnose import (
     plan_exists,
 )
 from planner.plan import RunStatus
+from planner.precheck import check_before_solve
 from planner.ranking import rank_plans
 from planner.scenario import Offer, Resource, Rule, Scenario, Usage
 
@@ -233,6 +234,7 @@ def test_diagnosis_keeps_a_deadline_one_second_away() -> None:
     assert not diagnosis.confirmed
     assert "could not be computed within the time limit" in diagnosis.text
     assert "No plan meets every limit at once." in diagnosis.text
+    assert "Found before solving: " in diagnosis.text and "above the budget" in diagnosis.text
 
 
 def test_out_of_time_names_the_exact_presolve_conflicts() -> None:
@@ -247,9 +249,8 @@ def test_out_of_time_names_the_exact_presolve_conflicts() -> None:
 
 def test_out_of_time_text_directly() -> None:
     sc = _decide(tiny_scenario(budget=15.0), O1="must", O2="must")
-    diagnosis = diagnose._out_of_time(
-        sc, "No plan meets every limit at once.", [], time.monotonic() + 5
-    )
+    found = check_before_solve(sc).conflicts
+    diagnosis = diagnose._out_of_time("No plan meets every limit at once.", [], found)
     assert diagnosis.text.startswith("No plan meets every limit at once. Found before solving: ")
     assert diagnosis.text.endswith(diagnose.OUT_OF_TIME)
     assert not diagnosis.confirmed and not diagnosis.changes
