@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+from planner.model import canonical_order
 from planner.scenario import (
     Coverage,
     Layer,
@@ -29,19 +30,8 @@ KINDS = ("capacity building", "joint development")
 
 
 def sorted_scenario(scenario: Scenario) -> Scenario:
-    """Sort every collection by its key, as the workbook reader does."""
-    return replace(
-        scenario,
-        markets=tuple(sorted(scenario.markets, key=lambda m: m.market_id)),
-        partners=tuple(sorted(scenario.partners, key=lambda p: p.partner_id)),
-        options=tuple(sorted(scenario.options, key=lambda o: o.option_id)),
-        coverage=tuple(sorted(scenario.coverage, key=lambda c: (c.option_id, c.market_id))),
-        layers=tuple(sorted(scenario.layers, key=lambda la: la.layer)),
-        offers=tuple(sorted(scenario.offers, key=lambda c: c.offer_id)),
-        resources=tuple(sorted(scenario.resources, key=lambda r: r.resource)),
-        usage=tuple(sorted(scenario.usage, key=lambda u: (u.option_id, u.resource))),
-        rules=tuple(sorted(scenario.rules, key=lambda r: (r.rule, r.option_id, r.other_option_id))),
-    )
+    """Sort every collection by its key, as the workbook reader does (the model's own order)."""
+    return canonical_order(scenario)
 
 
 def shuffled_scenario(scenario: Scenario, seed: int) -> Scenario:
