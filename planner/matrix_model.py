@@ -11,7 +11,9 @@ Coverage rows and eligible pairs, so the run's time goes to the solver.
 builders give the same rows per named block and the same optimum of every
 stage. The choices are the same as there: redundant rows dropped, trust floor
 and decisions as bounds, z bounded by min(share_c, σ)·c_o, zero coefficients
-left out.
+left out. One difference: the per-pair rows (3) `cofinance_option` are left out
+here (the block is empty), as they are implied for binary x by the z bound and
+rows (5) (formulation.md, eq. 3); the reference keeps them.
 
 Columns are x (options), y (offers), z (eligible pairs), u (markets), in that
 order, each in id order. Rows are grouped in named blocks with the names of
@@ -388,7 +390,8 @@ def build_matrix_model(
 
     col_lower = np.zeros(n_cols)
     col_upper = np.ones(n_cols)
-    # z ≤ min(share_c, σ)·c_o: implied by rules 3 and 5, set as a bound for the LP.
+    # z ≤ min(share_c, σ)·c_o on every eligible pair: implied by rules 3 and 5, set
+    # as a bound; with rows (5) it also makes rows (3) implied (see there).
     col_upper[z0:u0] = np.minimum(share[pair_offer], sigma) * cost[pair_option]
     col_upper[u0:] = addressable
     integrality = np.zeros(n_cols, dtype=np.int32)
@@ -444,18 +447,14 @@ def build_matrix_model(
     )
     check_deadline(deadline)
 
-    # (3) cofinance_option: z_co - share_c c_o x_o ≤ 0, only where share_c < σ.
-    tight = np.flatnonzero(share[pair_offer] < sigma)
-    n_t = len(tight)
-    rows.add_block(
-        "cofinance_option",
-        [pairs[k] for k in tight.tolist()],
-        np.concatenate([np.arange(n_t), np.arange(n_t)]),
-        np.concatenate([z0 + tight, x0 + pair_option[tight]]),
-        np.concatenate([np.ones(n_t), -(share[pair_offer[tight]] * cost[pair_option[tight]])]),
-        -inf,
-        0.0,
-    )
+    # (3) cofinance_option: no rows here (the Pyomo reference keeps them). For
+    # binary x, z_co ≤ share_c c_o x_o is implied by the z bound above and row
+    # (5): x_o = 0 ⇒ Σ_c z_co ≤ 0 with z ≥ 0 ⇒ z_co = 0; x_o = 1 ⇒
+    # z_co ≤ min(share_c, σ) c_o ≤ share_c c_o. This needs the z bound on every
+    # pair (set above, never loosened below) and a row (5) for every option with
+    # an eligible pair (built unconditionally below, also when σ = 1, and never
+    # dropped). The empty block keeps the block names and order of the reference.
+    rows.add_block("cofinance_option", [], [], [], [], -inf, 0.0)
     check_deadline(deadline)
 
     # (4) offer_cap: Σ_o z_co - cap_c y_c ≤ 0 for offers with an eligible option.
@@ -471,7 +470,9 @@ def build_matrix_model(
     )
     check_deadline(deadline)
 
-    # (5) cofinance_share: Σ_c z_co - σ c_o x_o ≤ 0 for options with an eligible offer.
+    # (5) cofinance_share: Σ_c z_co - σ c_o x_o ≤ 0 for every option with an eligible
+    # offer, whatever σ: these rows also stand in for the omitted rows (3), so none
+    # may be dropped as redundant (a cost-0 option keeps Σ_c z_co ≤ 0, its z bound 0).
     shared, share_row = _group_rows(pair_option, n_o)
     order = np.argsort(pair_option, kind="stable")  # offers in id order within a row
     rows.add_block(

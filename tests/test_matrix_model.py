@@ -1,7 +1,8 @@
 """The numpy model (`planner.matrix_model`) against the Pyomo reference (`planner.model`).
 
 Both builders must describe the same SPEC §3 model: the same rows per named
-block, the same eligible pairs, and the same optimum in each of the three
+block (except rows (3) `cofinance_option`, which only the reference builds:
+see `_reference_sizes`), the same eligible pairs, and the same optimum in each of the three
 lexicographic stages, on many seeded random scenarios. The direct HiGHS
 backend's MPS/LP export must be the model it solves (re-read, same optimum).
 """
@@ -17,7 +18,7 @@ import pytest
 from scenario_builders import random_scenario, shuffled_scenario, tiny_scenario
 
 from planner.matrix_model import BLOCK_NAMES, build_matrix_model, eligible_pair_indices
-from planner.model import BuildTimeout, build_model
+from planner.model import BuildTimeout, PlanModel, build_model
 from planner.ranking import rank_plans
 from planner.scenario import Scenario, eligible_pairs
 from planner.solver import (
@@ -52,6 +53,19 @@ def _stages(solver: PersistentSolver | MatrixSolver) -> list[SolveResult]:
     return out
 
 
+def _reference_sizes(pm: PlanModel) -> dict[str, int]:
+    """The Pyomo model's rows per block, as the matrix model should have them.
+
+    The matrix model builds no rows (3) `cofinance_option` (z_co ≤ share_c c_o x_o):
+    for binary x they are implied by row (5) (x_o = 0 ⇒ Σ_c z_co ≤ 0, so z_co = 0)
+    and by the column bound z_co ≤ min(share_c, σ)·c_o (x_o = 1). The reference
+    keeps them; the optimum tests below check that both give the same answers.
+    """
+    sizes = {name: len(getattr(pm.model, name)) for name in BLOCK_NAMES}
+    sizes["cofinance_option"] = 0
+    return sizes
+
+
 def _scenarios() -> list[Scenario]:
     out = []
     for seed in range(30):
@@ -72,7 +86,7 @@ def test_same_blocks_pairs_and_stage_optima(sc: Scenario) -> None:
     mm = build_matrix_model(sc)
     assert mm.pairs == pm.pairs
     assert list(mm.block_sizes()) == list(BLOCK_NAMES)
-    assert mm.block_sizes() == {name: len(getattr(pm.model, name)) for name in BLOCK_NAMES}
+    assert mm.block_sizes() == _reference_sizes(pm)
     assert mm.screened == pm.screened
     deadline = time.monotonic() + 60.0
     reference = _stages(PersistentSolver(pm, deadline=deadline))
@@ -92,7 +106,7 @@ def test_overrides_match_build_model(seed: int) -> None:
     kwargs = {"settings": settings, "option_decisions": opt, "offer_decisions": off}
     pm = build_model(sc, **kwargs)  # type: ignore[arg-type]
     mm = build_matrix_model(sc, **kwargs)  # type: ignore[arg-type]
-    assert mm.block_sizes() == {name: len(getattr(pm.model, name)) for name in BLOCK_NAMES}
+    assert mm.block_sizes() == _reference_sizes(pm)
     assert mm.option_decisions == pm.option_decisions
     assert mm.offer_decisions == pm.offer_decisions
     deadline = time.monotonic() + 60.0
@@ -100,6 +114,33 @@ def test_overrides_match_build_model(seed: int) -> None:
     b = _stages(MatrixSolver(mm, deadline=deadline))
     assert [r.termination for r in a] == [r.termination for r in b]
     assert all(_close(x.incumbent, y.incumbent) for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("sigma", [0.3, 0.8, 1.0])
+def test_rows_3_are_implied_by_the_z_bound_and_row_5(sigma: float) -> None:
+    """What leaving out rows (3) relies on, for every pair and option, also at σ = 1."""
+    for seed in range(10):
+        sc = random_scenario(seed, n_options=12, n_markets=5, n_offers=4)
+        sc = replace(sc, settings=replace(sc.settings, max_cofinance_share=sigma))
+        mm = build_matrix_model(sc)
+        assert len(mm.block("cofinance_option")) == 0
+        share = {c.offer_id: c.share for c in mm.scenario.offers}
+        cost = {o.option_id: o.cost for o in mm.scenario.options}
+        z_upper = mm.col_upper[mm.z_start : mm.u_start]
+        z_lower = mm.col_lower[mm.z_start : mm.u_start]
+        for k, (offer, option) in enumerate(mm.pairs):  # (a) z_co ≤ min(share_c, σ)·c_o
+            assert z_lower[k] == 0.0
+            assert z_upper[k] == min(share[offer], sigma) * cost[option]
+        block = mm.block("cofinance_share")  # (b) a row (5) for every option with a pair
+        assert sorted(key[0] for key in block.keys) == sorted({o for _c, o in mm.pairs})
+        x_of = mm.option_index()
+        for r, (option,) in enumerate(block.keys):
+            cols, vals = mm.row(block.start + r)
+            assert mm.row_upper[block.start + r] == 0.0
+            z_cols = {mm.z_start + k for k, (_c, o) in enumerate(mm.pairs) if o == option}
+            coef = dict(zip(cols.tolist(), vals.tolist(), strict=True))
+            assert all(coef[c] == 1.0 for c in z_cols)
+            assert coef.get(x_of[option], 0.0) == -sigma * cost[option]
 
 
 def test_row_order_of_the_data_does_not_matter() -> None:
