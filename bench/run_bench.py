@@ -322,7 +322,7 @@ def tables(result: dict) -> str:
     lines.append("")
     lines.append(
         "Stages: import = loading planner/Pyomo/HiGHS; read = `read_workbook`; validate = "
-        "`check_workbook` + `check_before_solve`; build = Pyomo model + hand-off to HiGHS "
+        "`check_workbook` + `check_before_solve`; build = model build + hand-off to HiGHS "
         "(`rank_plans` timings); highs = time inside HiGHS `run()`; rank = rest of `rank_plans` "
         "(incl. in-rank verification and co-financing LP set-up); verify = `check_plan` on every "
         "plan again (not in e2e); write = `write_outputs`; e2e = import + read + validate + "
