@@ -253,8 +253,9 @@ def _solve_rank(
 ) -> _Stages:
     """The lexicographic stages for one rank (formulation eq. 15).
 
-    The direct backend starts the reach stage from `start` (the previous plan,
-    repaired: `repaired_start`) and merges the two tie-break stages into one
+    The direct backend starts the reach stage from `start` when one is given
+    (the previous plan repaired by `repaired_start`, only if WARM_START_RANKS)
+    and merges the two tie-break stages into one
     warm-started solve (`_merged_tie_break`); the Pyomo reference keeps three
     separate cold stages.
     Each later stage holds the earlier objective at its found value within the
