@@ -208,9 +208,6 @@ class _Table:
     rows: list[int]
     values: dict[str, list[object]]
 
-    def problem(self, i: int, column: str, value: object, expected: str) -> Problem:
-        return Problem(self.name, self.rows[i], column, value, expected)
-
 
 class _Checker:
     """Collects problems while turning raw sheets into tables."""
@@ -387,12 +384,6 @@ class _Checker:
             else:
                 keep.append(True)
         return keep
-
-    def references(self, table: _Table, column: str, known: Iterable[str], what: str) -> None:
-        known_set = set(known)
-        for i, value in enumerate(table.values[column]):
-            if value is not None and value not in known_set:
-                self.add(table.name, table.rows[i], column, value, f"the id of {what}")
 
 
 def _settings_rows(checker: _Checker) -> dict[str, tuple[object, str, int | None]]:

@@ -18,7 +18,6 @@ from pathlib import Path
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.worksheet.worksheet import Worksheet
 
-FORMULA_STARTS = ("=", "+", "-", "@")
 _XML_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 
 
