@@ -201,7 +201,7 @@ def diagnose_infeasibility(
         solver.use_objective("weighted_reach")  # the elastic model's objective, see there
         # With the constant of the dropped-`must` terms the objective is −penalty,
         # so HiGHS's relative gap is measured against the penalty itself.
-        solver.highs.changeObjectiveOffset(-n_must * DROP_MUST_PENALTY)
+        solver.set_objective_offset(-n_must * DROP_MUST_PENALTY)
         outcome = solver.solve()
     except BuildTimeout:
         return _out_of_time(lead, conflicts, found)

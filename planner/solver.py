@@ -37,6 +37,7 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from planner.matrix_model import OBJECTIVES, MatrixModel
 from planner.model import PlanModel, check_deadline
 from planner.scenario import Scenario, eligible_pairs
+from planner.start_plan import ExtraRow, feasible
 
 
 class _HideInterruptWarning(logging.Filter):
@@ -128,6 +129,10 @@ MIP_ABS_GAP = 1e-7
 #: presolve off (it cannot be interrupted) and the sub-MIPs on. See `MatrixSolver`.
 SMALL_MODEL_NONZEROS = 20_000
 
+#: Row and integrality tolerance for a solution HiGHS reported in a callback before it
+#: was abandoned (HiGHS's own feasibility tolerances are 1e-7 to 1e-8 absolute).
+FALLBACK_TOL = 1e-6
+
 #: After the watchdog gives up on a solve, how long it still waits for HiGHS to unwind.
 UNWIND_WAIT = 0.05
 
@@ -177,6 +182,8 @@ class _HighsRun:
         """`mip_abs_gap` of the next solves (the merged tie-break stage lowers it)."""
         self.sub_mips = True
         """Whether HiGHS may run its RINS/RENS sub-MIP heuristics (off for small models)."""
+        self.root_lp = "choose"
+        """HiGHS's `mip_lp_solver`: how the MIP's first LP is solved."""
 
     def _watch(self, highs: highspy.Highs) -> None:
         """Subscribe the deadline check to every interrupt event HiGHS offers."""
@@ -230,6 +237,7 @@ class _HighsRun:
             "primal_feasibility_tolerance": 1e-8,
             "mip_heuristic_run_rins": self.sub_mips,
             "mip_heuristic_run_rens": self.sub_mips,
+            "mip_lp_solver": self.root_lp,
         }
 
     def _refuse(self) -> SolveResult | None:
@@ -481,6 +489,9 @@ class MatrixSolver(_HighsRun):
             presolve = "on" if small else "off"
         super().__init__(deadline=deadline, mip_gap=mip_gap, presolve=presolve, grace=grace)
         self.sub_mips = not small
+        self.large = not small
+        """Above `SMALL_MODEL_NONZEROS`: presolve off, sub-MIPs on, root LP by interior point."""
+        self.root_lp = "choose" if small else "ipx"
         self.model = model
         check_deadline(deadline, "handing the model to HiGHS")
         self._highs = _quiet_highs()
@@ -507,25 +518,63 @@ class MatrixSolver(_HighsRun):
         self._all_cols = np.arange(model.n_cols, dtype=np.int32)
         self._extra: list[str] = []
         """Names of the rows added after the model (stage rows and cuts), in row order."""
+        self._extra_rows: list[ExtraRow] = []
+        """The rows themselves, in the same order (for checking a solution without HiGHS)."""
         self._cuts = 0
+        self._cost = model.objectives["weighted_reach"].copy()
+        """The objective HiGHS holds now (to check its reported value against its solution)."""
+        self._offset = 0.0
+        self._start: np.ndarray | None = None
+        self._seen: tuple[float, np.ndarray] | None = None
+        """The last improving solution HiGHS reported during the current solve."""
+        self._seen_bound: float | None = None
+        """The last dual bound HiGHS reported during the current solve."""
         self._watch(self._highs)
+        self._highs.cbMipImprovingSolution.subscribe(self._keep_improving_solution)
 
     @property
     def highs(self) -> highspy.Highs:
         """The underlying highspy object (for inspection and tests)."""
         return self._highs
 
+    def extra_rows(self) -> tuple[ExtraRow, ...]:
+        """The rows added after the model (stage rows and no-good cuts), in row order."""
+        return tuple(self._extra_rows)
+
+    def _keep_improving_solution(self, event) -> None:
+        """HiGHS callback: remember each better solution, so an abandoned solve still has one."""
+        out = event.data_out
+        self._seen = (float(out.objective_function_value), np.array(out.mip_solution, dtype=float))
+        self._note_bound(out)
+
+    def _note_bound(self, out) -> None:
+        bound = float(out.mip_dual_bound)
+        if math.isfinite(bound) and abs(bound) < highspy.kHighsInf:
+            self._seen_bound = bound
+
+    def _interrupt_at_deadline(self, event) -> None:
+        if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
+            self._note_bound(event.data_out)
+        super()._interrupt_at_deadline(event)
+
     def use_objective(self, name: str) -> None:
         """Make `weighted_reach`, `net_spend` or `option_count` the objective (SPEC §3 order)."""
-        self._highs.changeColsCost(self.model.n_cols, self._all_cols, self.model.objectives[name])
+        self._cost = self.model.objectives[name].copy()
+        self._highs.changeColsCost(self.model.n_cols, self._all_cols, self._cost)
         maximise = OBJECTIVES[name]
         self._highs.changeObjectiveSense(
             highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
         )
 
+    def set_objective_offset(self, offset: float) -> None:
+        """A constant added to the objective (the elastic diagnosis model uses one)."""
+        self._offset = float(offset)
+        self._highs.changeObjectiveOffset(self._offset)
+
     def use_tie_break(self, epsilon: float) -> None:
         """Minimise net spend + `epsilon` · option count (formulation eq. 15, merged stage)."""
         cost = self.model.objectives["net_spend"] + epsilon * self.model.objectives["option_count"]
+        self._cost = cost
         self._highs.changeColsCost(self.model.n_cols, self._all_cols, cost)
         self._highs.changeObjectiveSense(highspy.ObjSense.kMinimize)
 
@@ -534,10 +583,13 @@ class MatrixSolver(_HighsRun):
 
         HiGHS checks it against the model as it is then (stage rows, cuts) and
         uses it only if it is feasible; the offer holds for the next `run()`.
+        A start that meets every row is also this solver's answer when HiGHS
+        ends the solve with nothing better (say, abandoned in its root LP).
         """
-        col = np.asarray(values, dtype=np.float64)
+        col = np.array(values, dtype=np.float64)
         if col.shape != (self.model.n_cols,):
             raise ValueError("a start needs one value per column")
+        self._start = col
         self._highs.setSolution(self.model.n_cols, self._all_cols, col)
 
     def hold(self, objective: str, limit: float) -> None:
@@ -547,6 +599,7 @@ class MatrixSolver(_HighsRun):
         lower, upper = (limit, np.inf) if OBJECTIVES[objective] else (-np.inf, limit)
         self._highs.addRow(lower, upper, len(cols), cols, vector[cols])
         self._extra.append(f"tie_break({objective})")
+        self._extra_rows.append(ExtraRow(cols, vector[cols].copy(), lower, upper))
 
     def clear_stage_rows(self) -> None:
         """Delete the previous rank's stage rows (cuts stay)."""
@@ -554,7 +607,9 @@ class MatrixSolver(_HighsRun):
         stage = [base + k for k, name in enumerate(self._extra) if name.startswith("tie_break")]
         if stage:
             self._highs.deleteRows(len(stage), np.array(stage, dtype=np.int32))
-            self._extra = [name for name in self._extra if not name.startswith("tie_break")]
+            keep = [not name.startswith("tie_break") for name in self._extra]
+            self._extra = [name for name, k in zip(self._extra, keep, strict=True) if k]
+            self._extra_rows = [row for row, k in zip(self._extra_rows, keep, strict=True) if k]
 
     def add_no_good_cut(self, option_columns: Sequence[int], rhs: float) -> None:
         """Eq. (14): Σ_{o∈S} x_o ≤ rhs over the given option indices (x columns)."""
@@ -562,6 +617,7 @@ class MatrixSolver(_HighsRun):
         self._highs.addRow(-np.inf, float(rhs), len(cols), cols, np.ones(len(cols)))
         self._cuts += 1
         self._extra.append(f"no_good({self._cuts})")
+        self._extra_rows.append(ExtraRow(cols, np.ones(len(cols)), -np.inf, float(rhs)))
 
     def row_name(self, row: int) -> str:
         """The name of row `row` of what HiGHS holds now (model rows, stage rows, cuts)."""
@@ -584,20 +640,83 @@ class MatrixSolver(_HighsRun):
             raise RuntimeError(f"HiGHS could not write {path}")
 
     def _solve_once(self, presolve: str) -> SolveResult:
-        start = time.monotonic()
+        """One HiGHS run, checked: its reported objective must be its solution's.
+
+        HiGHS 1.16, given a start, once reported as optimal an objective its
+        own solution did not have (`tests/test_fast_ranking.py`); such an
+        answer is re-solved once without the start, and reported as numerical
+        trouble if it persists. When HiGHS ends without a solution (deadline,
+        abandoned root LP), the best of its last improving solution and the
+        offered start that meets every row is the answer.
+        """
+        started = time.monotonic()
+        start, self._start = self._start, None
+        self._seen, self._seen_bound = None, None
         refused = self._refuse()
         if refused is not None:
-            return refused
+            return self._with_fallback(refused, start)
+        result = self._run_once(presolve, started)
+        if result.has_solution and not self._consistent(result):
+            if start is not None and self.deadline > time.monotonic() and self.abandoned is None:
+                self._highs.clearSolver()
+                self._seen, self._seen_bound = None, None
+                result = self._run_once(presolve, started)
+                start = None
+            if result.has_solution and not self._consistent(result):
+                return SolveResult(
+                    Termination.NUMERICAL,
+                    None,
+                    None,
+                    result.seconds,
+                    message=(
+                        f"HiGHS reported objective {result.incumbent} for a solution "
+                        f"whose objective is {float(self._cost @ result.columns()) + self._offset}"
+                    ),
+                )
+        return self._with_fallback(result, start)
+
+    def _consistent(self, result: SolveResult) -> bool:
+        assert result.incumbent is not None
+        recomputed = float(self._cost @ result.columns()) + self._offset
+        return abs(recomputed - result.incumbent) <= tolerance(result.incumbent)
+
+    def _with_fallback(self, result: SolveResult, start: np.ndarray | None) -> SolveResult:
+        """`result`, or when it has no solution, the best known vector that meets every row."""
+        if result.has_solution or result.termination != Termination.TIME_LIMIT:
+            return result
+        maximise = self._highs.getLp().sense_ == highspy.ObjSense.kMaximize
+        found = []
+        if self._seen is not None:
+            found.append(self._seen[1])
+        if start is not None:
+            found.append(start)
+        best: tuple[float, np.ndarray] | None = None
+        for values in found:
+            if not feasible(self.model, self._extra_rows, values, tol=FALLBACK_TOL):
+                continue
+            value = float(self._cost @ values) + self._offset
+            if best is None or (value > best[0] if maximise else value < best[0]):
+                best = (value, values)
+        if best is None:
+            return result
+        bound = self._seen_bound if result.bound is None else result.bound
+        return self._result(
+            result.termination, best[0], bound, result.seconds, best[1], result.message
+        )
+
+    def _run_once(self, presolve: str, started: float) -> SolveResult:
         self.interrupted = False
         highs = self._highs
-        for key, value in self._options(presolve, self.deadline - start).items():
+        for key, value in self._options(presolve, self.deadline - started).items():
             highs.setOptionValue(key, value)
         try:
             self._run_watched(highs)
         except _Abandoned:
-            seconds = time.monotonic() - start
-            return SolveResult(Termination.TIME_LIMIT, None, None, seconds, message="abandoned")
-        seconds = time.monotonic() - start
+            seconds = time.monotonic() - started
+            return SolveResult(
+                Termination.TIME_LIMIT, None, self._seen_bound, seconds, message="abandoned"
+            )
+        seconds = time.monotonic() - started
         status = highs.getModelStatus()
         message = f"{_STATUS_WORDS.get(status, 'unknown')}: {highs.modelStatusToString(status)}"
         if status == highspy.HighsModelStatus.kOptimal:
@@ -627,10 +746,21 @@ class MatrixSolver(_HighsRun):
         if incumbent is None or not math.isfinite(incumbent):
             return SolveResult(termination, None, _finite(bound), seconds, message=message)
         values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
+        return self._result(termination, float(incumbent), bound, seconds, values, message)
+
+    def _result(
+        self,
+        termination: Termination,
+        incumbent: float,
+        bound: float | None,
+        seconds: float,
+        values: np.ndarray,
+        message: str,
+    ) -> SolveResult:
         mm = self.model
         return SolveResult(
             termination,
-            float(incumbent),
+            incumbent,
             _finite(bound),
             seconds,
             x=tuple(values[mm.x_start : mm.y_start].tolist()),

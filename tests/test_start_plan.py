@@ -1,0 +1,143 @@
+"""The greedy start plan: it must meet every SPEC §3 rule, checked from the input data.
+
+The start is what a large run reports when HiGHS has nothing better by the
+deadline, so it is held to the same standard as a solved plan: verified by
+`planner.verify` (which knows nothing of the model), with the reach it claims
+recomputed from the scenario.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scenario_builders import random_scenario, sorted_scenario
+
+from planner.matrix_model import MatrixModel, build_matrix_model
+from planner.model import extract_decisions
+from planner.plan import CoFinancing
+from planner.ranking import rank_plans
+from planner.scenario import Coverage, Market, Offer, Option, Partner, Scenario, Settings
+from planner.solver import MatrixSolver, Termination
+from planner.start_plan import ExtraRow, feasible, greedy_start
+from planner.verify import check_plan, evaluate_plan, make_plan
+
+
+def _verified_reach(mm: MatrixModel, values: np.ndarray) -> float:
+    """Check the start as a plan, with its own co-financing amounts; its recomputed reach."""
+    options, offers, amounts = extract_decisions(
+        mm,
+        list(values[mm.x_start : mm.y_start]),
+        list(values[mm.y_start : mm.z_start]),
+        list(values[mm.z_start : mm.u_start]),
+    )
+    cofinancing = [CoFinancing(c, o, a) for c, o, a in amounts]
+    plan = make_plan(
+        mm.scenario, 1, options, offers, cofinancing, bound=0.0, proven_optimal=False, gap=None
+    )
+    assert check_plan(mm.scenario, plan) == []
+    metrics = evaluate_plan(mm.scenario, options, offers, cofinancing)
+    return metrics.weighted_reach
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_greedy_start_is_a_verified_plan_below_the_optimum(seed: int) -> None:
+    sc = random_scenario(900 + seed, n_options=10, n_markets=5, n_offers=3, plans=1)
+    mm = build_matrix_model(sc)
+    values = greedy_start(mm)
+    if values is None:
+        return  # allowed: a `>=` rule the greedy could not meet
+    assert feasible(mm, (), values)
+    claimed = float(mm.objectives["weighted_reach"] @ values)
+    assert claimed == pytest.approx(_verified_reach(mm, values), rel=1e-9, abs=1e-9)
+    best = rank_plans(sc)
+    if best.plans:
+        assert claimed <= best.plans[0].weighted_reach + 1e-6
+
+
+def test_greedy_start_finds_plans_on_most_random_scenarios() -> None:
+    """A heuristic that gives up everywhere would pass the test above: it must not."""
+    found = 0
+    for seed in range(40):
+        sc = random_scenario(900 + seed, n_options=10, n_markets=5, n_offers=3, plans=1)
+        values = greedy_start(build_matrix_model(sc))
+        found += values is not None and float(values[: len(sc.options)].sum()) > 0
+    assert found >= 30
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_greedy_start_honours_no_good_cuts(seed: int) -> None:
+    sc = random_scenario(950 + seed, n_options=10, n_markets=5, n_offers=2, plans=1)
+    mm = build_matrix_model(sc)
+    first = greedy_start(mm)
+    if first is None:
+        return
+    chosen = np.flatnonzero(first[: mm.y_start] > 0.5).astype(np.int32)
+    if len(chosen) == 0:
+        return
+    cut = ExtraRow(chosen, np.ones(len(chosen)), -np.inf, float(len(chosen) - 1))
+    second = greedy_start(mm, [cut])
+    if second is None:
+        return
+    assert feasible(mm, [cut], second)
+    assert (second[chosen] < 0.5).any()
+    _verified_reach(mm, second)
+
+
+def test_greedy_start_takes_offers_that_pay_for_themselves() -> None:
+    """Co-financing frees budget: with an offer paying half of every cost, the start
+    takes it and then affords options the budget alone could not."""
+    options = tuple(Option(f"O{i}", "P1", f"O{i}", "cloud", None, 10.0) for i in range(6))
+    sc = sorted_scenario(
+        Scenario(
+            name="offer-pays",
+            settings=Settings(budget=20.0, home_country="Home", plans=1),
+            markets=(Market("M1", "M1", "East Africa", 1.0, 100.0),),
+            partners=(Partner("P1", "P1", "Home", 80.0),),
+            options=options,
+            coverage=tuple(Coverage(o.option_id, "M1", 5.0) for o in options),
+            offers=(Offer("C1", "Fund", share=0.5, cap=1000.0, fee=1.0),),
+        )
+    )
+    mm = build_matrix_model(sc)
+    values = greedy_start(mm)
+    assert values is not None
+    assert values[mm.y_start] == 1.0  # the offer is taken
+    assert values[: mm.y_start].sum() >= 3  # 2 options fit without it
+    assert _verified_reach(mm, values) >= 15.0
+
+
+def test_an_infeasible_must_leaves_no_start() -> None:
+    sc = random_scenario(3, n_options=6, plans=1)
+    costly = max(sc.options, key=lambda o: o.cost)
+    options = tuple(replace(o, decision="must") if o is costly else o for o in sc.options)
+    sc = replace(sc, options=options, settings=replace(sc.settings, budget=costly.cost / 2))
+    assert greedy_start(build_matrix_model(sc)) is None
+
+
+def test_the_solver_answers_with_the_start_when_out_of_time() -> None:
+    """A solve refused at the deadline still reports the start plan, unproven, with no bound."""
+    sc = random_scenario(905, n_options=10, n_markets=5, n_offers=3, plans=1)
+    mm = build_matrix_model(sc)
+    values = greedy_start(mm)
+    assert values is not None
+    solver = MatrixSolver(mm, deadline=time.monotonic() + 30.0)
+    solver.deadline = time.monotonic() - 1.0
+    solver.use_objective("weighted_reach")
+    solver.set_start(values)
+    result = solver.solve()
+    assert result.termination == Termination.TIME_LIMIT
+    assert result.incumbent == pytest.approx(float(mm.objectives["weighted_reach"] @ values))
+    assert np.array_equal(result.columns(), values)
+
+
+def test_a_start_that_breaks_a_row_is_never_reported() -> None:
+    sc = random_scenario(905, n_options=10, n_markets=5, n_offers=3, plans=1)
+    mm = build_matrix_model(sc)
+    bad = mm.col_upper.copy()  # every option: over budget
+    solver = MatrixSolver(mm, deadline=time.monotonic() + 30.0)
+    solver.deadline = time.monotonic() - 1.0
+    solver.set_start(bad)
+    assert not solver.solve().has_solution
