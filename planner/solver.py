@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import highspy
@@ -790,9 +790,17 @@ def max_cofinancing(
     cost = {o.option_id: o.cost for o in scenario.options}
     offer_of = {c.offer_id: c for c in scenario.offers}
     mcs = scenario.settings.max_cofinance_share
-    pairs = [
-        (c, o) for c, o in eligible_pairs(scenario) if c in taken and o in chosen and cost[o] > 0
-    ]
+    # Eligibility of the chosen options for the taken offers only (at 50,000
+    # options the whole scenario's pairs take a second).
+    paid = {o for o in chosen if cost[o] > 0}
+    pairs = eligible_pairs(
+        replace(
+            scenario,
+            options=tuple(o for o in scenario.options if o.option_id in paid),
+            offers=tuple(c for c in scenario.offers if c.offer_id in taken),
+            coverage=tuple(row for row in scenario.coverage if row.option_id in paid),
+        )
+    )
     if not pairs:
         return []
     with capture_output(capture_fd=True):  # HiGHS prints a banner on construction
