@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from exp_ranked import repair  # noqa: E402
-from hmodel import arm_deadline, build, load, run, set_options, synthetic  # noqa: E402
+from exp_ranked import repair
+from hmodel import arm_deadline, build, load, run, set_options, synthetic
 
 BEST = {"presolve": "on", "mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False}
 
@@ -42,7 +42,7 @@ def plans_run(sc, variant, plans, opts, limit):
     nidx, nval = hm.objective_row(hm.net)
     t0 = time.perf_counter()
     out, prev = [], None
-    for k in range(plans):
+    for _k in range(plans):
         base_rows = hm.h.getNumRow()
         hm.set_objective(hm.reach, True)
         if variant == "combo" and prev is not None:
@@ -84,11 +84,20 @@ def plans_run(sc, variant, plans, opts, limit):
         extra = hm.h.getNumRow() - base_rows
         if extra:
             hm.h.deleteRows(extra, np.arange(base_rows, hm.h.getNumRow(), dtype=np.int32))
-        out.append({"W": float(hm.reach @ col), "N": float(hm.net @ col), "count": int(round(hm.count @ col)),
-                    "stages_s": [round(s, 2) for s in secs], "proven": proven})
+        out.append(
+            {
+                "W": float(hm.reach @ col),
+                "N": float(hm.net @ col),
+                "count": round(hm.count @ col),
+                "stages_s": [round(s, 2) for s in secs],
+                "proven": proven,
+            }
+        )
         prev = col
         chosen = np.nonzero(col[: hm.n_x] > 0.5)[0].astype(np.int32)
-        hm.add_row((chosen, np.ones(len(chosen))), -np.inf, len(chosen) - sc.settings.min_plan_difference)
+        hm.add_row(
+            (chosen, np.ones(len(chosen))), -np.inf, len(chosen) - sc.settings.min_plan_difference
+        )
     return time.perf_counter() - t0, out
 
 
@@ -109,9 +118,16 @@ def main() -> None:
             k = a.product_plans if v == "product" else a.plans
             opts = {} if v == "product" else json.loads(a.opts)
             secs, out = plans_run(sc, v, k, opts, a.limit)
-            rec = {"instance": f"{a.size}-s{seed}", "variant": v, "opts": opts, "plans": len(out),
-                   "proven": sum(p["proven"] for p in out), "total_s": secs,
-                   "per_plan_s": round(secs / max(1, len(out)), 2), "detail": out}
+            rec = {
+                "instance": f"{a.size}-s{seed}",
+                "variant": v,
+                "opts": opts,
+                "plans": len(out),
+                "proven": sum(p["proven"] for p in out),
+                "total_s": secs,
+                "per_plan_s": round(secs / max(1, len(out)), 2),
+                "detail": out,
+            }
             res.append(rec)
             print(json.dumps(rec), flush=True)
     Path(__file__).with_name(f"results_combo_{a.size}.json").write_text(json.dumps(res, indent=1))

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hmodel import arm_deadline, build, load, median, run, set_options, synthetic  # noqa: E402
+from hmodel import arm_deadline, build, load, median, run, set_options, synthetic
 
 
 def tol(v: float) -> float:
@@ -31,7 +31,7 @@ def tol(v: float) -> float:
 
 
 def evaluate(hm, col):
-    return float(hm.reach @ col), float(hm.net @ col), int(round(hm.count @ col))
+    return float(hm.reach @ col), float(hm.net @ col), round(hm.count @ col)
 
 
 def warm(hm, col) -> None:
@@ -117,15 +117,31 @@ def main() -> None:
             r = runs[0]
             if ref is None:
                 ref = r
-            same = (abs(r["W"] - ref["W"]) <= tol(ref["W"]) and abs(r["N"] - ref["N"]) <= tol(ref["N"])
-                    and r["count"] == ref["count"])
-            rec = {"instance": inst, "variant": v, "opts": opts, "median_s": median(tot),
-                   "stages_s": [median([x["stages_s"][i] for x in runs]) for i in range(len(r["stages_s"]))],
-                   "proven": r["proven"], "W": r["W"], "N": r["N"], "count": r["count"], "same_as_cold3": same}
+            same = (
+                abs(r["W"] - ref["W"]) <= tol(ref["W"])
+                and abs(r["N"] - ref["N"]) <= tol(ref["N"])
+                and r["count"] == ref["count"]
+            )
+            rec = {
+                "instance": inst,
+                "variant": v,
+                "opts": opts,
+                "median_s": median(tot),
+                "stages_s": [
+                    median([x["stages_s"][i] for x in runs]) for i in range(len(r["stages_s"]))
+                ],
+                "proven": r["proven"],
+                "W": r["W"],
+                "N": r["N"],
+                "count": r["count"],
+                "same_as_cold3": same,
+            }
             out.append(rec)
             print(json.dumps(rec), flush=True)
     tag = "_".join(f"{k}{v}" for k, v in opts.items()) or "product"
-    Path(__file__).with_name(f"results_lex_{a.size}_{tag}.json").write_text(json.dumps(out, indent=1))
+    Path(__file__).with_name(f"results_lex_{a.size}_{tag}.json").write_text(
+        json.dumps(out, indent=1)
+    )
 
 
 if __name__ == "__main__":

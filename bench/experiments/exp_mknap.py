@@ -46,7 +46,9 @@ def highs_knap(profits, rows, rhs, limit, opts, shape=False, stages=False):
     obj = np.zeros(nc)
     if shape:
         for j in range(n):  # u_j <= 1 * x_j
-            h.addRow(-highspy.kHighsInf, 0.0, 2, np.array([n + j, j], np.int32), np.array([1.0, -1.0]))
+            h.addRow(
+                -highspy.kHighsInf, 0.0, 2, np.array([n + j, j], np.int32), np.array([1.0, -1.0])
+            )
         obj[n:] = p
     else:
         obj[:n] = p
@@ -63,7 +65,10 @@ def highs_knap(profits, rows, rhs, limit, opts, shape=False, stages=False):
         col = np.array(h.getSolution().col_value)
         nz = np.nonzero(obj)[0].astype(np.int32)
         h.addRow(value - 1e-6 * max(1, value), highspy.kHighsInf, len(nz), nz, obj[nz])
-        for vec in (np.concatenate([A[0], np.zeros(nc - n)]), np.concatenate([np.ones(n), np.zeros(nc - n)])):
+        for vec in (
+            np.concatenate([A[0], np.zeros(nc - n)]),
+            np.concatenate([np.ones(n), np.zeros(nc - n)]),
+        ):
             h.changeColsCost(nc, np.arange(nc, dtype=np.int32), vec.astype(float))
             h.changeObjectiveSense(highspy.ObjSense.kMinimize)
             h.setSolution(nc, np.arange(nc, dtype=np.int32), col)
@@ -102,22 +107,35 @@ def main() -> None:
                 from baseline_pulp import solve_knapsack
 
                 r0 = solve_knapsack(profits, rows, rhs, a.limit)
-                r = {"seconds": r0["total_s"], "value": r0["objective"], "proven": r0["status"] == "optimal"}
+                r = {
+                    "seconds": r0["total_s"],
+                    "value": r0["objective"],
+                    "proven": r0["status"] == "optimal",
+                }
             else:
                 r = highs_knap(profits, rows, rhs, a.limit, **VARIANTS[v])
-            r.update(problem=f"5.100-{k:02d}", variant=v,
-                     best_known=r["value"] is not None and abs(r["value"] - BEST_KNOWN[k]) < 1e-6 * BEST_KNOWN[k])
+            r.update(
+                problem=f"5.100-{k:02d}",
+                variant=v,
+                best_known=r["value"] is not None
+                and abs(r["value"] - BEST_KNOWN[k]) < 1e-6 * BEST_KNOWN[k],
+            )
             out.append(r)
             print(json.dumps(r), flush=True)
     summary = {}
     for v in a.variants.split(","):
         rs = [r for r in out if r["variant"] == v]
-        summary[v] = {"problems": len(rs), "proven": sum(r["proven"] for r in rs),
-                      "best_known": sum(r["best_known"] for r in rs),
-                      "total_s": sum(r["seconds"] for r in rs), "max_s": max(r["seconds"] for r in rs)}
+        summary[v] = {
+            "problems": len(rs),
+            "proven": sum(r["proven"] for r in rs),
+            "best_known": sum(r["best_known"] for r in rs),
+            "total_s": sum(r["seconds"] for r in rs),
+            "max_s": max(r["seconds"] for r in rs),
+        }
     print(json.dumps(summary, indent=1))
     Path(__file__).with_name(f"results_mknap_{a.first}_{a.count}.json").write_text(
-        json.dumps({"runs": out, "summary": summary}, indent=1))
+        json.dumps({"runs": out, "summary": summary}, indent=1)
+    )
 
 
 if __name__ == "__main__":

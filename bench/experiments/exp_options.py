@@ -16,31 +16,49 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hmodel import arm_deadline, build, load, median, run, set_options, synthetic  # noqa: E402
+from hmodel import arm_deadline, build, load, median, run, set_options, synthetic
 
 VARIANTS = {
     "product (presolve off)": {},
     "presolve on": {"presolve": "on"},
     "heur 0": {"mip_heuristic_effort": 0.0},
     "heur 0.3": {"mip_heuristic_effort": 0.3},
-    "no sub-MIP (rins/rens off)": {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False},
-    "presolve on + no sub-MIP": {"presolve": "on", "mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False},
+    "no sub-MIP (rins/rens off)": {
+        "mip_heuristic_run_rins": False,
+        "mip_heuristic_run_rens": False,
+    },
+    "presolve on + no sub-MIP": {
+        "presolve": "on",
+        "mip_heuristic_run_rins": False,
+        "mip_heuristic_run_rens": False,
+    },
     "rel gap 1e-6 (SPEC tol)": {"mip_rel_gap": 1e-6},
     "symmetry off": {"mip_detect_symmetry": False},
     "no node cuts": {"mip_allow_cut_separation_at_nodes": False},
     "no restart": {"mip_allow_restart": False},
     "primal simplex": {"simplex_strategy": 4},
     "small cut pool": {"mip_pool_soft_limit": 1000, "mip_pool_age_limit": 10},
-    "presolve on + no sub-MIP + no restart": {"presolve": "on", "mip_heuristic_run_rins": False,
-                                              "mip_heuristic_run_rens": False, "mip_allow_restart": False},
-    "no sub-MIP + no restart": {"mip_heuristic_run_rins": False, "mip_heuristic_run_rens": False,
-                                "mip_allow_restart": False},
+    "presolve on + no sub-MIP + no restart": {
+        "presolve": "on",
+        "mip_heuristic_run_rins": False,
+        "mip_heuristic_run_rens": False,
+        "mip_allow_restart": False,
+    },
+    "no sub-MIP + no restart": {
+        "mip_heuristic_run_rins": False,
+        "mip_heuristic_run_rens": False,
+        "mip_allow_restart": False,
+    },
     # formulation levers (product options): key "_build" goes to hmodel.build
     "form: no cofinance_option rows": {"_build": {"cofin": "none"}},
     "form: all cofinance_option rows": {"_build": {"cofin": "all"}},
     "form: reach coef capped at addressable": {"_build": {"reach_cap": True}},
 }
-M_VARIANTS = ["product (presolve off)", "presolve on + no sub-MIP", "form: no cofinance_option rows"]
+M_VARIANTS = [
+    "product (presolve off)",
+    "presolve on + no sub-MIP",
+    "form: no cofinance_option rows",
+]
 
 
 def main() -> None:
@@ -72,9 +90,17 @@ def main() -> None:
                 r = run(hm.h)
                 times.append(r["seconds"])
                 last = r
-            rec = {"instance": inst, "variant": name, "median_s": median(times), "times": times,
-                   "optimal": last["optimal"], "obj": last["obj"], "bound": last["bound"],
-                   "gap": last["gap"], "nodes": last["nodes"]}
+            rec = {
+                "instance": inst,
+                "variant": name,
+                "median_s": median(times),
+                "times": times,
+                "optimal": last["optimal"],
+                "obj": last["obj"],
+                "bound": last["bound"],
+                "gap": last["gap"],
+                "nodes": last["nodes"],
+            }
             out.append(rec)
             print(json.dumps(rec), flush=True)
     Path(__file__).with_name(f"results_options_{a.size}.json").write_text(json.dumps(out, indent=1))

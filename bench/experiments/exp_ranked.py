@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from heuristics import feasible, full_col, greedy  # noqa: E402
-from hmodel import arm_deadline, build, load, run, set_options, synthetic  # noqa: E402
+from heuristics import feasible, full_col, greedy
+from hmodel import arm_deadline, build, load, run, set_options, synthetic
 
 
 def tol(v):
@@ -40,7 +40,7 @@ def repair(hm, col):
     x = col[:n_x].copy()
     y0 = np.round(col[n_x : n_x + n_y])
     z0 = col[n_x + n_y : n_x + n_y + n_z].copy()
-    by_option, cpos = hm.data["by_option"], hm.data["cpos"]
+    by_option, _cpos = hm.data["by_option"], hm.data["cpos"]
     chosen = [i for i in range(n_x) if x[i] > 0.5 and hm.data["lb"][i] < 0.5]
     best = None
     for i in chosen:
@@ -89,7 +89,9 @@ def ranked(sc, variant, plans, opts, limit):
             break
         prev = np.array(hm.h.getSolution().col_value)
         chosen = np.nonzero(prev[: hm.n_x] > 0.5)[0].astype(np.int32)
-        hm.add_row((chosen, np.ones(len(chosen))), -np.inf, len(chosen) - sc.settings.min_plan_difference)
+        hm.add_row(
+            (chosen, np.ones(len(chosen))), -np.inf, len(chosen) - sc.settings.min_plan_difference
+        )
     return out
 
 
@@ -108,15 +110,23 @@ def main() -> None:
         sc = load(a.size) if seed == "1" else synthetic(a.size, int(seed))
         for v in a.variants.split(","):
             rs = ranked(sc, v, a.plans, opts, a.limit)
-            rec = {"instance": f"{a.size}-s{seed}", "variant": v, "opts": opts,
-                   "total_s": sum(r["seconds"] for r in rs), "plans": len(rs),
-                   "proven": sum(r["optimal"] for r in rs),
-                   "per_plan_s": [round(r["seconds"], 2) for r in rs],
-                   "objs": [r["obj"] for r in rs], "warm_w": [r["warm_w"] for r in rs]}
+            rec = {
+                "instance": f"{a.size}-s{seed}",
+                "variant": v,
+                "opts": opts,
+                "total_s": sum(r["seconds"] for r in rs),
+                "plans": len(rs),
+                "proven": sum(r["optimal"] for r in rs),
+                "per_plan_s": [round(r["seconds"], 2) for r in rs],
+                "objs": [r["obj"] for r in rs],
+                "warm_w": [r["warm_w"] for r in rs],
+            }
             res.append(rec)
             print(json.dumps(rec), flush=True)
     tag = "_".join(f"{k}{v}" for k, v in opts.items()) or "product"
-    Path(__file__).with_name(f"results_ranked_{a.size}_{tag}.json").write_text(json.dumps(res, indent=1))
+    Path(__file__).with_name(f"results_ranked_{a.size}_{tag}.json").write_text(
+        json.dumps(res, indent=1)
+    )
 
 
 if __name__ == "__main__":

@@ -58,8 +58,12 @@ def full_col(hm, x, y=None, z=None):
 def feasible(hm, col, tol=1e-7):
     act, lo, hi = activity(hm, col)
     d = hm.data
-    return bool(np.all(act >= lo - tol * np.maximum(1, abs(lo))) and np.all(act <= hi + tol * np.maximum(1, abs(hi)))
-                and np.all(col >= d["lb"] - tol) and np.all(col <= d["ub"] + tol))
+    return bool(
+        np.all(act >= lo - tol * np.maximum(1, abs(lo)))
+        and np.all(act <= hi + tol * np.maximum(1, abs(hi)))
+        and np.all(col >= d["lb"] - tol)
+        and np.all(col <= d["ub"] + tol)
+    )
 
 
 def greedy(hm):

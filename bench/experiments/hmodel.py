@@ -222,7 +222,10 @@ def build(
     for j, c in enumerate(offers):  # (6)
         if c.min_eligible_spend > 0:
             row(
-                {**{X0 + i: cost[i] for i in eligible_of.get(j, [])}, Y0 + j: -c.min_eligible_spend},
+                {
+                    **{X0 + i: cost[i] for i in eligible_of.get(j, [])},
+                    Y0 + j: -c.min_eligible_spend,
+                },
                 0.0,
                 INF,
             )
@@ -271,7 +274,9 @@ def build(
         by_country: dict[str, list[int]] = {}
         for i in everyone:
             if foreign[i]:
-                by_country.setdefault(canonical_name(partners[opts[i].partner_id].country), []).append(i)
+                by_country.setdefault(
+                    canonical_name(partners[opts[i].partner_id].country), []
+                ).append(i)
         for _k, members in sorted(by_country.items()):
             share_row(members, everyone, st.max_country_share)
             count("country_share")
@@ -291,7 +296,9 @@ def build(
     h.setOptionValue("output_flag", False)
     h.addVars(n, lb, ub)
     ints = np.arange(0, n_x + n_y, dtype=np.int32)
-    h.changeColsIntegrality(len(ints), ints, np.full(len(ints), highspy.HighsVarType.kInteger, dtype=np.uint8))
+    h.changeColsIntegrality(
+        len(ints), ints, np.full(len(ints), highspy.HighsVarType.kInteger, dtype=np.uint8)
+    )
     h.addRows(
         len(rows_lo),
         np.array(rows_lo, float),
@@ -305,11 +312,24 @@ def build(
     reach[U0 : U0 + n_u] = [m.weight for m in markets]
     cnt = np.zeros(n)
     cnt[X0 : X0 + n_x] = 1.0
-    hm = HModel(h, n_x, n_y, n_z, n_u, reach, net, cnt, [o.option_id for o in opts], cost, pairs, stats)
+    hm = HModel(
+        h, n_x, n_y, n_z, n_u, reach, net, cnt, [o.option_id for o in opts], cost, pairs, stats
+    )
     hm.data = dict(
-        reach_mat=reach_mat, markets=markets, offers=offers, opts=opts, lb=lb, ub=ub,
-        operating=operating, res_rows=res_rows, trust=trust, foreign=foreign,
-        cpos=cpos, opos=opos, by_offer=by_offer, by_option=by_option,
+        reach_mat=reach_mat,
+        markets=markets,
+        offers=offers,
+        opts=opts,
+        lb=lb,
+        ub=ub,
+        operating=operating,
+        res_rows=res_rows,
+        trust=trust,
+        foreign=foreign,
+        cpos=cpos,
+        opos=opos,
+        by_offer=by_offer,
+        by_option=by_option,
     )
     hm.set_objective(reach, True)
     return hm
