@@ -75,7 +75,7 @@ def main() -> None:
     _install_highs_timer()
     import planner.model
     import planner.solver  # noqa: F401  (HiGHS)
-    from planner.outputs import write_outputs
+    from planner.outputs import expected_write_seconds, write_outputs
     from planner.precheck import check_before_solve
     from planner.ranking import rank_plans
     from planner.report_xlsx import RunInfo
@@ -86,6 +86,7 @@ def main() -> None:
     times: dict[str, float] = {"import": time.perf_counter() - t0}
 
     t0 = time.perf_counter()
+    run_started = time.monotonic()  # as the command line: the limit covers read to write
     raw = read_workbook(args.workbook)
     times["read"] = time.perf_counter() - t0
 
@@ -103,7 +104,9 @@ def main() -> None:
 
     highs_before = _highs_seconds()
     t0 = time.perf_counter()
-    planset = rank_plans(scenario, progress=progress)
+    planset = rank_plans(
+        scenario, progress=progress, started=run_started, after=expected_write_seconds(scenario)
+    )
     rank_total = time.perf_counter() - t0
     highs = _highs_seconds() - highs_before
     build = float(planset.timings.get("build", 0.0))

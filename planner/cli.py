@@ -183,7 +183,7 @@ def solve(
     import datetime as dt
     import time
 
-    from planner.outputs import write_outputs
+    from planner.outputs import expected_write_seconds, write_outputs
     from planner.plan import RunStatus
     from planner.precheck import check_before_solve
     from planner.ranking import rank_plans
@@ -213,7 +213,9 @@ def solve(
             last[0] = elapsed
             click.echo(progress_line(k, wanted, elapsed, gap), err=True)
 
-    planset = rank_plans(loaded, progress=progress, started=t0)
+    planset = rank_plans(
+        loaded, progress=progress, started=t0, after=expected_write_seconds(loaded)
+    )
     if out_dir is None:
         stem = workbook.stem + (f"-{scenario}" if scenario else "")
         out_dir = Path("outputs") / stem

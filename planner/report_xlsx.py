@@ -149,6 +149,7 @@ def _plans(scenario: Scenario, planset: PlanSet) -> SheetData:
     ]
     for p in planset.plans:
         header += [f"plan {p.rank}", f"plan {p.rank} co-financing"]
+    in_plan = [set(p.options) for p in planset.plans]  # a plan can hold 10,000 options
     rows = []
     for oid in chosen:
         o = options[oid]
@@ -163,8 +164,8 @@ def _plans(scenario: Scenario, planset: PlanSet) -> SheetData:
             o.kind or "",
             o.cost,
         ]
-        for p, per_option in zip(planset.plans, drawn, strict=True):
-            row += ["✓" if oid in p.options else "", per_option.get(oid) or None]
+        for members, per_option in zip(in_plan, drawn, strict=True):
+            row += ["✓" if oid in members else "", per_option.get(oid) or None]
         rows.append(row)
     formats = {"cost": MONEY}
     formats.update({h: MONEY for h in header if h.endswith("co-financing")})
