@@ -37,7 +37,7 @@ bench-read: $(STAMP)
 
 .PHONY: bench bench-quick
 
-# Full performance benchmark (~40 min on 2 cores; see bench/README.md).
+# Full performance benchmark (~60 min on 2 cores; see bench/README.md).
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	$(BIN)/python bench/run_bench.py --sizes S,M,L,XL --runs 3

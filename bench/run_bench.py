@@ -456,7 +456,7 @@ def main() -> int:
     parser.add_argument("--plans", default="1,10", help="plan counts to measure")
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--mknap-time-limit", type=float, default=20.0,
-                        help="per mknapcb1 problem (default 20 s keeps make bench ~40 min)")
+                        help="per mknapcb1 problem (default 20 s keeps make bench ~60 min)")
     parser.add_argument("--mknap-count", type=int, default=30)
     parser.add_argument("--no-mknap", action="store_true")
     parser.add_argument("--quick", action="store_true",
@@ -552,7 +552,7 @@ def finish(result: dict, out: Path) -> int:
     out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     md = (
         "## Performance\n\n"
-        "Reproduce: `make bench` (full, ~40 min) or `.venv/bin/python bench/run_bench.py "
+        "Reproduce: `make bench` (full, ~60 min) or `.venv/bin/python bench/run_bench.py "
         "--quick` (smoke, < 2 min). Details: bench/README.md.\n\n" + text
     )
     out.with_suffix(".md").write_text(md, encoding="utf-8")
