@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 
 from planner.diagnose import NOTHING_REACHED, decision_conflicts, diagnose_infeasibility
+from planner.lp_start import expected_lp_seconds, lp_guided_start
 from planner.matrix_model import MatrixModel, build_matrix_model
 from planner.model import (
     BuildTimeout,
@@ -329,8 +330,10 @@ def _best_start(
     On large models HiGHS may spend the whole time limit in its root LP and
     cut rounds (measured: 10,000 options, 60 s, no plan); the greedy plan
     (`planner.start_plan`) is then what the run reports, so it is always built
-    there, within `GREEDY_SHARE` of the remaining time. Small models find
-    better plans than the greedy one within a second on their own.
+    there, within `GREEDY_SHARE` of the remaining time. When the LP relaxation
+    is cheap enough, the LP-guided plan (`planner.lp_start`) is tried too; the
+    best of them by weighted reach is the start. Small models find better
+    plans than these within a second on their own.
     """
     if not solver.large:
         return repaired
@@ -341,14 +344,32 @@ def _best_start(
         deadline=solver.deadline,
         stop_by=now + GREEDY_SHARE * (solver.deadline - now),
     )
-    if greedy is None or repaired is None:
-        return greedy if greedy is not None else repaired
+    found = [v for v in (repaired, greedy) if v is not None]
+    now = time.monotonic()
+    remaining = solver.deadline - now
+    if expected_lp_seconds(mm) <= LP_START_SHARE * remaining:
+        guided = lp_guided_start(
+            mm,
+            solver.extra_rows(),
+            lp_deadline=now + 2 * LP_START_SHARE * remaining,
+            deadline=now + SUB_MIP_SHARE * remaining,
+        )
+        if guided is not None:
+            found.append(guided)
+    if not found:
+        return None
     reach = mm.objectives["weighted_reach"]
-    return greedy if float(reach @ greedy) > float(reach @ repaired) else repaired
+    return max(found, key=lambda v: float(reach @ v))
 
 
 #: Share of the remaining time the greedy start plan may take on a large model.
 GREEDY_SHARE = 0.05
+
+#: The LP-guided start (`planner.lp_start`) is tried when its LP is expected to take
+#: at most this share of the remaining time (it may take twice that before it is
+#: given up); its sub-MIP ends at `SUB_MIP_SHARE` of the remaining time.
+LP_START_SHARE = 0.1
+SUB_MIP_SHARE = 0.45
 
 
 def tie_break_epsilon(net_spend_floor: float, free_options: int) -> float:

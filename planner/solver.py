@@ -184,6 +184,9 @@ class _HighsRun:
         """Whether HiGHS may run its RINS/RENS sub-MIP heuristics (off for small models)."""
         self.root_lp = "choose"
         """HiGHS's `mip_lp_solver`: how the MIP's first LP is solved."""
+        self.lp_solver = "choose"
+        """HiGHS's `solver` for models without integer columns (never set it for a MIP:
+        HiGHS would then solve the relaxation)."""
 
     def _watch(self, highs: highspy.Highs) -> None:
         """Subscribe the deadline check to every interrupt event HiGHS offers."""
@@ -238,6 +241,7 @@ class _HighsRun:
             "mip_heuristic_run_rins": self.sub_mips,
             "mip_heuristic_run_rens": self.sub_mips,
             "mip_lp_solver": self.root_lp,
+            "solver": self.lp_solver,
         }
 
     def _refuse(self) -> SolveResult | None:
@@ -610,6 +614,13 @@ class MatrixSolver(_HighsRun):
             keep = [not name.startswith("tie_break") for name in self._extra]
             self._extra = [name for name, k in zip(self._extra, keep, strict=True) if k]
             self._extra_rows = [row for row, k in zip(self._extra_rows, keep, strict=True) if k]
+
+    def add_row(self, row: ExtraRow, name: str) -> None:
+        """Append a row given as data (a cut or stage row of another solver on the same model)."""
+        cols = np.asarray(row.cols, dtype=np.int32)
+        self._highs.addRow(row.lower, row.upper, len(cols), cols, np.asarray(row.vals, dtype=float))
+        self._extra.append(name)
+        self._extra_rows.append(row)
 
     def add_no_good_cut(self, option_columns: Sequence[int], rhs: float) -> None:
         """Eq. (14): Σ_{o∈S} x_o ≤ rhs over the given option indices (x columns)."""
