@@ -16,14 +16,14 @@ run: $(STAMP)
 
 # Everything CI runs: lint, format, types, tests.
 test: $(STAMP)
-	$(BIN)/ruff check planner tests inputs
-	$(BIN)/ruff format --check planner tests inputs
+	$(BIN)/ruff check planner tests inputs bench
+	$(BIN)/ruff format --check planner tests inputs bench
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check planner tests inputs
-	$(BIN)/ruff format --check planner tests inputs
+	$(BIN)/ruff check planner tests inputs bench
+	$(BIN)/ruff format --check planner tests inputs bench
 	$(BIN)/mypy
 
 example: $(STAMP)

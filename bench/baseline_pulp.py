@@ -87,8 +87,10 @@ def solve_scenario(scenario, time_limit: float) -> dict:
     variables = []
     for j in range(len(lm.names)):
         ub = None if lm.ub[j] == math.inf else lm.ub[j]
-        cat = pulp.LpBinary if lm.integer[j] and lm.lb[j] == 0 and ub == 1 else (
-            pulp.LpInteger if lm.integer[j] else pulp.LpContinuous
+        cat = (
+            pulp.LpBinary
+            if lm.integer[j] and lm.lb[j] == 0 and ub == 1
+            else (pulp.LpInteger if lm.integer[j] else pulp.LpContinuous)
         )
         var = pulp.LpVariable(f"c{j}", lowBound=lm.lb[j], upBound=ub, cat=cat)
         variables.append(var)
@@ -122,7 +124,9 @@ def solve_scenario(scenario, time_limit: float) -> dict:
         if spend["objective"] is not None:
             v2 = spend["objective"]
             prob += pulp.LpConstraint(
-                _expr(lm.net_spend, variables), pulp.LpConstraintLE, "hold_spend",
+                _expr(lm.net_spend, variables),
+                pulp.LpConstraintLE,
+                "hold_spend",
                 v2 + sf.tolerance(v2),
             )
             prob.setObjective(_expr(lm.count, variables))

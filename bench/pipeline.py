@@ -135,9 +135,7 @@ def main() -> None:
         )
         write_outputs(Path(tmp), scenario, planset, found.screened, run)
     times["write"] = time.perf_counter() - t0
-    times["e2e"] = (
-        times["import"] + times["read"] + times["validate"] + rank_total + times["write"]
-    )
+    times["e2e"] = times["import"] + times["read"] + times["validate"] + rank_total + times["write"]
     times["process"] = time.perf_counter() - T_START
 
     # Time at which each plan was returned: the progress call after plan k carries k again.

@@ -127,8 +127,9 @@ def summarise_product(records: list[dict]) -> dict:
         "plan1_reach": rep["plan1_reach"],
         "plan1_bound": rep["plan1_bound"],
         "plan1_gap": median([r["plan1_gap"] for r in ok]),
-        "max_plan1_gap": max((r["plan1_gap"] for r in ok if r["plan1_gap"] is not None),
-                             default=None),
+        "max_plan1_gap": max(
+            (r["plan1_gap"] for r in ok if r["plan1_gap"] is not None), default=None
+        ),
         "plan1_proven": bool(rep["proven"] and rep["proven"][0]),
         "plan_times": rep["plan_times"],
         "message": rep["message"],
@@ -204,8 +205,13 @@ def verdicts(result: dict, time_limit: float) -> list[dict]:
     sizes = result["sizes"]
 
     def add(target: str, passed: bool | None, measured: str) -> None:
-        out.append({"target": target, "verdict": {True: "PASS", False: "MISS", None: "n/a"}[passed],
-                    "measured": measured})
+        out.append(
+            {
+                "target": target,
+                "verdict": {True: "PASS", False: "MISS", None: "n/a"}[passed],
+                "measured": measured,
+            }
+        )
 
     for size in ("S", "M"):
         if size in sizes:
@@ -213,29 +219,41 @@ def verdicts(result: dict, time_limit: float) -> list[dict]:
             if p and p.get("ok"):
                 e2e = p["times"]["e2e"]
                 good = p["min_plans_over_runs"] == 10 and p["all_runs_all_proven"] and e2e <= 60
-                add(f"{size}: 10 ranked plans, each proven optimal, end to end <= 60 s", good,
-                    f"{p['n_plans']} plans, {p['n_proven']} proven, e2e {e2e:.1f} s")
+                add(
+                    f"{size}: 10 ranked plans, each proven optimal, end to end <= 60 s",
+                    good,
+                    f"{p['n_plans']} plans, {p['n_proven']} proven, e2e {e2e:.1f} s",
+                )
     if "S" in sizes:
         p = sizes["S"]["product"].get("10")
         if p and p.get("ok"):
             e2e = p["times"]["e2e"]
-            add("S: 10 ranked plans end to end <= 5 s", e2e <= 5 and p["all_runs_all_proven"],
-                f"e2e {e2e:.1f} s ({e2e / 5:.1f}x the target)")
+            add(
+                "S: 10 ranked plans end to end <= 5 s",
+                e2e <= 5 and p["all_runs_all_proven"],
+                f"e2e {e2e:.1f} s ({e2e / 5:.1f}x the target)",
+            )
     if "L" in sizes:
         p = sizes["L"]["product"].get("1")
         if p and p.get("ok"):
             gap = p["max_plan1_gap"]
             e2e = p["times"]["e2e"]
             good = gap is not None and gap <= 0.01 and e2e <= 60
-            add("L: plan 1 within 1 % of its proven bound in 60 s", good,
-                f"gap {pct(gap)}, e2e {e2e:.1f} s")
+            add(
+                "L: plan 1 within 1 % of its proven bound in 60 s",
+                good,
+                f"gap {pct(gap)}, e2e {e2e:.1f} s",
+            )
     if "XL" in sizes:
         p = sizes["XL"]["product"].get("1")
         if p and p.get("ok"):
             e2e = p["times"]["e2e"]
             good = p["min_plans_over_runs"] >= 1 and e2e <= 60 and not p["verify_problems"]
-            add("XL: a verified plan with its gap in 60 s", good,
-                f"{p['status']}, gap {pct(p['plan1_gap'])}, e2e {e2e:.1f} s")
+            add(
+                "XL: a verified plan with its gap in 60 s",
+                good,
+                f"{p['status']}, gap {pct(p['plan1_gap'])}, e2e {e2e:.1f} s",
+            )
         else:
             add("XL: a verified plan with its gap in 60 s", False, "run failed")
         if p and p.get("ok"):
@@ -247,28 +265,42 @@ def verdicts(result: dict, time_limit: float) -> list[dict]:
             b = sizes[size]["baselines"].get(which, {})
             ratio, note = speed_ratio(p, b, time_limit)
             name = "PuLP + CBC" if which == "cbc" else "default HiGHS, straightforward"
-            passed = None if ratio is None and note == "missing run" else (
-                ratio is not None and ratio >= need
+            passed = (
+                None
+                if ratio is None and note == "missing run"
+                else (ratio is not None and ratio >= need)
             )
-            add(f"{size}: plan 1 proven >= {need:g}x faster than {name}", passed,
-                (f"{ratio:.2f}x" if ratio is not None else "-") + (f" ({note})" if note else ""))
+            add(
+                f"{size}: plan 1 proven >= {need:g}x faster than {name}",
+                passed,
+                (f"{ratio:.2f}x" if ratio is not None else "-") + (f" ({note})" if note else ""),
+            )
     for size in ("M", "L", "XL"):
         if size in sizes:
             for plans in ("1", "10"):
                 p = sizes[size]["product"].get(plans)
                 if p and p.get("ok"):
                     share = p["non_highs_share"]
-                    add(f"{size} plans={plans}: all but HiGHS's own time <= 20 % of the run",
-                        share <= 0.20, f"{100 * share:.0f} %")
+                    add(
+                        f"{size} plans={plans}: all but HiGHS's own time <= 20 % of the run",
+                        share <= 0.20,
+                        f"{100 * share:.0f} %",
+                    )
     mk = result.get("mknap")
     if mk and mk.get("product", {}).get("ok") and mk.get("cbc", {}).get("ok"):
         prod, cbc = mk["product"], mk["cbc"]
         n = len(prod["problems"])
-        add(f"mknapcb1: all {n} proven optimal", prod["proven"] == n and prod["matches"] == n,
-            f"{prod['proven']}/{n} proven, {prod['matches']}/{n} best-known values")
-        add("mknapcb1: total time no slower than CBC", prod["total_s"] <= cbc["total_s"],
+        add(
+            f"mknapcb1: all {n} proven optimal",
+            prod["proven"] == n and prod["matches"] == n,
+            f"{prod['proven']}/{n} proven, {prod['matches']}/{n} best-known values",
+        )
+        add(
+            "mknapcb1: total time no slower than CBC",
+            prod["total_s"] <= cbc["total_s"],
             f"{prod['total_s']:.1f} s vs CBC {cbc['total_s']:.1f} s "
-            f"({prod['total_s'] / cbc['total_s']:.1f}x)")
+            f"({prod['total_s'] / cbc['total_s']:.1f}x)",
+        )
     return out
 
 
@@ -305,8 +337,16 @@ def tables(result: dict) -> str:
     lines.append("")
     lines.append("### Product pipeline (median seconds per stage)")
     lines.append("")
-    head = ["size", "plans", *STAGES, "peak MB", "non-HiGHS", "status", "plans (proven)",
-            "gap plan 1"]
+    head = [
+        "size",
+        "plans",
+        *STAGES,
+        "peak MB",
+        "non-HiGHS",
+        "status",
+        "plans (proven)",
+        "gap plan 1",
+    ]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "---|" * len(head))
     for size, entry in result["sizes"].items():
@@ -315,9 +355,16 @@ def tables(result: dict) -> str:
                 lines.append(f"| {size} | {plans} | FAILED: {p.get('error')} |")
                 continue
             t = p["times"]
-            cells = [size, plans, *(fmt(t[s]) for s in STAGES), fmt(p["peak_mb"], 0),
-                     f"{100 * p['non_highs_share']:.0f}%", p["status"],
-                     f"{p['n_plans']} ({p['n_proven']})", pct(p["plan1_gap"])]
+            cells = [
+                size,
+                plans,
+                *(fmt(t[s]) for s in STAGES),
+                fmt(p["peak_mb"], 0),
+                f"{100 * p['non_highs_share']:.0f}%",
+                p["status"],
+                f"{p['n_plans']} ({p['n_proven']})",
+                pct(p["plan1_gap"]),
+            ]
             lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(
@@ -331,9 +378,17 @@ def tables(result: dict) -> str:
     lines.append("")
     lines.append("### Plan 1 against baselines (median seconds, from the scenario in memory)")
     lines.append("")
-    head = ["size", "product build+solve", "proven", "reach", *(
-        f"{BASELINE_LABEL[b]}" for b in BASELINES), "floor / product", "product vs HiGHS",
-        "product vs CBC", "agree"]
+    head = [
+        "size",
+        "product build+solve",
+        "proven",
+        "reach",
+        *(f"{BASELINE_LABEL[b]}" for b in BASELINES),
+        "floor / product",
+        "product vs HiGHS",
+        "product vs CBC",
+        "agree",
+    ]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "---|" * len(head))
     for size, entry in result["sizes"].items():
@@ -361,9 +416,7 @@ def tables(result: dict) -> str:
             if "agrees_with_product" in r:
                 agree.append(f"{b}:{'ok' if r['agrees_with_product'] else 'MISMATCH'}")
         floor = entry["baselines"].get("floor", {})
-        cells.append(
-            f"{floor['reach_stage_s'] / pt:.2f}" if pt and floor.get("ok") else "-"
-        )
+        cells.append(f"{floor['reach_stage_s'] / pt:.2f}" if pt and floor.get("ok") else "-")
         for b in ("highs", "cbc"):
             ratio, note = speed_ratio(p, entry["baselines"].get(b, {}), result["time_limit"])
             if ratio is None:
@@ -429,8 +482,9 @@ def chart(result: dict, path: Path) -> str:
     }
     for b in BASELINES:
         key = "reach_stage_s" if b == "floor" else "total_s"
-        series[BASELINE_LABEL[b]] = [result["sizes"][s]["baselines"].get(b, {}).get(key)
-                                     for s in sizes]
+        series[BASELINE_LABEL[b]] = [
+            result["sizes"][s]["baselines"].get(b, {}).get(key) for s in sizes
+        ]
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for label, values in series.items():
         xs = [i for i, v in enumerate(values) if v is not None]
@@ -451,20 +505,35 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="S,M,L,XL")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--baseline-runs", type=int, default=None,
-                        help="runs per baseline (default: --runs at S and M, 1 at L and XL)")
+    parser.add_argument(
+        "--baseline-runs",
+        type=int,
+        default=None,
+        help="runs per baseline (default: --runs at S and M, 1 at L and XL)",
+    )
     parser.add_argument("--plans", default="1,10", help="plan counts to measure")
     parser.add_argument("--time-limit", type=float, default=60.0)
-    parser.add_argument("--mknap-time-limit", type=float, default=20.0,
-                        help="per mknapcb1 problem (default 20 s keeps make bench ~60 min)")
+    parser.add_argument(
+        "--mknap-time-limit",
+        type=float,
+        default=20.0,
+        help="per mknapcb1 problem (default 20 s keeps make bench ~60 min)",
+    )
     parser.add_argument("--mknap-count", type=int, default=30)
     parser.add_argument("--no-mknap", action="store_true")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: S only, 1 run, 20 s limit, no mknap (< 2 min)")
-    parser.add_argument("--out", default=str(RESULTS / "latest"),
-                        help="output stem (default bench/results/latest)")
-    parser.add_argument("--render-only", metavar="JSON",
-                        help="re-render tables, verdicts and chart from an earlier JSON result")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: S only, 1 run, 20 s limit, no mknap (< 2 min)",
+    )
+    parser.add_argument(
+        "--out", default=str(RESULTS / "latest"), help="output stem (default bench/results/latest)"
+    )
+    parser.add_argument(
+        "--render-only",
+        metavar="JSON",
+        help="re-render tables, verdicts and chart from an earlier JSON result",
+    )
     args = parser.parse_args()
     if args.render_only:
         return render(Path(args.render_only).resolve())
@@ -497,7 +566,8 @@ def main() -> int:
         },
         "runs": args.runs,
         "baseline_runs_note": (
-            f"{args.baseline_runs} run(s)" if args.baseline_runs
+            f"{args.baseline_runs} run(s)"
+            if args.baseline_runs
             else f"{args.runs} at S/M, 1 at L/XL"
         ),
         "time_limit": args.time_limit,
@@ -520,14 +590,22 @@ def main() -> int:
         mk = {}
         for solver in ("product", "cbc"):
             rec = run_worker(
-                ["bench/mknap.py", solver, "--count", str(args.mknap_count),
-                 "--time-limit", str(args.mknap_time_limit)],
+                [
+                    "bench/mknap.py",
+                    solver,
+                    "--count",
+                    str(args.mknap_count),
+                    "--time-limit",
+                    str(args.mknap_time_limit),
+                ],
                 timeout=args.mknap_count * (2 * args.mknap_time_limit + 30) + 120,
             )
             mk[solver] = rec
             if rec.get("ok"):
-                log(f"  {solver}: {rec['proven']}/{len(rec['problems'])} proven, "
-                    f"{rec['matches']} match best known, total {rec['total_s']:.1f} s")
+                log(
+                    f"  {solver}: {rec['proven']}/{len(rec['problems'])} proven, "
+                    f"{rec['matches']} match best known, total {rec['total_s']:.1f} s"
+                )
             else:
                 log(f"  {solver}: FAILED {rec.get('error')}")
         result["mknap"] = mk

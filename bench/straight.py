@@ -185,8 +185,12 @@ def build(scenario: Scenario) -> LinearModel:
                 by_country.setdefault(country, []).append(o)
         for country, members in sorted(by_country.items()):
             lm.rows.append(
-                (f"country_{country}", share_row(members, everyone, st.max_country_share),
-                 -INF, 0.0)
+                (
+                    f"country_{country}",
+                    share_row(members, everyone, st.max_country_share),
+                    -INF,
+                    0.0,
+                )
             )
     # (13) rules
     for rule in s.rules:

@@ -49,7 +49,9 @@ SIZES = {
 }
 
 
-def random_scenario(n_options: int, n_markets: int, seed: int = 0, coverage_per_option: int = 4) -> Scenario:
+def random_scenario(
+    n_options: int, n_markets: int, seed: int = 0, coverage_per_option: int = 4
+) -> Scenario:
     """A feasible, non-trivial scenario with `n_options` options over `n_markets` markets."""
     rng = random.Random(seed)
     markets = tuple(
@@ -75,7 +77,9 @@ def random_scenario(n_options: int, n_markets: int, seed: int = 0, coverage_per_
         layer = LAYERS[o % len(LAYERS)]
         cost = round(rng.uniform(1, 30), 2)
         options.append(
-            Option(f"O{o}", f"P{rng.randrange(n_partners)}", f"Option {o}", layer, KINDS[o % 3], cost)
+            Option(
+                f"O{o}", f"P{rng.randrange(n_partners)}", f"Option {o}", layer, KINDS[o % 3], cost
+            )
         )
         for m in rng.sample(range(n_markets), min(n_markets, coverage_per_option)):
             reach = round(rng.uniform(0, 6), 3) if rng.random() < 0.9 else 0.0
