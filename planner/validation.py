@@ -892,12 +892,12 @@ def load_scenario(
     path: str | Path, scenario: str | None = None, overrides: Sequence[tuple[str, str]] = ()
 ) -> Scenario:
     """Read and validate in one call: the workbook's scenario, or InputError."""
-    with _without_cyclic_gc():
+    with without_cyclic_gc():
         return check_workbook(read_workbook(path), scenario, overrides)
 
 
 @contextlib.contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
+def without_cyclic_gc() -> Iterator[None]:
     """Pause Python's cycle collector while hundreds of thousands of cells become objects.
 
     Reading builds only acyclic data (lists, strings, tuples), yet every few
