@@ -94,6 +94,10 @@ class MatrixModel:
     market_ids: tuple[str, ...]
     pairs: tuple[tuple[str, str], ...]
     """(offer_id, option_id) of every z column, in column order."""
+    pair_offer: IntArray
+    """Position in `offer_ids` of every z column's offer."""
+    pair_option: IntArray
+    """Position in `option_ids` of every z column's option."""
     col_lower: FloatArray
     col_upper: FloatArray
     integrality: npt.NDArray[np.int32]
@@ -639,6 +643,8 @@ def build_matrix_model(
         offer_ids=offer_ids,
         market_ids=market_ids,
         pairs=pairs,
+        pair_offer=pair_offer,
+        pair_option=pair_option,
         col_lower=col_lower,
         col_upper=col_upper,
         integrality=integrality,

@@ -325,7 +325,8 @@ def _solve_rank(
 def _best_start(
     mm: MatrixModel, solver: MatrixSolver, repaired: np.ndarray | None
 ) -> np.ndarray | None:
-    """The start for a reach stage: the repaired last plan or, on large models, a greedy plan.
+    """The start for a reach stage: the repaired last plan or, on large models, the best of
+    it, a greedy plan and an LP-guided plan.
 
     On large models HiGHS may spend the whole time limit in its root LP and
     cut rounds (measured: 10,000 options, 60 s, no plan); the greedy plan
@@ -453,8 +454,7 @@ def repaired_start(mm: MatrixModel, columns: np.ndarray, drop: int) -> np.ndarra
         if len(market):
             value[cols[opts]] += weight[market[0]] * -vals[opts]
     order = chosen[np.argsort(value[chosen], kind="stable")]
-    index = mm.option_index()
-    pair_option = np.fromiter((index[o] for _c, o in mm.pairs), np.int64, count=len(mm.pairs))
+    pair_option = mm.pair_option
     row_of = np.repeat(np.arange(mm.n_rows), np.diff(mm.row_start))
     for first in range(min(len(order) - drop + 1, _REPAIR_TRIES)):
         out = col.copy()

@@ -528,8 +528,9 @@ class MatrixSolver(_HighsRun):
         self._cost = model.objectives["weighted_reach"].copy()
         """The objective HiGHS holds now (to check its reported value against its solution)."""
         self._offset = 0.0
+        self._maximise = True
         self._start: np.ndarray | None = None
-        self._seen: tuple[float, np.ndarray] | None = None
+        self._seen: np.ndarray | None = None
         """The last improving solution HiGHS reported during the current solve."""
         self._seen_bound: float | None = None
         """The last dual bound HiGHS reported during the current solve."""
@@ -548,7 +549,7 @@ class MatrixSolver(_HighsRun):
     def _keep_improving_solution(self, event) -> None:
         """HiGHS callback: remember each better solution, so an abandoned solve still has one."""
         out = event.data_out
-        self._seen = (float(out.objective_function_value), np.array(out.mip_solution, dtype=float))
+        self._seen = np.array(out.mip_solution, dtype=float)
         self._note_bound(out)
 
     def _note_bound(self, out) -> None:
@@ -565,9 +566,9 @@ class MatrixSolver(_HighsRun):
         """Make `weighted_reach`, `net_spend` or `option_count` the objective (SPEC §3 order)."""
         self._cost = self.model.objectives[name].copy()
         self._highs.changeColsCost(self.model.n_cols, self._all_cols, self._cost)
-        maximise = OBJECTIVES[name]
+        self._maximise = OBJECTIVES[name]
         self._highs.changeObjectiveSense(
-            highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
+            highspy.ObjSense.kMaximize if self._maximise else highspy.ObjSense.kMinimize
         )
 
     def set_objective_offset(self, offset: float) -> None:
@@ -579,6 +580,7 @@ class MatrixSolver(_HighsRun):
         """Minimise net spend + `epsilon` · option count (formulation eq. 15, merged stage)."""
         cost = self.model.objectives["net_spend"] + epsilon * self.model.objectives["option_count"]
         self._cost = cost
+        self._maximise = False
         self._highs.changeColsCost(self.model.n_cols, self._all_cols, cost)
         self._highs.changeObjectiveSense(highspy.ObjSense.kMinimize)
 
@@ -695,18 +697,14 @@ class MatrixSolver(_HighsRun):
         """`result`, or when it has no solution, the best known vector that meets every row."""
         if result.has_solution or result.termination != Termination.TIME_LIMIT:
             return result
-        maximise = self._highs.getLp().sense_ == highspy.ObjSense.kMaximize
-        found = []
-        if self._seen is not None:
-            found.append(self._seen[1])
-        if start is not None:
-            found.append(start)
         best: tuple[float, np.ndarray] | None = None
-        for values in found:
-            if not feasible(self.model, self._extra_rows, values, tol=FALLBACK_TOL):
+        for values in (self._seen, start):
+            if values is None or not feasible(
+                self.model, self._extra_rows, values, tol=FALLBACK_TOL
+            ):
                 continue
             value = float(self._cost @ values) + self._offset
-            if best is None or (value > best[0] if maximise else value < best[0]):
+            if best is None or (value > best[0] if self._maximise else value < best[0]):
                 best = (value, values)
         if best is None:
             return result

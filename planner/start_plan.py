@@ -181,7 +181,6 @@ class _Greedy:
         self.x_entries = [
             (c_row[bounds[o] : bounds[o + 1]], c_val[bounds[o] : bounds[o + 1]]) for o in range(n_x)
         ]
-        self.upper = rows.upper.tolist()
         self.up_tol = (rows.upper + ROW_TOL).tolist()
         self.lo_tol = (rows.lower - ROW_TOL).tolist()
 
@@ -223,10 +222,8 @@ class _Greedy:
         self.cap_slot = np.searchsorted(self.capacity_rows, rows.row_of[cap_entry])
         self.cap_use = rows.val[cap_entry] / rows.upper[rows.row_of[cap_entry]]
 
-        index = {o: i for i, o in enumerate(mm.option_ids)}
-        self.pair_option = np.fromiter((index[o] for _c, o in mm.pairs), np.int64, len(mm.pairs))
-        offer_pos = {c: k for k, c in enumerate(mm.offer_ids)}
-        pair_offer = np.fromiter((offer_pos[c] for c, _o in mm.pairs), np.int64, len(mm.pairs))
+        self.pair_option = mm.pair_option
+        pair_offer = mm.pair_offer
         self.offer_pairs = [
             mm.z_start + np.flatnonzero(pair_offer == k) for k in range(len(mm.offer_ids))
         ]
@@ -245,19 +242,11 @@ class _Greedy:
         self.act = rows.activity(self.values)
         self.room: list[float] = []
         self.price: list[float] = []
-        self.tier: list[float] = []
-        """Minus the option's preference step: heap order puts preferred options first."""
 
     # -- one construction ----------------------------------------------------------
 
-    def construct(
-        self, weights: FloatArray, preference: FloatArray | None = None
-    ) -> FloatArray | None:
-        """One greedy construction with capacity rows priced by `weights`; None if infeasible.
-
-        `preference` (one value per option, e.g. its value in the LP relaxation)
-        ranks options first, in steps of 0.01; reach per price ranks within a step.
-        """
+    def construct(self, weights: FloatArray) -> FloatArray | None:
+        """One greedy construction with capacity rows priced by `weights`; None if infeasible."""
         mm = self.mm
         n_x = mm.y_start
         self.values = mm.col_lower.copy()
@@ -267,8 +256,6 @@ class _Greedy:
             self.cap_option, weights=weights[self.cap_slot] * self.cap_use, minlength=n_x
         )
         self.price = price.tolist()
-        tiers = np.zeros(n_x) if preference is None else -np.round(preference, 2)
-        self.tier = tiers.tolist()
         for o in np.flatnonzero(self.values[:n_x] > 0.5).tolist():
             self._take_reach(o)
         candidates = self.candidates
@@ -376,8 +363,7 @@ class _Greedy:
         Gains only fall as markets fill up, so a popped option whose fresh
         ratio still beats the best stale one is the true best.
         """
-        tier = self.tier
-        heap = [(tier[o], -self._ratio(o, g), o) for o in candidates if (g := self._gain(o)) > 0]
+        heap = [(-self._ratio(o, g), o) for o in candidates if (g := self._gain(o)) > 0]
         heapq.heapify(heap)
         added, blocked = 0, []
         steps = 0
@@ -385,13 +371,13 @@ class _Greedy:
             steps += 1
             if steps % 1024 == 0 and self._late():
                 raise _Late
-            _, _, o = heapq.heappop(heap)
+            _, o = heapq.heappop(heap)
             gain = self._gain(o)
             if gain <= 0:
                 continue  # reach only saturates: this option will never add any
             ratio = self._ratio(o, gain)
-            if heap and (heap[0][0], heap[0][1]) < (tier[o], -ratio * (1 + 1e-12)):
-                heapq.heappush(heap, (tier[o], -ratio, o))
+            if heap and -heap[0][0] > ratio * (1 + 1e-12):
+                heapq.heappush(heap, (-ratio, o))
                 continue
             fits = self._fits_option(o)
             if fits or (fits is None and self._fits_cofinanced(o)):
