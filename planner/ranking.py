@@ -481,12 +481,12 @@ def repaired_start(mm: MatrixModel, columns: np.ndarray, drop: int) -> np.ndarra
     return None
 
 
-#: Start each rank from the previous plan repaired (`repaired_start`)? Off: measured
-#: 1.3x at S, but HiGHS 1.16, given such a start, once reported as proven optimal a
-#: reach its own solution did not have (30.999969 claimed, 26.999969 in the
-#: columns, true rank-2 optimum 30; tests/test_fast_ranking.py pins that case).
-#: Until that is understood, ranks start cold; the tie-break stage still starts
-#: from the reach stage's own solution.
+#: Start each rank from the previous plan repaired (`repaired_start`)? Off. With such a
+#: start HiGHS 1.16 once reported a reach its own solution did not have (30.999969
+#: claimed, 26.999969 in the columns); `MatrixSolver` now catches that and re-solves
+#: without the start (tests/test_fast_ranking.py), but re-measured the warm start is
+#: slower: S, 10 plans, 53 s cold against 58.6 s warm (bench/README.md). The
+#: tie-break stage still starts from the reach stage's own solution.
 WARM_START_RANKS = False
 
 #: How many drop candidates `repaired_start` checks before giving up.
