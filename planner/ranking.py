@@ -271,11 +271,11 @@ def _solve_rank(
 ) -> _Stages:
     """The lexicographic stages for one rank (formulation eq. 15).
 
-    The direct backend starts the reach stage from `start` when one is given
-    (the previous plan repaired by `repaired_start`, only if WARM_START_RANKS)
-    and merges the two tie-break stages into one
-    warm-started solve (`_merged_tie_break`); the Pyomo reference keeps three
-    separate cold stages.
+    The direct backend starts the reach stage from the best of `start` (the
+    previous plan repaired, only if WARM_START_RANKS) and, on large models, the
+    greedy and LP-guided plans (`_best_start`), and merges the two tie-break
+    stages into one warm-started solve (`_merged_tie_break`); the Pyomo
+    reference keeps three separate cold stages.
     Each later stage holds the earlier objective at its found value within the
     SPEC tolerance; if a later stage runs out of time, the earlier stage's
     solution stands (it satisfies every constraint) and the plan is unproven.
