@@ -89,6 +89,7 @@ def rank_plans(
     started: float | None = None,
     after: float = 0.0,
     backend: Backend = "highs",
+    race: bool = True,
 ) -> PlanSet:
     """Up to `settings.plans` ranked plans for `scenario`, within `settings.time_limit_s`.
 
@@ -99,6 +100,9 @@ def rank_plans(
     up to a quarter of the limit. `backend` picks the model builder: the
     direct numpy/highspy path by default (build and hand-off in a fraction of a
     second at 50k options), or "pyomo", the readable reference formulation.
+    `race` lets CBC run beside HiGHS on solves that last, where a second core
+    and a CBC binary exist (`planner.solver.rival_worthwhile`); callers that
+    already run one solve per core (sweeps) turn it off.
 
     Infeasible scenarios come back with status `infeasible` and a diagnosis;
     running out of time before any plan gives `no_solution`. Raises
@@ -149,7 +153,7 @@ def rank_plans(
         else:
             pm = build_matrix_model(scenario, deadline=solve_deadline)
             solver = MatrixSolver(
-                pm, deadline=solve_deadline, mip_gap=settings.mip_gap, grace=grace
+                pm, deadline=solve_deadline, mip_gap=settings.mip_gap, grace=grace, race=race
             )
     except BuildTimeout as exc:
         timings["build"] = clock() - entered

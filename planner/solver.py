@@ -23,7 +23,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -34,6 +34,7 @@ from pyomo.common.tee import capture_output
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
+from planner.cbc_rival import CbcRival, RivalAnswer, cbc_command
 from planner.matrix_model import OBJECTIVES, MatrixModel
 from planner.model import PlanModel, check_deadline
 from planner.scenario import Scenario, eligible_pairs
@@ -136,6 +137,21 @@ FALLBACK_TOL = 1e-6
 #: After the watchdog gives up on a solve, how long it still waits for HiGHS to unwind.
 UNWIND_WAIT = 0.05
 
+#: How often the thread waiting for HiGHS looks after the second solver.
+TICK_SECONDS = 0.02
+
+#: Largest model (nonzeros) on which CBC races HiGHS: up to M-sized models (50k).
+#: Above it CBC's preprocessing alone can outlast the limit (bench/README.md).
+RACE_MAX_NONZEROS = 100_000
+
+#: A solve that HiGHS has not finished after this long gets CBC beside it. Most
+#: solves of small scenarios end sooner, and then never pay for a second process.
+RACE_AFTER = 0.3
+
+#: CBC's own time limit ends it this long before the solve's deadline, so that it
+#: still writes the best solution it has.
+RIVAL_EARLY = 0.2
+
 
 _abandoned_workers: list[threading.Thread] = []
 
@@ -201,13 +217,19 @@ class _HighsRun:
                 self.interrupted_at = now
             self.interrupted = True
             event.interrupt()
+        else:
+            # HiGHS keeps the flag between runs: an interrupt that ended the last
+            # run would otherwise end the next one at its first check.
+            event.interrupt(False)
 
-    def _run_watched(self, highs: highspy.Highs) -> None:
+    def _run_watched(self, highs: highspy.Highs, tick: Callable[[], None] | None = None) -> None:
         """`highs.run()` in a worker thread that this thread stops waiting for at the deadline.
 
         Waits until `deadline + grace`; then the callback interrupts at its next
         chance, and if HiGHS has not returned `UNWIND_WAIT` later the solve is
-        abandoned (`_Abandoned` is raised, the worker ends on its own).
+        abandoned (`_Abandoned` is raised, the worker ends on its own). While it
+        waits, `tick` (if given) is called every `TICK_SECONDS` (the race with a
+        second solver is run from here, never from HiGHS's own thread).
         """
         done = threading.Event()
 
@@ -219,7 +241,14 @@ class _HighsRun:
 
         worker = threading.Thread(target=work, name="highs-solve", daemon=True)
         worker.start()
-        if not done.wait(max(0.0, self.deadline + self.grace - time.monotonic())):
+        limit = self.deadline + self.grace
+        if tick is not None:
+            tick()
+            while not done.wait(max(0.0, min(TICK_SECONDS, limit - time.monotonic()))):
+                if time.monotonic() >= limit:
+                    break
+                tick()
+        if not done.wait(max(0.0, limit - time.monotonic())):
             self.interrupted = True
             if not done.wait(UNWIND_WAIT):
                 self.abandoned = worker
@@ -487,6 +516,7 @@ class MatrixSolver(_HighsRun):
         mip_gap: float = 0.0,
         presolve: str | None = None,
         grace: float = 0.0,
+        race: bool = False,
     ) -> None:
         small = len(model.row_value) <= SMALL_MODEL_NONZEROS
         if presolve is None:
@@ -534,6 +564,16 @@ class MatrixSolver(_HighsRun):
         """The last improving solution HiGHS reported during the current solve."""
         self._seen_bound: float | None = None
         """The last dual bound HiGHS reported during the current solve."""
+        self.race = race and rival_worthwhile(model)
+        """Whether CBC runs beside HiGHS on solves that last (see `rival_worthwhile`)."""
+        self._rival: CbcRival | None = None
+        self._rival_proof: tuple[float, np.ndarray] | None = None
+        """CBC's proven optimum of the current solve (value, checked solution), once known."""
+        self._band: float | None = None
+        """A HiGHS solution at least (maximising) or at most this good is proven by CBC."""
+        self._improving: list[tuple[float, np.ndarray]] = []
+        """HiGHS's improving solutions of the current solve (value, vector), while racing."""
+        self._stop_for_rival = False
         self._watch(self._highs)
         self._highs.cbMipImprovingSolution.subscribe(self._keep_improving_solution)
 
@@ -551,6 +591,11 @@ class MatrixSolver(_HighsRun):
         out = event.data_out
         self._seen = np.array(out.mip_solution, dtype=float)
         self._note_bound(out)
+        if self._rival is not None:
+            value = float(self._cost @ self._seen) + self._offset
+            self._improving.append((value, self._seen))
+            if self._band is not None and self._in_band(value):
+                self._stop_for_rival = True
 
     def _note_bound(self, out) -> None:
         bound = float(out.mip_dual_bound)
@@ -560,6 +605,9 @@ class MatrixSolver(_HighsRun):
     def _interrupt_at_deadline(self, event) -> None:
         if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
             self._note_bound(event.data_out)
+        if self._stop_for_rival:
+            event.interrupt()
+            return
         super()._interrupt_at_deadline(event)
 
     def use_objective(self, name: str) -> None:
@@ -718,13 +766,25 @@ class MatrixSolver(_HighsRun):
         highs = self._highs
         for key, value in self._options(presolve, self.deadline - started).items():
             highs.setOptionValue(key, value)
+        lp = highs.getLp() if self.race else None
+        tick = None if lp is None else functools.partial(self._race_tick, lp, started)
         try:
-            self._run_watched(highs)
-        except _Abandoned:
-            seconds = time.monotonic() - started
-            return SolveResult(
-                Termination.TIME_LIMIT, None, self._seen_bound, seconds, message="abandoned"
-            )
+            try:
+                self._run_watched(highs, tick)
+            except _Abandoned:
+                seconds = time.monotonic() - started
+                result = SolveResult(
+                    Termination.TIME_LIMIT, None, self._seen_bound, seconds, message="abandoned"
+                )
+            else:
+                result = self._highs_result(started)
+            return self._settle_race(result, started)
+        finally:
+            self._end_race()
+
+    def _highs_result(self, started: float) -> SolveResult:
+        """What HiGHS's last run found, as a `SolveResult`."""
+        highs = self._highs
         seconds = time.monotonic() - started
         status = highs.getModelStatus()
         message = f"{_STATUS_WORDS.get(status, 'unknown')}: {highs.modelStatusToString(status)}"
@@ -757,6 +817,121 @@ class MatrixSolver(_HighsRun):
         values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
         return self._result(termination, float(incumbent), bound, seconds, values, message)
 
+    # ------------------------------------------------------------------ second solver
+
+    def _race_tick(self, lp: highspy.HighsLp, started: float) -> None:
+        """Between waits for HiGHS: start CBC once the solve lasts, then watch for its proof."""
+        now = time.monotonic()
+        if not self.race:
+            return
+        if self._rival is None:
+            left = self.deadline - now - RIVAL_EARLY
+            command = cbc_command()
+            if now - started < RACE_AFTER or left < RACE_AFTER or command is None:
+                return
+            try:
+                self._rival = CbcRival(
+                    lp,
+                    command=command,
+                    maximise=self._maximise,
+                    seconds=left,
+                    rel_gap=self.mip_gap,
+                    abs_gap=self.abs_gap,
+                )
+            except OSError:
+                self.race = False  # no second process on this machine: HiGHS alone
+            return
+        if self._rival_proof is not None or not self._rival.done():
+            return
+        proof = self._checked(self._rival.answer())
+        if proof is None or not proof[2]:
+            return
+        value, values, _ = proof
+        self._rival_proof = (value, values)
+        margin = self._margin(value)
+        self._band = value - margin if self._maximise else value + margin
+        if any(self._in_band(v) for v, _ in list(self._improving)):
+            self._stop_for_rival = True
+
+    def _checked(self, answer: RivalAnswer | None) -> tuple[float, np.ndarray, bool] | None:
+        """CBC's solution (value, vector, proven) if it meets every row, else None."""
+        if answer is None or answer.values is None:
+            return None
+        if not feasible(self.model, self._extra_rows, answer.values, tol=FALLBACK_TOL):
+            return None
+        return float(self._cost @ answer.values) + self._offset, answer.values, answer.proven
+
+    def _margin(self, value: float) -> float:
+        """How far CBC's proven value may be from the optimum (its absolute and relative gaps)."""
+        return self.abs_gap + self.mip_gap * max(1.0, abs(value))
+
+    def _in_band(self, value: float) -> bool:
+        assert self._band is not None
+        return value >= self._band if self._maximise else value <= self._band
+
+    def _proof_bound(self, value: float) -> float:
+        """The bound CBC's proof of `value` gives: no solution is better than this."""
+        margin = self._margin(value)
+        return value + margin if self._maximise else value - margin
+
+    def _better(self, a: float, b: float) -> bool:
+        return a > b if self._maximise else a < b
+
+    def _settle_race(self, result: SolveResult, started: float) -> SolveResult:
+        """The stage's answer once HiGHS has returned, with CBC's if it raced.
+
+        A proof by CBC makes HiGHS's first solution within the proven gap the
+        answer: HiGHS's search is deterministic, so the plan does not depend on
+        which process finished first (CBC's own solution is used only when
+        HiGHS found none that good before the deadline). Without a proof, the
+        better solution and the tighter bound of the two are the answer.
+        """
+        rival = self._rival
+        if rival is None:
+            return result
+        seconds = time.monotonic() - started
+        if self._stop_for_rival and self._rival_proof is not None:
+            value, values = next((v, x) for v, x in self._improving if self._in_band(v))
+            proven = self._proof_bound(self._rival_proof[0])
+            message = "optimal: HiGHS's solution, proven optimal by CBC"
+            return self._result(Termination.OPTIMAL, value, proven, seconds, values, message)
+        if result.termination != Termination.TIME_LIMIT:
+            return result
+        answer: RivalAnswer | None = None
+        checked: tuple[float, np.ndarray, bool] | None = None
+        if self._rival_proof is None:
+            wait = max(0.0, self.deadline + self.grace - time.monotonic())
+            answer = rival.stop(wait=wait)
+            checked = self._checked(answer)
+            if checked is not None and checked[2]:
+                self._rival_proof = (checked[0], checked[1])
+        if self._rival_proof is not None:
+            value, values = self._rival_proof
+            message = "optimal: proven by CBC"
+            proven = self._proof_bound(value)
+            return self._result(Termination.OPTIMAL, value, proven, seconds, values, message)
+        bound = result.bound
+        if answer is not None and answer.bound is not None:
+            theirs = answer.bound + self._offset
+            if bound is None or self._better(bound, theirs):
+                bound = theirs
+        if checked is not None and (
+            result.incumbent is None or self._better(checked[0], result.incumbent)
+        ):
+            message = f"{result.message}; CBC's solution was better"
+            return self._result(result.termination, checked[0], bound, seconds, checked[1], message)
+        return replace(result, bound=_finite(bound))
+
+    def _end_race(self) -> None:
+        """Stop CBC (if it still runs) and forget this solve's race."""
+        if self._rival is not None:
+            self._rival.stop()
+        self._rival = None
+        self._rival_proof = None
+        self._band = None
+        self._improving = []
+        self._stop_for_rival = False
+
     def _result(
         self,
         termination: Termination,
@@ -778,6 +953,25 @@ class MatrixSolver(_HighsRun):
             u=tuple(values[mm.u_start :].tolist()),
             message=message,
         )
+
+
+def rival_worthwhile(model: MatrixModel) -> bool:
+    """Whether racing CBC beside HiGHS can pay on this machine and model.
+
+    It needs a CBC binary, a second core (HiGHS runs single-threaded), integer
+    columns, and a model small enough that CBC's preprocessing ends well
+    within a run (`RACE_MAX_NONZEROS`).
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return (
+        cores >= 2
+        and bool((model.integrality == 1).any())
+        and len(model.row_value) <= RACE_MAX_NONZEROS
+        and cbc_command() is not None
+    )
 
 
 def _finite(value: float | None) -> float | None:
