@@ -572,7 +572,8 @@ class MatrixSolver(_HighsRun):
         self._band: float | None = None
         """A HiGHS solution at least (maximising) or at most this good is proven by CBC."""
         self._improving: list[tuple[float, np.ndarray]] = []
-        """HiGHS's improving solutions of the current solve (value, vector), while racing."""
+        """While racing: HiGHS's improving solutions since the solve began (a start it
+        accepts comes first), in order, as (value, vector)."""
         self._stop_for_rival = False
         self._watch(self._highs)
         self._highs.cbMipImprovingSolution.subscribe(self._keep_improving_solution)
@@ -591,7 +592,7 @@ class MatrixSolver(_HighsRun):
         out = event.data_out
         self._seen = np.array(out.mip_solution, dtype=float)
         self._note_bound(out)
-        if self._rival is not None:
+        if self.race:  # from the solve's start: CBC's proof may come after HiGHS found it
             value = float(self._cost @ self._seen) + self._offset
             self._improving.append((value, self._seen))
             if self._band is not None and self._in_band(value):

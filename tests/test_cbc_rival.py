@@ -161,6 +161,25 @@ def test_a_rival_proof_ends_highs_without_spoiling_the_next_solve(eager_race) ->
     assert all(r.stopped for r in ProvingRival.made)
 
 
+def test_a_solution_found_before_the_rival_started_is_the_answer_it_proves(
+    eager_race, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HiGHS reports the optimal start at once, before CBC is started; the race must
+    still recognise it as HiGHS's first solution within the proven gap."""
+    eager_race(ProvingRival)
+    monkeypatch.setattr(solver_module, "RACE_AFTER", 0.05)
+    sc = random_scenario(4243, n_options=60, n_markets=20, n_offers=3, plans=1)
+    mm = build_matrix_model(sc)
+    alone = MatrixSolver(mm, deadline=time.monotonic() + 60).solve()
+    assert alone.termination == Termination.OPTIMAL
+    solver = MatrixSolver(mm, deadline=time.monotonic() + 60, race=True)
+    solver.set_start(alone.columns())
+    raced = solver.solve()
+    assert raced.termination == Termination.OPTIMAL
+    assert "CBC" in raced.message
+    assert np.array_equal(raced.columns(), alone.columns())
+
+
 def test_a_rival_answer_that_breaks_a_row_is_ignored(eager_race) -> None:
     eager_race(BrokenRival)
     sc = random_scenario(4300, n_options=14, n_markets=6, n_offers=3, plans=2)
