@@ -498,7 +498,8 @@ def chart(result: dict, path: Path) -> str:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    return str(path.resolve().relative_to(HERE.parent))
+    path = path.resolve()
+    return str(path.relative_to(HERE.parent)) if path.is_relative_to(HERE.parent) else str(path)
 
 
 def main() -> int:
