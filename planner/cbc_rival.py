@@ -55,7 +55,6 @@ class RivalAnswer:
 
     proven: bool
     """CBC proved its solution optimal within the gaps it was given."""
-    infeasible: bool
     values: np.ndarray | None
     """CBC's best solution as a full column vector (unchecked), or None."""
     bound: float | None
@@ -67,7 +66,7 @@ class CbcRival:
 
     The model goes to CBC as MPS written by HiGHS, minimising (a maximised
     objective is negated; the offset is left out, CBC's MPS reading of it
-    differs between versions). CBC's own time limit (`-sec`, wall clock) ends
+    differs between versions). CBC's own time limit (`-seconds`, wall clock) ends
     it before the caller's deadline so that it still writes its solution.
     """
 
@@ -101,6 +100,8 @@ class CbcRival:
             shutil.rmtree(self._dir, ignore_errors=True)
             raise OSError("HiGHS could not write the model for CBC")
         self._log_path = log
+        self._answer: RivalAnswer | None = None
+        """What CBC reported, read once after it ended (`answer`)."""
         with open(log, "wb") as out:
             self._process = subprocess.Popen(
                 [
@@ -130,8 +131,16 @@ class CbcRival:
         return self._process.poll() is not None
 
     def answer(self) -> RivalAnswer | None:
-        """CBC's answer once it has ended, None while it runs or when it wrote none."""
-        if not self.done() or not self._solution.exists():
+        """CBC's answer once it has ended, None while it runs or when it wrote none.
+
+        The files are read once; the solver asks again at every wait tick.
+        """
+        if self._answer is None and self.done():
+            self._answer = self._read()
+        return self._answer
+
+    def _read(self) -> RivalAnswer | None:
+        if not self._solution.exists():
             return None
         try:
             text = self._solution.read_text()
@@ -144,7 +153,7 @@ class CbcRival:
         head = lines[0].lower()
         sign = -1.0 if self.maximise else 1.0
         if head.startswith("infeasible") or "integer infeasible" in head:
-            return RivalAnswer(proven=False, infeasible=True, values=None, bound=None)
+            return RivalAnswer(proven=False, values=None, bound=None)
         values: np.ndarray | None = np.zeros(self.n_cols)
         for line in lines[1:]:
             parts = line.replace("**", " ").split()
@@ -153,9 +162,9 @@ class CbcRival:
             try:
                 index, value = int(parts[0]), float(parts[2])
             except ValueError:
-                return RivalAnswer(proven=False, infeasible=False, values=None, bound=None)
+                return RivalAnswer(proven=False, values=None, bound=None)
             if not 0 <= index < self.n_cols:
-                return RivalAnswer(proven=False, infeasible=False, values=None, bound=None)
+                return RivalAnswer(proven=False, values=None, bound=None)
             assert values is not None
             values[index] = value
         proven = head.startswith("optimal")
@@ -165,7 +174,7 @@ class CbcRival:
         found = _BEST_POSSIBLE.findall(log)
         if found and found[-1] != "inf":
             bound = sign * float(found[-1])
-        return RivalAnswer(proven=proven, infeasible=False, values=values, bound=bound)
+        return RivalAnswer(proven=proven, values=values, bound=bound)
 
     def stop(self, wait: float = 0.0) -> RivalAnswer | None:
         """Let CBC end within `wait` seconds, else kill it; remove its files.
@@ -175,7 +184,7 @@ class CbcRival:
         if self._process.poll() is None and wait > 0:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._process.wait(wait)
-        answer = self.answer() if self.done() else None
+        answer = self.answer()
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()

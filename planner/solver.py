@@ -565,11 +565,11 @@ class MatrixSolver(_HighsRun):
         self._seen_bound: float | None = None
         """The last dual bound HiGHS reported during the current solve."""
         self.race = race and rival_worthwhile(model)
+        """Whether CBC runs beside HiGHS on solves that last (see `rival_worthwhile`)."""
         self._racing_stage = True
         """Only reach stages race: on tie-break stages CBC never finished first (S: 10 of
         10; mknapcb1 problem 0: 8-20 s against HiGHS's 4-7 s), so there it only takes
         the second core."""
-        """Whether CBC runs beside HiGHS on solves that last (see `rival_worthwhile`)."""
         self._rival: CbcRival | None = None
         self._rival_proof: tuple[float, np.ndarray] | None = None
         """CBC's proven optimum of the current solve (value, checked solution), once known."""
@@ -760,7 +760,7 @@ class MatrixSolver(_HighsRun):
             ):
                 continue
             value = float(self._cost @ values) + self._offset
-            if best is None or (value > best[0] if self._maximise else value < best[0]):
+            if best is None or self._better(value, best[0]):
                 best = (value, values)
         if best is None:
             return result

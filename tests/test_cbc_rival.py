@@ -56,7 +56,7 @@ class ProvingRival:
         return True
 
     def answer(self) -> RivalAnswer:
-        return RivalAnswer(proven=True, infeasible=False, values=self.values, bound=self.bound)
+        return RivalAnswer(proven=True, values=self.values, bound=self.bound)
 
     def stop(self, wait: float = 0.0) -> RivalAnswer:
         self.stopped = True
@@ -67,9 +67,7 @@ class BrokenRival(ProvingRival):
     """Claims a proof for a vector that breaks the model's rows: must never be used."""
 
     def answer(self) -> RivalAnswer:
-        return RivalAnswer(
-            proven=True, infeasible=False, values=np.full(len(self.values), 7.0), bound=1e9
-        )
+        return RivalAnswer(proven=True, values=np.full(len(self.values), 7.0), bound=1e9)
 
 
 RIVAL_ANSWERS: list[str] = []
@@ -203,7 +201,7 @@ def test_out_of_time_the_better_solution_and_the_tighter_bound_win(eager_race) -
 
     class Unproven(ProvingRival):
         def answer(self) -> RivalAnswer:
-            return RivalAnswer(proven=False, infeasible=False, values=values, bound=optimum + 1)
+            return RivalAnswer(proven=False, values=values, bound=optimum + 1)
 
     solver._rival = Unproven(  # as `_race_tick` would have started it
         lp, command="", maximise=True, seconds=1, rel_gap=0, abs_gap=0
@@ -274,7 +272,8 @@ def test_cbc_stopped_early_leaves_no_answer_and_no_files() -> None:
     assert command is not None
     rival = CbcRival(lp, command=command, maximise=True, seconds=30, rel_gap=0.0, abs_gap=1e-7)
     folder = rival._dir
-    rival.stop()  # at once: killed
+    answer = rival.stop()  # at once: killed before it could write a solution
+    assert answer is None
     assert rival.done()
     assert not folder.exists()
 
