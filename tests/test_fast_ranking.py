@@ -20,9 +20,10 @@ from scenario_builders import random_scenario, sorted_scenario
 from planner.matrix_model import build_matrix_model
 from planner.model import extract_decisions
 from planner.plan import CoFinancing
-from planner.ranking import rank_plans, repaired_start, tie_break_epsilon
+from planner.ranking import rank_plans, repaired_start
 from planner.scenario import Coverage, Market, Option, Partner, Scenario, Settings
 from planner.solver import REL_TOL, MatrixSolver, max_cofinancing
+from planner.stages import tie_break_epsilon
 from planner.verify import check_plan, make_plan
 
 

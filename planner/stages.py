@@ -1,0 +1,226 @@
+"""The lexicographic stages of one rank (formulation eq. 15), on a solver holding the model.
+
+A rank is a reach stage (maximise weighted reach) and a tie-break (holding
+reach within the SPEC tolerance: least net spend, then fewest options). The
+two are separate functions so the tie-break of one rank can run on a second
+solver while the next rank's reach stage runs (`planner.tie_break_lane`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.lp_start import expected_lp_seconds, lp_guided_start
+from planner.matrix_model import MatrixModel
+from planner.model import PlanModel
+from planner.solver import (
+    MIP_ABS_GAP,
+    REL_TOL,
+    MatrixSolver,
+    PersistentSolver,
+    SolveResult,
+    Termination,
+    tolerance,
+)
+from planner.start_plan import greedy_start
+
+
+class SolverTroubleError(RuntimeError):
+    """HiGHS reported numerical trouble or an unbounded model: an internal error, not a plan."""
+
+
+@dataclass
+class Stages:
+    """What the stages of one rank found: the last stage's answer, the reach stage's
+    (its bound is the plan's), and whether every stage was proven."""
+
+    best: SolveResult
+    reach: SolveResult
+    proven: bool
+
+
+def solve_rank(
+    pm: PlanModel | MatrixModel,
+    solver: PersistentSolver | MatrixSolver,
+    start: np.ndarray | None = None,
+) -> Stages:
+    """The lexicographic stages for one rank (formulation eq. 15): `reach_stage`, then
+    `tie_break` on the same solver."""
+    return tie_break(pm, solver, reach_stage(pm, solver, start))
+
+
+def reach_stage(
+    pm: PlanModel | MatrixModel,
+    solver: PersistentSolver | MatrixSolver,
+    start: np.ndarray | None = None,
+) -> SolveResult:
+    """Stage 1: the most weighted reach the solver's model (with its cuts) allows.
+
+    The direct backend starts from the best of `start` (the previous plan
+    repaired, only if WARM_START_RANKS) and, on large models, the greedy and
+    LP-guided plans (`_best_start`).
+    """
+    solver.clear_stage_rows()
+    solver.use_objective("weighted_reach")
+    if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
+        start = _best_start(pm, solver, start)
+        if start is not None:
+            solver.set_start(start)
+    return solver.solve()
+
+
+def tie_break(
+    pm: PlanModel | MatrixModel, solver: PersistentSolver | MatrixSolver, reach: SolveResult
+) -> Stages:
+    """Stages 2 and 3 after `reach`: least net spend, then fewest options.
+
+    `solver` must hold the model and the cuts `reach` was found under (the
+    solver that found it, or a second one given the same rows). The direct
+    backend merges the two stages into one warm-started solve
+    (`_merged_tie_break`); the Pyomo reference keeps two separate cold stages.
+    Each later stage holds the earlier objective at its found value within the
+    SPEC tolerance; if a later stage runs out of time, the earlier stage's
+    solution stands (it satisfies every constraint) and the plan is unproven.
+    """
+    best = reach
+    proven = reach.termination == Termination.OPTIMAL
+    if not reach.has_solution or reach.incumbent is None or reach.incumbent <= tolerance(0.0):
+        return Stages(best, reach, proven)
+    v1 = reach.incumbent
+    solver.clear_stage_rows()
+    solver.hold("weighted_reach", v1 - tolerance(v1))
+    if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
+        return _merged_tie_break(pm, solver, reach, proven)
+    solver.use_objective("net_spend")
+    spend = solver.solve()
+    if spend.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
+        raise SolverTroubleError(f"HiGHS reported {spend.termination}: {spend.message}")
+    if not spend.has_solution or spend.incumbent is None:
+        # Infeasible here would be a solver fault (plan 1's stage solution is feasible).
+        if spend.termination == Termination.INFEASIBLE:
+            raise SolverTroubleError("the net-spend stage was infeasible at its own optimum")
+        return Stages(best, reach, False)
+    best = spend
+    proven = proven and spend.termination == Termination.OPTIMAL
+    v2 = spend.incumbent
+    solver.hold("net_spend", v2 + tolerance(v2))
+    solver.use_objective("option_count")
+    count = solver.solve()
+    if count.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
+        raise SolverTroubleError(f"HiGHS reported {count.termination}: {count.message}")
+    if count.has_solution:
+        best = count
+        proven = proven and count.termination == Termination.OPTIMAL
+    else:
+        if count.termination == Termination.INFEASIBLE:
+            raise SolverTroubleError("the option-count stage was infeasible at its own optimum")
+        proven = False
+    return Stages(best, reach, proven)
+
+
+def _best_start(
+    mm: MatrixModel, solver: MatrixSolver, repaired: np.ndarray | None
+) -> np.ndarray | None:
+    """The start for a reach stage: the repaired last plan or, on large models, the best of
+    it, a greedy plan and an LP-guided plan.
+
+    On large models HiGHS may spend the whole time limit in its root LP and
+    cut rounds (measured: 10,000 options, 60 s, no plan); the greedy plan
+    (`planner.start_plan`) is then what the run reports, so it is always built
+    there, within `GREEDY_SHARE` of the remaining time. When the LP relaxation
+    is cheap enough, the LP-guided plan (`planner.lp_start`) is tried too; the
+    best of them by weighted reach is the start. Small models find better
+    plans than these within a second on their own.
+    """
+    if not solver.large:
+        return repaired
+    now = time.monotonic()
+    greedy = greedy_start(
+        mm,
+        solver.extra_rows(),
+        deadline=solver.deadline,
+        stop_by=now + GREEDY_SHARE * (solver.deadline - now),
+    )
+    found = [v for v in (repaired, greedy) if v is not None]
+    now = time.monotonic()
+    remaining = solver.deadline - now
+    if expected_lp_seconds(mm) <= LP_START_SHARE * remaining:
+        guided = lp_guided_start(
+            mm,
+            solver.extra_rows(),
+            lp_deadline=now + 2 * LP_START_SHARE * remaining,
+            deadline=now + SUB_MIP_SHARE * remaining,
+        )
+        if guided is not None:
+            found.append(guided)
+    if not found:
+        return None
+    reach = mm.objectives["weighted_reach"]
+    return max(found, key=lambda v: float(reach @ v))
+
+
+#: Share of the remaining time the greedy start plan may take on a large model.
+GREEDY_SHARE = 0.05
+
+#: The LP-guided start (`planner.lp_start`) is tried when its LP is expected to take
+#: at most this share of the remaining time (it may take twice that before it is
+#: given up); its sub-MIP ends at `SUB_MIP_SHARE` of the remaining time.
+LP_START_SHARE = 0.1
+SUB_MIP_SHARE = 0.45
+
+
+def tie_break_epsilon(net_spend_floor: float, free_options: int) -> float:
+    """Weight ε of the option count in the merged stage min N + ε·Σx (formulation eq. 15).
+
+    With L ≤ N* (a lower bound on the least net spend) and F options free to
+    change, two plans' counts differ by at most F, so ε·F < tol(L) ≤ tol(N*):
+    the count term can never outweigh a net-spend difference larger than the
+    SPEC tolerance. The +2 leaves room for HiGHS's absolute gap of ε/2.
+    """
+    return REL_TOL * max(1.0, net_spend_floor) / (free_options + 2)
+
+
+def _merged_tie_break(
+    mm: MatrixModel, solver: MatrixSolver, reach: SolveResult, proven: bool
+) -> Stages:
+    """Stages 2 and 3 as one solve: min N + ε·Σx, warm-started from the reach stage.
+
+    ε needs a lower bound L on the least net spend N* (`tie_break_epsilon`).
+    The first solve guesses L = N_r / 2 (N_r: the reach solution's net spend,
+    which is ≥ N*) and certifies the guess afterwards from its own dual bound D:
+    every plan has N + ε·Σx ≥ D, so N* ≥ D − ε·n₁ (n₁ options can be chosen).
+    If that certified floor is below the guess, one more solve with ε from the
+    certified floor follows (warm-started again); it holds by construction.
+    """
+    lower, upper = mm.col_lower[mm.x_start : mm.y_start], mm.col_upper[mm.x_start : mm.y_start]
+    free = int(((lower < 0.5) & (upper > 0.5)).sum())
+    choosable = int((upper > 0.5).sum())
+    start = reach.columns()
+    guess = 0.5 * float(mm.objectives["net_spend"] @ start)
+    best = reach
+    try:
+        for _attempt in range(2):
+            epsilon = tie_break_epsilon(guess, free)
+            solver.abs_gap = min(MIP_ABS_GAP, 0.5 * epsilon)
+            solver.use_tie_break(epsilon)
+            solver.set_start(start)
+            merged = solver.solve()
+            if merged.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
+                raise SolverTroubleError(f"HiGHS reported {merged.termination}: {merged.message}")
+            if not merged.has_solution:
+                if merged.termination == Termination.INFEASIBLE:
+                    raise SolverTroubleError("the tie-break stage was infeasible at its optimum")
+                return Stages(best, reach, False)
+            best = merged
+            if merged.termination != Termination.OPTIMAL or merged.bound is None:
+                return Stages(best, reach, False)
+            floor = merged.bound - epsilon * choosable
+            if tie_break_epsilon(floor, free) >= epsilon:
+                return Stages(best, reach, proven)
+            guess, start = floor, merged.columns()
+        return Stages(best, reach, proven)
+    finally:
+        solver.abs_gap = MIP_ABS_GAP
