@@ -34,11 +34,14 @@ from planner.scenario import Scenario
 from planner.solver import (
     MatrixSolver,
     PersistentSolver,
+    SolveResult,
     Termination,
+    cores_available,
     max_cofinancing,
     tolerance,
 )
-from planner.stages import SolverTroubleError, Stages, solve_rank
+from planner.stages import SolverTroubleError, Stages, reach_stage, tie_break
+from planner.tie_break_lane import TieBreakLane
 from planner.verify import PlanVerificationError, check_plan, make_plan
 
 #: progress(plan_k, plans_asked, elapsed_s, gap_or_None): plain values, no terminal code.
@@ -153,19 +156,55 @@ def rank_plans(
     """A feasible plan for the next rank's reach stage (the last plan, repaired)."""
     stop_reason = ""
     timed_out = False
+    overlap = (
+        OVERLAP_TIE_BREAKS
+        and race
+        and wanted > 1
+        and not WARM_START_RANKS
+        and isinstance(solver, MatrixSolver)
+        and cores_available() >= 2
+    )
+    lane: TieBreakLane | None = None
+    pending: tuple[str, ...] | None = None
+    """Options of the last rank while its tie-break runs in `lane` (already cut)."""
+    if isinstance(solver, MatrixSolver):
+        solver.spare_core_taken = lambda: lane is not None and lane.busy
+
+    def short_plan() -> str:
+        short = [p for p in plans if len(set(p.options) - must) < d]
+        if not short:
+            return ""
+        return (
+            f"plan {short[0].rank} has fewer than {d} options that are not `must`, "
+            f"so no plan can leave out {d} of them"
+        )
+
     for k in range(1, wanted + 1):
-        if progress:
+        if progress and pending is None:
             progress(k, wanted, clock() - start, None)
-        if plans:
-            short = [p for p in plans if len(set(p.options) - must) < d]
-            if short:
-                stop_reason = (
-                    f"plan {short[0].rank} has fewer than {d} options that are not `must`, "
-                    f"so no plan can leave out {d} of them"
-                )
+        if pending is None and (stop_reason := short_plan()):
+            break
+        first = reach_stage(pm, solver, warm)
+        if pending is not None:
+            assert lane is not None and isinstance(solver, MatrixSolver)
+            stages = lane.result()
+            plan = _make_verified_plan(pm, k - 1, stages)
+            plans.append(plan)
+            if progress:
+                progress(k - 1, wanted, clock() - start, plan.gap)
+            speculated, pending = pending, None
+            ran_out = stages.best.termination == Termination.TIME_LIMIT or lane.interrupted
+            if ran_out and clock() >= solve_deadline:
+                timed_out = True
+                stop_reason = f"the time limit of {settings.time_limit_s:g} s was reached"
                 break
-        stages = solve_rank(pm, solver, warm)
-        first = stages.reach
+            if set(plan.options) != set(speculated):
+                # The tie-break chose other options: cut those, and find rank k again.
+                solver.drop_last_cut()
+                _add_no_good_cut(pm, solver, plan.options, d)
+                if stop_reason := short_plan():
+                    break
+                first = reach_stage(pm, solver, warm)
         if first.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
             raise SolverTroubleError(
                 f"HiGHS reported {first.termination} while looking for plan {k}: {first.message}"
@@ -179,15 +218,11 @@ def rank_plans(
                 "of each earlier plan"
             )
             break
-        if not stages.best.has_solution:
+        if not first.has_solution:
             timed_out = True
             stop_reason = f"the time limit of {settings.time_limit_s:g} s was reached"
             break
-        if (
-            stages.best.incumbent is not None
-            and first.incumbent is not None
-            and (first.incumbent <= tolerance(0.0))
-        ):
+        if first.incumbent is not None and first.incumbent <= tolerance(0.0):
             if first.termination == Termination.OPTIMAL or (
                 first.bound is not None and first.bound <= tolerance(0.0)
             ):
@@ -206,6 +241,19 @@ def rank_plans(
                     "with positive weighted reach was found"
                 )
             break
+        if overlap and k < wanted and first.termination == Termination.OPTIMAL:
+            assert isinstance(pm, MatrixModel) and isinstance(solver, MatrixSolver)
+            options = _speculated_options(pm, first)
+            if len(set(options) - must) >= d:
+                if lane is None:
+                    lane = TieBreakLane(
+                        pm, deadline=solve_deadline, mip_gap=settings.mip_gap, grace=grace
+                    )
+                lane.start(first, solver.extra_rows())
+                _add_no_good_cut(pm, solver, options, d)
+                pending = options
+                continue
+        stages = tie_break(pm, solver, first)
         plan = _make_verified_plan(pm, k, stages)
         plans.append(plan)
         if progress:
@@ -312,6 +360,11 @@ def repaired_start(mm: MatrixModel, columns: np.ndarray, drop: int) -> np.ndarra
 #: tie-break stage still starts from the reach stage's own solution.
 WARM_START_RANKS = False
 
+#: Prove rank k's tie-break on a second core while rank k+1's reach stage runs
+#: (`planner.tie_break_lane`), where `race` allows a second core and more than one
+#: plan is asked for.
+OVERLAP_TIE_BREAKS = True
+
 #: How many drop candidates `repaired_start` checks before giving up.
 _REPAIR_TRIES = 25
 
@@ -352,6 +405,16 @@ def _make_verified_plan(pm: PlanModel | MatrixModel, rank: int, stages: Stages) 
     return plan
 
 
+def _speculated_options(pm: MatrixModel, reach: SolveResult) -> tuple[str, ...]:
+    """The options rank k will most likely have: those of its reach stage.
+
+    The tie-break only lowers net spend and the option count at the same
+    reach, which it almost always does by re-choosing co-financing, not options
+    (`planner.tie_break_lane`); when it does change them, the caller re-solves.
+    """
+    return extract_decisions(pm, list(reach.x), list(reach.y), list(reach.z))[0]
+
+
 def _add_no_good_cut(
     pm: PlanModel | MatrixModel,
     solver: PersistentSolver | MatrixSolver,
@@ -360,7 +423,7 @@ def _add_no_good_cut(
 ) -> None:
     """Formulation eq. (14): Σ_{o∈S}(1 − x_o) ≥ d for the options S of a returned plan."""
     index = pm.option_index()
-    chosen = [index[o] for o in options]
+    chosen = sorted(index[o] for o in options)
     if not chosen:
         return
     solver.add_no_good_cut(chosen, len(chosen) - d)

@@ -485,10 +485,26 @@ _STATUS_WORDS = {
 }
 
 
+_BANNER_LOCK = threading.Lock()
+_banner_shown = False
+
+
 def _quiet_highs() -> highspy.Highs:
-    """A `highspy.Highs` with output off (it prints a banner on construction)."""
-    with capture_output(capture_fd=True):
-        highs = highspy.Highs()
+    """A `highspy.Highs` with output off.
+
+    HiGHS prints a banner on the process's first construction. It is swallowed
+    by redirecting the process's stdout and stderr, which is not safe while
+    another thread redirects them, so only that first construction is
+    redirected, under a lock (solves run in threads: `TieBreakLane`).
+    """
+    global _banner_shown
+    with _BANNER_LOCK:
+        if _banner_shown:
+            highs = highspy.Highs()
+        else:
+            with capture_output(capture_fd=True):
+                highs = highspy.Highs()
+            _banner_shown = True
     highs.setOptionValue("output_flag", False)
     return highs
 
@@ -579,6 +595,8 @@ class MatrixSolver(_HighsRun):
         """While racing: HiGHS's improving solutions since the solve began (a start it
         accepts comes first), in order, as (value, vector)."""
         self._stop_for_rival = False
+        self.spare_core_taken: Callable[[], bool] = lambda: False
+        """Whether other work of this run uses the second core now (CBC then waits)."""
         self._watch(self._highs)
         self._highs.cbMipImprovingSolution.subscribe(self._keep_improving_solution)
 
@@ -687,6 +705,13 @@ class MatrixSolver(_HighsRun):
         self._cuts += 1
         self._extra.append(f"no_good({self._cuts})")
         self._extra_rows.append(ExtraRow(cols, np.ones(len(cols)), -np.inf, float(rhs)))
+
+    def drop_last_cut(self) -> None:
+        """Delete the last no-good cut (one added for a plan the tie-break then changed)."""
+        last = max(k for k, name in enumerate(self._extra) if name.startswith("no_good"))
+        self._highs.deleteRows(1, np.array([self.model.n_rows + last], dtype=np.int32))
+        del self._extra[last], self._extra_rows[last]
+        self._cuts -= 1
 
     def row_name(self, row: int) -> str:
         """The name of row `row` of what HiGHS holds now (model rows, stage rows, cuts)."""
@@ -837,6 +862,8 @@ class MatrixSolver(_HighsRun):
             command = cbc_command()
             if now - started < RACE_AFTER or left < RACE_AFTER or command is None:
                 return
+            if self.spare_core_taken():
+                return  # a tie-break runs there (planner.tie_break_lane); CBC may start later
             try:
                 self._rival = CbcRival(
                     lp,
@@ -963,6 +990,14 @@ class MatrixSolver(_HighsRun):
         )
 
 
+def cores_available() -> int:
+    """Cores this process may run on (its affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def rival_worthwhile(model: MatrixModel) -> bool:
     """Whether racing CBC beside HiGHS can pay on this machine and model.
 
@@ -970,12 +1005,8 @@ def rival_worthwhile(model: MatrixModel) -> bool:
     columns, and a model small enough that CBC's preprocessing ends well
     within a run (`RACE_MAX_NONZEROS`).
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
     return (
-        cores >= 2
+        cores_available() >= 2
         and bool((model.integrality == 1).any())
         and len(model.row_value) <= RACE_MAX_NONZEROS
         and cbc_command() is not None
@@ -1014,9 +1045,7 @@ def max_cofinancing(
     )
     if not pairs:
         return []
-    with capture_output(capture_fd=True):  # HiGHS prints a banner on construction
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = _quiet_highs()
     h.setOptionValue("threads", solver_threads())
     h.setOptionValue("primal_feasibility_tolerance", 1e-9)
     n = len(pairs)

@@ -36,8 +36,8 @@ def _optimum(lp: highspy.HighsLp) -> tuple[np.ndarray, float]:
     return np.array(h.getSolution().col_value), h.getInfo().objective_function_value
 
 
-#: The current solve's optimum, computed before HiGHS starts (two HiGHS runs at once in
-#: one process are not safe; CBC runs in its own process).
+#: The current solve's optimum, computed before HiGHS starts (so the stand-in can
+#: answer at once).
 OPTIMUM: list[tuple[np.ndarray, float]] = []
 
 
