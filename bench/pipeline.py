@@ -27,6 +27,7 @@ import argparse
 import gc
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -39,12 +40,21 @@ _HIGHS = {"seconds": 0.0, "calls": 0}
 _RUNNING: dict[int, float] = {}
 """Start time of every HiGHS run still in progress (a run given up at the deadline
 never returns; its time up to the moment of measuring is HiGHS's too)."""
+_BUSY_SINCE: list[float] = []
+"""When the current stretch with at least one HiGHS run in progress began."""
+_LOCK = threading.Lock()
 
 
 def _highs_seconds() -> float:
-    """HiGHS time so far, runs still in progress included."""
-    now = time.perf_counter()
-    return _HIGHS["seconds"] + sum(now - t0 for t0 in list(_RUNNING.values()))
+    """Wall time so far with at least one HiGHS run in progress.
+
+    Runs overlap when the product proves a tie-break beside the next reach
+    stage (two threads): summing them would count those seconds twice, and
+    the run's share outside HiGHS would come out negative.
+    """
+    with _LOCK:
+        now = time.perf_counter()
+        return _HIGHS["seconds"] + sum(now - t0 for t0 in _BUSY_SINCE)
 
 
 def _install_highs_timer() -> None:
@@ -53,14 +63,19 @@ def _install_highs_timer() -> None:
     original = highspy.Highs.run
 
     def timed_run(self, *args, **kwargs):
-        t0 = time.perf_counter()
-        _RUNNING[id(self)] = t0
+        with _LOCK:
+            t0 = time.perf_counter()
+            _RUNNING[id(self)] = t0
+            if len(_RUNNING) == 1:
+                _BUSY_SINCE.append(t0)
         try:
             return original(self, *args, **kwargs)
         finally:
-            del _RUNNING[id(self)]
-            _HIGHS["seconds"] += time.perf_counter() - t0
-            _HIGHS["calls"] += 1
+            with _LOCK:
+                del _RUNNING[id(self)]
+                _HIGHS["calls"] += 1
+                if not _RUNNING:
+                    _HIGHS["seconds"] += time.perf_counter() - _BUSY_SINCE.pop()
 
     highspy.Highs.run = timed_run
 

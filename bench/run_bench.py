@@ -370,7 +370,8 @@ def tables(result: dict) -> str:
     lines.append(
         "Stages: import = loading planner/Pyomo/HiGHS; read = `read_workbook`; validate = "
         "`check_workbook` + `check_before_solve`; build = model build + hand-off to HiGHS "
-        "(`rank_plans` timings); highs = time inside HiGHS `run()`; rank = rest of `rank_plans` "
+        "(`rank_plans` timings); highs = wall time with a HiGHS `run()` in progress "
+        "(overlapping runs counted once); rank = rest of `rank_plans` "
         "(incl. in-rank verification and co-financing LP set-up); verify = `check_plan` on every "
         "plan again (not in e2e); write = `write_outputs`; e2e = import + read + validate + "
         "rank_plans + write. non-HiGHS = 1 − highs/e2e."
