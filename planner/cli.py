@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Callable
 from functools import wraps
@@ -32,11 +34,34 @@ def _log_internal_error() -> Path:
     return log
 
 
+class _Terminated(Exception):
+    """SIGTERM arrived (a job scheduler or service stopping the run)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _stop_solves() -> None:
+    """End HiGHS solves still running in threads before the interpreter shuts down."""
+    solver = sys.modules.get("planner.solver")  # never imported by validate or template
+    if solver is not None:
+        solver.stop_all_solves()
+
+
 def _guarded(func: Callable[..., int | None]) -> Callable[..., None]:
-    """Translate the outcome of a command into the exit statuses of SPEC §5."""
+    """Translate the outcome of a command into the exit statuses of SPEC §5.
+
+    SIGTERM is turned into an exception like Ctrl-C, so the same unwinding
+    runs: a second solver's process is stopped and its temporary folder
+    removed, staged outputs are discarded (by default SIGTERM ends Python at
+    once and leaves both behind).
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _raise_terminated)
         try:
             code = func(*args, **kwargs) or EXIT_OK
         except InputError as exc:
@@ -48,8 +73,13 @@ def _guarded(func: Callable[..., int | None]) -> Callable[..., None]:
         except click.ClickException:
             raise
         except KeyboardInterrupt:
+            _stop_solves()
             click.echo("Interrupted; nothing was written.", err=True)
             code = 130
+        except _Terminated:
+            _stop_solves()
+            click.echo("Terminated; nothing was written.", err=True)
+            code = 128 + signal.SIGTERM
         except Exception as exc:
             log = _log_internal_error()
             click.echo(f"Internal error: {type(exc).__name__}: {exc} (details in {log})", err=True)

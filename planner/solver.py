@@ -173,6 +173,25 @@ def _join_abandoned_workers() -> None:
         worker.join()
 
 
+_running_workers: set[threading.Thread] = set()
+"""Threads inside `highs.run()` right now (main solver and tie-break lane)."""
+_stopping = threading.Event()
+
+
+def stop_all_solves(wait: float = 5.0) -> None:
+    """Interrupt every HiGHS solve in this process and wait up to `wait` s for each to end.
+
+    For a process that is ending on Ctrl-C or SIGTERM: a thread still inside
+    HiGHS when the interpreter shuts down aborts the process ("terminate
+    called without an active exception"). Every later solve in the process
+    is interrupted at once, so call it only on the way out.
+    """
+    _stopping.set()
+    end = time.monotonic() + wait
+    for worker in list(_running_workers):
+        worker.join(max(0.0, end - time.monotonic()))
+
+
 class _Abandoned(Exception):
     """Raised inside Pyomo's solve when the watchdog stopped waiting for HiGHS."""
 
@@ -212,7 +231,7 @@ class _HighsRun:
     def _interrupt_at_deadline(self, event) -> None:
         """HiGHS callback: stop as soon as the run-wide deadline has passed."""
         now = time.monotonic()
-        if now >= self.deadline:
+        if now >= self.deadline or _stopping.is_set():
             if not self.interrupted:
                 self.interrupted_at = now
             self.interrupted = True
@@ -234,9 +253,11 @@ class _HighsRun:
         done = threading.Event()
 
         def work() -> None:
+            _running_workers.add(threading.current_thread())
             try:
                 highs.run()
             finally:
+                _running_workers.discard(threading.current_thread())
                 done.set()
 
         worker = threading.Thread(target=work, name="highs-solve", daemon=True)
