@@ -241,7 +241,12 @@ def rank_plans(
                     "with positive weighted reach was found"
                 )
             break
-        if overlap and k < wanted and first.termination == Termination.OPTIMAL:
+        if (
+            overlap
+            and k < wanted
+            and first.termination == Termination.OPTIMAL
+            and not first.lexicographic
+        ):
             assert isinstance(pm, MatrixModel) and isinstance(solver, MatrixSolver)
             options = _speculated_options(pm, first)
             if len(set(options) - must) >= d:

@@ -87,6 +87,9 @@ class SolveResult:
     z: tuple[float, ...] = ()
     u: tuple[float, ...] = ()
     message: str = ""
+    lexicographic: bool = False
+    """Found under the one integral objective that orders plans exactly as SPEC §3 does
+    (`planner.stages.lexicographic_weights`): no tie-break stage follows."""
 
     @property
     def has_solution(self) -> bool:
@@ -669,6 +672,19 @@ class MatrixSolver(_HighsRun):
         """A constant added to the objective (the elastic diagnosis model uses one)."""
         self._offset = float(offset)
         self._highs.changeObjectiveOffset(self._offset)
+
+    def use_lexicographic(self, reach_weight: float, spend_weight: float) -> None:
+        """Maximise reach_weight·W − spend_weight·N − option count (formulation choice 16)."""
+        objectives = self.model.objectives
+        self._cost = (
+            reach_weight * objectives["weighted_reach"]
+            - spend_weight * objectives["net_spend"]
+            - objectives["option_count"]
+        )
+        self._maximise = True
+        self._racing_stage = True
+        self._highs.changeColsCost(self.model.n_cols, self._all_cols, self._cost)
+        self._highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
 
     def use_tie_break(self, epsilon: float) -> None:
         """Minimise net spend + `epsilon` · option count (formulation eq. 15, merged stage)."""

@@ -8,8 +8,9 @@ solver while the next rank's reach stage runs (`planner.tie_break_lane`).
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -64,12 +65,109 @@ def reach_stage(
     LP-guided plans (`_best_start`).
     """
     solver.clear_stage_rows()
-    solver.use_objective("weighted_reach")
+    weights = None
+    if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
+        weights = lexicographic_weights(pm, solver.mip_gap)
+    if weights is not None:
+        assert isinstance(solver, MatrixSolver)
+        solver.use_lexicographic(weights.reach, weights.spend)
+    else:
+        solver.use_objective("weighted_reach")
     if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
         start = _best_start(pm, solver, start)
         if start is not None:
             solver.set_start(start)
-    return solver.solve()
+    result = solver.solve()
+    if weights is None:
+        return result
+    assert isinstance(pm, MatrixModel)
+    return _as_reach(pm, result, weights)
+
+
+#: Solve each rank as one integral objective when the data make that exact (choice 16).
+INTEGRAL_LEXICOGRAPHIC = True
+
+#: Largest objective value the one-objective form may reach: integers stay exact in
+#: doubles far beyond it, and HiGHS's tolerances stay far below one unit.
+LEXICOGRAPHIC_MAX = 2.0**43
+
+#: Weighted reach and net spend must stay below this for integers to be distinct under
+#: the SPEC tolerance 1e-6·max(1, |value|).
+SPEC_DISTINCT_BELOW = 1e6
+
+
+@dataclass(frozen=True)
+class LexicographicWeights:
+    """F = reach·W − spend·N − option count orders plans exactly as SPEC §3 (choice 16)."""
+
+    reach: float
+    spend: float
+    net_spend_ceiling: float
+    options_ceiling: float
+
+
+def _integral(values: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(values))) and bool(np.array_equal(values, np.round(values)))
+
+
+def lexicographic_weights(mm: MatrixModel, mip_gap: float) -> LexicographicWeights | None:
+    """Weights that make reach, then net spend, then count one exact objective, or None.
+
+    When every plan's weighted reach W and least net spend N are integers
+    below 10⁶ (so distinct values never tie under the SPEC tolerance), with
+    n options choosable and N ≤ N̄: spend = n + 1, reach = spend·(N̄ + 1)
+    make F = reach·W − spend·N − count drop by at least 1 whenever W drops by
+    1, whatever N and count do, and likewise for N at equal W. Integral W
+    needs integral weights and integral coefficients and bounds in every row
+    that holds u (reach, full stack); integral least N needs integral costs
+    and fees and an integral co-financing flow (rows holding z other than the
+    budget, and the bounds of z). Only with `mip_gap` 0: a relative gap on F
+    is not a gap on each stage.
+    """
+    if not INTEGRAL_LEXICOGRAPHIC or mip_gap > 0:
+        return None
+    reach_vec, spend_vec = mm.objectives["weighted_reach"], mm.objectives["net_spend"]
+    if not (_integral(reach_vec) and _integral(spend_vec)):
+        return None
+    tail = mm.z_start  # z and u columns come last
+    lower, upper = mm.col_lower[tail:], mm.col_upper[tail:]
+    if not (_integral(lower) and _integral(upper)):
+        return None
+    row_of = np.repeat(np.arange(mm.n_rows), np.diff(mm.row_start))
+    rows = np.unique(row_of[mm.row_index >= tail])
+    budget = mm.block("budget")
+    rows = rows[(rows < budget.start) | (rows >= budget.stop)]
+    if not _integral(mm.row_value[np.isin(row_of, rows)]):
+        return None
+    for side in (mm.row_lower[rows], mm.row_upper[rows]):
+        if not _integral(side[np.isfinite(side)]):
+            return None
+    reach_ceiling = float(np.maximum(reach_vec, 0.0) @ mm.col_upper)
+    spend_ceiling = float(np.maximum(spend_vec, 0.0) @ mm.col_upper)
+    options = float(mm.objectives["option_count"] @ mm.col_upper)
+    if max(reach_ceiling, spend_ceiling) >= SPEC_DISTINCT_BELOW:
+        return None
+    spend = options + 1.0
+    reach = spend * (spend_ceiling + 1.0)
+    if reach * reach_ceiling > LEXICOGRAPHIC_MAX:
+        return None
+    return LexicographicWeights(reach, spend, spend_ceiling, options)
+
+
+def _as_reach(mm: MatrixModel, result: SolveResult, weights: LexicographicWeights) -> SolveResult:
+    """A one-objective answer in the reach stage's terms: W and a bound on W."""
+    if not result.has_solution:
+        return replace(result, bound=None, lexicographic=True)
+    reach = float(mm.objectives["weighted_reach"] @ result.columns())
+    if result.termination == Termination.OPTIMAL:
+        bound: float | None = reach
+    elif result.bound is not None:
+        # Every plan has F ≥ reach·W − spend·N̄ − n, so W ≤ (F̂ + spend·N̄ + n) / reach.
+        ceiling = weights.spend * weights.net_spend_ceiling + weights.options_ceiling
+        bound = max(reach, math.floor((result.bound + ceiling) / weights.reach + 1e-9))
+    else:
+        bound = None
+    return replace(result, incumbent=reach, bound=bound, lexicographic=True)
 
 
 def tie_break(
@@ -87,6 +185,8 @@ def tie_break(
     """
     best = reach
     proven = reach.termination == Termination.OPTIMAL
+    if reach.lexicographic:  # one objective held the whole order (choice 16)
+        return Stages(best, reach, proven)
     if not reach.has_solution or reach.incumbent is None or reach.incumbent <= tolerance(0.0):
         return Stages(best, reach, proven)
     v1 = reach.incumbent
