@@ -1,10 +1,13 @@
 """Ranked plans (SPEC §4): the best plan, then the best plan unlike every earlier one.
 
 Each plan is found in three lexicographic stages on one persistent model
-(formulation eq. 15): maximise weighted reach; holding it within the SPEC
-tolerance, minimise net spend; holding both, minimise the number of options.
-After a plan is returned, a no-good cut over the option binaries (eq. 14)
-makes every later plan leave out at least `min_plan_difference` of its options.
+(formulation eq. 15, `planner.stages`): maximise weighted reach; holding it
+within the SPEC tolerance, minimise net spend; holding both, minimise the
+number of options (one exact objective instead when the data are integral,
+choice 16). With a second core, a rank's tie-break is proven beside the next
+rank's reach stage (`planner.tie_break_lane`, choice 15). After a plan is
+returned, a no-good cut over the option binaries (eq. 14) makes every later
+plan leave out at least `min_plan_difference` of its options.
 Cuts refer to plans actually returned, so ties may be broken either way
 (SPEC §4) and the list stays well defined.
 
