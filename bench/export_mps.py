@@ -23,7 +23,7 @@ from common import emit, load_pickled_scenario
 def main() -> None:
     pickle_path, out = sys.argv[1], Path(sys.argv[2])
     from planner.matrix_model import build_matrix_model
-    from planner.model import canonical_order
+    from planner.model_common import canonical_order
     from planner.solver import MatrixSolver
 
     scenario = canonical_order(load_pickled_scenario(pickle_path, plans=1, time_limit=60.0))

@@ -2,10 +2,10 @@
 
 Stages, each timed around the product's public functions:
 
-- import: importing the planner modules a `planner solve` run needs (Pyomo, HiGHS);
+- import: importing the planner modules a `planner solve` run needs (HiGHS; not Pyomo);
 - read: `planner.workbook_reader.read_workbook`;
 - validate: `planner.validation.check_workbook` + `planner.precheck.check_before_solve`;
-- build: `rank_plans`' own `timings["build"]` (Pyomo model + hand-off to HiGHS);
+- build: `rank_plans`' own `timings["build"]` (model build + hand-off to HiGHS);
 - highs: HiGHS's own time, summed over every `Highs.run()` call in the process
   (a wrapper around `highspy.Highs.run`, installed before the product is imported;
   the product exposes no per-solve solver time);
@@ -89,7 +89,6 @@ def main() -> None:
 
     t0 = time.perf_counter()
     _install_highs_timer()
-    import planner.model
     import planner.solver  # noqa: F401  (HiGHS)
     from planner.outputs import expected_write_seconds, write_outputs
     from planner.precheck import check_before_solve
@@ -202,7 +201,7 @@ def main() -> None:
 
 def planset_scenario(scenario):
     """Plans refer to the scenario in canonical order, as `rank_plans` builds it."""
-    from planner.model import canonical_order
+    from planner.model_common import canonical_order
 
     return canonical_order(scenario)
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from planner.matrix_model import FloatArray, MatrixModel, RowBlock, build_matrix_model
-from planner.model import extract_decisions
+from planner.model_common import extract_decisions
 from planner.plan import CoFinancing
 from planner.scenario import Scenario, canonical_name
 from planner.screening import screen_options
@@ -165,7 +165,7 @@ def diagnose_infeasibility(
     the diagnosis says so and names what the exact pre-solve checks
     (`planner.precheck`) found.
     """
-    from planner.model import BuildTimeout
+    from planner.model_common import BuildTimeout
     from planner.solver import MatrixSolver, Termination
 
     deadline = deadline if deadline is not None else time.monotonic() + 60.0
@@ -317,7 +317,7 @@ def plan_exists(
     (A partial start of x and y alone made HiGHS solve the completing LP
     without presolve: 16-30 s on 10k options.)
     """
-    from planner.model import BuildTimeout
+    from planner.model_common import BuildTimeout
     from planner.solver import MatrixSolver, Termination
 
     if decision_conflicts(scenario):

@@ -22,7 +22,7 @@ from dataclasses import replace
 import numpy as np
 
 from planner.matrix_model import MatrixModel
-from planner.model import BuildTimeout
+from planner.model_common import BuildTimeout
 from planner.solver import MatrixSolver, Termination
 from planner.start_plan import ExtraRow
 

@@ -31,7 +31,7 @@ from operator import attrgetter, itemgetter
 import numpy as np
 import numpy.typing as npt
 
-from planner.model import canonical_order, check_deadline
+from planner.model_common import canonical_order, check_deadline
 from planner.scenario import Decision, Scenario, Settings, canonical_name
 from planner.screening import screen_options
 

@@ -19,24 +19,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from planner.diagnose import NOTHING_REACHED, decision_conflicts, diagnose_infeasibility
 from planner.matrix_model import MatrixModel, build_matrix_model
-from planner.model import (
-    BuildTimeout,
-    PlanModel,
-    build_model,
-    canonical_order,
-    extract_decisions,
-)
+from planner.model_common import BuildTimeout, canonical_order, extract_decisions
 from planner.plan import CoFinancing, Plan, PlanSet, RunStatus
 from planner.scenario import Scenario
 from planner.solver import (
     MatrixSolver,
-    PersistentSolver,
     SolveResult,
     Termination,
     cores_available,
@@ -46,6 +39,10 @@ from planner.solver import (
 from planner.stages import SolverTroubleError, Stages, reach_stage, tie_break
 from planner.tie_break_lane import TieBreakLane
 from planner.verify import PlanVerificationError, check_plan, make_plan
+
+if TYPE_CHECKING:  # the Pyomo reference path is imported only when asked for
+    from planner.model import PlanModel
+    from planner.pyomo_solver import PersistentSolver
 
 #: progress(plan_k, plans_asked, elapsed_s, gap_or_None): plain values, no terminal code.
 Progress = Callable[[int, int, float, float | None], None]
@@ -134,6 +131,9 @@ def rank_plans(
         pm: PlanModel | MatrixModel
         solver: PersistentSolver | MatrixSolver
         if backend == "pyomo":
+            from planner.model import build_model
+            from planner.pyomo_solver import PersistentSolver
+
             pm = build_model(scenario, deadline=solve_deadline)
             solver = PersistentSolver(
                 pm, deadline=solve_deadline, mip_gap=settings.mip_gap, grace=grace

@@ -11,22 +11,25 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from planner.lp_start import expected_lp_seconds, lp_guided_start
 from planner.matrix_model import MatrixModel
-from planner.model import PlanModel
 from planner.solver import (
     MIP_ABS_GAP,
     REL_TOL,
     MatrixSolver,
-    PersistentSolver,
     SolveResult,
     Termination,
     tolerance,
 )
 from planner.start_plan import greedy_start
+
+if TYPE_CHECKING:
+    from planner.model import PlanModel
+    from planner.pyomo_solver import PersistentSolver
 
 
 class SolverTroubleError(RuntimeError):

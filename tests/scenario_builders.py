@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from planner.model import canonical_order
+from planner.model_common import canonical_order
 from planner.scenario import (
     Coverage,
     Layer,

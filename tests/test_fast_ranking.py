@@ -18,7 +18,7 @@ import pytest
 from scenario_builders import random_scenario, sorted_scenario
 
 from planner.matrix_model import build_matrix_model
-from planner.model import extract_decisions
+from planner.model_common import extract_decisions
 from planner.plan import CoFinancing
 from planner.ranking import rank_plans, repaired_start
 from planner.scenario import Coverage, Market, Option, Partner, Scenario, Settings

@@ -10,7 +10,7 @@ from scenario_builders import random_scenario
 
 import planner.stages as stages
 from planner.matrix_model import build_matrix_model
-from planner.model import canonical_order
+from planner.model_common import canonical_order
 from planner.ranking import rank_plans
 from planner.scenario import Scenario
 from planner.solver import tolerance

@@ -18,12 +18,13 @@ import pytest
 from scenario_builders import random_scenario, shuffled_scenario, tiny_scenario
 
 from planner.matrix_model import BLOCK_NAMES, build_matrix_model, eligible_pair_indices
-from planner.model import BuildTimeout, PlanModel, build_model
+from planner.model import PlanModel, build_model
+from planner.model_common import BuildTimeout
+from planner.pyomo_solver import PersistentSolver
 from planner.ranking import rank_plans
 from planner.scenario import Scenario, eligible_pairs
 from planner.solver import (
     MatrixSolver,
-    PersistentSolver,
     SolveResult,
     Termination,
     solver_threads,

@@ -17,7 +17,7 @@ from scenario_builders import random_scenario, sorted_scenario
 
 from planner.lp_start import lp_guided_start
 from planner.matrix_model import MatrixModel, build_matrix_model
-from planner.model import extract_decisions
+from planner.model_common import extract_decisions
 from planner.plan import CoFinancing
 from planner.ranking import rank_plans
 from planner.scenario import Coverage, Market, Offer, Option, Partner, Scenario, Settings

@@ -16,7 +16,7 @@ from scenario_builders import random_scenario
 import planner.ranking as ranking
 import planner.solver as solver_module
 from planner.matrix_model import build_matrix_model
-from planner.model import canonical_order
+from planner.model_common import canonical_order
 from planner.ranking import rank_plans
 from planner.solver import MatrixSolver, tolerance
 from planner.tie_break_lane import TieBreakLane

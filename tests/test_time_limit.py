@@ -12,10 +12,12 @@ from dataclasses import replace
 import pytest
 from scenario_builders import random_scenario, tiny_scenario
 
-from planner.model import BuildTimeout, build_model
+from planner.model import build_model
+from planner.model_common import BuildTimeout
 from planner.plan import RunStatus
+from planner.pyomo_solver import PersistentSolver
 from planner.ranking import rank_plans
-from planner.solver import PersistentSolver, Termination
+from planner.solver import Termination
 
 SLACK = 1.5  # seconds of scheduler noise allowed on a shared machine
 
