@@ -182,104 +182,109 @@ def rank_plans(
             f"so no plan can leave out {d} of them"
         )
 
-    for k in range(1, wanted + 1):
-        if progress and pending is None:
-            progress(k, wanted, clock() - start, None)
-        if pending is None and (stop_reason := short_plan()):
-            break
-        first = reach_stage(pm, solver, warm)
-        if pending is not None:
-            assert lane is not None and isinstance(solver, MatrixSolver)
-            stages = lane.result()
-            plan = _make_verified_plan(pm, k - 1, stages)
-            plans.append(plan)
-            if progress:
-                progress(k - 1, wanted, clock() - start, plan.gap)
-            speculated, pending = pending, None
-            ran_out = stages.best.termination == Termination.TIME_LIMIT or lane.interrupted
-            if ran_out and clock() >= solve_deadline:
+    try:
+        for k in range(1, wanted + 1):
+            if progress and pending is None:
+                progress(k, wanted, clock() - start, None)
+            if pending is None and (stop_reason := short_plan()):
+                break
+            first = reach_stage(pm, solver, warm)
+            if pending is not None:
+                assert lane is not None and isinstance(solver, MatrixSolver)
+                stages = lane.result()
+                plan = _make_verified_plan(pm, k - 1, stages)
+                plans.append(plan)
+                if progress:
+                    progress(k - 1, wanted, clock() - start, plan.gap)
+                speculated, pending = pending, None
+                ran_out = stages.best.termination == Termination.TIME_LIMIT or lane.interrupted
+                if ran_out and clock() >= solve_deadline:
+                    timed_out = True
+                    stop_reason = f"the time limit of {settings.time_limit_s:g} s was reached"
+                    break
+                if set(plan.options) != set(speculated):
+                    # The tie-break chose other options: cut those, and find rank k again.
+                    solver.drop_last_cut()
+                    _add_no_good_cut(pm, solver, plan.options, d)
+                    if stop_reason := short_plan():
+                        break
+                    first = reach_stage(pm, solver, warm)
+            if first.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
+                raise SolverTroubleError(
+                    f"HiGHS reported {first.termination} while looking for plan {k}: "
+                    f"{first.message}"
+                )
+            if first.termination == Termination.INFEASIBLE:
+                if k == 1:
+                    diagnosis = diagnose_infeasibility(scenario, deadline=solve_deadline)
+                    return result(RunStatus.INFEASIBLE, [], diagnosis.summary, diagnosis.text)
+                stop_reason = (
+                    f"no further plan meets every limit while leaving out at least {d} option(s) "
+                    "of each earlier plan"
+                )
+                break
+            if not first.has_solution:
                 timed_out = True
                 stop_reason = f"the time limit of {settings.time_limit_s:g} s was reached"
                 break
-            if set(plan.options) != set(speculated):
-                # The tie-break chose other options: cut those, and find rank k again.
-                solver.drop_last_cut()
-                _add_no_good_cut(pm, solver, plan.options, d)
-                if stop_reason := short_plan():
-                    break
-                first = reach_stage(pm, solver, warm)
-        if first.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
-            raise SolverTroubleError(
-                f"HiGHS reported {first.termination} while looking for plan {k}: {first.message}"
-            )
-        if first.termination == Termination.INFEASIBLE:
-            if k == 1:
-                diagnosis = diagnose_infeasibility(scenario, deadline=solve_deadline)
-                return result(RunStatus.INFEASIBLE, [], diagnosis.summary, diagnosis.text)
-            stop_reason = (
-                f"no further plan meets every limit while leaving out at least {d} option(s) "
-                "of each earlier plan"
-            )
-            break
-        if not first.has_solution:
-            timed_out = True
-            stop_reason = f"the time limit of {settings.time_limit_s:g} s was reached"
-            break
-        if first.incumbent is not None and first.incumbent <= tolerance(0.0):
-            if first.termination == Termination.OPTIMAL or (
-                first.bound is not None and first.bound <= tolerance(0.0)
+            if first.incumbent is not None and first.incumbent <= tolerance(0.0):
+                if first.termination == Termination.OPTIMAL or (
+                    first.bound is not None and first.bound <= tolerance(0.0)
+                ):
+                    if k == 1:
+                        # `diagnosis` stays the bare SPEC phrase; the change that
+                        # would buy a plan goes into the message.
+                        diagnosis = diagnose_infeasibility(
+                            scenario, deadline=solve_deadline, nothing_reached=True
+                        )
+                        return result(RunStatus.INFEASIBLE, [], diagnosis.text, NOTHING_REACHED)
+                    stop_reason = "every further plan has weighted reach 0"
+                else:
+                    timed_out = True
+                    stop_reason = (
+                        f"the time limit of {settings.time_limit_s:g} s was reached before a plan "
+                        "with positive weighted reach was found"
+                    )
+                break
+            if (
+                overlap
+                and k < wanted
+                and first.termination == Termination.OPTIMAL
+                and not first.lexicographic
             ):
-                if k == 1:
-                    # `diagnosis` stays the bare SPEC phrase; the change that
-                    # would buy a plan goes into the message.
-                    diagnosis = diagnose_infeasibility(
-                        scenario, deadline=solve_deadline, nothing_reached=True
-                    )
-                    return result(RunStatus.INFEASIBLE, [], diagnosis.text, NOTHING_REACHED)
-                stop_reason = "every further plan has weighted reach 0"
-            else:
+                assert isinstance(pm, MatrixModel) and isinstance(solver, MatrixSolver)
+                options = _speculated_options(pm, first)
+                if len(set(options) - must) >= d:
+                    if lane is None:
+                        lane = TieBreakLane(
+                            pm, deadline=solve_deadline, mip_gap=settings.mip_gap, grace=grace
+                        )
+                    lane.start(first, solver.extra_rows())
+                    _add_no_good_cut(pm, solver, options, d)
+                    pending = options
+                    continue
+            stages = tie_break(pm, solver, first)
+            plan = _make_verified_plan(pm, k, stages)
+            plans.append(plan)
+            if progress:
+                progress(k, wanted, clock() - start, plan.gap)
+            _add_no_good_cut(pm, solver, plan.options, d)
+            if (
+                WARM_START_RANKS
+                and isinstance(pm, MatrixModel)
+                and stages.best.has_solution
+                and clock() < solve_deadline
+            ):
+                warm = repaired_start(pm, stages.best.columns(), d)
+            ran_out = stages.best.termination == Termination.TIME_LIMIT or solver.interrupted
+            if ran_out and clock() >= solve_deadline:
                 timed_out = True
-                stop_reason = (
-                    f"the time limit of {settings.time_limit_s:g} s was reached before a plan "
-                    "with positive weighted reach was found"
-                )
-            break
-        if (
-            overlap
-            and k < wanted
-            and first.termination == Termination.OPTIMAL
-            and not first.lexicographic
-        ):
-            assert isinstance(pm, MatrixModel) and isinstance(solver, MatrixSolver)
-            options = _speculated_options(pm, first)
-            if len(set(options) - must) >= d:
-                if lane is None:
-                    lane = TieBreakLane(
-                        pm, deadline=solve_deadline, mip_gap=settings.mip_gap, grace=grace
-                    )
-                lane.start(first, solver.extra_rows())
-                _add_no_good_cut(pm, solver, options, d)
-                pending = options
-                continue
-        stages = tie_break(pm, solver, first)
-        plan = _make_verified_plan(pm, k, stages)
-        plans.append(plan)
-        if progress:
-            progress(k, wanted, clock() - start, plan.gap)
-        _add_no_good_cut(pm, solver, plan.options, d)
-        if (
-            WARM_START_RANKS
-            and isinstance(pm, MatrixModel)
-            and stages.best.has_solution
-            and clock() < solve_deadline
-        ):
-            warm = repaired_start(pm, stages.best.columns(), d)
-        ran_out = stages.best.termination == Termination.TIME_LIMIT or solver.interrupted
-        if ran_out and clock() >= solve_deadline:
-            timed_out = True
-            if k < wanted:
-                stop_reason = f"the time limit of {settings.time_limit_s:g} s was reached"
-            break
+                if k < wanted:
+                    stop_reason = f"the time limit of {settings.time_limit_s:g} s was reached"
+                break
+    finally:
+        if lane is not None:
+            lane.close()  # an error or early return leaves no solve running
 
     if not plans:
         if timed_out:

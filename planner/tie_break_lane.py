@@ -70,6 +70,17 @@ class TieBreakLane:
         except BaseException as exc:  # handed to the caller by `result`
             self._outcome = exc
 
+    def close(self) -> None:
+        """Stop a tie-break still running (the run ended without waiting for it) and wait.
+
+        Its solver's deadline is moved to now, so HiGHS is interrupted at its
+        next check; the wait is bounded like `result`'s.
+        """
+        self._solver.deadline = 0.0
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
     def result(self) -> Stages:
         """Wait for the tie-break and return its stages (its errors are raised here).
 

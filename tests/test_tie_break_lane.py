@@ -164,3 +164,33 @@ def test_cbc_waits_while_the_lane_has_the_second_core(monkeypatch: pytest.Monkey
     solver.use_objective("weighted_reach")
     assert solver.solve().has_solution
     assert made == []
+
+
+def test_an_error_in_the_run_stops_the_lanes_tie_break(
+    lane_starts: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that ends with an error leaves no tie-break solving on in its thread."""
+    lanes: list[TieBreakLane] = []
+    init = TieBreakLane.__init__
+
+    def slowed(self, *args, **kwargs) -> None:
+        init(self, *args, **kwargs)
+        self._solver.highs.cbMipInterrupt.subscribe(lambda event: time.sleep(0.005))
+        lanes.append(self)
+
+    monkeypatch.setattr(TieBreakLane, "__init__", slowed)
+    real = ranking.reach_stage
+    calls: list[int] = []
+
+    def failing_second(pm, solver, start=None):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ranking.SolverTroubleError("HiGHS reported numerical trouble")
+        return real(pm, solver, start)
+
+    monkeypatch.setattr(ranking, "reach_stage", failing_second)
+    sc = random_scenario(5404, n_options=30, n_markets=10, n_offers=3, plans=3)
+    with pytest.raises(ranking.SolverTroubleError):
+        rank_plans(sc)
+    assert lanes and lane_starts
+    assert not lanes[0].busy
