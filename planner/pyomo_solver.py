@@ -22,7 +22,6 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from planner.model import PlanModel
 from planner.model_common import check_deadline
 from planner.solver import (
-    HANDOFF_CHUNK,
     SolveResult,
     Termination,
     _Abandoned,
@@ -30,6 +29,9 @@ from planner.solver import (
     _HighsRun,
     solver_threads,
 )
+
+#: Constraints handed to HiGHS between two deadline checks during `set_instance`.
+HANDOFF_CHUNK = 2000
 
 
 class _HideInterruptWarning(logging.Filter):

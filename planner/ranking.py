@@ -182,6 +182,15 @@ def rank_plans(
             f"so no plan can leave out {d} of them"
         )
 
+    def keep(rank: int, stages: Stages, interrupted: bool) -> tuple[Plan, bool]:
+        """Verify and record plan `rank`; and whether the run is out of time after it."""
+        plan = _make_verified_plan(pm, rank, stages)
+        plans.append(plan)
+        if progress:
+            progress(rank, wanted, clock() - start, plan.gap)
+        ran_out = stages.best.termination == Termination.TIME_LIMIT or interrupted
+        return plan, ran_out and clock() >= solve_deadline
+
     try:
         for k in range(1, wanted + 1):
             if progress and pending is None:
@@ -192,14 +201,9 @@ def rank_plans(
             if pending is not None:
                 assert lane is not None and isinstance(solver, MatrixSolver)
                 stages = lane.result()
-                plan = _make_verified_plan(pm, k - 1, stages)
-                plans.append(plan)
-                if progress:
-                    progress(k - 1, wanted, clock() - start, plan.gap)
+                plan, timed_out = keep(k - 1, stages, lane.interrupted)
                 speculated, pending = pending, None
-                ran_out = stages.best.termination == Termination.TIME_LIMIT or lane.interrupted
-                if ran_out and clock() >= solve_deadline:
-                    timed_out = True
+                if timed_out:
                     stop_reason = f"the time limit of {settings.time_limit_s:g} s was reached"
                     break
                 if set(plan.options) != set(speculated):
@@ -264,10 +268,7 @@ def rank_plans(
                     pending = options
                     continue
             stages = tie_break(pm, solver, first)
-            plan = _make_verified_plan(pm, k, stages)
-            plans.append(plan)
-            if progress:
-                progress(k, wanted, clock() - start, plan.gap)
+            plan, timed_out = keep(k, stages, solver.interrupted)
             _add_no_good_cut(pm, solver, plan.options, d)
             if (
                 WARM_START_RANKS
@@ -276,9 +277,7 @@ def rank_plans(
                 and clock() < solve_deadline
             ):
                 warm = repaired_start(pm, stages.best.columns(), d)
-            ran_out = stages.best.termination == Termination.TIME_LIMIT or solver.interrupted
-            if ran_out and clock() >= solve_deadline:
-                timed_out = True
+            if timed_out:
                 if k < wanted:
                     stop_reason = f"the time limit of {settings.time_limit_s:g} s was reached"
                 break

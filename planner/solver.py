@@ -105,9 +105,6 @@ def solver_threads() -> int:
         return 1
 
 
-#: Constraints handed to HiGHS between two deadline checks during `set_instance`.
-HANDOFF_CHUNK = 2000
-
 #: HiGHS's absolute MIP gap for every stage unless a stage needs a finer one.
 MIP_ABS_GAP = 1e-7
 
@@ -488,14 +485,22 @@ class MatrixSolver(_HighsRun):
             return
         super()._interrupt_at_deadline(event)
 
+    def _set_objective(self, cost: np.ndarray, *, maximise: bool, racing: bool) -> None:
+        """Hand HiGHS a cost vector and sense; `racing`: whether CBC may race this stage."""
+        self._cost = cost
+        self._maximise = maximise
+        self._racing_stage = racing
+        self._highs.changeColsCost(self.model.n_cols, self._all_cols, cost)
+        self._highs.changeObjectiveSense(
+            highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
+        )
+
     def use_objective(self, name: str) -> None:
         """Make `weighted_reach`, `net_spend` or `option_count` the objective (SPEC §3 order)."""
-        self._cost = self.model.objectives[name].copy()
-        self._highs.changeColsCost(self.model.n_cols, self._all_cols, self._cost)
-        self._maximise = OBJECTIVES[name]
-        self._racing_stage = name == "weighted_reach"
-        self._highs.changeObjectiveSense(
-            highspy.ObjSense.kMaximize if self._maximise else highspy.ObjSense.kMinimize
+        self._set_objective(
+            self.model.objectives[name].copy(),
+            maximise=OBJECTIVES[name],
+            racing=name == "weighted_reach",
         )
 
     def set_objective_offset(self, offset: float) -> None:
@@ -506,24 +511,17 @@ class MatrixSolver(_HighsRun):
     def use_lexicographic(self, reach_weight: float, spend_weight: float) -> None:
         """Maximise reach_weight·W − spend_weight·N − option count (formulation choice 16)."""
         objectives = self.model.objectives
-        self._cost = (
+        cost = (
             reach_weight * objectives["weighted_reach"]
             - spend_weight * objectives["net_spend"]
             - objectives["option_count"]
         )
-        self._maximise = True
-        self._racing_stage = True
-        self._highs.changeColsCost(self.model.n_cols, self._all_cols, self._cost)
-        self._highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        self._set_objective(cost, maximise=True, racing=True)
 
     def use_tie_break(self, epsilon: float) -> None:
         """Minimise net spend + `epsilon` · option count (formulation eq. 15, merged stage)."""
         cost = self.model.objectives["net_spend"] + epsilon * self.model.objectives["option_count"]
-        self._cost = cost
-        self._maximise = False
-        self._racing_stage = False
-        self._highs.changeColsCost(self.model.n_cols, self._all_cols, cost)
-        self._highs.changeObjectiveSense(highspy.ObjSense.kMinimize)
+        self._set_objective(cost, maximise=False, racing=False)
 
     def set_start(self, values: Sequence[float] | np.ndarray) -> None:
         """Offer a full column vector (x, y, z, u) as the next solve's starting incumbent.
