@@ -76,15 +76,29 @@ def reach_stage(
         solver.use_lexicographic(weights.reach, weights.spend)
     else:
         solver.use_objective("weighted_reach")
+    lp_bound = None
     if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
-        start = _best_start(pm, solver, start)
+        start, lp_bound = _best_start(pm, solver, start)
         if start is not None:
             solver.set_start(start)
     result = solver.solve()
-    if weights is None:
+    if weights is not None:
+        assert isinstance(pm, MatrixModel)
+        result = _as_reach(pm, result, weights)
+    return _within_lp_bound(result, lp_bound)
+
+
+def _within_lp_bound(result: SolveResult, lp_bound: float | None) -> SolveResult:
+    """`result` with the LP relaxation's bound where it is the tighter one (or the only one).
+
+    On large models HiGHS may stop before its own root LP ends (no bound at
+    all) or report a bound no better than the LP's, which the LP-guided search
+    has already solved under the same rows.
+    """
+    if lp_bound is None or result.incumbent is None or result.termination == Termination.OPTIMAL:
         return result
-    assert isinstance(pm, MatrixModel)
-    return _as_reach(pm, result, weights)
+    bound = lp_bound if result.bound is None else min(result.bound, lp_bound)
+    return replace(result, bound=max(bound, result.incumbent))
 
 
 #: Solve each rank as one integral objective when the data make that exact (choice 16).
@@ -226,20 +240,19 @@ def tie_break(
 
 def _best_start(
     mm: MatrixModel, solver: MatrixSolver, repaired: np.ndarray | None
-) -> np.ndarray | None:
-    """The start for a reach stage: the repaired last plan or, on large models, the best of
-    it, a greedy plan and an LP-guided plan.
+) -> tuple[np.ndarray | None, float | None]:
+    """The start for a reach stage and, when the LP relaxation was solved, its bound.
 
     On large models HiGHS may spend the whole time limit in its root LP and
-    cut rounds (measured: 10,000 options, 60 s, no plan); the greedy plan
-    (`planner.start_plan`) is then what the run reports, so it is always built
-    there, within `GREEDY_SHARE` of the remaining time. When the LP relaxation
-    is cheap enough, the LP-guided plan (`planner.lp_start`) is tried too; the
-    best of them by weighted reach is the start. Small models find better
-    plans than these within a second on their own.
+    cut rounds (measured: 10,000 options, 60 s, no plan); the start is then
+    what the run reports, so it is always built there: the best by weighted
+    reach of the repaired last plan, a greedy plan (`planner.start_plan`,
+    within `GREEDY_SHARE` of the remaining time) and, when the LP relaxation is
+    cheap enough, the LP-guided search (`planner.lp_start`) from them. Small
+    models find better plans than these within a second on their own.
     """
     if not solver.large:
-        return repaired
+        return repaired, None
     now = time.monotonic()
     greedy = greedy_start(
         mm,
@@ -248,6 +261,7 @@ def _best_start(
         stop_by=now + GREEDY_SHARE * (solver.deadline - now),
     )
     found = [v for v in (repaired, greedy) if v is not None]
+    lp_bound = None
     now = time.monotonic()
     remaining = solver.deadline - now
     if expected_lp_seconds(mm) <= LP_START_SHARE * remaining:
@@ -255,14 +269,18 @@ def _best_start(
             mm,
             solver.extra_rows(),
             lp_deadline=now + 2 * LP_START_SHARE * remaining,
-            deadline=now + SUB_MIP_SHARE * remaining,
+            rens_deadline=now + SUB_MIP_SHARE * remaining,
+            deadline=now + SEARCH_SHARE * remaining,
+            known=found,
         )
         if guided is not None:
-            found.append(guided)
+            lp_bound = guided.lp_bound
+            if guided.values is not None:
+                found.append(guided.values)
     if not found:
-        return None
+        return None, lp_bound
     reach = mm.objectives["weighted_reach"]
-    return max(found, key=lambda v: float(reach @ v))
+    return max(found, key=lambda v: float(reach @ v)), lp_bound
 
 
 #: Share of the remaining time the greedy start plan may take on a large model.
@@ -270,9 +288,11 @@ GREEDY_SHARE = 0.05
 
 #: The LP-guided start (`planner.lp_start`) is tried when its LP is expected to take
 #: at most this share of the remaining time (it may take twice that before it is
-#: given up); its sub-MIP ends at `SUB_MIP_SHARE` of the remaining time.
+#: given up); its RENS sub-MIP ends by `SUB_MIP_SHARE` of the remaining time and
+#: its RINS rounds by `SEARCH_SHARE` (HiGHS on the whole model gets the rest).
 LP_START_SHARE = 0.1
 SUB_MIP_SHARE = 0.45
+SEARCH_SHARE = 0.8
 
 
 def tie_break_epsilon(net_spend_floor: float, free_options: int) -> float:

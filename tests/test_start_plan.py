@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from scenario_builders import random_scenario, sorted_scenario
 
+from planner import solver as solver_module
 from planner.lp_start import lp_guided_start
 from planner.matrix_model import MatrixModel, build_matrix_model
 from planner.model_common import extract_decisions
@@ -151,9 +152,10 @@ def test_lp_guided_start_is_a_verified_plan_that_honours_cuts() -> None:
         sc = random_scenario(970 + seed, n_options=14, n_markets=6, n_offers=3, plans=1)
         mm = build_matrix_model(sc)
         now = time.monotonic()
-        first = lp_guided_start(mm, [], lp_deadline=now + 20.0, deadline=now + 20.0)
-        if first is None:
+        guided = lp_guided_start(mm, [], lp_deadline=now + 20.0, deadline=now + 20.0)
+        if guided is None or guided.values is None:
             continue
+        first = guided.values
         assert feasible(mm, (), first, tol=1e-6)
         _verified_reach(mm, np.round(first, 9))
         chosen = np.flatnonzero(first[: mm.y_start] > 0.5).astype(np.int32)
@@ -161,7 +163,8 @@ def test_lp_guided_start_is_a_verified_plan_that_honours_cuts() -> None:
             continue
         found += 1
         cut = ExtraRow(chosen, np.ones(len(chosen)), -np.inf, float(len(chosen) - 1))
-        second = lp_guided_start(mm, [cut], lp_deadline=now + 20.0, deadline=now + 20.0)
+        again = lp_guided_start(mm, [cut], lp_deadline=now + 20.0, deadline=now + 20.0)
+        second = None if again is None else again.values
         if second is not None:
             assert feasible(mm, [cut], second, tol=1e-6)
             assert (second[chosen] < 0.5).any()
@@ -173,3 +176,93 @@ def test_lp_guided_start_gives_up_when_its_lp_is_out_of_time() -> None:
     mm = build_matrix_model(sc)
     past = time.monotonic() - 1.0
     assert lp_guided_start(mm, [], lp_deadline=past, deadline=past) is None
+
+
+def _best_reach(sc: Scenario) -> float:
+    from test_model_bruteforce import enumerate_plans
+
+    return max((reach for _, reach, *_ in enumerate_plans(sc)), default=0.0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lp_guided_search_bound_is_above_every_plan(seed: int) -> None:
+    """The LP bound the search reports must hold for the best plan found by enumeration."""
+    sc = sorted_scenario(random_scenario(990 + seed, n_options=10, n_markets=5, n_offers=2))
+    mm = build_matrix_model(sc)
+    now = time.monotonic()
+    guided = lp_guided_start(mm, [], lp_deadline=now + 20.0, deadline=now + 20.0)
+    assert guided is not None
+    best = _best_reach(sc)
+    assert guided.lp_bound >= best - 1e-6 * max(1.0, best)
+    if guided.values is not None:
+        assert _verified_reach(mm, np.round(guided.values, 9)) <= best + 1e-6 * max(1.0, best)
+
+
+def test_rins_rounds_improve_a_poor_known_plan() -> None:
+    """With RENS given no time, the rounds alone must climb from a one-option plan."""
+    improved = 0
+    for seed in range(6):
+        sc = random_scenario(1010 + seed, n_options=30, n_markets=10, n_offers=3, plans=1)
+        mm = build_matrix_model(sc)
+        reach = mm.objectives["weighted_reach"]
+        greedy = greedy_start(mm)
+        if greedy is None:
+            continue
+        # The poorest plan the greedy's own choice allows: keep only its first option.
+        chosen = np.flatnonzero(greedy[: mm.y_start] > 0.5)
+        if len(chosen) < 2:
+            continue
+        poor = _with_only(mm, chosen[0])
+        if poor is None:
+            continue
+        now = time.monotonic()
+        guided = lp_guided_start(
+            mm,
+            [],
+            lp_deadline=now + 20.0,
+            rens_deadline=now - 1.0,
+            deadline=now + 20.0,
+            known=[poor],
+        )
+        assert guided is not None and guided.values is not None
+        assert feasible(mm, (), guided.values, tol=1e-6)
+        assert float(reach @ guided.values) >= float(reach @ poor) - 1e-9
+        _verified_reach(mm, np.round(guided.values, 9))
+        improved += float(reach @ guided.values) > float(reach @ poor) + 1e-6
+    assert improved >= 3
+
+
+def _with_only(mm: MatrixModel, option: int) -> np.ndarray | None:
+    """A feasible vector pursuing only `option`, its reach at the most it allows, or None."""
+    lower, upper = mm.col_lower.copy(), mm.col_upper.copy()
+    binary = mm.integrality == 1
+    upper[binary] = 0.0
+    upper[option] = 1.0
+    lower[option] = 1.0
+    solver = MatrixSolver(
+        replace(mm, col_lower=lower, col_upper=upper), deadline=time.monotonic() + 20
+    )
+    solver.use_objective("weighted_reach")
+    found = solver.solve()
+    return found.columns() if found.has_solution else None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_large_model_path_finds_the_enumerated_optimum(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Greedy, LP-guided search and the LP bound (every model treated as large) end at the
+    optimum enumeration finds, proven, with every plan verified from the scenario."""
+    monkeypatch.setattr(solver_module, "SMALL_MODEL_NONZEROS", 0)
+    sc = sorted_scenario(random_scenario(1030 + seed, n_options=10, n_markets=5, n_offers=2))
+    sc = replace(sc, settings=replace(sc.settings, plans=1))
+    planset = rank_plans(sc)
+    best = _best_reach(sc)
+    if best <= 1e-9:
+        assert not planset.plans
+        return
+    (plan,) = planset.plans
+    assert check_plan(sc, plan) == []
+    assert abs(plan.weighted_reach - best) <= 1e-6 * max(1.0, best)
+    assert plan.proven_optimal
+    assert plan.bound >= plan.weighted_reach - 1e-9
