@@ -91,3 +91,26 @@ def test_whole_ranking_keeps_its_limit(limit: float) -> None:
     assert result.status in (RunStatus.FEASIBLE, RunStatus.OPTIMAL, RunStatus.NO_SOLUTION)
     if result.status == RunStatus.FEASIBLE:
         assert all(p.gap is not None for p in result.plans)
+
+
+def test_every_plan_proven_at_the_deadline_itself_is_an_optimal_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A proof that lands as the deadline passes (CBC's, found by mknapcb1 runs) still
+    makes the run `optimal` when it returned every plan asked for (SPEC §5)."""
+    import planner.ranking as ranking
+
+    real = ranking.tie_break
+
+    def late_tie_break(pm, solver, reach):
+        stages = real(pm, solver, reach)
+        time.sleep(max(0.0, solver.deadline - time.monotonic()) + 0.05)
+        solver.interrupted = True  # as when the deadline interrupt fired during a proof
+        return stages
+
+    monkeypatch.setattr(ranking, "tie_break", late_tie_break)
+    sc = tiny_scenario(plans=1, time_limit_s=1.0)
+    planset = rank_plans(sc)
+    assert [p.proven_optimal for p in planset.plans] == [True]
+    assert planset.status == RunStatus.OPTIMAL
+    assert "not proven" not in planset.message
