@@ -146,3 +146,29 @@ def test_a_misreported_objective_is_solved_again_without_the_start(monkeypatch) 
     result = rank_plans(random_scenario(2714, n_options=8, plans=4, min_plan_difference=1))
     assert [round(p.weighted_reach, 6) for p in result.plans] == [31.0, 30.0, 30.0, 27.0]
     assert all(p.proven_optimal for p in result.plans)
+
+
+def test_only_the_tie_break_runs_without_highs_restart() -> None:
+    """The merged tie-break turns HiGHS's restart off (measured faster there); the reach
+    stage keeps it (neutral there), and so does the next rank's reach stage."""
+    from planner.stages import reach_stage, tie_break
+
+    sc = sorted_scenario(random_scenario(1101, n_options=12, n_markets=5, n_offers=2, plans=2))
+    mm = build_matrix_model(sc)
+    solver = MatrixSolver(mm, deadline=time.monotonic() + 30.0)
+    seen: list[bool] = []
+    real_options = solver._options
+
+    def options(presolve: str, remaining: float) -> dict:
+        chosen = real_options(presolve, remaining)
+        seen.append(bool(chosen["mip_allow_restart"]))
+        return chosen
+
+    solver._options = options  # type: ignore[method-assign]
+    reach = reach_stage(mm, solver)
+    after_reach = len(seen)
+    tie_break(mm, solver, reach)
+    reach_stage(mm, solver)
+    assert after_reach >= 1 and all(seen[:after_reach])
+    assert seen[after_reach] is False
+    assert seen[-1] is True
