@@ -222,3 +222,38 @@ def test_evaluate_plan_matches_recompute() -> None:
     scenario = tiny()
     metrics = evaluate_plan(scenario, ("O2",), (), ())
     assert metrics.weighted_reach == pytest.approx(5.0)
+
+
+def test_the_time_limit_counts_loading_the_solver(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """SPEC: time_limit_s is the limit for the whole run, so the clock starts before the
+    command loads its solver modules (made slow here), not when it begins reading."""
+    import sys
+    import time
+
+    import planner.ranking
+
+    captured: dict[str, float] = {}
+    real = planner.ranking.rank_plans
+
+    def spy(scenario, **kwargs):
+        captured["started"] = kwargs["started"]
+        return real(scenario, **kwargs)
+
+    class SlowFinder:
+        """Delays one of the modules `planner solve` imports when it runs."""
+
+        @staticmethod
+        def find_spec(name, path, target=None):
+            if name == "planner.report_terminal":
+                time.sleep(0.3)
+            return None
+
+    monkeypatch.setattr(planner.ranking, "rank_plans", spy)
+    monkeypatch.delitem(sys.modules, "planner.report_terminal")
+    monkeypatch.setattr(sys, "meta_path", [SlowFinder(), *sys.meta_path])
+    before = time.monotonic()
+    code, _, _ = run(["solve", str(EXAMPLE), "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert captured["started"] - before < 0.2
