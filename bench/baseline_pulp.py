@@ -152,7 +152,9 @@ def solve_scenario(scenario, time_limit: float) -> dict:
 
 
 def solve_knapsack(profits, rows, rhs, time_limit: float) -> dict:
-    """max p·x s.t. rows·x ≤ rhs, x binary, directly in PuLP/CBC (bench/mknap.py)."""
+    """max p·x s.t. rows·x ≤ rhs, x binary, directly in PuLP/CBC (bench/mknap.py).
+
+    `values` in the answer: x as CBC left it (None without a solution)."""
     t0 = time.perf_counter()
     n = len(profits)
     prob = pulp.LpProblem("mknap", pulp.LpMaximize)
@@ -163,6 +165,7 @@ def solve_knapsack(profits, rows, rhs, time_limit: float) -> dict:
         prob += pulp.LpConstraint(expr, pulp.LpConstraintLE, f"k{i}", rhs[i])
     result = cbc_solve(prob, time_limit, 0.0)
     result["total_s"] = time.perf_counter() - t0
+    result["values"] = [v.value() for v in x] if result["objective"] is not None else None
     return result
 
 
