@@ -206,6 +206,9 @@ class _Greedy:
             list(zip(markets[a:b], reaches[a:b], weights[a:b], strict=True))
             for a, b in itertools.pairwise(starts)
         ]
+        # The same entries as flat arrays, to price every candidate at once (`_ratios`).
+        self.r_option, self.r_market = o_col, o_market
+        self.r_reach, self.r_weight = o_reach, weight[o_market]
 
         # Capacity rows: ≤ rows with a positive limit and no negative coefficient on
         # any option (budget, resources). The greedy prices options by their use of them.
@@ -281,6 +284,23 @@ class _Greedy:
         room = self.room
         for m, r, _w in self.x_reach[o]:
             room[m] -= r
+
+    def _ratios(self, candidates: list[int]) -> list[tuple[float, int]]:
+        """(−ratio, option) of every candidate with a gain, as `_gain` and `_ratio` give
+        them one at a time: one vectorised pass, since at 50,000 options pricing every
+        candidate one by one took most of a construction."""
+        if not candidates:
+            return []
+        room = np.asarray(self.room)[self.r_market]
+        gained = np.where(room > 0, self.r_weight * np.minimum(self.r_reach, room), 0.0)
+        gain = np.bincount(self.r_option, weights=gained, minlength=self.mm.y_start)
+        cand = np.asarray(candidates, dtype=np.int64)
+        gain = gain[cand]
+        price = np.asarray(self.price)[cand]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(price > 1e-12, gain / price, gain * 1e12)
+        keep = gain > 0
+        return list(zip((-ratio[keep]).tolist(), cand[keep].tolist(), strict=True))
 
     def _ratio(self, o: int, gain: float) -> float:
         price = self.price[o]
@@ -363,7 +383,7 @@ class _Greedy:
         Gains only fall as markets fill up, so a popped option whose fresh
         ratio still beats the best stale one is the true best.
         """
-        heap = [(-self._ratio(o, g), o) for o in candidates if (g := self._gain(o)) > 0]
+        heap = self._ratios(candidates)
         heapq.heapify(heap)
         added, blocked = 0, []
         steps = 0
