@@ -58,9 +58,10 @@ SOLVE_RESERVE = 0.04
 
 #: Time kept back per option and Coverage row for turning the last solution into a
 #: verified plan (co-financing LP, recomputation, checks): measured 1.3 s for 50,000
-#: options and 200,000 Coverage rows; about four times that is kept (a solve given up
-#: at the deadline still runs on the other core meanwhile).
-VERIFY_SECONDS_PER_ROW = 2e-5
+#: options and 200,000 Coverage rows, plus up to `MAX_GRACE` of waiting for HiGHS to
+#: stop; 3.5 s is kept there (a solve given up at the deadline still runs on the
+#: other core meanwhile). Twice that left XL runs ending 2.2 s early, idle.
+VERIFY_SECONDS_PER_ROW = 1.4e-5
 
 #: Longest wait for HiGHS to notice the deadline before its solve is given up.
 MAX_GRACE = 1.0
