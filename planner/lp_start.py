@@ -75,6 +75,7 @@ def lp_guided_start(
     deadline: float,
     rens_deadline: float | None = None,
     known: Sequence[np.ndarray] = (),
+    rounds: bool = True,
 ) -> GuidedStart | None:
     """The best plan the LP-guided search finds by `deadline`, with the LP bound; or None.
 
@@ -83,6 +84,7 @@ def lp_guided_start(
     (default `deadline`); RINS rounds start from the better of its plan and the
     `known` plans (each meeting every row) and stop at `deadline`, or once a
     round finds nothing better. All three are `time.monotonic()` instants.
+    Without `rounds`, RENS alone runs, until `rens_deadline` (or `deadline`).
     """
     try:
         relaxed = _relaxation(mm, extra, lp_deadline)
@@ -100,12 +102,15 @@ def lp_guided_start(
         fix_zero=binary & (values < FIX_TOL),
         fix_one=binary & (values > 1.0 - FIX_TOL),
         start=None,
-        deadline=min(deadline if rens_deadline is None else rens_deadline, _round_end(mm)),
+        deadline=min(
+            deadline if rens_deadline is None else rens_deadline,
+            _round_end(mm) if rounds else deadline,
+        ),
     )
     if rens is not None:
         plans.append(rens)
     best = max(plans, key=lambda v: float(reach @ v), default=None)
-    while best is not None and time.monotonic() < deadline:
+    while rounds and best is not None and time.monotonic() < deadline:
         agree = binary & (np.abs(values - best) < 0.5)
         if agree.sum() == binary.sum():
             break  # the plan is the rounded relaxation: no neighbourhood left

@@ -266,3 +266,26 @@ def test_the_large_model_path_finds_the_enumerated_optimum(
     assert abs(plan.weighted_reach - best) <= 1e-6 * max(1.0, best)
     assert plan.proven_optimal
     assert plan.bound >= plan.weighted_reach - 1e-9
+
+
+def test_without_rounds_the_search_is_rens_alone() -> None:
+    """Below `RINS_MIN_NONZEROS` no round runs: with RENS given no time, the known plan
+    comes back as it went in, where rounds would have improved it."""
+    from planner.stages import RINS_MIN_NONZEROS
+
+    sc = random_scenario(1010, n_options=30, n_markets=10, n_offers=3, plans=1)
+    mm = build_matrix_model(sc)
+    assert len(mm.row_value) < RINS_MIN_NONZEROS
+    reach = mm.objectives["weighted_reach"]
+    greedy = greedy_start(mm)
+    assert greedy is not None
+    poor = _with_only(mm, int(np.flatnonzero(greedy[: mm.y_start] > 0.5)[0]))
+    assert poor is not None
+    now = time.monotonic()
+    kwargs = {"lp_deadline": now + 20.0, "rens_deadline": now - 1.0, "deadline": now + 20.0}
+    alone = lp_guided_start(mm, [], known=[poor], rounds=False, **kwargs)
+    rounds = lp_guided_start(mm, [], known=[poor], **kwargs)
+    assert alone is not None and alone.values is not None
+    assert np.array_equal(alone.values, poor)
+    assert rounds is not None and rounds.values is not None
+    assert float(reach @ rounds.values) > float(reach @ poor) + 1e-6
