@@ -95,6 +95,9 @@ def lp_guided_start(
     values, lp_bound = relaxed
     reach = mm.objectives["weighted_reach"]
     binary = (mm.integrality == 1) & (mm.col_upper > 0.5) & (mm.col_lower < 0.5)
+    rens_end = deadline if rens_deadline is None else min(rens_deadline, deadline)
+    if rounds:
+        rens_end = min(rens_end, time.monotonic() + round_seconds(mm))
     plans = list(known)
     rens = _sub_mip(
         mm,
@@ -102,10 +105,7 @@ def lp_guided_start(
         fix_zero=binary & (values < FIX_TOL),
         fix_one=binary & (values > 1.0 - FIX_TOL),
         start=None,
-        deadline=min(
-            deadline if rens_deadline is None else rens_deadline,
-            _round_end(mm) if rounds else deadline,
-        ),
+        deadline=rens_end,
     )
     if rens is not None:
         plans.append(rens)
@@ -120,18 +120,13 @@ def lp_guided_start(
             fix_zero=agree & (best < 0.5),
             fix_one=agree & (best >= 0.5),
             start=best,
-            deadline=min(deadline, _round_end(mm)),
+            deadline=min(deadline, time.monotonic() + round_seconds(mm)),
         )
-        if found is None or float(reach @ found) <= float(reach @ best) + tolerance(
-            float(reach @ best)
-        ):
+        best_reach = float(reach @ best)
+        if found is None or float(reach @ found) <= best_reach + tolerance(best_reach):
             break
         best = found
     return GuidedStart(best, lp_bound)
-
-
-def _round_end(mm: MatrixModel) -> float:
-    return time.monotonic() + round_seconds(mm)
 
 
 def _relaxation(

@@ -205,14 +205,7 @@ def test_rins_rounds_improve_a_poor_known_plan() -> None:
         sc = random_scenario(1010 + seed, n_options=30, n_markets=10, n_offers=3, plans=1)
         mm = build_matrix_model(sc)
         reach = mm.objectives["weighted_reach"]
-        greedy = greedy_start(mm)
-        if greedy is None:
-            continue
-        # The poorest plan the greedy's own choice allows: keep only its first option.
-        chosen = np.flatnonzero(greedy[: mm.y_start] > 0.5)
-        if len(chosen) < 2:
-            continue
-        poor = _with_only(mm, chosen[0])
+        poor = _poor_plan(mm)
         if poor is None:
             continue
         now = time.monotonic()
@@ -230,6 +223,15 @@ def test_rins_rounds_improve_a_poor_known_plan() -> None:
         _verified_reach(mm, np.round(guided.values, 9))
         improved += float(reach @ guided.values) > float(reach @ poor) + 1e-6
     assert improved >= 3
+
+
+def _poor_plan(mm: MatrixModel) -> np.ndarray | None:
+    """A plan of only the greedy plan's first option (when the greedy chose two or more)."""
+    greedy = greedy_start(mm)
+    if greedy is None:
+        return None
+    chosen = np.flatnonzero(greedy[: mm.y_start] > 0.5)
+    return _with_only(mm, int(chosen[0])) if len(chosen) >= 2 else None
 
 
 def _with_only(mm: MatrixModel, option: int) -> np.ndarray | None:
@@ -277,9 +279,7 @@ def test_without_rounds_the_search_is_rens_alone() -> None:
     mm = build_matrix_model(sc)
     assert len(mm.row_value) < RINS_MIN_NONZEROS
     reach = mm.objectives["weighted_reach"]
-    greedy = greedy_start(mm)
-    assert greedy is not None
-    poor = _with_only(mm, int(np.flatnonzero(greedy[: mm.y_start] > 0.5)[0]))
+    poor = _poor_plan(mm)
     assert poor is not None
     now = time.monotonic()
     kwargs = {"lp_deadline": now + 20.0, "rens_deadline": now - 1.0, "deadline": now + 20.0}
