@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 import zipfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -184,9 +185,48 @@ def _is_blank(cell: object) -> bool:
 
 
 def read_workbook(path: str | Path) -> RawWorkbook:
-    """Every schema sheet's cells, or an InputError saying why the file cannot be read."""
+    """Every schema sheet's cells, or an InputError saying why the file cannot be read.
+
+    Each sheet's part is checked (size cap, formulas without a cached value)
+    before calamine may parse it, and its parse starts as soon as it passed:
+    the checks of the smaller sheets then run while the largest one parses.
+    """
     path = Path(path)
     check_container(path)
+
+    def parse(name: str, formulas: set[tuple[int, int]]) -> RawSheet:
+        # One handle per thread: calamine releases the GIL for part of its parsing,
+        # so the large sheets (Options, Coverage) parse side by side on two cores.
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        cells = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        return _raw_sheet(name, cells, formulas)
+
+    parsing: dict[str, Future[RawSheet]] = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        try:
+            wanted = _check_parts(path, pool, parse, parsing)
+        except BaseException:
+            for future in parsing.values():  # a later part failed: parse nothing more
+                future.cancel()
+            raise
+        try:
+            sheets = {key: parsing[key].result() for key in wanted}
+        except (python_calamine.CalamineError, ValueError, OSError) as exc:
+            raise _file_problem(path, f"is a damaged .xlsx workbook ({exc})") from None
+    return RawWorkbook(path=path, sheets=sheets)
+
+
+def _check_parts(
+    path: Path,
+    pool: ThreadPoolExecutor,
+    parse: Callable[[str, set[tuple[int, int]]], RawSheet],
+    parsing: dict[str, Future[RawSheet]],
+) -> dict[str, str]:
+    """Check every part calamine will read; submit each schema sheet's parse once its
+    part passed (largest first, so the two workers finish close together).
+
+    Returns the schema sheets present (canonical key -> name in the workbook).
+    """
     try:
         with zipfile.ZipFile(path) as zf:
             # Every part the cell reader will load counts against one size budget.
@@ -213,16 +253,15 @@ def read_workbook(path: str | Path) -> RawWorkbook:
                         wanted[key] = name
             if problems:
                 raise InputError(problems)
-            formulas: dict[str, set[tuple[int, int]]] = {}
-            sizes: dict[str, int] = {}
             for member in ("xl/sharedStrings.xml", "xl/styles.xml"):
                 if member in zf.namelist():
                     _read_capped(zf, member, budget)
-            for key, name in wanted.items():
-                xml = _read_capped(zf, parts[name], budget)
-                sizes[key] = len(xml)
+            declared = {key: zf.getinfo(parts[name]).file_size for key, name in wanted.items()}
+            for key in sorted(wanted, key=lambda key: -declared[key]):
+                xml = _read_capped(zf, parts[wanted[key]], budget)
                 maybe = b"<f" in xml or b":f>" in xml or b":f " in xml  # fast memchr first
-                formulas[key] = _uncached_formulas(xml) if maybe else set()
+                formulas = _uncached_formulas(xml) if maybe else set()
+                parsing[key] = pool.submit(parse, wanted[key], formulas)
     except InputError:
         raise
     except OverflowError:
@@ -233,23 +272,7 @@ def read_workbook(path: str | Path) -> RawWorkbook:
         ) from None
     except (zipfile.BadZipFile, zlib.error, ValueError, KeyError, EOFError, OSError) as exc:
         raise _file_problem(path, f"is a damaged .xlsx workbook ({exc})") from None
-
-    def parse(key: str) -> RawSheet:
-        # One handle per thread: calamine releases the GIL for part of its parsing,
-        # so the large sheets (Options, Coverage) parse side by side on two cores.
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
-        cells = book.get_sheet_by_name(wanted[key]).to_python(skip_empty_area=False)
-        return _raw_sheet(wanted[key], cells, formulas[key])
-
-    try:
-        # Largest sheets first, so the two workers finish close together.
-        order = sorted(wanted, key=lambda key: -sizes.get(key, 0))
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            parsed = dict(zip(order, pool.map(parse, order), strict=True))
-        sheets = {key: parsed[key] for key in wanted}
-    except (python_calamine.CalamineError, ValueError, OSError) as exc:
-        raise _file_problem(path, f"is a damaged .xlsx workbook ({exc})") from None
-    return RawWorkbook(path=path, sheets=sheets)
+    return wanted
 
 
 def _raw_sheet(name: str, cells: list[list[Any]], formulas: set[tuple[int, int]]) -> RawSheet:

@@ -123,6 +123,38 @@ def test_workbook_unpacking_beyond_the_cap_is_refused(
     )
 
 
+def test_no_sheet_is_parsed_before_its_part_passed_the_cap(
+    book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parses start while later parts are checked; the part that breaks the cap never
+    reaches the parser, and the refusal is the same as when nothing was parsed."""
+    tables = minimal_tables()
+    for i in range(2000):  # Partners, the largest part, is checked (and refused) first
+        tables["Partners"].append([f"X{i}", f"Partner number {i}", "Norland", 50])
+    path = book(tables)
+    parsed: list[str] = []
+    real = workbook_reader.python_calamine.CalamineWorkbook.from_path
+
+    class Recording:
+        def __init__(self, book_path: str) -> None:
+            self.book = real(book_path)
+
+        def get_sheet_by_name(self, name: str):
+            parsed.append(name)
+            return self.book.get_sheet_by_name(name)
+
+    monkeypatch.setattr(
+        workbook_reader.python_calamine.CalamineWorkbook, "from_path", Recording, raising=True
+    )
+    monkeypatch.setattr(workbook_reader, "MAX_UNPACKED_BYTES", 100_000)
+    the_problem(path, match=r"scenario\.xlsx unpacks to more than .*")
+    assert "Partners" not in parsed
+    monkeypatch.setattr(workbook_reader, "MAX_UNPACKED_BYTES", 10_000_000)
+    parsed.clear()
+    assert load_scenario(path).name == "base"
+    assert parsed[0] == "Partners"  # the largest sheet's parse starts first
+
+
 def test_workbook_within_the_cap_is_read(book, monkeypatch: pytest.MonkeyPatch) -> None:
     path = book(minimal_tables())
     monkeypatch.setattr(workbook_reader, "MAX_UNPACKED_BYTES", 100_000)
