@@ -166,7 +166,8 @@ def diagnose_infeasibility(
     (`planner.precheck`) found.
     """
     from planner.model_common import BuildTimeout
-    from planner.solver import MatrixSolver, Termination
+    from planner.solve_result import Termination
+    from planner.solver import MatrixSolver
 
     deadline = deadline if deadline is not None else time.monotonic() + 60.0
     conflicts = decision_conflicts(scenario)
@@ -318,7 +319,8 @@ def plan_exists(
     without presolve: 16-30 s on 10k options.)
     """
     from planner.model_common import BuildTimeout
-    from planner.solver import MatrixSolver, Termination
+    from planner.solve_result import Termination
+    from planner.solver import MatrixSolver
 
     if decision_conflicts(scenario):
         return False

@@ -30,7 +30,8 @@ import numpy as np
 
 from planner.matrix_model import MatrixModel
 from planner.model_common import BuildTimeout
-from planner.solver import MatrixSolver, Termination, tolerance
+from planner.solve_result import Termination, tolerance
+from planner.solver import MatrixSolver
 from planner.start_plan import ExtraRow
 
 #: A binary the relaxation sets within this of 0 or 1 is fixed there in the RENS sub-MIP.

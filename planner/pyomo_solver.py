@@ -21,14 +21,8 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 
 from planner.model import PlanModel
 from planner.model_common import check_deadline
-from planner.solver import (
-    SolveResult,
-    Termination,
-    _Abandoned,
-    _finite,
-    _HighsRun,
-    solver_threads,
-)
+from planner.solve_result import SolveResult, Termination
+from planner.solver import _Abandoned, _finite, _HighsRun, solver_threads
 
 #: Constraints handed to HiGHS between two deadline checks during `set_instance`.
 HANDOFF_CHUNK = 2000

@@ -27,15 +27,10 @@ from planner.diagnose import NOTHING_REACHED, decision_conflicts, diagnose_infea
 from planner.matrix_model import MatrixModel, build_matrix_model
 from planner.model_common import BuildTimeout, canonical_order, extract_decisions
 from planner.plan import CoFinancing, Plan, PlanSet, RunStatus
+from planner.race import cores_available
 from planner.scenario import Scenario
-from planner.solver import (
-    MatrixSolver,
-    SolveResult,
-    Termination,
-    cores_available,
-    max_cofinancing,
-    tolerance,
-)
+from planner.solve_result import SolveResult, Termination, tolerance
+from planner.solver import MatrixSolver, max_cofinancing
 from planner.stages import SolverTroubleError, Stages, reach_stage, tie_break
 from planner.tie_break_lane import TieBreakLane
 from planner.verify import PlanVerificationError, check_plan, make_plan
@@ -87,7 +82,7 @@ def rank_plans(
     direct numpy/highspy path by default (build and hand-off in a fraction of a
     second at 50k options), or "pyomo", the readable reference formulation.
     `race` lets CBC run beside HiGHS on solves that last, where a second core
-    and a CBC binary exist (`planner.solver.rival_worthwhile`); callers that
+    and a CBC binary exist (`planner.race.rival_worthwhile`); callers that
     already run one solve per core (sweeps) turn it off.
 
     Infeasible scenarios come back with status `infeasible` and a diagnosis;

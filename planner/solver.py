@@ -21,73 +21,17 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from dataclasses import replace
 
 import highspy
 import numpy as np
 
-from planner.cbc_rival import CbcRival, RivalAnswer, cbc_command
 from planner.matrix_model import OBJECTIVES, MatrixModel
 from planner.model_common import check_deadline
+from planner.race import StageRace, rival_worthwhile
 from planner.scenario import Scenario, eligible_pairs
+from planner.solve_result import FALLBACK_TOL, SolveResult, Termination, tolerance
 from planner.start_plan import ExtraRow, feasible
-
-#: Relative tolerance at which two objective values count as equal (SPEC §3).
-REL_TOL = 1e-6
-
-
-def tolerance(value: float) -> float:
-    """SPEC §3: values within 1e-6 × max(1, |value|) count as equal."""
-    return REL_TOL * max(1.0, abs(value))
-
-
-class Termination(StrEnum):
-    """How one solve ended, in terms the ranking code can act on."""
-
-    OPTIMAL = "optimal"
-    """Proven optimal within mip_gap."""
-    TIME_LIMIT = "time_limit"
-    """Deadline reached; `incumbent` may or may not hold a solution."""
-    INFEASIBLE = "infeasible"
-    """Proven infeasible, confirmed by a second solve with presolve off."""
-    UNBOUNDED = "unbounded"
-    """Should be impossible for SPEC §3 (every variable is bounded): a model bug."""
-    NUMERICAL = "numerical"
-    """HiGHS reported an error or an unknown status: numerical trouble."""
-
-
-@dataclass(frozen=True, slots=True)
-class SolveResult:
-    termination: Termination
-    incumbent: float | None
-    """Objective of the best solution found, or None."""
-    bound: float | None
-    """Best proven bound on the objective (dual bound), or None."""
-    seconds: float
-    x: tuple[float, ...] = ()
-    y: tuple[float, ...] = ()
-    z: tuple[float, ...] = ()
-    u: tuple[float, ...] = ()
-    message: str = ""
-    lexicographic: bool = False
-    """Found under the one integral objective that orders plans exactly as SPEC §3 does
-    (`planner.stages.lexicographic_weights`): no tie-break stage follows."""
-
-    @property
-    def has_solution(self) -> bool:
-        return self.incumbent is not None
-
-    @property
-    def gap(self) -> float | None:
-        """Relative gap |bound − incumbent| / max(1, |incumbent|), None without both."""
-        if self.incumbent is None or self.bound is None:
-            return None
-        return abs(self.bound - self.incumbent) / max(1.0, abs(self.incumbent))
-
-    def columns(self) -> np.ndarray:
-        """The solution as one vector in the matrix model's column order (x, y, z, u)."""
-        return np.array(self.x + self.y + self.z + self.u, dtype=np.float64)
 
 
 @functools.cache
@@ -113,28 +57,11 @@ MIP_ABS_GAP = 1e-7
 #: presolve off (it cannot be interrupted) and the sub-MIPs on. See `MatrixSolver`.
 SMALL_MODEL_NONZEROS = 20_000
 
-#: Row and integrality tolerance for a solution HiGHS reported in a callback before it
-#: was abandoned (HiGHS's own feasibility tolerances are 1e-7 to 1e-8 absolute).
-FALLBACK_TOL = 1e-6
-
 #: After the watchdog gives up on a solve, how long it still waits for HiGHS to unwind.
 UNWIND_WAIT = 0.05
 
 #: How often the thread waiting for HiGHS looks after the second solver.
 TICK_SECONDS = 0.02
-
-#: Largest model (nonzeros) on which CBC races HiGHS: up to M-sized models (50k).
-#: Above it CBC's preprocessing alone can outlast the limit (bench/README.md).
-RACE_MAX_NONZEROS = 100_000
-
-#: A solve that HiGHS has not finished after this long gets CBC beside it. Most
-#: solves of small scenarios end sooner, and then never pay for a second process.
-RACE_AFTER = 0.3
-
-#: CBC's own time limit ends it this long before the solve's deadline, so that it
-#: still writes the best solution it has.
-RIVAL_EARLY = 0.2
-
 
 _abandoned_workers: list[threading.Thread] = []
 
@@ -436,20 +363,13 @@ class MatrixSolver(_HighsRun):
         self._seen_bound: float | None = None
         """The last dual bound HiGHS reported during the current solve."""
         self.race = race and rival_worthwhile(model)
-        """Whether CBC runs beside HiGHS on solves that last (see `rival_worthwhile`)."""
+        """Whether CBC runs beside HiGHS on solves that last (`planner.race`)."""
         self._racing_stage = True
         """Only reach stages race: on tie-break stages CBC never finished first (S: 10 of
         10; mknapcb1 problem 0: 8-20 s against HiGHS's 4-7 s), so there it only takes
         the second core."""
-        self._rival: CbcRival | None = None
-        self._rival_proof: tuple[float, np.ndarray] | None = None
-        """CBC's proven optimum of the current solve (value, checked solution), once known."""
-        self._band: float | None = None
-        """A HiGHS solution at least (maximising) or at most this good is proven by CBC."""
-        self._improving: list[tuple[float, np.ndarray]] = []
-        """While racing: HiGHS's improving solutions since the solve began (a start it
-        accepts comes first), in order, as (value, vector)."""
-        self._stop_for_rival = False
+        self._race: StageRace | None = None
+        """The current solve's race, while one runs."""
         self.spare_core_taken: Callable[[], bool] = lambda: False
         """Whether other work of this run uses the second core now (CBC then waits)."""
         self._watch(self._highs)
@@ -469,12 +389,9 @@ class MatrixSolver(_HighsRun):
         out = event.data_out
         self._seen = np.array(out.mip_solution, dtype=float)
         self._note_bound(out)
-        if self.race and self._racing_stage:
-            # From the solve's start: CBC's proof may come after HiGHS found the solution.
-            value = float(self._cost @ self._seen) + self._offset
-            self._improving.append((value, self._seen))
-            if self._band is not None and self._in_band(value):
-                self._stop_for_rival = True
+        race = self._race
+        if race is not None:
+            race.solution_found(self._seen)
 
     def _note_bound(self, out) -> None:
         bound = float(out.mip_dual_bound)
@@ -484,7 +401,8 @@ class MatrixSolver(_HighsRun):
     def _interrupt_at_deadline(self, event) -> None:
         if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
             self._note_bound(event.data_out)
-        if self._stop_for_rival:
+        race = self._race
+        if race is not None and race.stop_highs:
             event.interrupt()
             return
         super()._interrupt_at_deadline(event)
@@ -676,11 +594,10 @@ class MatrixSolver(_HighsRun):
         highs = self._highs
         for key, value in self._options(presolve, self.deadline - started).items():
             highs.setOptionValue(key, value)
-        lp = highs.getLp() if self.race and self._racing_stage else None
-        tick = None if lp is None else functools.partial(self._race_tick, lp, started)
+        race = self._race = self._new_race(started) if self.race and self._racing_stage else None
         try:
             try:
-                self._run_watched(highs, tick)
+                self._run_watched(highs, None if race is None else race.tick)
             except _Abandoned:
                 seconds = time.monotonic() - started
                 result = SolveResult(
@@ -688,9 +605,29 @@ class MatrixSolver(_HighsRun):
                 )
             else:
                 result = self._highs_result(started)
-            return self._settle_race(result, started)
+            return result if race is None else race.settle(result)
         finally:
-            self._end_race()
+            self._race = None
+            if race is not None:
+                race.end()
+                self.race = not race.unavailable  # no second process here: HiGHS alone
+
+    def _new_race(self, started: float) -> StageRace:
+        return StageRace(
+            model=self.model,
+            extra_rows=tuple(self._extra_rows),
+            lp=self._highs.getLp(),
+            cost=self._cost,
+            offset=self._offset,
+            maximise=self._maximise,
+            started=started,
+            deadline=self.deadline,
+            grace=self.grace,
+            mip_gap=self.mip_gap,
+            abs_gap=self.abs_gap,
+            as_result=self._result,
+            spare_core_taken=self.spare_core_taken,
+        )
 
     def _highs_result(self, started: float) -> SolveResult:
         """What HiGHS's last run found, as a `SolveResult`."""
@@ -727,122 +664,8 @@ class MatrixSolver(_HighsRun):
         values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
         return self._result(termination, float(incumbent), bound, seconds, values, message)
 
-    # ------------------------------------------------------------------ second solver
-
-    def _race_tick(self, lp: highspy.HighsLp, started: float) -> None:
-        """Between waits for HiGHS: start CBC once the solve lasts, then watch for its proof."""
-        now = time.monotonic()
-        if not self.race:
-            return
-        if self._rival is None:
-            left = self.deadline - now - RIVAL_EARLY
-            command = cbc_command()
-            if now - started < RACE_AFTER or left < RACE_AFTER or command is None:
-                return
-            if self.spare_core_taken():
-                return  # a tie-break runs there (planner.tie_break_lane); CBC may start later
-            try:
-                self._rival = CbcRival(
-                    lp,
-                    command=command,
-                    maximise=self._maximise,
-                    seconds=left,
-                    rel_gap=self.mip_gap,
-                    abs_gap=self.abs_gap,
-                )
-            except OSError:
-                self.race = False  # no second process on this machine: HiGHS alone
-            return
-        if self._rival_proof is not None or not self._rival.done():
-            return
-        proof = self._checked(self._rival.answer())
-        if proof is None or not proof[2]:
-            return
-        value, values, _ = proof
-        self._rival_proof = (value, values)
-        margin = self._margin(value)
-        self._band = value - margin if self._maximise else value + margin
-        if any(self._in_band(v) for v, _ in list(self._improving)):
-            self._stop_for_rival = True
-
-    def _checked(self, answer: RivalAnswer | None) -> tuple[float, np.ndarray, bool] | None:
-        """CBC's solution (value, vector, proven) if it meets every row, else None."""
-        if answer is None or answer.values is None:
-            return None
-        if not feasible(self.model, self._extra_rows, answer.values, tol=FALLBACK_TOL):
-            return None
-        return float(self._cost @ answer.values) + self._offset, answer.values, answer.proven
-
-    def _margin(self, value: float) -> float:
-        """How far CBC's proven value may be from the optimum (its absolute and relative gaps)."""
-        return self.abs_gap + self.mip_gap * max(1.0, abs(value))
-
-    def _in_band(self, value: float) -> bool:
-        assert self._band is not None
-        return value >= self._band if self._maximise else value <= self._band
-
-    def _proof_bound(self, value: float) -> float:
-        """The bound CBC's proof of `value` gives: no solution is better than this."""
-        margin = self._margin(value)
-        return value + margin if self._maximise else value - margin
-
     def _better(self, a: float, b: float) -> bool:
         return a > b if self._maximise else a < b
-
-    def _settle_race(self, result: SolveResult, started: float) -> SolveResult:
-        """The stage's answer once HiGHS has returned, with CBC's if it raced.
-
-        A proof by CBC makes HiGHS's first solution within the proven gap the
-        answer: HiGHS's search is deterministic, so the plan does not depend on
-        which process finished first (CBC's own solution is used only when
-        HiGHS found none that good before the deadline). Without a proof, the
-        better solution and the tighter bound of the two are the answer.
-        """
-        rival = self._rival
-        if rival is None:
-            return result
-        seconds = time.monotonic() - started
-        if self._stop_for_rival and self._rival_proof is not None:
-            value, values = next((v, x) for v, x in self._improving if self._in_band(v))
-            proven = self._proof_bound(self._rival_proof[0])
-            message = "optimal: HiGHS's solution, proven optimal by CBC"
-            return self._result(Termination.OPTIMAL, value, proven, seconds, values, message)
-        if result.termination != Termination.TIME_LIMIT:
-            return result
-        answer: RivalAnswer | None = None
-        checked: tuple[float, np.ndarray, bool] | None = None
-        if self._rival_proof is None:
-            wait = max(0.0, self.deadline + self.grace - time.monotonic())
-            answer = rival.stop(wait=wait)
-            checked = self._checked(answer)
-            if checked is not None and checked[2]:
-                self._rival_proof = (checked[0], checked[1])
-        if self._rival_proof is not None:
-            value, values = self._rival_proof
-            message = "optimal: proven by CBC"
-            proven = self._proof_bound(value)
-            return self._result(Termination.OPTIMAL, value, proven, seconds, values, message)
-        bound = result.bound
-        if answer is not None and answer.bound is not None:
-            theirs = answer.bound + self._offset
-            if bound is None or self._better(bound, theirs):
-                bound = theirs
-        if checked is not None and (
-            result.incumbent is None or self._better(checked[0], result.incumbent)
-        ):
-            message = f"{result.message}; CBC's solution was better"
-            return self._result(result.termination, checked[0], bound, seconds, checked[1], message)
-        return replace(result, bound=_finite(bound))
-
-    def _end_race(self) -> None:
-        """Stop CBC (if it still runs) and forget this solve's race."""
-        if self._rival is not None:
-            self._rival.stop()
-        self._rival = None
-        self._rival_proof = None
-        self._band = None
-        self._improving = []
-        self._stop_for_rival = False
 
     def _result(
         self,
@@ -865,29 +688,6 @@ class MatrixSolver(_HighsRun):
             u=tuple(values[mm.u_start :].tolist()),
             message=message,
         )
-
-
-def cores_available() -> int:
-    """Cores this process may run on (its affinity, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def rival_worthwhile(model: MatrixModel) -> bool:
-    """Whether racing CBC beside HiGHS can pay on this machine and model.
-
-    It needs a CBC binary, a second core (HiGHS runs single-threaded), integer
-    columns, and a model small enough that CBC's preprocessing ends well
-    within a run (`RACE_MAX_NONZEROS`).
-    """
-    return (
-        cores_available() >= 2
-        and bool((model.integrality == 1).any())
-        and len(model.row_value) <= RACE_MAX_NONZEROS
-        and cbc_command() is not None
-    )
 
 
 def _finite(value: float | None) -> float | None:

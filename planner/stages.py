@@ -17,14 +17,8 @@ import numpy as np
 
 from planner.lp_start import expected_lp_seconds, lp_guided_start
 from planner.matrix_model import MatrixModel
-from planner.solver import (
-    MIP_ABS_GAP,
-    REL_TOL,
-    MatrixSolver,
-    SolveResult,
-    Termination,
-    tolerance,
-)
+from planner.solve_result import REL_TOL, SolveResult, Termination, tolerance
+from planner.solver import MIP_ABS_GAP, MatrixSolver
 from planner.start_plan import greedy_start
 
 if TYPE_CHECKING:

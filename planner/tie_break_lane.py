@@ -20,7 +20,8 @@ import threading
 from collections.abc import Sequence
 
 from planner.matrix_model import MatrixModel
-from planner.solver import MatrixSolver, SolveResult
+from planner.solve_result import SolveResult
+from planner.solver import MatrixSolver
 from planner.stages import Stages, tie_break
 from planner.start_plan import ExtraRow
 

@@ -1,4 +1,4 @@
-"""CBC beside HiGHS (`planner.cbc_rival`, `MatrixSolver`'s race): same plans, sound proofs.
+"""CBC beside HiGHS (`planner.cbc_rival`, `planner.race`): same plans, sound proofs.
 
 The race logic is tested with a stand-in rival that answers at once (so it
 always "finishes first"), the real binary where one is installed.
@@ -15,11 +15,14 @@ import numpy as np
 import pytest
 from scenario_builders import random_scenario
 
+import planner.race as race_module
 import planner.solver as solver_module
 from planner.cbc_rival import CbcRival, RivalAnswer, cbc_command
 from planner.matrix_model import build_matrix_model
+from planner.race import StageRace
 from planner.ranking import rank_plans
-from planner.solver import MatrixSolver, SolveResult, Termination, solver_threads, tolerance
+from planner.solve_result import SolveResult, Termination, tolerance
+from planner.solver import MatrixSolver, solver_threads
 from planner.start_plan import feasible
 from planner.verify import check_plan
 
@@ -81,12 +84,12 @@ def eager_race(monkeypatch: pytest.MonkeyPatch):
     HiGHS is slowed (2 ms per interrupt check) so that the stand-in, which
     answers at once, reliably finishes first.
     """
-    monkeypatch.setattr(solver_module, "RACE_AFTER", 0.0)
-    monkeypatch.setattr(solver_module, "cbc_command", lambda: "stand-in")
+    monkeypatch.setattr(race_module, "RACE_AFTER", 0.0)
+    monkeypatch.setattr(race_module, "cbc_command", lambda: "stand-in")
     monkeypatch.setattr(solver_module, "rival_worthwhile", lambda model: True)
     ProvingRival.made.clear()
     RIVAL_ANSWERS.clear()
-    init, settle, run = MatrixSolver.__init__, MatrixSolver._settle_race, MatrixSolver._run_once
+    init, settle, run = MatrixSolver.__init__, StageRace.settle, MatrixSolver._run_once
 
     def run_after_solving_alone(self, presolve, started):
         OPTIMUM.append(_optimum(self.highs.getLp()))
@@ -97,18 +100,18 @@ def eager_race(monkeypatch: pytest.MonkeyPatch):
         for event in (self.highs.cbMipInterrupt, self.highs.cbSimplexInterrupt):
             event.subscribe(lambda event: time.sleep(0.002))
 
-    def recorded_settle(self, result, started):
-        answer = settle(self, result, started)
+    def recorded_settle(self, result):
+        answer = settle(self, result)
         if "CBC" in answer.message:
             RIVAL_ANSWERS.append(answer.message)
         return answer
 
     monkeypatch.setattr(MatrixSolver, "__init__", slowed_init)
-    monkeypatch.setattr(MatrixSolver, "_settle_race", recorded_settle)
+    monkeypatch.setattr(StageRace, "settle", recorded_settle)
     monkeypatch.setattr(MatrixSolver, "_run_once", run_after_solving_alone)
 
     def use(rival_class: type) -> None:
-        monkeypatch.setattr(solver_module, "CbcRival", rival_class)
+        monkeypatch.setattr(race_module, "CbcRival", rival_class)
 
     return use
 
@@ -165,16 +168,16 @@ def test_a_solution_found_before_the_rival_started_is_the_answer_it_proves(
     """HiGHS reports the optimal start at once, before CBC is started; the race must
     still recognise it as HiGHS's first solution within the proven gap."""
     eager_race(ProvingRival)
-    tick = MatrixSolver._race_tick
+    tick = StageRace.tick
 
-    def once_highs_has_a_solution(self, lp, started) -> None:
+    def once_highs_has_a_solution(self) -> None:
         # The rival starts only after HiGHS reported its first solution (the start),
         # whatever the machine's speed (a fixed delay made this test flaky under load).
-        if self._rival is None and not self._improving:
+        if self.rival is None and not self.improving:
             return
-        tick(self, lp, started)
+        tick(self)
 
-    monkeypatch.setattr(MatrixSolver, "_race_tick", once_highs_has_a_solution)
+    monkeypatch.setattr(StageRace, "tick", once_highs_has_a_solution)
     sc = random_scenario(4243, n_options=60, n_markets=20, n_offers=3, plans=1)
     mm = build_matrix_model(sc)
     alone = MatrixSolver(mm, deadline=time.monotonic() + 60).solve()
@@ -212,12 +215,13 @@ def test_out_of_time_the_better_solution_and_the_tighter_bound_win(eager_race) -
         def answer(self) -> RivalAnswer:
             return RivalAnswer(proven=False, values=values, bound=optimum + 1)
 
-    solver._rival = Unproven(  # as `_race_tick` would have started it
+    race = solver._new_race(time.monotonic())
+    race.rival = Unproven(  # as `StageRace.tick` would have started it
         lp, command="", maximise=True, seconds=1, rel_gap=0, abs_gap=0
     )
     weak = SolveResult(Termination.TIME_LIMIT, 0.0, optimum + 50, 1.0, message="time limit")
-    merged = solver._settle_race(weak, time.monotonic())
-    solver._end_race()
+    merged = race.settle(weak)
+    race.end()
     assert merged.termination == Termination.TIME_LIMIT
     assert merged.incumbent == pytest.approx(optimum)
     assert merged.bound == pytest.approx(optimum + 1)
@@ -290,7 +294,7 @@ def test_cbc_stopped_early_leaves_no_answer_and_no_files() -> None:
 @needs_cbc
 @pytest.mark.parametrize("seed", range(4))
 def test_racing_real_cbc_gives_the_same_plans(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(solver_module, "RACE_AFTER", 0.0)
+    monkeypatch.setattr(race_module, "RACE_AFTER", 0.0)
     monkeypatch.setattr(solver_module, "rival_worthwhile", lambda model: True)
     sc = random_scenario(4500 + seed, n_options=24, n_markets=8, n_offers=3, plans=3)
     sc = replace(sc, settings=replace(sc.settings, time_limit_s=60.0))

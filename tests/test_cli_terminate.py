@@ -14,15 +14,16 @@ from pathlib import Path
 import pytest
 from scenario_builders import random_scenario
 
-from planner.solver import cores_available
+from planner.race import cores_available
 from planner.workbook_writer import write_scenario
 
 #: `planner` with HiGHS slowed (2 ms per interrupt check) and CBC started at once, so
 #: the second solver is surely running when the signal comes.
 SLOWED_PLANNER = """
 import sys, time
+import planner.race as race
 import planner.solver as solver
-solver.RACE_AFTER = 0.0
+race.RACE_AFTER = 0.0
 init = solver.MatrixSolver.__init__
 def slowed(self, *args, **kwargs):
     init(self, *args, **kwargs)

@@ -22,7 +22,8 @@ from planner.model_common import extract_decisions
 from planner.plan import CoFinancing
 from planner.ranking import rank_plans, repaired_start
 from planner.scenario import Coverage, Market, Option, Partner, Scenario, Settings
-from planner.solver import REL_TOL, MatrixSolver, max_cofinancing
+from planner.solve_result import REL_TOL
+from planner.solver import MatrixSolver, max_cofinancing
 from planner.stages import tie_break_epsilon
 from planner.verify import check_plan, make_plan
 

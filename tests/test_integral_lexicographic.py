@@ -13,7 +13,7 @@ from planner.matrix_model import build_matrix_model
 from planner.model_common import canonical_order
 from planner.ranking import rank_plans
 from planner.scenario import Scenario
-from planner.solver import tolerance
+from planner.solve_result import tolerance
 from planner.verify import check_plan
 
 

@@ -23,13 +23,8 @@ from planner.model_common import BuildTimeout
 from planner.pyomo_solver import PersistentSolver
 from planner.ranking import rank_plans
 from planner.scenario import Scenario, eligible_pairs
-from planner.solver import (
-    MatrixSolver,
-    SolveResult,
-    Termination,
-    solver_threads,
-    tolerance,
-)
+from planner.solve_result import SolveResult, Termination, tolerance
+from planner.solver import MatrixSolver, solver_threads
 
 STAGES = ("weighted_reach", "net_spend", "option_count")
 

@@ -22,7 +22,8 @@ from planner.model_common import extract_decisions
 from planner.plan import CoFinancing
 from planner.ranking import rank_plans
 from planner.scenario import Coverage, Market, Offer, Option, Partner, Scenario, Settings
-from planner.solver import MatrixSolver, Termination
+from planner.solve_result import Termination
+from planner.solver import MatrixSolver
 from planner.start_plan import ExtraRow, feasible, greedy_start
 from planner.verify import check_plan, evaluate_plan, make_plan
 

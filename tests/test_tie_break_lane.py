@@ -13,12 +13,14 @@ import time
 import pytest
 from scenario_builders import random_scenario
 
+import planner.race as race_module
 import planner.ranking as ranking
 import planner.solver as solver_module
 from planner.matrix_model import build_matrix_model
 from planner.model_common import canonical_order
 from planner.ranking import rank_plans
-from planner.solver import MatrixSolver, tolerance
+from planner.solve_result import tolerance
+from planner.solver import MatrixSolver
 from planner.tie_break_lane import TieBreakLane
 from planner.verify import check_plan
 
@@ -146,8 +148,8 @@ def test_lane_errors_reach_the_caller() -> None:
 
 
 def test_cbc_waits_while_the_lane_has_the_second_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(solver_module, "RACE_AFTER", 0.0)
-    monkeypatch.setattr(solver_module, "cbc_command", lambda: "stand-in")
+    monkeypatch.setattr(race_module, "RACE_AFTER", 0.0)
+    monkeypatch.setattr(race_module, "cbc_command", lambda: "stand-in")
     monkeypatch.setattr(solver_module, "rival_worthwhile", lambda model: True)
     made: list[object] = []
 
@@ -155,7 +157,7 @@ def test_cbc_waits_while_the_lane_has_the_second_core(monkeypatch: pytest.Monkey
         def __init__(self, *args, **kwargs) -> None:
             made.append(self)
 
-    monkeypatch.setattr(solver_module, "CbcRival", Recorded)
+    monkeypatch.setattr(race_module, "CbcRival", Recorded)
     sc = canonical_order(random_scenario(5403, n_options=30, n_markets=10, n_offers=3))
     solver = MatrixSolver(build_matrix_model(sc), deadline=time.monotonic() + 30, race=True)
     taken = threading.Event()

@@ -17,7 +17,7 @@ from planner.model_common import BuildTimeout
 from planner.plan import RunStatus
 from planner.pyomo_solver import PersistentSolver
 from planner.ranking import rank_plans
-from planner.solver import Termination
+from planner.solve_result import Termination
 
 SLACK = 1.5  # seconds of scheduler noise allowed on a shared machine
 
