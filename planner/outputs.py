@@ -19,9 +19,10 @@ from planner.report_xlsx import RunInfo, write_plans_xlsx
 from planner.scenario import Scenario
 from planner.screening import Screened
 
-#: Seconds writing the outputs takes per option of the scenario: measured 2.5 s for a
-#: 9,458-option plan of a 50,000-option scenario (0.5 s at 10,000), with room kept.
-WRITE_SECONDS_PER_OPTION = 6e-5
+#: Seconds writing the outputs takes per option of the scenario: measured 2.4-3.4 s
+#: for a 9,458-option plan of a 50,000-option scenario (0.5-0.9 s at 10,000), with
+#: room kept (at 6e-5, two of six XL runs ended 0.18 s past a 60 s limit).
+WRITE_SECONDS_PER_OPTION = 8e-5
 
 
 def expected_write_seconds(scenario: Scenario) -> float:
