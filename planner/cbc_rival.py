@@ -59,6 +59,8 @@ class RivalAnswer:
     """CBC's best solution as a full column vector (unchecked), or None."""
     bound: float | None
     """CBC's bound on the objective (without the model's offset), or None."""
+    infeasible: bool = False
+    """CBC proved that no solution exists (none better than the cutoff, if one was given)."""
 
 
 class CbcRival:
@@ -79,7 +81,10 @@ class CbcRival:
         seconds: float,
         rel_gap: float,
         abs_gap: float,
+        cutoff: float | None = None,
     ) -> None:
+        """`cutoff`: only solutions better than this objective value (the model's own
+        sense, offset included) count; CBC prunes with it from the start."""
         self.maximise = maximise
         self.n_cols = int(lp.num_col_)
         self._dir = Path(tempfile.mkdtemp(prefix="planner-cbc-"))
@@ -100,6 +105,10 @@ class CbcRival:
             shutil.rmtree(self._dir, ignore_errors=True)
             raise OSError("HiGHS could not write the model for CBC")
         self._log_path = log
+        limit: list[str] = []
+        if cutoff is not None:
+            plain = float(cutoff) - float(lp.offset_)
+            limit = ["-cutoff", repr(-plain if maximise else plain)]
         self._answer: RivalAnswer | None = None
         """What CBC reported, read once after it ended (`answer`)."""
         with open(log, "wb") as out:
@@ -117,6 +126,7 @@ class CbcRival:
                     "elapsed",
                     "-seconds",
                     repr(max(0.01, float(seconds))),
+                    *limit,
                     "-solve",
                     "-solution",
                     str(self._solution),
@@ -153,7 +163,7 @@ class CbcRival:
         head = lines[0].lower()
         sign = -1.0 if self.maximise else 1.0
         if head.startswith("infeasible") or "integer infeasible" in head:
-            return RivalAnswer(proven=False, values=None, bound=None)
+            return RivalAnswer(proven=False, values=None, bound=None, infeasible=True)
         values: np.ndarray | None = np.zeros(self.n_cols)
         for line in lines[1:]:
             parts = line.replace("**", " ").split()

@@ -6,10 +6,12 @@ HiGHS's, and HiGHS runs single-threaded, so on a second core CBC costs no wall
 time (`planner.cbc_rival` runs CBC and reads its files).
 
 Why this answer rule: a proof by CBC ends the stage at HiGHS's *first* solution
-within the proven gap, never at CBC's own solution (unless HiGHS found none
-that good before the deadline). HiGHS's search is deterministic, so where
-several plans tie, the plan returned does not depend on which process
-finished first.
+within the proven gap, not at CBC's own solution. HiGHS's search is
+deterministic, so where several plans tie, the plan returned does not depend
+on which process finished first. CBC's own plan is the answer only when it is
+provably the only plan of its value (`integral` objectives: a second CBC run,
+the `checker`, finds no other), so any solver would have returned it, or when
+HiGHS found none that good before the deadline.
 
 `planner.solver.MatrixSolver` makes one `StageRace` per racing solve, reports
 HiGHS's improving solutions to it from HiGHS's thread (`solution_found`), calls
@@ -91,7 +93,15 @@ class StageRace:
     as_result: AsResult
     spare_core_taken: Callable[[], bool] = lambda: False
     """Whether other work of this run uses the second core now (CBC then waits)."""
+    integral: bool = False
+    """Every plan's best objective value is an integer (the one exact objective of
+    choice 16): then CBC's plan can be proven the only optimum (`checker`)."""
     rival: CbcRival | None = None
+    checker: CbcRival | None = None
+    """CBC on the model without CBC's optimal plan, cut off below its value: proves
+    that plan the only optimum, or finds another."""
+    unique: bool = False
+    """CBC's proven plan is the only plan of its value (any solver would return it)."""
     proof: tuple[float, np.ndarray] | None = None
     """CBC's proven optimum (value, checked solution), once known."""
     band: float | None = None
@@ -136,7 +146,10 @@ class StageRace:
             except OSError:
                 self.unavailable = True
             return
-        if self.proof is not None or not self.rival.done():
+        if self.proof is not None:
+            self._check_uniqueness()
+            return
+        if not self.rival.done():
             return
         proof = self._checked(self.rival.answer())
         if proof is None or not proof[2]:
@@ -146,6 +159,47 @@ class StageRace:
         margin = self._margin(value)
         self.band = value - margin if self.maximise else value + margin
         if any(self._in_band(v) for v, _ in list(self.improving)):
+            self.stop_highs = True
+        elif self.integral:
+            self._start_checker(value, values)
+
+    def _start_checker(self, value: float, values: np.ndarray) -> None:
+        """CBC again, on the model with a no-good cut over every binary of CBC's plan and
+        the cutoff value ∓ 0.5: with integral plan values, "infeasible" means no other
+        plan reaches `value` (a cutoff, not a row: a row at this scale is beyond the
+        solvers' tolerances, FINDINGS §12)."""
+        left = self.deadline - time.monotonic() - RIVAL_EARLY
+        command = cbc_command()
+        if command is None or left < RACE_AFTER:
+            return
+        binary = np.flatnonzero(self.model.integrality == 1).astype(np.int32)
+        chosen = np.round(values[binary]) > 0.5
+        copy = highspy.Highs()
+        copy.setOptionValue("output_flag", False)
+        copy.passModel(self.lp)
+        # Σ_{chosen} (1 − b) + Σ_{others} b ≥ 1: any binary vector but this one.
+        coefs = np.where(chosen, -1.0, 1.0)
+        copy.addRow(1.0 - float(chosen.sum()), highspy.kHighsInf, len(binary), binary, coefs)
+        try:
+            self.checker = CbcRival(
+                copy.getLp(),
+                command=command,
+                maximise=self.maximise,
+                seconds=left,
+                rel_gap=0.0,
+                abs_gap=self.abs_gap,
+                cutoff=value - 0.5 if self.maximise else value + 0.5,
+            )
+        except OSError:
+            self.checker = None
+
+    def _check_uniqueness(self) -> None:
+        checker = self.checker
+        if checker is None or self.unique or not checker.done():
+            return
+        answer = checker.answer()
+        if answer is not None and answer.infeasible:
+            self.unique = True
             self.stop_highs = True
 
     def settle(self, result: SolveResult) -> SolveResult:
@@ -161,9 +215,15 @@ class StageRace:
             return result
         seconds = time.monotonic() - self.started
         if self.stop_highs and self.proof is not None:
-            value, values = next((v, x) for v, x in self.improving if self._in_band(v))
             proven = self._proof_bound(self.proof[0])
-            message = "optimal: HiGHS's solution, proven optimal by CBC"
+            found = next(((v, x) for v, x in self.improving if self._in_band(v)), None)
+            if found is not None:
+                value, values = found
+                message = "optimal: HiGHS's solution, proven optimal by CBC"
+                return self.as_result(Termination.OPTIMAL, value, proven, seconds, values, message)
+            # Only `unique` stops HiGHS without such a solution: CBC's plan is the only one.
+            value, values = self.proof
+            message = "optimal: proven by CBC, the only plan of that value"
             return self.as_result(Termination.OPTIMAL, value, proven, seconds, values, message)
         if result.termination != Termination.TIME_LIMIT:
             return result
@@ -195,8 +255,9 @@ class StageRace:
 
     def end(self) -> None:
         """Stop CBC if it still runs (and remove its files)."""
-        if self.rival is not None:
-            self.rival.stop()
+        for run in (self.rival, self.checker):
+            if run is not None:
+                run.stop()
 
     def _checked(self, answer: RivalAnswer | None) -> tuple[float, np.ndarray, bool] | None:
         """CBC's solution (value, vector, proven) if it meets every row, else None."""

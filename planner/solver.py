@@ -370,6 +370,8 @@ class MatrixSolver(_HighsRun):
         the second core."""
         self._race: StageRace | None = None
         """The current solve's race, while one runs."""
+        self._integral = False
+        """The objective's best value is an integer for every plan (`use_lexicographic`)."""
         self.spare_core_taken: Callable[[], bool] = lambda: False
         """Whether other work of this run uses the second core now (CBC then waits)."""
         self._watch(self._highs)
@@ -408,10 +410,18 @@ class MatrixSolver(_HighsRun):
         super()._interrupt_at_deadline(event)
 
     def _set_objective(
-        self, cost: np.ndarray, *, maximise: bool, racing: bool, restart: bool = True
+        self,
+        cost: np.ndarray,
+        *,
+        maximise: bool,
+        racing: bool,
+        restart: bool = True,
+        integral: bool = False,
     ) -> None:
         """Hand HiGHS a cost vector and sense; `racing`: whether CBC may race this stage;
-        `restart`: whether HiGHS may restart after its root."""
+        `restart`: whether HiGHS may restart after its root; `integral`: every plan's best
+        value is an integer (the race may then prove CBC's plan the only optimum)."""
+        self._integral = integral
         self._cost = cost
         self._maximise = maximise
         self._racing_stage = racing
@@ -442,7 +452,7 @@ class MatrixSolver(_HighsRun):
             - spend_weight * objectives["net_spend"]
             - objectives["option_count"]
         )
-        self._set_objective(cost, maximise=True, racing=True)
+        self._set_objective(cost, maximise=True, racing=True, integral=True)
 
     def use_tie_break(self, epsilon: float) -> None:
         """Minimise net spend + `epsilon` · option count (formulation eq. 15, merged stage).
@@ -627,6 +637,7 @@ class MatrixSolver(_HighsRun):
             abs_gap=self.abs_gap,
             as_result=self._result,
             spare_core_taken=self.spare_core_taken,
+            integral=self._integral,
         )
 
     def _highs_result(self, started: float) -> SolveResult:

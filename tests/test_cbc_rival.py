@@ -13,6 +13,7 @@ from typing import ClassVar
 import highspy
 import numpy as np
 import pytest
+from orlib import knapsack_scenario
 from scenario_builders import random_scenario
 
 import planner.race as race_module
@@ -49,21 +50,33 @@ class ProvingRival:
 
     made: ClassVar[list[ProvingRival]] = []
 
-    def __init__(self, lp, *, command, maximise, seconds, rel_gap, abs_gap) -> None:
+    def __init__(self, lp, *, command, maximise, seconds, rel_gap, abs_gap, cutoff=None) -> None:
         self.values, value = OPTIMUM[-1]
         self.bound = value - lp.offset_
         self.stopped = False
+        self.checking = cutoff is not None
+        """Made as the race's uniqueness check (model without the plan, cut off below it)."""
         ProvingRival.made.append(self)
 
     def done(self) -> bool:
         return True
 
     def answer(self) -> RivalAnswer:
+        # As a uniqueness check it "finds" a plan (the optimum again): not unique.
         return RivalAnswer(proven=True, values=self.values, bound=self.bound)
 
     def stop(self, wait: float = 0.0) -> RivalAnswer:
         self.stopped = True
         return self.answer()
+
+
+class UniqueRival(ProvingRival):
+    """Proves the optimum at once, and as the uniqueness check finds no other plan."""
+
+    def answer(self) -> RivalAnswer:
+        if self.checking:
+            return RivalAnswer(proven=False, values=None, bound=None, infeasible=True)
+        return super().answer()
 
 
 class BrokenRival(ProvingRival):
@@ -229,6 +242,66 @@ def test_out_of_time_the_better_solution_and_the_tighter_bound_win(eager_race) -
     assert "CBC" in merged.message
 
 
+def _random_knapsack(seed: int, n: int = 24, m: int = 3):
+    """A multi-dimensional knapsack with integral data, as a scenario (one exact objective)."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(10, 100, size=(m, n)).astype(float)
+    profits = rng.integers(10, 100, size=n).astype(float)
+    return knapsack_scenario(
+        profits.tolist(), rows.tolist(), (rows.sum(axis=1) // 3).tolist(), time_limit=60.0
+    )
+
+
+@pytest.fixture
+def slow_highs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS 20 ms per interrupt check: the rivals' answers come long before its own."""
+    init = MatrixSolver.__init__
+
+    def slowed_more(self, *args, **kwargs) -> None:
+        init(self, *args, **kwargs)
+        self.highs.cbMipInterrupt.subscribe(lambda event: time.sleep(0.02))
+
+    monkeypatch.setattr(MatrixSolver, "__init__", slowed_more)
+
+
+def test_a_plan_proven_the_only_optimum_is_taken_at_once(eager_race, slow_highs) -> None:
+    """One exact objective: CBC's plan, shown to be the only plan of its value, is what
+    HiGHS would return too, so the stage ends with it without waiting for HiGHS."""
+    eager_race(UniqueRival)
+    taken = 0
+    for seed in range(4):
+        sc = _random_knapsack(4600 + seed)
+        alone = rank_plans(sc, race=False)
+        RIVAL_ANSWERS.clear()
+        raced = rank_plans(sc, race=True)
+        taken += any("only plan" in message for message in RIVAL_ANSWERS)
+        assert raced.plans[0].options == alone.plans[0].options
+        assert raced.plans[0].proven_optimal and check_plan(sc, raced.plans[0]) == []
+    assert taken >= 2, f"CBC's unique plan was taken on only {taken} of 4 knapsacks"
+    assert any(r.checking for r in ProvingRival.made), "the uniqueness check never ran"
+
+
+def test_without_uniqueness_the_stage_waits_for_highs(eager_race, slow_highs) -> None:
+    """The check finds another plan of the same value: HiGHS's own plan is the answer."""
+    eager_race(ProvingRival)
+    sc = _random_knapsack(4610)
+    alone = rank_plans(sc, race=False)
+    RIVAL_ANSWERS.clear()
+    raced = rank_plans(sc, race=True)
+    assert raced.plans[0].options == alone.plans[0].options
+    assert not any("only plan" in message for message in RIVAL_ANSWERS)
+    assert any(r.checking for r in ProvingRival.made), "the uniqueness check never ran"
+
+
+def test_no_uniqueness_check_without_one_exact_objective(eager_race, slow_highs) -> None:
+    """Decimal data: plan values are not integers, so a cutoff half a unit below could
+    hide a different plan of nearly the same value; the check must not run."""
+    eager_race(UniqueRival)
+    sc = random_scenario(4620, n_options=14, n_markets=6, n_offers=3, plans=1)
+    rank_plans(sc, race=True)
+    assert ProvingRival.made and not any(r.checking for r in ProvingRival.made)
+
+
 def _knapsack_lp(seed: int, n: int = 40) -> tuple[highspy.HighsLp, float]:
     """A small multi-dimensional knapsack, maximised, and its optimum by HiGHS."""
     rng = np.random.default_rng(seed)
@@ -304,3 +377,41 @@ def test_racing_real_cbc_gives_the_same_plans(seed: int, monkeypatch: pytest.Mon
     _same_keys(_key(raced), _key(alone))
     for plan in raced.plans:
         assert check_plan(sc, plan) == []
+
+
+@needs_cbc
+def test_cbc_cutoff_keeps_the_models_sense_and_offset() -> None:
+    """Half a unit above the optimum nothing is left (infeasible); half below, the optimum."""
+    lp, optimum = _knapsack_lp(11, n=30)  # integral profits, offset 3
+    command = cbc_command()
+    assert command is not None
+    answers = []
+    for cutoff in (optimum + 0.5, optimum - 0.5):
+        rival = CbcRival(
+            lp, command=command, maximise=True, seconds=30, rel_gap=0.0, abs_gap=1e-7, cutoff=cutoff
+        )
+        deadline = time.monotonic() + 30
+        while not rival.done() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        answers.append(rival.stop())
+    above, below = answers
+    assert above is not None and above.infeasible and above.values is None
+    assert below is not None and below.proven and not below.infeasible
+    assert below.values is not None
+    profit = np.asarray(lp.col_cost_)
+    assert float(profit @ below.values) + lp.offset_ == pytest.approx(optimum, abs=1e-6)
+
+
+@needs_cbc
+@pytest.mark.parametrize("seed", range(3))
+def test_racing_real_cbc_on_knapsacks_gives_the_same_plans(
+    seed: int, monkeypatch: pytest.MonkeyPatch, slow_highs
+) -> None:
+    monkeypatch.setattr(race_module, "RACE_AFTER", 0.0)
+    monkeypatch.setattr(solver_module, "rival_worthwhile", lambda model: True)
+    sc = _random_knapsack(4700 + seed, n=30)
+    alone = rank_plans(sc, race=False)
+    raced = rank_plans(sc, race=True)
+    assert raced.status == alone.status == "optimal"
+    assert raced.plans[0].options == alone.plans[0].options
+    assert check_plan(sc, raced.plans[0]) == []
