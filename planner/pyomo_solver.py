@@ -21,8 +21,8 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 
 from planner.model import PlanModel
 from planner.model_common import check_deadline
-from planner.solve_result import SolveResult, Termination
-from planner.solver import _Abandoned, _finite, _HighsRun, solver_threads
+from planner.solve_result import SolveResult, Termination, finite_or_none
+from planner.solver import _Abandoned, _HighsRun, solver_threads
 
 #: Constraints handed to HiGHS between two deadline checks during `set_instance`.
 HANDOFF_CHUNK = 2000
@@ -171,7 +171,7 @@ class PersistentSolver(_HighsRun):
         incumbent = results.incumbent_objective
         bound = results.objective_bound
         if incumbent is None or not math.isfinite(incumbent):
-            return SolveResult(termination, None, _finite(bound), seconds, message=str(tc))
+            return SolveResult(termination, None, finite_or_none(bound), seconds, message=str(tc))
         values = results.solution_loader.get_vars()
         m = self.plan_model.model
 
@@ -183,7 +183,7 @@ class PersistentSolver(_HighsRun):
         return SolveResult(
             termination,
             float(incumbent),
-            _finite(bound),
+            finite_or_none(bound),
             seconds,
             x=read(m.x),
             y=read(m.y),

@@ -31,7 +31,7 @@ import numpy as np
 
 from planner.cbc_rival import CbcRival, RivalAnswer, cbc_command
 from planner.matrix_model import MatrixModel
-from planner.solve_result import FALLBACK_TOL, SolveResult, Termination
+from planner.solve_result import FALLBACK_TOL, SolveResult, Termination, finite_or_none
 from planner.start_plan import ExtraRow, feasible
 
 #: Largest model (nonzeros) on which CBC races HiGHS: up to M-sized models (50k).
@@ -251,7 +251,7 @@ class StageRace:
             return self.as_result(
                 result.termination, checked[0], bound, seconds, checked[1], message
             )
-        return replace(result, bound=_finite(bound))
+        return replace(result, bound=finite_or_none(bound))
 
     def end(self) -> None:
         """Stop CBC if it still runs (and remove its files)."""
@@ -282,7 +282,3 @@ class StageRace:
 
     def _better(self, a: float, b: float) -> bool:
         return a > b if self.maximise else a < b
-
-
-def _finite(value: float | None) -> float | None:
-    return float(value) if value is not None and np.isfinite(value) else None

@@ -8,6 +8,7 @@ should need the others to do so.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -73,3 +74,8 @@ class SolveResult:
 #: Row and integrality tolerance for a solution HiGHS reported in a callback before it
 #: was abandoned (HiGHS's own feasibility tolerances are 1e-7 to 1e-8 absolute).
 FALLBACK_TOL = 1e-6
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """`value` as a float, or None when it is missing or infinite (HiGHS's "no bound")."""
+    return float(value) if value is not None and math.isfinite(value) else None

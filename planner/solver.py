@@ -30,7 +30,13 @@ from planner.matrix_model import OBJECTIVES, MatrixModel
 from planner.model_common import check_deadline
 from planner.race import StageRace, rival_worthwhile
 from planner.scenario import Scenario, eligible_pairs
-from planner.solve_result import FALLBACK_TOL, SolveResult, Termination, tolerance
+from planner.solve_result import (
+    FALLBACK_TOL,
+    SolveResult,
+    Termination,
+    finite_or_none,
+    tolerance,
+)
 from planner.start_plan import ExtraRow, feasible
 
 
@@ -671,7 +677,7 @@ class MatrixSolver(_HighsRun):
             bound = info.mip_dual_bound
         incumbent = info.objective_function_value if has_solution else None
         if incumbent is None or not math.isfinite(incumbent):
-            return SolveResult(termination, None, _finite(bound), seconds, message=message)
+            return SolveResult(termination, None, finite_or_none(bound), seconds, message=message)
         values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
         return self._result(termination, float(incumbent), bound, seconds, values, message)
 
@@ -691,7 +697,7 @@ class MatrixSolver(_HighsRun):
         return SolveResult(
             termination,
             incumbent,
-            _finite(bound),
+            finite_or_none(bound),
             seconds,
             x=tuple(values[mm.x_start : mm.y_start].tolist()),
             y=tuple(values[mm.y_start : mm.z_start].tolist()),
@@ -699,10 +705,6 @@ class MatrixSolver(_HighsRun):
             u=tuple(values[mm.u_start :].tolist()),
             message=message,
         )
-
-
-def _finite(value: float | None) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def max_cofinancing(
