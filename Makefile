@@ -14,17 +14,19 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/planner solve inputs/example.xlsx
 
-# Everything CI runs: lint, format, types, tests.
+# Everything CI runs: lint, format, types, import contracts, tests.
 test: $(STAMP)
 	$(BIN)/ruff check planner tests inputs bench
 	$(BIN)/ruff format --check planner tests inputs bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check planner tests inputs bench
 	$(BIN)/ruff format --check planner tests inputs bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 example: $(STAMP)
 	$(BIN)/python inputs/build_example.py inputs/example.xlsx

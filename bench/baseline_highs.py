@@ -34,7 +34,7 @@ import highspy  # noqa: E402
 import numpy as np  # noqa: E402
 from common import emit, load_pickled_scenario  # noqa: E402
 
-#: The product's HiGHS options (planner/solver.py PersistentSolver._options), minus the deadline.
+#: The product's HiGHS options (planner/solve/solver.py `_HighsRun._options`), minus the deadline.
 PRODUCT_OPTIONS = {
     "presolve": "off",
     "mip_rel_gap": 0.0,

@@ -51,8 +51,8 @@ def ensure_instance(size: str, seed: int = SEED, log=print) -> Path:
     The pickle is the scenario *as read back from the workbook* (so baselines see
     exactly the data the product sees) and lets baseline workers skip reading.
     """
-    from planner.validation import load_scenario
-    from planner.workbook_writer import write_scenario
+    from planner.workbook.validation import load_scenario
+    from planner.workbook.writer import write_scenario
 
     CACHE.mkdir(parents=True, exist_ok=True)
     path = workbook_path(size, seed)

@@ -73,7 +73,7 @@ def knapsack_scenario(profits, rows, rhs, time_limit: float):
 
 
 def run_product(count: int, time_limit: float) -> list[dict]:
-    from planner.ranking import rank_plans
+    from planner.solve.ranking import rank_plans
 
     out = []
     for k, (profits, rows, rhs) in enumerate(problems()[:count]):
@@ -119,9 +119,9 @@ def run_cbc_same_order(count: int, time_limit: float) -> list[dict]:
     """CBC on the order the product must find: the product's own one objective."""
     from baseline_pulp import solve_knapsack
 
-    from planner.matrix_model import build_matrix_model
-    from planner.model_common import canonical_order
-    from planner.stages import lexicographic_weights
+    from planner.model.common import canonical_order
+    from planner.model.matrix_model import build_matrix_model
+    from planner.solve.stages import lexicographic_weights
 
     out = []
     for k, (profits, rows, rhs) in enumerate(problems()[:count]):

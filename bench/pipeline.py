@@ -3,17 +3,18 @@
 Stages, each timed around the product's public functions:
 
 - import: importing the planner modules a `planner solve` run needs (HiGHS; not Pyomo);
-- read: `planner.workbook_reader.read_workbook`;
-- validate: `planner.validation.check_workbook` + `planner.precheck.check_before_solve`;
+- read: `planner.workbook.reader.read_workbook`;
+- validate: `planner.workbook.validation.check_workbook` +
+  `planner.checks.precheck.check_before_solve`;
 - build: `rank_plans`' own `timings["build"]` (model build + hand-off to HiGHS);
 - highs: HiGHS's own time, summed over every `Highs.run()` call in the process
   (a wrapper around `highspy.Highs.run`, installed before the product is imported;
   the product exposes no per-solve solver time);
 - rank: the rest of `rank_plans` (stage bookkeeping, loading solutions into
   Pyomo, co-financing LP set-up, in-rank verification, no-good cuts);
-- verify: `planner.verify.check_plan` on every returned plan, run again here
+- verify: `planner.checks.verify.check_plan` on every returned plan, run again here
   (the product also verifies inside `rank_plans`; this figure is its cost);
-- write: `planner.outputs.write_outputs` into a temporary folder.
+- write: `planner.reports.outputs.write_outputs` into a temporary folder.
 
 `e2e` = import + read + validate + rank_plans total + write: what `planner solve` does
 (the extra verify is reported but not added). Prints one JSON line.
@@ -90,14 +91,14 @@ def main() -> None:
     t0 = time.perf_counter()
     run_started = time.monotonic()  # as the command line: the limit covers the imports too
     _install_highs_timer()
-    import planner.solver  # noqa: F401  (HiGHS)
-    from planner.outputs import expected_write_seconds, write_outputs
-    from planner.precheck import check_before_solve
-    from planner.ranking import rank_plans
-    from planner.report_xlsx import RunInfo
-    from planner.validation import check_workbook, without_cyclic_gc
-    from planner.verify import check_plan
-    from planner.workbook_reader import read_workbook
+    import planner.solve.solver  # noqa: F401  (HiGHS)
+    from planner.checks.precheck import check_before_solve
+    from planner.checks.verify import check_plan
+    from planner.reports.outputs import expected_write_seconds, write_outputs
+    from planner.reports.plans_xlsx import RunInfo
+    from planner.solve.ranking import rank_plans
+    from planner.workbook.reader import read_workbook
+    from planner.workbook.validation import check_workbook, without_cyclic_gc
 
     times: dict[str, float] = {"import": time.perf_counter() - t0}
 
@@ -201,7 +202,7 @@ def main() -> None:
 
 def planset_scenario(scenario):
     """Plans refer to the scenario in canonical order, as `rank_plans` builds it."""
-    from planner.model_common import canonical_order
+    from planner.model.common import canonical_order
 
     return canonical_order(scenario)
 

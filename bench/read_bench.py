@@ -27,8 +27,8 @@ sys.path.insert(0, str(HERE))
 
 from synthetic import random_scenario  # noqa: E402
 
-from planner.validation import load_scenario  # noqa: E402
-from planner.workbook_writer import write_scenario  # noqa: E402
+from planner.workbook.validation import load_scenario  # noqa: E402
+from planner.workbook.writer import write_scenario  # noqa: E402
 
 SHEETS = (
     "Settings",
@@ -85,7 +85,7 @@ def main() -> None:
     )
 
     results: dict[str, dict[str, object]] = {}
-    ours = "from planner.validation import load_scenario\n---\nload_scenario(PATH)"
+    ours = "from planner.workbook.validation import load_scenario\n---\nload_scenario(PATH)"
     med, times = median_time(ours, path, args.runs)
     results["planner read + validate"] = {"median_s": med, "runs_s": times}
 

@@ -8,7 +8,7 @@ does to make the model smaller or its LP tighter. Rule 9 (trust floor) and
 `never` are upper bounds 0 on x and `must` a lower bound 1, as SPEC says
 ("x_o = 0"); an empty right-hand side in rules 1–2 becomes u_m ≤ 0.
 
-Eligibility uses `planner.scenario.eligible_pairs` (the SPEC §2 definition) so
+Eligibility uses `planner.scenario.data.eligible_pairs` (the SPEC §2 definition) so
 the baselines solve exactly the product's problem.
 
 Columns: x (n_o, binary), y (n_c, binary), z (n_pairs, ≥ 0), u (n_m, [0, addressable]).
@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from planner.scenario import Scenario, canonical_name, eligible_pairs
+from planner.scenario.data import Scenario, canonical_name, eligible_pairs
 
 INF = math.inf
 

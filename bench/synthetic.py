@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from planner.scenario import (
+from planner.scenario.data import (
     Coverage,
     Layer,
     Market,

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from planner.scenario import (
+from planner.scenario.data import (
     Coverage,
     Layer,
     Market,
@@ -31,7 +31,7 @@ from planner.scenario import (
     Usage,
     canonical_name,
 )
-from planner.workbook_writer import Table, scenario_tables, scenarios_table, write_tables
+from planner.workbook.writer import Table, scenario_tables, scenarios_table, write_tables
 
 HOME = "Norland"
 STAFF = "partnership staff (FTE)"

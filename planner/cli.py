@@ -44,7 +44,7 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 def _stop_solves() -> None:
     """End HiGHS solves still running in threads before the interpreter shuts down."""
-    solver = sys.modules.get("planner.solver")  # never imported by validate or template
+    solver = sys.modules.get("planner.solve.solver")  # never imported by validate or template
     if solver is not None:
         solver.stop_all_solves()
 
@@ -130,9 +130,9 @@ def validate(workbook: Path, scenario: str | None, sets: tuple[str, ...]) -> int
 
     Example: planner validate inputs/example.xlsx --scenario high_budget
     """
-    from planner.precheck import check_before_solve
-    from planner.summary import summarize
-    from planner.validation import load_scenario, parse_set_options
+    from planner.checks.precheck import check_before_solve
+    from planner.reports.summary import summarize
+    from planner.workbook.validation import load_scenario, parse_set_options
 
     loaded = load_scenario(workbook, scenario, parse_set_options(sets))
     _settle_heap()
@@ -155,7 +155,7 @@ def template(path: Path) -> int:
 
     Example: planner template my-scenario.xlsx
     """
-    from planner.template import write_template
+    from planner.workbook.template import write_template
 
     write_template(path)
     click.echo(f"Wrote {path}")
@@ -231,13 +231,13 @@ def solve(
     t0 = time.monotonic()
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
-    from planner.outputs import expected_write_seconds, write_outputs
+    from planner.checks.precheck import check_before_solve
     from planner.plan import RunStatus
-    from planner.precheck import check_before_solve
-    from planner.ranking import rank_plans
-    from planner.report_terminal import progress_line, ranked_table
-    from planner.report_xlsx import RunInfo
-    from planner.validation import load_scenario, parse_set_options
+    from planner.reports.outputs import expected_write_seconds, write_outputs
+    from planner.reports.plans_xlsx import RunInfo
+    from planner.reports.terminal import progress_line, ranked_table
+    from planner.solve.ranking import rank_plans
+    from planner.workbook.validation import load_scenario, parse_set_options
 
     reading = time.monotonic()
     overrides = parse_set_options(sets)
@@ -294,7 +294,7 @@ def main() -> None:
     try:
         cli()
     except SystemExit as done:
-        solver = sys.modules.get("planner.solver")
+        solver = sys.modules.get("planner.solve.solver")
         if solver is not None and solver.abandoned_solves_running():
             # A HiGHS solve no longer waited for (deadline) may still be winding down
             # in its thread; results are already written, so leave without waiting.

@@ -1,7 +1,7 @@
 """Ranked plans as plain data: what the solver decided and what it is worth.
 
 Every number on a `Plan` is recomputed from the scenario data and the plan's
-decisions (options, offers, co-financing amounts) by `planner.verify`, never
+decisions (options, offers, co-financing amounts) by `planner.checks.verify`, never
 read off the solver, so a tolerance inside the solve cannot leak into a report
 (SPEC §3). Reports (`plans.json`, `plans.xlsx`, the terminal table) are built
 from these objects alone.

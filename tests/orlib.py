@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planner.scenario import (
+from planner.scenario.data import (
     Coverage,
     Market,
     Option,

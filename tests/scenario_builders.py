@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from planner.model_common import canonical_order
-from planner.scenario import (
+from planner.model.common import canonical_order
+from planner.scenario.data import (
     Coverage,
     Layer,
     Market,

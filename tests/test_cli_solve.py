@@ -15,12 +15,12 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from planner.checks.verify import check_plan, evaluate_plan
 from planner.cli import cli
 from planner.plan import CoFinancing, Plan
-from planner.scenario import Coverage, Market, Option, Partner, Scenario, Settings
-from planner.validation import load_scenario
-from planner.verify import check_plan, evaluate_plan
-from planner.workbook_writer import write_scenario
+from planner.scenario.data import Coverage, Market, Option, Partner, Scenario, Settings
+from planner.workbook.validation import load_scenario
+from planner.workbook.writer import write_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "inputs" / "example.xlsx"
@@ -232,10 +232,10 @@ def test_the_time_limit_counts_loading_the_solver(
     import sys
     import time
 
-    import planner.ranking
+    import planner.solve.ranking
 
     captured: dict[str, float] = {}
-    real = planner.ranking.rank_plans
+    real = planner.solve.ranking.rank_plans
 
     def spy(scenario, **kwargs):
         captured["started"] = kwargs["started"]
@@ -246,12 +246,12 @@ def test_the_time_limit_counts_loading_the_solver(
 
         @staticmethod
         def find_spec(name, path, target=None):
-            if name == "planner.report_terminal":
+            if name == "planner.reports.terminal":
                 time.sleep(0.3)
             return None
 
-    monkeypatch.setattr(planner.ranking, "rank_plans", spy)
-    monkeypatch.delitem(sys.modules, "planner.report_terminal")
+    monkeypatch.setattr(planner.solve.ranking, "rank_plans", spy)
+    monkeypatch.delitem(sys.modules, "planner.reports.terminal")
     monkeypatch.setattr(sys, "meta_path", [SlowFinder(), *sys.meta_path])
     before = time.monotonic()
     code, _, _ = run(["solve", str(EXAMPLE), "--out", str(tmp_path / "out")])

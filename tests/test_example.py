@@ -11,10 +11,10 @@ from typing import Any
 import openpyxl
 import pytest
 
-from planner.scenario import Scenario, canonical_name
-from planner.schema import SETTING_BY_KEY, canonical_header
-from planner.validation import check_workbook
-from planner.workbook_reader import RawWorkbook, read_workbook
+from planner.scenario.data import Scenario, canonical_name
+from planner.scenario.schema import SETTING_BY_KEY, canonical_header
+from planner.workbook.reader import RawWorkbook, read_workbook
+from planner.workbook.validation import check_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "inputs" / "example.xlsx"

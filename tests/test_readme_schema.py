@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planner.schema import SETTINGS, SHEETS, schema_markdown
+from planner.scenario.schema import SETTINGS, SHEETS, schema_markdown
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- schema:start -->", "<!-- schema:end -->"

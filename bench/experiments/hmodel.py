@@ -5,7 +5,7 @@ with the reach objective set, plus the column index ranges and the three
 objective vectors, so experiments can swap objectives, add stage rows,
 no-good cuts and MIP starts without any Pyomo in the loop.
 
-Default switches reproduce the product's model (`planner/model.py`):
+Default switches reproduce the product's model (`planner/model/pyomo_model.py`):
 z bounded by min(share_c, σ)·c_o, `cofinance_option` rows only when share_c < σ,
 resource rows only when they can bind, average trust only with a negative
 coefficient, share rules over cost > 0 options.
@@ -36,7 +36,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE.parent))
 
-from planner.scenario import Scenario, canonical_name, eligible_pairs  # noqa: E402
+from planner.scenario.data import Scenario, canonical_name, eligible_pairs  # noqa: E402
 
 INF = highspy.kHighsInf
 

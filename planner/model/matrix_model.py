@@ -1,0 +1,665 @@
+"""SPEC §3 as plain numpy arrays, ready to hand to HiGHS in one call.
+
+Why: building the Pyomo model (`planner.model.pyomo_model.build_model`) and handing it to
+HiGHS through Pyomo cost 25-33 s at 50k options, more than half the run's
+time limit, for a matrix HiGHS takes in a fraction of a second
+(SOLVER-NOTES: direct highspy is 60-70x faster). This module builds the same
+model of `models/formulation.md` straight into arrays, vectorised over the
+Coverage rows and eligible pairs, so the run's time goes to the solver.
+
+`planner.model.pyomo_model` stays the readable reference formulation; tests check that both
+builders give the same rows per named block and the same optimum of every
+stage. The choices are the same as there: redundant rows dropped, trust floor
+and decisions as bounds, z bounded by min(share_c, σ)·c_o, zero coefficients
+left out. One difference: the per-pair rows (3) `cofinance_option` are left out
+here (the block is empty), as they are implied for binary x by the z bound and
+rows (5) (formulation.md, eq. 3); the reference keeps them.
+
+Columns are x (options), y (offers), z (eligible pairs), u (markets), in that
+order, each in id order. Rows are grouped in named blocks with the names of
+the Pyomo components and the formulation (`reach`, `full_stack`, …), so a row
+number can always be turned back into a name (`MatrixModel.row_name`) for
+infeasibility reports and LP/MPS exports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from operator import attrgetter, itemgetter
+
+import numpy as np
+import numpy.typing as npt
+
+from planner.checks.screening import screen_options
+from planner.model.common import canonical_order, check_deadline
+from planner.scenario.data import Decision, Scenario, Settings, canonical_name
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: The row blocks in build order (formulation equations 1-13).
+BLOCK_NAMES: tuple[str, ...] = (
+    "reach",
+    "full_stack",
+    "cofinance_option",
+    "offer_cap",
+    "cofinance_share",
+    "matching_spend",
+    "budget",
+    "resources",
+    "average_trust",
+    "foreign_share",
+    "layer_foreign_share",
+    "country_share",
+    "requires",
+    "excludes",
+)
+
+#: The three lexicographic objectives (SPEC §3) and whether each is maximised.
+OBJECTIVES: dict[str, bool] = {"weighted_reach": True, "net_spend": False, "option_count": False}
+
+
+@dataclass(frozen=True, slots=True)
+class RowBlock:
+    """Rows `start` to `stop - 1` of one named constraint block; `keys[i]` names row start+i.
+
+    A key is a tuple of ids (market, (market, layer), (offer, option), …), the
+    same index the Pyomo component uses.
+    """
+
+    name: str
+    start: int
+    stop: int
+    keys: Sequence[tuple[str, ...]]
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass
+class MatrixModel:
+    """SPEC §3 as arrays: bounds, integrality, three objectives, CSR rows in named blocks.
+
+    Has the same id maps as `planner.model.pyomo_model.PlanModel` (`option_ids`,
+    `offer_ids`, `market_ids`, `pairs`, `screened`, decisions), so code that
+    turns solver values into plans works on either.
+    """
+
+    scenario: Scenario
+    settings: Settings
+    option_ids: tuple[str, ...]
+    offer_ids: tuple[str, ...]
+    market_ids: tuple[str, ...]
+    pairs: tuple[tuple[str, str], ...]
+    """(offer_id, option_id) of every z column, in column order."""
+    pair_offer: IntArray
+    """Position in `offer_ids` of every z column's offer."""
+    pair_option: IntArray
+    """Position in `option_ids` of every z column's option."""
+    col_lower: FloatArray
+    col_upper: FloatArray
+    integrality: npt.NDArray[np.int32]
+    """1 for the binaries x and y, 0 for z and u (HiGHS's kInteger / kContinuous)."""
+    objectives: dict[str, FloatArray]
+    """`weighted_reach`, `net_spend`, `option_count` as dense cost vectors over all columns."""
+    row_start: IntArray
+    row_index: npt.NDArray[np.int32]
+    row_value: FloatArray
+    row_lower: FloatArray
+    row_upper: FloatArray
+    blocks: tuple[RowBlock, ...]
+    screened: dict[str, str] = field(default_factory=dict)
+    """Options held at x = 0 by rule 9 or `never`, with the reason."""
+    option_decisions: dict[str, Decision] = field(default_factory=dict)
+    offer_decisions: dict[str, Decision] = field(default_factory=dict)
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.col_lower)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_lower)
+
+    @property
+    def x_start(self) -> int:
+        return 0
+
+    @property
+    def y_start(self) -> int:
+        return len(self.option_ids)
+
+    @property
+    def z_start(self) -> int:
+        return len(self.option_ids) + len(self.offer_ids)
+
+    @property
+    def u_start(self) -> int:
+        return len(self.option_ids) + len(self.offer_ids) + len(self.pairs)
+
+    def option_index(self) -> dict[str, int]:
+        return {o: i for i, o in enumerate(self.option_ids)}
+
+    def block(self, name: str) -> RowBlock:
+        """The named block (an empty one at the end when the model has no such rows)."""
+        for b in self.blocks:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+    def block_sizes(self) -> dict[str, int]:
+        """Rows per named block, for comparison with the Pyomo model."""
+        return {b.name: len(b) for b in self.blocks}
+
+    def row_name(self, row: int) -> str:
+        """`block(key,…)` for row number `row`, as in LP files (spaces become `_`)."""
+        for b in self.blocks:
+            if b.start <= row < b.stop:
+                return _label(b.name, b.keys[row - b.start])
+        raise IndexError(row)
+
+    def row_names(self) -> list[str]:
+        """Every row's name in row order (for exports; costs a string per row)."""
+        return [_label(b.name, key) for b in self.blocks for key in b.keys]
+
+    def col_names(self) -> list[str]:
+        """Every column's name in column order: x(option), y(offer), z(offer,option), u(market)."""
+        return (
+            [_label("x", (o,)) for o in self.option_ids]
+            + [_label("y", (c,)) for c in self.offer_ids]
+            + [_label("z", pair) for pair in self.pairs]
+            + [_label("u", (m,)) for m in self.market_ids]
+        )
+
+    def row(self, row: int) -> tuple[npt.NDArray[np.int32], FloatArray]:
+        """Column indices and coefficients of one row."""
+        a, b = int(self.row_start[row]), int(self.row_start[row + 1])
+        return self.row_index[a:b], self.row_value[a:b]
+
+
+def _label(name: str, key: tuple[str, ...]) -> str:
+    text = f"{name}({','.join(key)})"
+    return "_".join(text.split()) if any(ch.isspace() for ch in text) else text
+
+
+class _Rows:
+    """Collects rows block by block as coordinate triplets; `finish` makes CSR."""
+
+    def __init__(self) -> None:
+        self.rows: list[IntArray] = []
+        self.cols: list[IntArray] = []
+        self.vals: list[FloatArray] = []
+        self.lower: list[FloatArray] = []
+        self.upper: list[FloatArray] = []
+        self.blocks: list[RowBlock] = []
+        self.n = 0
+
+    def add_block(
+        self,
+        name: str,
+        keys: Sequence[tuple[str, ...]],
+        rows: npt.ArrayLike,
+        cols: npt.ArrayLike,
+        vals: npt.ArrayLike,
+        lower: npt.ArrayLike,
+        upper: npt.ArrayLike,
+    ) -> None:
+        """Append a block; `rows` are block-local row numbers 0..len(keys)-1."""
+        count = len(keys)
+        self.rows.append(np.asarray(rows, dtype=np.int64) + self.n)
+        self.cols.append(np.asarray(cols, dtype=np.int64))
+        self.vals.append(np.asarray(vals, dtype=np.float64))
+        self.lower.append(np.broadcast_to(np.asarray(lower, dtype=np.float64), (count,)))
+        self.upper.append(np.broadcast_to(np.asarray(upper, dtype=np.float64), (count,)))
+        self.blocks.append(RowBlock(name, self.n, self.n + count, keys))
+        self.n += count
+
+    def finish(self) -> tuple[IntArray, npt.NDArray[np.int32], FloatArray, FloatArray, FloatArray]:
+        rows = np.concatenate(self.rows) if self.rows else np.zeros(0, np.int64)
+        cols = np.concatenate(self.cols) if self.cols else np.zeros(0, np.int64)
+        vals = np.concatenate(self.vals) if self.vals else np.zeros(0)
+        keep = vals != 0.0  # as Pyomo's LinearExpression builder: no zero coefficients
+        rows, cols, vals = rows[keep], cols[keep], vals[keep]
+        order = np.argsort(rows, kind="stable")
+        start = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=self.n), out=start[1:])
+        lower = np.concatenate(self.lower) if self.lower else np.zeros(0)
+        upper = np.concatenate(self.upper) if self.upper else np.zeros(0)
+        return start, cols[order].astype(np.int32), vals[order], lower, upper
+
+
+def _codes(values: Sequence[str], names: Sequence[str]) -> IntArray:
+    """Position of each value in `names` (a sorted, duplicate-free list)."""
+    pos = {name: i for i, name in enumerate(names)}
+    return _codes_by(values, pos, len(values))
+
+
+def _codes_by(values: Iterable[str], pos: Mapping[str, int], count: int) -> IntArray:
+    """`pos[value]` for each of `count` values, as an array (one C-level pass)."""
+    return np.fromiter(map(pos.__getitem__, values), dtype=np.int64, count=count)
+
+
+def _share_rows(
+    rows: _Rows,
+    name: str,
+    groups: Sequence[tuple[str, BoolArray, BoolArray, float]],
+    cost: FloatArray,
+) -> None:
+    """One row Σ_{members} c x - limit Σ_{scope} c x ≤ 0 per (key, members, scope, limit).
+
+    Coefficients are computed as the Pyomo builder does (−limit·c, then +c for
+    members), so both models hold bit-identical numbers.
+    """
+    rr: list[IntArray] = []
+    cc: list[IntArray] = []
+    vv: list[FloatArray] = []
+    for r, (_key, members, scope, limit) in enumerate(groups):
+        coefs = -limit * cost
+        coefs[members] += cost[members]
+        cols = np.flatnonzero(scope)
+        rr.append(np.full(len(cols), r, dtype=np.int64))
+        cc.append(cols)
+        vv.append(coefs[cols])
+    keys = [(key,) for key, _m, _s, _l in groups]
+    if not keys:
+        rows.add_block(name, [], [], [], [], -np.inf, 0.0)
+        return
+    rows.add_block(
+        name, keys, np.concatenate(rr), np.concatenate(cc), np.concatenate(vv), -np.inf, 0.0
+    )
+
+
+def _group_rows(keys: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:
+    """For entries labelled `keys`: the groups that occur (sorted) and each entry's row in them."""
+    present = np.bincount(keys, minlength=n_groups) > 0
+    row_of_group = np.cumsum(present) - 1
+    return np.flatnonzero(present), row_of_group[keys]
+
+
+def eligible_pair_indices(
+    scenario: Scenario, cov_option: IntArray, cov_market: IntArray
+) -> tuple[IntArray, IntArray]:
+    """(offer index, option index) of every eligible pair, offer-major, both in id order.
+
+    The same pairs as `planner.scenario.data.eligible_pairs` (tests check it), as masks
+    over all options per offer instead of one Python call per (offer, option).
+    """
+    options, markets = scenario.options, scenario.markets
+    n_o = len(options)
+    kinds = sorted({o.kind for o in options if o.kind is not None})
+    kind_pos = {k: i for i, k in enumerate(kinds)}
+    kind_of = np.fromiter(
+        (kind_pos[o.kind] if o.kind is not None else -1 for o in options), np.int64, count=n_o
+    )
+    layer_names = sorted({o.layer for o in options})
+    layer_of = _codes([o.layer for o in options], layer_names)
+    region_names = sorted({canonical_name(m.region) for m in markets})
+    market_region = _codes([canonical_name(m.region) for m in markets], region_names)
+    operates = np.zeros((n_o, max(1, len(region_names))), dtype=bool)
+    operates[cov_option, market_region[cov_market]] = True
+    offer_parts: list[IntArray] = []
+    option_parts: list[IntArray] = []
+    for j, offer in enumerate(scenario.offers):
+        mask = np.ones(n_o, dtype=bool)
+        if offer.kinds is not None:
+            wanted = [kind_pos[k] for k in offer.kinds if k in kind_pos]
+            mask &= np.isin(kind_of, wanted)
+        if offer.layers is not None:
+            wanted = [i for i, name in enumerate(layer_names) if name in set(offer.layers)]
+            mask &= np.isin(layer_of, wanted)
+        if offer.regions is not None:
+            region_set = set(offer.regions)
+            wanted = [i for i, name in enumerate(region_names) if name in region_set]
+            mask &= operates[:, wanted].any(axis=1) if wanted else False
+        chosen = np.flatnonzero(mask)
+        offer_parts.append(np.full(len(chosen), j, dtype=np.int64))
+        option_parts.append(chosen.astype(np.int64))
+    if not offer_parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(offer_parts), np.concatenate(option_parts)
+
+
+def build_matrix_model(
+    scenario: Scenario,
+    *,
+    settings: Settings | None = None,
+    option_decisions: Mapping[str, Decision] | None = None,
+    offer_decisions: Mapping[str, Decision] | None = None,
+    deadline: float | None = None,
+) -> MatrixModel:
+    """Build SPEC §3 for `scenario` as arrays; the same overrides as `build_model`.
+
+    `settings` replaces `scenario.settings`; `option_decisions` /
+    `offer_decisions` replace the named options' / offers' decisions;
+    `deadline` (a `time.monotonic()` instant) is checked between blocks, past it
+    `BuildTimeout` is raised. Every block is vectorised, so no single block
+    runs long enough to need checks inside it.
+    """
+    settings = settings or scenario.settings
+    scenario = canonical_order(replace(scenario, settings=settings))
+    check_deadline(deadline)
+    options, offers, markets = scenario.options, scenario.offers, scenario.markets
+    n_o, n_c, n_m = len(options), len(offers), len(markets)
+    option_ids = tuple(o.option_id for o in options)
+    offer_ids = tuple(c.offer_id for c in offers)
+    market_ids = tuple(m.market_id for m in markets)
+    opt_dec: dict[str, Decision] = {o.option_id: o.decision for o in options if o.decision}
+    opt_dec.update(option_decisions or {})
+    off_dec: dict[str, Decision] = {c.offer_id: c.decision for c in offers if c.decision}
+    off_dec.update(offer_decisions or {})
+
+    # Partner attributes once per partner (there are 8x fewer), then per option by index.
+    partners = scenario.partners
+    partner_pos = {p.partner_id: k for k, p in enumerate(partners)}
+    of_partner = _codes_by(map(attrgetter("partner_id"), options), partner_pos, n_o)
+    countries = [canonical_name(p.country) for p in partners]
+    home = canonical_name(settings.home_country)
+    cost = np.fromiter(map(attrgetter("cost"), options), np.float64, count=n_o)
+    trust = np.array([p.trust for p in partners], dtype=np.float64)[of_partner]
+    foreign = np.array([c != home for c in countries], dtype=bool)[of_partner]
+    layer_limits = scenario.layer_limits()
+    layer_names = list(layer_limits)  # sorted; includes required and listed layers
+    layer_of = _codes([o.layer for o in options], layer_names)
+
+    option_pos = {o: i for i, o in enumerate(option_ids)}
+    market_pos = {m: i for i, m in enumerate(market_ids)}
+    cov = scenario.coverage
+    n_cov = len(cov)
+    cov_option = _codes_by(map(itemgetter(0), cov), option_pos, n_cov)
+    cov_market = _codes_by(map(itemgetter(1), cov), market_pos, n_cov)
+    cov_reach = np.fromiter(map(itemgetter(2), cov), np.float64, n_cov)
+    check_deadline(deadline)
+    pair_offer, pair_option = eligible_pair_indices(scenario, cov_option, cov_market)
+    n_p = len(pair_offer)
+    pairs = tuple(
+        zip(
+            map(offer_ids.__getitem__, pair_offer),
+            map(option_ids.__getitem__, pair_option),
+            strict=True,
+        )
+    )
+    check_deadline(deadline)
+
+    x0, y0, z0, u0 = 0, n_o, n_o + n_c, n_o + n_c + n_p
+    n_cols = u0 + n_m
+    share = np.fromiter((c.share for c in offers), np.float64, count=n_c)
+    cap = np.fromiter((c.cap for c in offers), np.float64, count=n_c)
+    fee = np.fromiter((c.fee for c in offers), np.float64, count=n_c)
+    mes = np.fromiter((c.min_eligible_spend for c in offers), np.float64, count=n_c)
+    addressable = np.fromiter((m.addressable for m in markets), np.float64, count=n_m)
+    weight = np.fromiter((m.weight for m in markets), np.float64, count=n_m)
+    sigma = settings.max_cofinance_share
+
+    col_lower = np.zeros(n_cols)
+    col_upper = np.ones(n_cols)
+    # z ≤ min(share_c, σ)·c_o on every eligible pair: implied by rules 3 and 5, set
+    # as a bound; with rows (5) it also makes rows (3) implied (see there).
+    col_upper[z0:u0] = np.minimum(share[pair_offer], sigma) * cost[pair_option]
+    col_upper[u0:] = addressable
+    integrality = np.zeros(n_cols, dtype=np.int32)
+    integrality[:z0] = 1
+
+    rows = _Rows()
+    inf = np.inf
+
+    # (1) reach: u_m - Σ_o reach_om x_o ≤ 0; a market nobody reaches gets u_m ≤ 0.
+    positive = cov_reach > 0
+    r_market, r_option, r_reach = cov_market[positive], cov_option[positive], cov_reach[positive]
+    reached, r_row = _group_rows(r_market, n_m)
+    unreached = np.ones(n_m, dtype=bool)
+    unreached[reached] = False
+    col_upper[u0 + np.flatnonzero(unreached)] = 0.0
+    rows.add_block(
+        "reach",
+        [(market_ids[i],) for i in reached],
+        np.concatenate([np.arange(len(reached)), r_row]),
+        np.concatenate([u0 + reached, x0 + r_option]),
+        np.concatenate([np.ones(len(reached)), -r_reach]),
+        -inf,
+        0.0,
+    )
+    check_deadline(deadline)
+
+    # (2) full_stack: u_m - addressable_m Σ_{o∈O(l,m)} x_o ≤ 0 for l in R_m.
+    n_l = max(1, len(layer_names))
+    layer_pos = {name: i for i, name in enumerate(layer_names)}
+    required = np.array(
+        [i * n_l + layer_pos[la] for i, m in enumerate(markets) for la in m.required_layers],
+        dtype=np.int64,
+    )
+    cov_key = cov_market * n_l + layer_of[cov_option]
+    supplied = np.isin(cov_key, required)
+    fs_keys_all = np.unique(required)
+    has_supplier = np.isin(fs_keys_all, cov_key[supplied])
+    col_upper[u0 + fs_keys_all[~has_supplier] // n_l] = 0.0  # the layer can never be supplied
+    fs_keys = fs_keys_all[has_supplier]
+    fs_market = fs_keys // n_l
+    s_key, s_option = cov_key[supplied], cov_option[supplied]
+    order = np.lexsort((s_option, s_key))
+    s_key, s_option = s_key[order], s_option[order]
+    s_row = np.searchsorted(fs_keys, s_key)
+    rows.add_block(
+        "full_stack",
+        [(market_ids[k // n_l], layer_names[k % n_l]) for k in fs_keys.tolist()],
+        np.concatenate([np.arange(len(fs_keys)), s_row]),
+        np.concatenate([u0 + fs_market, x0 + s_option]),
+        np.concatenate([np.ones(len(fs_keys)), -addressable[s_key // n_l]]),
+        -inf,
+        0.0,
+    )
+    check_deadline(deadline)
+
+    # (3) cofinance_option: no rows here (the Pyomo reference keeps them). For
+    # binary x, z_co ≤ share_c c_o x_o is implied by the z bound above and row
+    # (5): x_o = 0 ⇒ Σ_c z_co ≤ 0 with z ≥ 0 ⇒ z_co = 0; x_o = 1 ⇒
+    # z_co ≤ min(share_c, σ) c_o ≤ share_c c_o. This needs the z bound on every
+    # pair (set above, never loosened below) and a row (5) for every option with
+    # an eligible pair (built unconditionally below, also when σ = 1, and never
+    # dropped). The empty block keeps the block names and order of the reference.
+    rows.add_block("cofinance_option", [], [], [], [], -inf, 0.0)
+    check_deadline(deadline)
+
+    # (4) offer_cap: Σ_o z_co - cap_c y_c ≤ 0 for offers with an eligible option.
+    capped, cap_row = _group_rows(pair_offer, n_c)
+    rows.add_block(
+        "offer_cap",
+        [(offer_ids[j],) for j in capped.tolist()],
+        np.concatenate([cap_row, np.arange(len(capped))]),
+        np.concatenate([z0 + np.arange(n_p), y0 + capped]),
+        np.concatenate([np.ones(n_p), -cap[capped]]),
+        -inf,
+        0.0,
+    )
+    check_deadline(deadline)
+
+    # (5) cofinance_share: Σ_c z_co - σ c_o x_o ≤ 0 for every option with an eligible
+    # offer, whatever σ: these rows also stand in for the omitted rows (3), so none
+    # may be dropped as redundant (a cost-0 option keeps Σ_c z_co ≤ 0, its z bound 0).
+    shared, share_row = _group_rows(pair_option, n_o)
+    order = np.argsort(pair_option, kind="stable")  # offers in id order within a row
+    rows.add_block(
+        "cofinance_share",
+        [(option_ids[i],) for i in shared.tolist()],
+        np.concatenate([share_row[order], np.arange(len(shared))]),
+        np.concatenate([z0 + order, x0 + shared]),
+        np.concatenate([np.ones(n_p), -sigma * cost[shared]]),
+        -inf,
+        0.0,
+    )
+    check_deadline(deadline)
+
+    # (6) matching_spend: Σ_{o elig. c} c_o x_o - mes_c y_c ≥ 0 for offers with mes_c > 0.
+    matched = np.flatnonzero(mes > 0)
+    match_row = np.full(n_c, -1, dtype=np.int64)
+    match_row[matched] = np.arange(len(matched))
+    in_match = match_row[pair_offer] >= 0
+    rows.add_block(
+        "matching_spend",
+        [(offer_ids[j],) for j in matched.tolist()],
+        np.concatenate([match_row[pair_offer[in_match]], np.arange(len(matched))]),
+        np.concatenate([x0 + pair_option[in_match], y0 + matched]),
+        np.concatenate([cost[pair_option[in_match]], -mes[matched]]),
+        0.0,
+        inf,
+    )
+
+    # (7) budget: Σ c_o x_o - Σ z_co + Σ fee_c y_c ≤ B.
+    net_spend = np.zeros(n_cols)
+    net_spend[x0:y0] = cost
+    net_spend[y0:z0] = fee
+    net_spend[z0:u0] = -1.0
+    spend_cols = np.flatnonzero(net_spend[:u0])
+    rows.add_block(
+        "budget",
+        [("net_spend",)],
+        np.zeros(len(spend_cols), dtype=np.int64),
+        spend_cols,
+        net_spend[spend_cols],
+        -inf,
+        settings.budget,
+    )
+
+    # (8) resources: Σ_o amount_ok x_o ≤ capacity_k, only rows that can bind.
+    res_names = [r.resource for r in scenario.resources]
+    use = scenario.usage
+    use_res = _codes([u.resource for u in use], res_names)
+    use_opt = np.fromiter((option_pos[u.option_id] for u in use), np.int64, count=len(use))
+    use_amount = np.fromiter((u.amount for u in use), np.float64, count=len(use))
+    capacity = np.array([r.capacity for r in scenario.resources], dtype=np.float64)
+    total = np.zeros(len(res_names))
+    for k in range(len(res_names)):  # same summation order as the Pyomo builder
+        total[k] = sum(use_amount[use_res == k].tolist())
+    binding = np.flatnonzero(total > capacity)
+    res_row = np.full(len(res_names), -1, dtype=np.int64)
+    res_row[binding] = np.arange(len(binding))
+    in_res = res_row[use_res] >= 0 if len(use) else np.zeros(0, dtype=bool)
+    rows.add_block(
+        "resources",
+        [(res_names[k],) for k in binding.tolist()],
+        res_row[use_res[in_res]],
+        x0 + use_opt[in_res],
+        use_amount[in_res],
+        -inf,
+        capacity[binding],
+    )
+    check_deadline(deadline)
+
+    # (9) trust_floor: x_o ≤ 0 below max(min_partner_trust, the layer's min_trust).
+    layer_floor = np.array([layer_limits[name].min_trust for name in layer_names], np.float64)
+    floor = np.maximum(settings.min_partner_trust, layer_floor[layer_of]) if n_o else np.zeros(0)
+    below = np.flatnonzero(trust < floor)
+    screened: dict[str, str] = {}
+    if len(below):
+        reasons = {s.option_id: s.reason for s in screen_options(scenario)}
+        for i in below.tolist():
+            screened[option_ids[i]] = reasons.get(option_ids[i], "below trust floor")
+        col_upper[x0 + below] = 0.0
+
+    # (10) average_trust: Σ_o (τ_p(o) - t̄) c_o x_o ≥ 0, when some coefficient is negative.
+    if settings.min_average_trust is not None:
+        coefs = (trust - settings.min_average_trust) * cost
+        if (coefs < 0).any():
+            rows.add_block(
+                "average_trust", [("portfolio",)], np.zeros(n_o), np.arange(n_o), coefs, 0.0, inf
+            )
+        else:
+            rows.add_block("average_trust", [], [], [], [], 0.0, inf)
+    else:
+        rows.add_block("average_trust", [], [], [], [], 0.0, inf)
+
+    # (11), (11b), (12): Σ_{members} c x - cap Σ_{scope} c x ≤ 0, scope = cost > 0
+    # (and the layer's own options for 11b), so cost-0 options carry no weight.
+    paying = cost > 0
+    foreign_paying = foreign & paying
+    groups: list[tuple[str, BoolArray, BoolArray, float]] = []
+    if settings.max_foreign_share < 1 and foreign_paying.any():
+        groups.append(("portfolio", foreign_paying, paying, settings.max_foreign_share))
+    _share_rows(rows, "foreign_share", groups, cost)
+    groups = []
+    for li, (name, layer) in enumerate(layer_limits.items()):
+        if layer.max_foreign_share >= 1:
+            continue
+        scope = paying & (layer_of == li)
+        members = scope & foreign
+        if members.any():
+            groups.append((name, members, scope, layer.max_foreign_share))
+    _share_rows(rows, "layer_foreign_share", groups, cost)
+    groups = []
+    if settings.max_country_share < 1:
+        names = sorted(set(countries))
+        country = _codes(countries, names)[of_partner]
+        for code in np.unique(country[foreign_paying]).tolist():
+            name = names[code]
+            members = foreign_paying & (country == code)
+            groups.append((name, members, paying, settings.max_country_share))
+    _share_rows(rows, "country_share", groups, cost)
+    check_deadline(deadline)
+
+    # (13a) requires: x_A - x_B ≤ 0; (13b) excludes: x_A + x_B ≤ 1 (A excludes A: x_A ≤ 0).
+    for kind in ("requires", "excludes"):
+        found: dict[tuple[str, str], tuple[int, int]] = {}
+        for rule in scenario.rules:
+            a, b = option_pos[rule.option_id], option_pos[rule.other_option_id]
+            if rule.rule == kind and (a != b or kind == "excludes"):
+                found[(rule.option_id, rule.other_option_id)] = (a, b)
+        rr_list: list[int] = []
+        cc_list: list[int] = []
+        vv_list: list[float] = []
+        upper: list[float] = []
+        for r, (a, b) in enumerate(found.values()):
+            if a == b:
+                rr_list.append(r)
+                cc_list.append(a)
+                vv_list.append(1.0)
+                upper.append(0.0)
+            else:
+                rr_list += [r, r]
+                cc_list += [a, b]
+                vv_list += [1.0, -1.0 if kind == "requires" else 1.0]
+                upper.append(0.0 if kind == "requires" else 1.0)
+        rows.add_block(kind, list(found), rr_list, cc_list, vv_list, -inf, upper)
+
+    # (13c) decisions: must → lower bound 1, never → upper bound 0.
+    offer_pos = {c: j for j, c in enumerate(offer_ids)}
+    for ids, first, decisions in ((option_pos, x0, opt_dec), (offer_pos, y0, off_dec)):
+        for key, decision in sorted(decisions.items()):
+            col = first + ids[key]
+            if decision == "must":
+                col_lower[col] = 1.0
+            else:
+                col_upper[col] = 0.0
+
+    start, index, value, row_lower, row_upper = rows.finish()
+    weighted_reach = np.zeros(n_cols)
+    weighted_reach[u0:] = weight
+    option_count = np.zeros(n_cols)
+    option_count[x0:y0] = 1.0
+    return MatrixModel(
+        scenario=scenario,
+        settings=settings,
+        option_ids=option_ids,
+        offer_ids=offer_ids,
+        market_ids=market_ids,
+        pairs=pairs,
+        pair_offer=pair_offer,
+        pair_option=pair_option,
+        col_lower=col_lower,
+        col_upper=col_upper,
+        integrality=integrality,
+        objectives={
+            "weighted_reach": weighted_reach,
+            "net_spend": net_spend,
+            "option_count": option_count,
+        },
+        row_start=start,
+        row_index=index,
+        row_value=value,
+        row_lower=row_lower,
+        row_upper=row_upper,
+        blocks=tuple(rows.blocks),
+        screened=screened,
+        option_decisions=opt_dec,
+        offer_decisions=off_dec,
+    )

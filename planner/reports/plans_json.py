@@ -1,0 +1,77 @@
+"""plans.json (SPEC §5): the ranked plans for programs.
+
+The document holds every field SPEC §5 names, in its shape, plus a few
+additions programs find useful (gap, fees, screened options, diagnosis, the
+settings used). Lists of ids are in code-point order, so `O10` sorts before
+`O2`, and numbers are the ones recomputed from the scenario data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Any
+
+from planner.checks.screening import Screened
+from planner.plan import Plan, PlanSet
+from planner.scenario.data import Scenario
+
+SCHEMA = "partnership-plans/1"
+
+
+def clean_number(value: float | None, digits: int = 9) -> float | None:
+    """Round away float noise (0.30000000000000004) and negative zeros for readers."""
+    if value is None or not math.isfinite(value):
+        return None
+    rounded = round(value, digits)
+    return 0.0 if rounded == 0 else rounded
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    n = clean_number
+    return {
+        "rank": plan.rank,
+        "weighted_reach": n(plan.weighted_reach),
+        "bound": n(plan.bound),
+        "proven_optimal": plan.proven_optimal,
+        "gap": n(plan.gap),
+        "net_spend": n(plan.net_spend),
+        "gross_spend": n(plan.gross_spend),
+        "cofinanced": n(plan.cofinanced),
+        "fees": n(plan.fees),
+        "average_trust": n(plan.average_trust),
+        "foreign_share": n(plan.foreign_share),
+        "options": sorted(plan.options),
+        "offers": sorted(plan.offers),
+        "cofinancing": [
+            {"offer": c.offer_id, "option": c.option_id, "amount": n(c.amount)}
+            for c in sorted(plan.cofinancing, key=lambda c: (c.offer_id, c.option_id))
+        ],
+        "markets": [
+            {"market": m.market_id, "reach": n(m.reach), "missing_layers": list(m.missing_layers)}
+            for m in sorted(plan.markets, key=lambda m: m.market_id)
+        ],
+    }
+
+
+def plans_document(
+    scenario: Scenario,
+    planset: PlanSet,
+    screened: tuple[Screened, ...] = (),
+) -> dict[str, Any]:
+    """The whole plans.json document as plain JSON-ready data."""
+    settings = {
+        k: (clean_number(v) if isinstance(v, float) else v)
+        for k, v in asdict(scenario.settings).items()
+    }
+    return {
+        "schema": SCHEMA,
+        "scenario": planset.scenario,
+        "status": str(planset.status),
+        "max_weighted_reach": clean_number(planset.max_weighted_reach),
+        "message": planset.message,
+        "plans": [plan_document(p) for p in planset.plans],
+        "diagnosis": planset.diagnosis,
+        "screened": [{"option": s.option_id, "reason": s.reason} for s in screened],
+        "settings": settings,
+    }

@@ -1,0 +1,766 @@
+"""Solving the model with HiGHS: the direct `MatrixSolver` and what every solver shares.
+
+(`planner.solve.pyomo_solver.PersistentSolver` solves the Pyomo reference model the same way.)
+
+Why our own interrupt: HiGHS checks its `time_limit` between phases, not inside
+the root LP, so a large model could overrun the user's limit several times
+over (SOLVER-NOTES). A highspy callback on the simplex, IPM and MIP interrupt
+events stops the run once the run-wide deadline passes.
+
+Every solve answers with a typed `SolveResult`; nothing here raises on a
+non-optimal outcome, and an infeasible answer is only reported as such after a
+second solve with presolve off agrees (HiGHS has had false-infeasible bugs).
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import highspy
+import numpy as np
+
+from planner.model.common import check_deadline
+from planner.model.matrix_model import OBJECTIVES, MatrixModel
+from planner.scenario.data import Scenario, eligible_pairs
+from planner.solve.race import StageRace, rival_worthwhile
+from planner.solve.result import (
+    FALLBACK_TOL,
+    SolveResult,
+    Termination,
+    finite_or_none,
+    tolerance,
+)
+from planner.solve.start_plan import ExtraRow, feasible
+
+
+@functools.cache
+def solver_threads() -> int:
+    """HiGHS threads for this whole process, decided once.
+
+    HiGHS's thread pool is process-wide and cannot be resized after the first
+    solve (SOLVER-NOTES). One thread by default: HiGHS's MIP gains little from
+    more, one thread keeps runs reproducible, and parallel sweeps then use one
+    process per core. `PLANNER_THREADS` overrides it for the whole process.
+    """
+    try:
+        return max(1, int(os.environ.get("PLANNER_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
+#: HiGHS's absolute MIP gap for every stage unless a stage needs a finer one.
+MIP_ABS_GAP = 1e-7
+
+#: Largest model (nonzeros of the constraint matrix) the direct backend solves with
+#: HiGHS's presolve on and its RINS/RENS sub-MIP heuristics off; larger models keep
+#: presolve off (it cannot be interrupted) and the sub-MIPs on. See `MatrixSolver`.
+SMALL_MODEL_NONZEROS = 20_000
+
+#: After the watchdog gives up on a solve, how long it still waits for HiGHS to unwind.
+UNWIND_WAIT = 0.05
+
+#: How often the thread waiting for HiGHS looks after the second solver.
+TICK_SECONDS = 0.02
+
+_abandoned_workers: list[threading.Thread] = []
+
+
+def abandoned_solves_running() -> bool:
+    """True while a HiGHS solve given up at the deadline is still unwinding in its thread.
+
+    Such a thread ends at HiGHS's next interrupt check. The process waits for
+    it at exit (a daemon thread inside HiGHS at interpreter shutdown aborts
+    the process); a caller that has written its outputs may instead flush and
+    `os._exit(status)` when this is true.
+    """
+    return any(t.is_alive() for t in _abandoned_workers)
+
+
+@atexit.register
+def _join_abandoned_workers() -> None:
+    for worker in _abandoned_workers:
+        worker.join()
+
+
+_running_workers: set[threading.Thread] = set()
+"""Threads inside `highs.run()` right now (main solver and tie-break lane)."""
+_stopping = threading.Event()
+
+
+def stop_all_solves(wait: float = 5.0) -> None:
+    """Interrupt every HiGHS solve in this process and wait up to `wait` s for each to end.
+
+    For a process that is ending on Ctrl-C or SIGTERM: a thread still inside
+    HiGHS when the interpreter shuts down aborts the process ("terminate
+    called without an active exception"). Every later solve in the process
+    is interrupted at once, so call it only on the way out.
+    """
+    _stopping.set()
+    end = time.monotonic() + wait
+    for worker in list(_running_workers):
+        worker.join(max(0.0, end - time.monotonic()))
+
+
+class _Abandoned(Exception):
+    """Raised inside Pyomo's solve when the watchdog stopped waiting for HiGHS."""
+
+
+class _HighsRun:
+    """What both backends share: deadline, interrupt callback, watchdog thread, options,
+    and the rule that infeasibility is only reported once a second solve agrees.
+
+    Subclasses hand the model to a `highspy.Highs` object (`self._highs`), call
+    `_watch(self._highs)` once, and implement `_solve_once(presolve)`.
+    """
+
+    def __init__(self, *, deadline: float, mip_gap: float, presolve: str, grace: float) -> None:
+        self.grace = grace
+        self.abandoned: threading.Thread | None = None
+        """The worker thread of a solve given up at the deadline, if any."""
+        self.presolve = presolve
+        self.deadline = deadline
+        self.mip_gap = mip_gap
+        self.interrupted = False
+        self.interrupted_at: float | None = None
+        self.abs_gap = MIP_ABS_GAP
+        """`mip_abs_gap` of the next solves (the merged tie-break stage lowers it)."""
+        self.sub_mips = True
+        """Whether HiGHS may run its RINS/RENS sub-MIP heuristics (off for small models)."""
+        self.restart = True
+        """Whether HiGHS may restart its MIP solve after root reductions (`mip_allow_restart`;
+        off for the merged tie-break, `MatrixSolver.use_tie_break`)."""
+        self.root_lp = "choose"
+        """HiGHS's `mip_lp_solver`: how the MIP's first LP is solved."""
+        self.lp_solver = "choose"
+        """HiGHS's `solver` for models without integer columns (never set it for a MIP:
+        HiGHS would then solve the relaxation)."""
+
+    def _watch(self, highs: highspy.Highs) -> None:
+        """Subscribe the deadline check to every interrupt event HiGHS offers."""
+        for event in (highs.cbSimplexInterrupt, highs.cbIpmInterrupt, highs.cbMipInterrupt):
+            event.subscribe(self._interrupt_at_deadline)
+
+    def _interrupt_at_deadline(self, event) -> None:
+        """HiGHS callback: stop as soon as the run-wide deadline has passed."""
+        now = time.monotonic()
+        if now >= self.deadline or _stopping.is_set():
+            if not self.interrupted:
+                self.interrupted_at = now
+            self.interrupted = True
+            event.interrupt()
+        else:
+            # HiGHS keeps the flag between runs: an interrupt that ended the last
+            # run would otherwise end the next one at its first check.
+            event.interrupt(False)
+
+    def _run_watched(self, highs: highspy.Highs, tick: Callable[[], None] | None = None) -> None:
+        """`highs.run()` in a worker thread that this thread stops waiting for at the deadline.
+
+        Waits until `deadline + grace`; then the callback interrupts at its next
+        chance, and if HiGHS has not returned `UNWIND_WAIT` later the solve is
+        abandoned (`_Abandoned` is raised, the worker ends on its own). While it
+        waits, `tick` (if given) is called every `TICK_SECONDS` (the race with a
+        second solver is run from here, never from HiGHS's own thread).
+        """
+        done = threading.Event()
+
+        def work() -> None:
+            _running_workers.add(threading.current_thread())
+            try:
+                highs.run()
+            finally:
+                _running_workers.discard(threading.current_thread())
+                done.set()
+
+        worker = threading.Thread(target=work, name="highs-solve", daemon=True)
+        worker.start()
+        limit = self.deadline + self.grace
+        if tick is not None:
+            tick()
+            while not done.wait(max(0.0, min(TICK_SECONDS, limit - time.monotonic()))):
+                if time.monotonic() >= limit:
+                    break
+                tick()
+        if not done.wait(max(0.0, limit - time.monotonic())):
+            self.interrupted = True
+            if not done.wait(UNWIND_WAIT):
+                self.abandoned = worker
+                _abandoned_workers.append(worker)
+                raise _Abandoned
+
+    def _options(self, presolve: str, remaining: float) -> dict[str, bool | float | str | int]:
+        """Every option this code relies on, set afresh at every solve."""
+        return {
+            "presolve": presolve,
+            "time_limit": max(remaining, 1e-3),
+            "mip_rel_gap": self.mip_gap,
+            "mip_abs_gap": self.abs_gap,
+            "random_seed": 0,
+            "output_flag": False,
+            "threads": solver_threads(),
+            "mip_feasibility_tolerance": 1e-7,
+            "primal_feasibility_tolerance": 1e-8,
+            "mip_heuristic_run_rins": self.sub_mips,
+            "mip_heuristic_run_rens": self.sub_mips,
+            "mip_allow_restart": self.restart,
+            "mip_lp_solver": self.root_lp,
+            "solver": self.lp_solver,
+        }
+
+    def _refuse(self) -> SolveResult | None:
+        """The answer without a solve when the deadline has passed or a solve was abandoned."""
+        if self.deadline - time.monotonic() <= 0:
+            self.interrupted = True
+            return SolveResult(Termination.TIME_LIMIT, None, None, 0.0)
+        if self.abandoned is not None:
+            self.interrupted = True
+            return SolveResult(Termination.TIME_LIMIT, None, None, 0.0, message="abandoned")
+        return None
+
+    def _solve_once(self, presolve: str) -> SolveResult:
+        raise NotImplementedError
+
+    def solve(self) -> SolveResult:
+        """Solve with the active objective; confirm infeasibility before reporting it.
+
+        A first answer of infeasible (or infeasible-or-unbounded, which HiGHS's
+        presolve cannot split) is re-checked with the other presolve setting. Only a second
+        proof of infeasibility is reported as INFEASIBLE; a disagreement is
+        NUMERICAL trouble, never a plan and never a diagnosis.
+        """
+        first = self._solve_once(self.presolve)
+        if first.termination not in (Termination.INFEASIBLE, Termination.UNBOUNDED):
+            return first
+        second = self._solve_once("on" if self.presolve == "off" else "off")
+        seconds = first.seconds + second.seconds
+        if second.termination in (Termination.OPTIMAL, Termination.TIME_LIMIT):
+            return second  # the first answer was wrong; trust the one with a solution
+        undecided = "infeasibleOrUnbounded"
+        if second.termination == Termination.INFEASIBLE or (
+            first.termination == Termination.INFEASIBLE and undecided in second.message
+        ):
+            return SolveResult(Termination.INFEASIBLE, None, None, seconds, message="confirmed")
+        if first.termination == second.termination == Termination.UNBOUNDED:
+            return SolveResult(Termination.UNBOUNDED, None, None, seconds, message=second.message)
+        return SolveResult(
+            Termination.NUMERICAL,
+            None,
+            None,
+            seconds,
+            message=(
+                f"HiGHS disagreed with itself: {first.message} with presolve, "
+                f"{second.message} without"
+            ),
+        )
+
+
+_STATUS_WORDS = {
+    highspy.HighsModelStatus.kOptimal: "optimal",
+    highspy.HighsModelStatus.kInfeasible: "provenInfeasible",
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasibleOrUnbounded",
+    highspy.HighsModelStatus.kUnbounded: "unbounded",
+    highspy.HighsModelStatus.kTimeLimit: "maxTimeLimit",
+    highspy.HighsModelStatus.kInterrupt: "interrupted",
+}
+
+
+_BANNER_LOCK = threading.Lock()
+_banner_shown = False
+
+
+def _quiet_highs() -> highspy.Highs:
+    """A `highspy.Highs` with output off.
+
+    HiGHS prints a banner on the process's first construction. It is swallowed
+    by redirecting the process's stdout and stderr, which is not safe while
+    another thread redirects them, so only that first construction is
+    redirected, under a lock (solves run in threads: `TieBreakLane`).
+    """
+    global _banner_shown
+    with _BANNER_LOCK:
+        if _banner_shown:
+            highs = highspy.Highs()
+        else:
+            from pyomo.common.tee import capture_output  # light: not pyomo.environ
+
+            with capture_output(capture_fd=True):
+                highs = highspy.Highs()
+            _banner_shown = True
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+class MatrixSolver(_HighsRun):
+    """One HiGHS instance holding a `MatrixModel` for a whole run: the direct backend.
+
+    Why: the matrix goes to HiGHS in one `passModel` call (0.1-0.4 s at 50k
+    options where Pyomo's build and hand-off took 25-33 s), and later changes
+    are small in-place edits: `use_objective` swaps the cost vector
+    (`changeColsCost`), `hold` appends a stage row, `clear_stage_rows` deletes
+    them (`deleteRows`), `add_no_good_cut` appends a cut. Deadline, interrupt
+    callback, watchdog thread, options and the confirmation of infeasibility
+    are those of `PersistentSolver` (shared in `_HighsRun`).
+
+    Rows added after the model keep names (`tie_break(...)`, `no_good(k)`), so
+    `row_name` and `write_model` speak the formulation's language.
+    """
+
+    def __init__(
+        self,
+        model: MatrixModel,
+        *,
+        deadline: float,
+        mip_gap: float = 0.0,
+        presolve: str | None = None,
+        grace: float = 0.0,
+        race: bool = False,
+    ) -> None:
+        small = len(model.row_value) <= SMALL_MODEL_NONZEROS
+        if presolve is None:
+            presolve = "on" if small else "off"
+        super().__init__(deadline=deadline, mip_gap=mip_gap, presolve=presolve, grace=grace)
+        self.sub_mips = not small
+        self.large = not small
+        """Above `SMALL_MODEL_NONZEROS`: presolve off, sub-MIPs on, root LP by interior point."""
+        self.root_lp = "choose" if small else "ipx"
+        self.model = model
+        check_deadline(deadline, "handing the model to HiGHS")
+        self._highs = _quiet_highs()
+        status = self._highs.passModel(
+            model.n_cols,
+            model.n_rows,
+            len(model.row_value),
+            int(highspy.MatrixFormat.kRowwise),
+            int(highspy.ObjSense.kMaximize),
+            0.0,
+            model.objectives["weighted_reach"],
+            model.col_lower,
+            model.col_upper,
+            model.row_lower,
+            model.row_upper,
+            model.row_start[:-1].astype(np.int32),
+            model.row_index,
+            model.row_value,
+            model.integrality,
+        )
+        if status == highspy.HighsStatus.kError:
+            raise RuntimeError("HiGHS refused the model")
+        check_deadline(deadline, "handing the model to HiGHS")
+        self._all_cols = np.arange(model.n_cols, dtype=np.int32)
+        self._extra: list[str] = []
+        """Names of the rows added after the model (stage rows and cuts), in row order."""
+        self._extra_rows: list[ExtraRow] = []
+        """The rows themselves, in the same order (for checking a solution without HiGHS)."""
+        self._cuts = 0
+        self._cost = model.objectives["weighted_reach"].copy()
+        """The objective HiGHS holds now (to check its reported value against its solution)."""
+        self._offset = 0.0
+        self._maximise = True
+        self._start: np.ndarray | None = None
+        self._seen: np.ndarray | None = None
+        """The last improving solution HiGHS reported during the current solve."""
+        self._seen_bound: float | None = None
+        """The last dual bound HiGHS reported during the current solve."""
+        self.race = race and rival_worthwhile(model)
+        """Whether CBC runs beside HiGHS on solves that last (`planner.solve.race`)."""
+        self._racing_stage = True
+        """Only reach stages race: on tie-break stages CBC never finished first (S: 10 of
+        10; mknapcb1 problem 0: 8-20 s against HiGHS's 4-7 s), so there it only takes
+        the second core."""
+        self._race: StageRace | None = None
+        """The current solve's race, while one runs."""
+        self._integral = False
+        """The objective's best value is an integer for every plan (`use_lexicographic`)."""
+        self.spare_core_taken: Callable[[], bool] = lambda: False
+        """Whether other work of this run uses the second core now (CBC then waits)."""
+        self._watch(self._highs)
+        self._highs.cbMipImprovingSolution.subscribe(self._keep_improving_solution)
+
+    @property
+    def highs(self) -> highspy.Highs:
+        """The underlying highspy object (for inspection and tests)."""
+        return self._highs
+
+    def extra_rows(self) -> tuple[ExtraRow, ...]:
+        """The rows added after the model (stage rows and no-good cuts), in row order."""
+        return tuple(self._extra_rows)
+
+    def _keep_improving_solution(self, event) -> None:
+        """HiGHS callback: remember each better solution, so an abandoned solve still has one."""
+        out = event.data_out
+        self._seen = np.array(out.mip_solution, dtype=float)
+        self._note_bound(out)
+        race = self._race
+        if race is not None:
+            race.solution_found(self._seen)
+
+    def _note_bound(self, out) -> None:
+        bound = float(out.mip_dual_bound)
+        if math.isfinite(bound) and abs(bound) < highspy.kHighsInf:
+            self._seen_bound = bound
+
+    def _interrupt_at_deadline(self, event) -> None:
+        if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
+            self._note_bound(event.data_out)
+        race = self._race
+        if race is not None and race.stop_highs:
+            event.interrupt()
+            return
+        super()._interrupt_at_deadline(event)
+
+    def _set_objective(
+        self,
+        cost: np.ndarray,
+        *,
+        maximise: bool,
+        racing: bool,
+        restart: bool = True,
+        integral: bool = False,
+    ) -> None:
+        """Hand HiGHS a cost vector and sense; `racing`: whether CBC may race this stage;
+        `restart`: whether HiGHS may restart after its root; `integral`: every plan's best
+        value is an integer (the race may then prove CBC's plan the only optimum)."""
+        self._integral = integral
+        self._cost = cost
+        self._maximise = maximise
+        self._racing_stage = racing
+        self.restart = restart
+        self._highs.changeColsCost(self.model.n_cols, self._all_cols, cost)
+        self._highs.changeObjectiveSense(
+            highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
+        )
+
+    def use_objective(self, name: str) -> None:
+        """Make `weighted_reach`, `net_spend` or `option_count` the objective (SPEC §3 order)."""
+        self._set_objective(
+            self.model.objectives[name].copy(),
+            maximise=OBJECTIVES[name],
+            racing=name == "weighted_reach",
+        )
+
+    def set_objective_offset(self, offset: float) -> None:
+        """A constant added to the objective (the elastic diagnosis model uses one)."""
+        self._offset = float(offset)
+        self._highs.changeObjectiveOffset(self._offset)
+
+    def use_lexicographic(self, reach_weight: float, spend_weight: float) -> None:
+        """Maximise reach_weight·W − spend_weight·N − option count (formulation choice 16)."""
+        objectives = self.model.objectives
+        cost = (
+            reach_weight * objectives["weighted_reach"]
+            - spend_weight * objectives["net_spend"]
+            - objectives["option_count"]
+        )
+        self._set_objective(cost, maximise=True, racing=True, integral=True)
+
+    def use_tie_break(self, epsilon: float) -> None:
+        """Minimise net spend + `epsilon` · option count (formulation eq. 15, merged stage).
+
+        Without HiGHS's restart: after the root, reductions under the held reach
+        row trigger a restart that discards the root's work; without it the S
+        tie-breaks took 1.2-1.3 s instead of 2.7 s (bench/README.md)."""
+        cost = self.model.objectives["net_spend"] + epsilon * self.model.objectives["option_count"]
+        self._set_objective(cost, maximise=False, racing=False, restart=False)
+
+    def set_start(self, values: Sequence[float] | np.ndarray) -> None:
+        """Offer a full column vector (x, y, z, u) as the next solve's starting incumbent.
+
+        HiGHS checks it against the model as it is then (stage rows, cuts) and
+        uses it only if it is feasible; the offer holds for the next `run()`.
+        A start that meets every row is also this solver's answer when HiGHS
+        ends the solve with nothing better (say, abandoned in its root LP).
+        """
+        col = np.array(values, dtype=np.float64)
+        if col.shape != (self.model.n_cols,):
+            raise ValueError("a start needs one value per column")
+        self._start = col
+        self._highs.setSolution(self.model.n_cols, self._all_cols, col)
+
+    def hold(self, objective: str, limit: float) -> None:
+        """Stage row (eq. 15): keep `objective` at least (maximised) or at most `limit`."""
+        vector = self.model.objectives[objective]
+        cols = np.flatnonzero(vector).astype(np.int32)
+        lower, upper = (limit, np.inf) if OBJECTIVES[objective] else (-np.inf, limit)
+        self._highs.addRow(lower, upper, len(cols), cols, vector[cols])
+        self._extra.append(f"tie_break({objective})")
+        self._extra_rows.append(ExtraRow(cols, vector[cols].copy(), lower, upper))
+
+    def clear_stage_rows(self) -> None:
+        """Delete the previous rank's stage rows (cuts stay)."""
+        base = self.model.n_rows
+        stage = [base + k for k, name in enumerate(self._extra) if name.startswith("tie_break")]
+        if stage:
+            self._highs.deleteRows(len(stage), np.array(stage, dtype=np.int32))
+            keep = [not name.startswith("tie_break") for name in self._extra]
+            self._extra = [name for name, k in zip(self._extra, keep, strict=True) if k]
+            self._extra_rows = [row for row, k in zip(self._extra_rows, keep, strict=True) if k]
+
+    def add_row(self, row: ExtraRow, name: str) -> None:
+        """Append a row given as data (a cut or stage row of another solver on the same model)."""
+        cols = np.asarray(row.cols, dtype=np.int32)
+        self._highs.addRow(row.lower, row.upper, len(cols), cols, np.asarray(row.vals, dtype=float))
+        self._extra.append(name)
+        self._extra_rows.append(row)
+
+    def add_no_good_cut(self, option_columns: Sequence[int], rhs: float) -> None:
+        """Eq. (14): Σ_{o∈S} x_o ≤ rhs over the given option indices (x columns)."""
+        cols = np.asarray(option_columns, dtype=np.int32) + self.model.x_start
+        self._highs.addRow(-np.inf, float(rhs), len(cols), cols, np.ones(len(cols)))
+        self._cuts += 1
+        self._extra.append(f"no_good({self._cuts})")
+        self._extra_rows.append(ExtraRow(cols, np.ones(len(cols)), -np.inf, float(rhs)))
+
+    def drop_last_cut(self) -> None:
+        """Delete the last no-good cut (one added for a plan the tie-break then changed)."""
+        last = max(k for k, name in enumerate(self._extra) if name.startswith("no_good"))
+        self._highs.deleteRows(1, np.array([self.model.n_rows + last], dtype=np.int32))
+        del self._extra[last], self._extra_rows[last]
+        self._cuts -= 1
+
+    def row_name(self, row: int) -> str:
+        """The name of row `row` of what HiGHS holds now (model rows, stage rows, cuts)."""
+        if row < self.model.n_rows:
+            return self.model.row_name(row)
+        return self._extra[row - self.model.n_rows]
+
+    def write_model(self, path: str | os.PathLike[str]) -> None:
+        """Write exactly what HiGHS holds now (objective, stage rows, cuts) as MPS or LP.
+
+        The format follows the suffix (`.mps`, `.lp`). Names are attached to a
+        copy, so the solving instance never pays for them.
+        """
+        lp = self._highs.getLp()
+        lp.col_names_ = self.model.col_names()
+        lp.row_names_ = self.model.row_names() + self._extra
+        writer = _quiet_highs()
+        writer.passModel(lp)
+        if writer.writeModel(str(path)) == highspy.HighsStatus.kError:
+            raise RuntimeError(f"HiGHS could not write {path}")
+
+    def _solve_once(self, presolve: str) -> SolveResult:
+        """One HiGHS run, checked: its reported objective must be its solution's.
+
+        HiGHS 1.16, given a start, once reported as optimal an objective its
+        own solution did not have (`tests/test_fast_ranking.py`); such an
+        answer is re-solved once without the start, and reported as numerical
+        trouble if it persists. When HiGHS ends without a solution (deadline,
+        abandoned root LP), the best of its last improving solution and the
+        offered start that meets every row is the answer.
+        """
+        started = time.monotonic()
+        start, self._start = self._start, None
+        self._seen, self._seen_bound = None, None
+        refused = self._refuse()
+        if refused is not None:
+            return self._with_fallback(refused, start)
+        result = self._run_once(presolve, started)
+        if result.has_solution and not self._consistent(result):
+            if start is not None and self.deadline > time.monotonic() and self.abandoned is None:
+                self._highs.clearSolver()
+                self._seen, self._seen_bound = None, None
+                result = self._run_once(presolve, started)
+                start = None
+            if result.has_solution and not self._consistent(result):
+                return SolveResult(
+                    Termination.NUMERICAL,
+                    None,
+                    None,
+                    result.seconds,
+                    message=(
+                        f"HiGHS reported objective {result.incumbent} for a solution "
+                        f"whose objective is {float(self._cost @ result.columns()) + self._offset}"
+                    ),
+                )
+        return self._with_fallback(result, start)
+
+    def _consistent(self, result: SolveResult) -> bool:
+        assert result.incumbent is not None
+        recomputed = float(self._cost @ result.columns()) + self._offset
+        return abs(recomputed - result.incumbent) <= tolerance(result.incumbent)
+
+    def _with_fallback(self, result: SolveResult, start: np.ndarray | None) -> SolveResult:
+        """`result`, or when it has no solution, the best known vector that meets every row."""
+        if result.has_solution or result.termination != Termination.TIME_LIMIT:
+            return result
+        best: tuple[float, np.ndarray] | None = None
+        for values in (self._seen, start):
+            if values is None or not feasible(
+                self.model, self._extra_rows, values, tol=FALLBACK_TOL
+            ):
+                continue
+            value = float(self._cost @ values) + self._offset
+            if best is None or self._better(value, best[0]):
+                best = (value, values)
+        if best is None:
+            return result
+        bound = self._seen_bound if result.bound is None else result.bound
+        return self._result(
+            result.termination, best[0], bound, result.seconds, best[1], result.message
+        )
+
+    def _run_once(self, presolve: str, started: float) -> SolveResult:
+        self.interrupted = False
+        highs = self._highs
+        for key, value in self._options(presolve, self.deadline - started).items():
+            highs.setOptionValue(key, value)
+        race = self._race = self._new_race(started) if self.race and self._racing_stage else None
+        try:
+            try:
+                self._run_watched(highs, None if race is None else race.tick)
+            except _Abandoned:
+                seconds = time.monotonic() - started
+                result = SolveResult(
+                    Termination.TIME_LIMIT, None, self._seen_bound, seconds, message="abandoned"
+                )
+            else:
+                result = self._highs_result(started)
+            return result if race is None else race.settle(result)
+        finally:
+            self._race = None
+            if race is not None:
+                race.end()
+                self.race = not race.unavailable  # no second process here: HiGHS alone
+
+    def _new_race(self, started: float) -> StageRace:
+        return StageRace(
+            model=self.model,
+            extra_rows=tuple(self._extra_rows),
+            lp=self._highs.getLp(),
+            cost=self._cost,
+            offset=self._offset,
+            maximise=self._maximise,
+            started=started,
+            deadline=self.deadline,
+            grace=self.grace,
+            mip_gap=self.mip_gap,
+            abs_gap=self.abs_gap,
+            as_result=self._result,
+            spare_core_taken=self.spare_core_taken,
+            integral=self._integral,
+        )
+
+    def _highs_result(self, started: float) -> SolveResult:
+        """What HiGHS's last run found, as a `SolveResult`."""
+        highs = self._highs
+        seconds = time.monotonic() - started
+        status = highs.getModelStatus()
+        message = f"{_STATUS_WORDS.get(status, 'unknown')}: {highs.modelStatusToString(status)}"
+        if status == highspy.HighsModelStatus.kOptimal:
+            termination = Termination.OPTIMAL
+        elif status == highspy.HighsModelStatus.kTimeLimit or self.interrupted:
+            termination = Termination.TIME_LIMIT
+        elif status == highspy.HighsModelStatus.kInfeasible:
+            termination = Termination.INFEASIBLE
+        elif status in (
+            highspy.HighsModelStatus.kUnboundedOrInfeasible,
+            highspy.HighsModelStatus.kUnbounded,
+        ):
+            termination = Termination.UNBOUNDED  # confirmed or refuted by `solve`
+        else:
+            termination = Termination.NUMERICAL
+        info = highs.getInfo()
+        has_solution = info.primal_solution_status == 2
+        if info.mip_node_count == -1:  # solved as an LP (no integer columns)
+            bound = (
+                info.objective_function_value
+                if has_solution and termination == Termination.OPTIMAL
+                else None
+            )
+        else:
+            bound = info.mip_dual_bound
+        incumbent = info.objective_function_value if has_solution else None
+        if incumbent is None or not math.isfinite(incumbent):
+            return SolveResult(termination, None, finite_or_none(bound), seconds, message=message)
+        values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
+        return self._result(termination, float(incumbent), bound, seconds, values, message)
+
+    def _better(self, a: float, b: float) -> bool:
+        return a > b if self._maximise else a < b
+
+    def _result(
+        self,
+        termination: Termination,
+        incumbent: float,
+        bound: float | None,
+        seconds: float,
+        values: np.ndarray,
+        message: str,
+    ) -> SolveResult:
+        mm = self.model
+        return SolveResult(
+            termination,
+            incumbent,
+            finite_or_none(bound),
+            seconds,
+            x=tuple(values[mm.x_start : mm.y_start].tolist()),
+            y=tuple(values[mm.y_start : mm.z_start].tolist()),
+            z=tuple(values[mm.z_start : mm.u_start].tolist()),
+            u=tuple(values[mm.u_start :].tolist()),
+            message=message,
+        )
+
+
+def max_cofinancing(
+    scenario: Scenario, options: Sequence[str], offers: Sequence[str]
+) -> list[tuple[str, str, float]]:
+    """The most co-financing the chosen options and taken offers allow (rules 3-5).
+
+    With x and y fixed, net spend is lowest when Σ z is largest, which is a
+    small LP (a transportation problem). Solving it afresh for the reported plan
+    means a tolerance used in the staged MIP solves (net spend held within
+    1e-6 of its optimum) can never leak into reported amounts (SPEC §3).
+    Returns (offer_id, option_id, amount) with amounts > 1e-9, in id order.
+    """
+    chosen, taken = set(options), set(offers)
+    cost = {o.option_id: o.cost for o in scenario.options}
+    offer_of = {c.offer_id: c for c in scenario.offers}
+    mcs = scenario.settings.max_cofinance_share
+    # Eligibility of the chosen options for the taken offers only (at 50,000
+    # options the whole scenario's pairs take a second).
+    paid = {o for o in chosen if cost[o] > 0}
+    pairs = eligible_pairs(
+        replace(
+            scenario,
+            options=tuple(o for o in scenario.options if o.option_id in paid),
+            offers=tuple(c for c in scenario.offers if c.offer_id in taken),
+            coverage=tuple(row for row in scenario.coverage if row.option_id in paid),
+        )
+    )
+    if not pairs:
+        return []
+    h = _quiet_highs()
+    h.setOptionValue("threads", solver_threads())
+    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+    n = len(pairs)
+    ub = [min(offer_of[c].share, mcs) * cost[o] for c, o in pairs]
+    h.addVars(n, np.zeros(n), np.array(ub, dtype=float))
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), np.full(n, -1.0))
+    for key_pos, limit in ((0, lambda c: offer_of[c].cap), (1, lambda o: mcs * cost[o])):
+        groups: dict[str, list[int]] = {}
+        for k, pair in enumerate(pairs):
+            groups.setdefault(pair[key_pos], []).append(k)
+        for key, ks in sorted(groups.items()):
+            h.addRow(
+                -highspy.kHighsInf,
+                limit(key),
+                len(ks),
+                np.array(ks, dtype=np.int32),
+                np.ones(len(ks)),
+            )
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"co-financing LP ended with {h.getModelStatus()}")
+    values = h.getSolution().col_value
+    out = []
+    for (c, o), v, bound in zip(pairs, values, ub, strict=True):
+        amount = min(max(0.0, float(v)), bound)
+        if amount > 1e-9:
+            out.append((c, o, amount))
+    return sorted(out)

@@ -1,0 +1,352 @@
+"""The lexicographic stages of one rank (formulation eq. 15), on a solver holding the model.
+
+A rank is a reach stage (maximise weighted reach) and a tie-break (holding
+reach within the SPEC tolerance: least net spend, then fewest options). The
+two are separate functions so the tie-break of one rank can run on a second
+solver while the next rank's reach stage runs (`planner.solve.tie_break_lane`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from planner.model.matrix_model import MatrixModel
+from planner.solve.lp_start import expected_lp_seconds, lp_guided_start
+from planner.solve.result import REL_TOL, SolveResult, Termination, tolerance
+from planner.solve.solver import MIP_ABS_GAP, MatrixSolver
+from planner.solve.start_plan import greedy_start
+
+if TYPE_CHECKING:
+    from planner.model.pyomo_model import PlanModel
+    from planner.solve.pyomo_solver import PersistentSolver
+
+
+class SolverTroubleError(RuntimeError):
+    """HiGHS reported numerical trouble or an unbounded model: an internal error, not a plan."""
+
+
+@dataclass
+class Stages:
+    """What the stages of one rank found: the last stage's answer, the reach stage's
+    (its bound is the plan's), and whether every stage was proven."""
+
+    best: SolveResult
+    reach: SolveResult
+    proven: bool
+
+
+def solve_rank(
+    pm: PlanModel | MatrixModel,
+    solver: PersistentSolver | MatrixSolver,
+    start: np.ndarray | None = None,
+) -> Stages:
+    """The lexicographic stages for one rank (formulation eq. 15): `reach_stage`, then
+    `tie_break` on the same solver."""
+    return tie_break(pm, solver, reach_stage(pm, solver, start))
+
+
+def reach_stage(
+    pm: PlanModel | MatrixModel,
+    solver: PersistentSolver | MatrixSolver,
+    start: np.ndarray | None = None,
+) -> SolveResult:
+    """Stage 1: the most weighted reach the solver's model (with its cuts) allows.
+
+    The direct backend starts from the best of `start` (the previous plan
+    repaired, only if WARM_START_RANKS) and, on large models, the greedy and
+    LP-guided plans (`_best_start`).
+    """
+    solver.clear_stage_rows()
+    weights = None
+    if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
+        weights = lexicographic_weights(pm, solver.mip_gap)
+    if weights is not None:
+        assert isinstance(solver, MatrixSolver)
+        solver.use_lexicographic(weights.reach, weights.spend)
+    else:
+        solver.use_objective("weighted_reach")
+    lp_bound = None
+    if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
+        start, lp_bound = _best_start(pm, solver, start)
+        if start is not None:
+            solver.set_start(start)
+    result = solver.solve()
+    if weights is not None:
+        assert isinstance(pm, MatrixModel)
+        result = _as_reach(pm, result, weights)
+    return _within_lp_bound(result, lp_bound)
+
+
+def _within_lp_bound(result: SolveResult, lp_bound: float | None) -> SolveResult:
+    """`result` with the LP relaxation's bound where it is the tighter one (or the only one).
+
+    On large models HiGHS may stop before its own root LP ends (no bound at
+    all) or report a bound no better than the LP's, which the LP-guided search
+    has already solved under the same rows.
+    """
+    if lp_bound is None or result.incumbent is None or result.termination == Termination.OPTIMAL:
+        return result
+    bound = lp_bound if result.bound is None else min(result.bound, lp_bound)
+    return replace(result, bound=max(bound, result.incumbent))
+
+
+#: Solve each rank as one integral objective when the data make that exact (choice 16).
+INTEGRAL_LEXICOGRAPHIC = True
+
+#: Largest objective value the one-objective form may reach: integers stay exact in
+#: doubles far beyond it, and HiGHS's tolerances stay far below one unit.
+LEXICOGRAPHIC_MAX = 2.0**43
+
+#: Weighted reach and net spend must stay below this for integers to be distinct under
+#: the SPEC tolerance 1e-6·max(1, |value|).
+SPEC_DISTINCT_BELOW = 1e6
+
+
+@dataclass(frozen=True)
+class LexicographicWeights:
+    """F = reach·W − spend·N − option count orders plans exactly as SPEC §3 (choice 16)."""
+
+    reach: float
+    spend: float
+    net_spend_ceiling: float
+    options_ceiling: float
+
+
+def _integral(values: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(values))) and bool(np.array_equal(values, np.round(values)))
+
+
+def lexicographic_weights(mm: MatrixModel, mip_gap: float) -> LexicographicWeights | None:
+    """Weights that make reach, then net spend, then count one exact objective, or None.
+
+    When every plan's weighted reach W and least net spend N are integers
+    below 10⁶ (so distinct values never tie under the SPEC tolerance), with
+    n options choosable and N ≤ N̄: spend = n + 1, reach = spend·(N̄ + 1)
+    make F = reach·W − spend·N − count drop by at least 1 whenever W drops by
+    1, whatever N and count do, and likewise for N at equal W. Integral W
+    needs integral weights and integral coefficients and bounds in every row
+    that holds u (reach, full stack); integral least N needs integral costs
+    and fees and an integral co-financing flow (rows holding z other than the
+    budget, and the bounds of z). Only with `mip_gap` 0: a relative gap on F
+    is not a gap on each stage.
+    """
+    if not INTEGRAL_LEXICOGRAPHIC or mip_gap > 0:
+        return None
+    reach_vec, spend_vec = mm.objectives["weighted_reach"], mm.objectives["net_spend"]
+    if not (_integral(reach_vec) and _integral(spend_vec)):
+        return None
+    tail = mm.z_start  # z and u columns come last
+    lower, upper = mm.col_lower[tail:], mm.col_upper[tail:]
+    if not (_integral(lower) and _integral(upper)):
+        return None
+    row_of = np.repeat(np.arange(mm.n_rows), np.diff(mm.row_start))
+    rows = np.unique(row_of[mm.row_index >= tail])
+    budget = mm.block("budget")
+    rows = rows[(rows < budget.start) | (rows >= budget.stop)]
+    if not _integral(mm.row_value[np.isin(row_of, rows)]):
+        return None
+    for side in (mm.row_lower[rows], mm.row_upper[rows]):
+        if not _integral(side[np.isfinite(side)]):
+            return None
+    reach_ceiling = float(np.maximum(reach_vec, 0.0) @ mm.col_upper)
+    spend_ceiling = float(np.maximum(spend_vec, 0.0) @ mm.col_upper)
+    options = float(mm.objectives["option_count"] @ mm.col_upper)
+    if max(reach_ceiling, spend_ceiling) >= SPEC_DISTINCT_BELOW:
+        return None
+    spend = options + 1.0
+    reach = spend * (spend_ceiling + 1.0)
+    if reach * reach_ceiling > LEXICOGRAPHIC_MAX:
+        return None
+    return LexicographicWeights(reach, spend, spend_ceiling, options)
+
+
+def _as_reach(mm: MatrixModel, result: SolveResult, weights: LexicographicWeights) -> SolveResult:
+    """A one-objective answer in the reach stage's terms: W and a bound on W."""
+    if not result.has_solution:
+        return replace(result, bound=None, lexicographic=True)
+    reach = float(mm.objectives["weighted_reach"] @ result.columns())
+    if result.termination == Termination.OPTIMAL:
+        bound: float | None = reach
+    elif result.bound is not None:
+        # Every plan has F ≥ reach·W − spend·N̄ − n, so W ≤ (F̂ + spend·N̄ + n) / reach.
+        ceiling = weights.spend * weights.net_spend_ceiling + weights.options_ceiling
+        bound = max(reach, math.floor((result.bound + ceiling) / weights.reach + 1e-9))
+    else:
+        bound = None
+    return replace(result, incumbent=reach, bound=bound, lexicographic=True)
+
+
+def tie_break(
+    pm: PlanModel | MatrixModel, solver: PersistentSolver | MatrixSolver, reach: SolveResult
+) -> Stages:
+    """Stages 2 and 3 after `reach`: least net spend, then fewest options.
+
+    `solver` must hold the model and the cuts `reach` was found under (the
+    solver that found it, or a second one given the same rows). The direct
+    backend merges the two stages into one warm-started solve
+    (`_merged_tie_break`); the Pyomo reference keeps two separate cold stages.
+    Each later stage holds the earlier objective at its found value within the
+    SPEC tolerance; if a later stage runs out of time, the earlier stage's
+    solution stands (it satisfies every constraint) and the plan is unproven.
+    """
+    best = reach
+    proven = reach.termination == Termination.OPTIMAL
+    if reach.lexicographic:  # one objective held the whole order (choice 16)
+        return Stages(best, reach, proven)
+    if not reach.has_solution or reach.incumbent is None or reach.incumbent <= tolerance(0.0):
+        return Stages(best, reach, proven)
+    v1 = reach.incumbent
+    solver.clear_stage_rows()
+    solver.hold("weighted_reach", v1 - tolerance(v1))
+    if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
+        return _merged_tie_break(pm, solver, reach, proven)
+    solver.use_objective("net_spend")
+    spend = solver.solve()
+    if spend.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
+        raise SolverTroubleError(f"HiGHS reported {spend.termination}: {spend.message}")
+    if not spend.has_solution or spend.incumbent is None:
+        # Infeasible here would be a solver fault (plan 1's stage solution is feasible).
+        if spend.termination == Termination.INFEASIBLE:
+            raise SolverTroubleError("the net-spend stage was infeasible at its own optimum")
+        return Stages(best, reach, False)
+    best = spend
+    proven = proven and spend.termination == Termination.OPTIMAL
+    v2 = spend.incumbent
+    solver.hold("net_spend", v2 + tolerance(v2))
+    solver.use_objective("option_count")
+    count = solver.solve()
+    if count.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
+        raise SolverTroubleError(f"HiGHS reported {count.termination}: {count.message}")
+    if count.has_solution:
+        best = count
+        proven = proven and count.termination == Termination.OPTIMAL
+    else:
+        if count.termination == Termination.INFEASIBLE:
+            raise SolverTroubleError("the option-count stage was infeasible at its own optimum")
+        proven = False
+    return Stages(best, reach, proven)
+
+
+def _best_start(
+    mm: MatrixModel, solver: MatrixSolver, repaired: np.ndarray | None
+) -> tuple[np.ndarray | None, float | None]:
+    """The start for a reach stage and, when the LP relaxation was solved, its bound.
+
+    On large models HiGHS may spend the whole time limit in its root LP and
+    cut rounds (measured: 10,000 options, 60 s, no plan); the start is then
+    what the run reports, so it is always built there: the best by weighted
+    reach of the repaired last plan, a greedy plan (`planner.solve.start_plan`,
+    within `GREEDY_SHARE` of the remaining time) and, when the LP relaxation is
+    cheap enough, the LP-guided search (`planner.solve.lp_start`) from them. Small
+    models find better plans than these within a second on their own.
+    """
+    if not solver.large:
+        return repaired, None
+    now = time.monotonic()
+    greedy = greedy_start(
+        mm,
+        solver.extra_rows(),
+        deadline=solver.deadline,
+        stop_by=now + GREEDY_SHARE * (solver.deadline - now),
+    )
+    found = [v for v in (repaired, greedy) if v is not None]
+    lp_bound = None
+    now = time.monotonic()
+    remaining = solver.deadline - now
+    if expected_lp_seconds(mm) <= LP_START_SHARE * remaining:
+        rounds = len(mm.row_value) >= RINS_MIN_NONZEROS
+        guided = lp_guided_start(
+            mm,
+            solver.extra_rows(),
+            lp_deadline=now + 2 * LP_START_SHARE * remaining,
+            rens_deadline=now + SUB_MIP_SHARE * remaining,
+            deadline=now + (SEARCH_SHARE if rounds else SUB_MIP_SHARE) * remaining,
+            known=found,
+            rounds=rounds,
+        )
+        if guided is not None:
+            lp_bound = guided.lp_bound
+            if guided.values is not None:
+                found.append(guided.values)
+    if not found:
+        return None, lp_bound
+    reach = mm.objectives["weighted_reach"]
+    return max(found, key=lambda v: float(reach @ v)), lp_bound
+
+
+#: Share of the remaining time the greedy start plan may take on a large model.
+GREEDY_SHARE = 0.05
+
+#: The LP-guided start (`planner.solve.lp_start`) is tried when its LP is expected to take
+#: at most this share of the remaining time (it may take twice that before it is
+#: given up); its RENS sub-MIP ends by `SUB_MIP_SHARE` of the remaining time and
+#: its RINS rounds by `SEARCH_SHARE` (HiGHS on the whole model gets the rest).
+LP_START_SHARE = 0.1
+SUB_MIP_SHARE = 0.45
+SEARCH_SHARE = 0.8
+
+#: RINS rounds only on models of at least this many nonzeros (L: 271k; M: 50k). Below
+#: it HiGHS's own search on the whole model, with CBC beside it, finds better plans
+#: than the rounds (M: rounds converge at 9,213.9, HiGHS reaches 9,272) and needs the
+#: time: with rounds until `SEARCH_SHARE`, M at a 20 s limit ended 0.97 % from its
+#: bound instead of 0.14 %. There RENS alone runs, until `SUB_MIP_SHARE`.
+RINS_MIN_NONZEROS = 150_000
+
+
+def tie_break_epsilon(net_spend_floor: float, free_options: int) -> float:
+    """Weight ε of the option count in the merged stage min N + ε·Σx (formulation eq. 15).
+
+    With L ≤ N* (a lower bound on the least net spend) and F options free to
+    change, two plans' counts differ by at most F, so ε·F < tol(L) ≤ tol(N*):
+    the count term can never outweigh a net-spend difference larger than the
+    SPEC tolerance. The +2 leaves room for HiGHS's absolute gap of ε/2.
+    """
+    return REL_TOL * max(1.0, net_spend_floor) / (free_options + 2)
+
+
+def _merged_tie_break(
+    mm: MatrixModel, solver: MatrixSolver, reach: SolveResult, proven: bool
+) -> Stages:
+    """Stages 2 and 3 as one solve: min N + ε·Σx, warm-started from the reach stage.
+
+    ε needs a lower bound L on the least net spend N* (`tie_break_epsilon`).
+    The first solve guesses L = N_r / 2 (N_r: the reach solution's net spend,
+    which is ≥ N*) and certifies the guess afterwards from its own dual bound D:
+    every plan has N + ε·Σx ≥ D, so N* ≥ D − ε·n₁ (n₁ options can be chosen).
+    If that certified floor is below the guess, one more solve with ε from the
+    certified floor follows (warm-started again); it holds by construction.
+    """
+    lower, upper = mm.col_lower[mm.x_start : mm.y_start], mm.col_upper[mm.x_start : mm.y_start]
+    free = int(((lower < 0.5) & (upper > 0.5)).sum())
+    choosable = int((upper > 0.5).sum())
+    start = reach.columns()
+    guess = 0.5 * float(mm.objectives["net_spend"] @ start)
+    best = reach
+    try:
+        for _attempt in range(2):
+            epsilon = tie_break_epsilon(guess, free)
+            solver.abs_gap = min(MIP_ABS_GAP, 0.5 * epsilon)
+            solver.use_tie_break(epsilon)
+            solver.set_start(start)
+            merged = solver.solve()
+            if merged.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
+                raise SolverTroubleError(f"HiGHS reported {merged.termination}: {merged.message}")
+            if not merged.has_solution:
+                if merged.termination == Termination.INFEASIBLE:
+                    raise SolverTroubleError("the tie-break stage was infeasible at its optimum")
+                return Stages(best, reach, False)
+            best = merged
+            if merged.termination != Termination.OPTIMAL or merged.bound is None:
+                return Stages(best, reach, False)
+            floor = merged.bound - epsilon * choosable
+            if tie_break_epsilon(floor, free) >= epsilon:
+                return Stages(best, reach, proven)
+            guess, start = floor, merged.columns()
+        return Stages(best, reach, proven)
+    finally:
+        solver.abs_gap = MIP_ABS_GAP

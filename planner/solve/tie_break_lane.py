@@ -1,0 +1,99 @@
+"""A second solver that proves one rank's tie-break while the next rank's reach stage runs.
+
+Why: on small models every rank is two proofs of similar length, the reach
+stage and the tie-break (1.3-3.5 s each at 200 options, bench/README.md), and
+HiGHS runs each on one core. The next rank needs only the plan's *options*
+for its no-good cut, and the tie-break almost never changes them: on the
+benchmark's 200-option scenario it kept the reach stage's options in 10 ranks
+of 10 and only re-chose co-financing (a cheaper way to pay for the same
+plan). So `rank_plans` cuts the reach stage's options at once and starts the
+next reach stage, while this lane proves the tie-break on its own copy of the
+model in a thread (highspy releases the GIL while it solves). When the
+tie-break ends on other options, the cut is replaced and the next reach stage
+is solved again: the plans are those of the sequential order whichever
+finishes first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from planner.model.matrix_model import MatrixModel
+from planner.solve.result import SolveResult
+from planner.solve.solver import MatrixSolver
+from planner.solve.stages import Stages, tie_break
+from planner.solve.start_plan import ExtraRow
+
+
+class TieBreakLane:
+    """One HiGHS instance on the same matrix as the main solver, for tie-breaks only.
+
+    It holds the model, the no-good cuts of the plans returned so far (handed
+    over by `start`, in the main solver's order) and one stage row; it is built
+    on first use, so runs that never overlap two stages never pay for it.
+    """
+
+    def __init__(self, model: MatrixModel, *, deadline: float, mip_gap: float, grace: float):
+        self.model = model
+        self._solver = MatrixSolver(model, deadline=deadline, mip_gap=mip_gap, grace=grace)
+        self._thread: threading.Thread | None = None
+        self._outcome: Stages | BaseException | None = None
+
+    @property
+    def busy(self) -> bool:
+        """Whether a tie-break is running now (its core is taken)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether the last tie-break was stopped by the run's deadline."""
+        return self._solver.interrupted
+
+    def start(self, reach: SolveResult, cuts: Sequence[ExtraRow]) -> None:
+        """Begin the tie-break after `reach`, found under exactly `cuts` (no stage rows)."""
+        if self._thread is not None:
+            raise RuntimeError("the lane is still busy with the previous tie-break")
+        solver = self._solver
+        solver.clear_stage_rows()
+        held = len(solver.extra_rows())
+        for number, row in enumerate(cuts[held:], start=held + 1):
+            solver.add_row(row, f"no_good({number})")
+        self._outcome = None
+        self._thread = threading.Thread(
+            target=self._work, args=(reach,), name="tie-break-lane", daemon=True
+        )
+        self._thread.start()
+
+    def _work(self, reach: SolveResult) -> None:
+        try:
+            self._outcome = tie_break(self.model, self._solver, reach)
+        except BaseException as exc:  # handed to the caller by `result`
+            self._outcome = exc
+
+    def close(self) -> None:
+        """Stop a tie-break still running (the run ended without waiting for it) and wait.
+
+        Its solver's deadline is moved to now, so HiGHS is interrupted at its
+        next check; the wait is bounded like `result`'s.
+        """
+        self._solver.deadline = 0.0
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def result(self) -> Stages:
+        """Wait for the tie-break and return its stages (its errors are raised here).
+
+        The wait is bounded: the lane's solver has the run's deadline and gives
+        up a solve that overstays it, like the main solver.
+        """
+        if self._thread is None:
+            raise RuntimeError("no tie-break was started")
+        self._thread.join()
+        self._thread = None
+        outcome, self._outcome = self._outcome, None
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None
+        return outcome
