@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +31,6 @@ from planner.scenario.data import (
     canonical_name,
 )
 from planner.scenario.schema import (
-    DECISIONS,
-    RULES,
     SETTING_BY_KEY,
     SETTINGS,
     SHEETS,
@@ -40,6 +38,13 @@ from planner.scenario.schema import (
     Kind,
     Sheet,
     canonical_header,
+)
+from planner.scenario.values import (
+    CONVERTERS,
+    BadValue,
+    convert_value,
+    in_range,
+    is_blank,
 )
 from planner.workbook.reader import RawSheet, RawWorkbook, column_letter, read_workbook
 
@@ -56,115 +61,6 @@ class _Missing:
 
     sheet: str
     row: int | None
-
-
-class _Bad(Exception):
-    """A cell that does not convert; the caller knows what was expected."""
-
-
-def _is_blank(value: object) -> bool:
-    return value is None or value == "" or (type(value) is str and value.isspace())
-
-
-def _to_id(value: object) -> str:
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):  # TRUE/FALSE is not an id (bool is an int subclass)
-        raise _Bad
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise _Bad
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, int):
-        return str(value)
-    raise _Bad
-
-
-def _to_number(value: object) -> float:
-    if isinstance(value, bool):
-        raise _Bad
-    if isinstance(value, float | int):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            raise _Bad from None
-    else:
-        raise _Bad
-    if not math.isfinite(number):
-        raise _Bad
-    return number
-
-
-def _to_integer(value: object) -> int:
-    number = _to_number(value)
-    if not number.is_integer():
-        raise _Bad
-    return int(number)
-
-
-def _to_text(value: object) -> str:
-    if isinstance(value, str):
-        return value.strip()
-    return _to_id(value)
-
-
-def _to_name(value: object) -> str:
-    return " ".join(_to_text(value).split())
-
-
-def _to_list(value: object) -> tuple[str, ...] | None:
-    text = _to_text(value)
-    if text == "*":
-        return None
-    names = [canonical_name(part) for part in text.split(";")]
-    names = [n for n in names if n]
-    if not names or "*" in names:
-        raise _Bad
-    return tuple(sorted(set(names)))
-
-
-def _to_choice(choices: tuple[str, ...]) -> Callable[[object], str]:
-    def convert(value: object) -> str:
-        word = _to_text(value).casefold()
-        if word not in choices:
-            raise _Bad
-        return word
-
-    return convert
-
-
-_CONVERTERS: dict[Kind, Callable[[object], object]] = {
-    Kind.ID: _to_id,
-    Kind.TEXT: _to_text,
-    Kind.NAME: _to_name,
-    Kind.NUMBER: _to_number,
-    Kind.INTEGER: _to_integer,
-    Kind.LIST: _to_list,
-    Kind.DECISION: _to_choice(DECISIONS),
-    Kind.RULE: _to_choice(RULES),
-}
-
-
-def _in_range(col: Column, value: object) -> bool:
-    if not isinstance(value, int | float):
-        return True
-    if col.lo is not None and (value <= col.lo if col.lo_strict else value < col.lo):
-        return False
-    return not (col.hi is not None and value > col.hi)
-
-
-def convert_value(col: Column, value: object) -> object:
-    """One value, converted and range-checked; raises _Bad. Blank gives the default."""
-    if _is_blank(value):
-        if col.required:
-            raise _Bad
-        return col.default
-    converted = _CONVERTERS[col.kind](value)
-    if not _in_range(col, converted):
-        raise _Bad
-    return converted
 
 
 def _fast_column(col: Column, cells: list[object]) -> list[object] | None:
@@ -193,7 +89,7 @@ def _fast_column(col: Column, cells: list[object]) -> list[object] | None:
         if not all(map(math.isfinite, numbers)):
             return None
         low, high = min(numbers), max(numbers)
-        if not (_in_range(col, low) and _in_range(col, high)):
+        if not (in_range(col, low) and in_range(col, high)):
             return None
         return numbers  # type: ignore[return-value]
     return None
@@ -251,7 +147,7 @@ class _Checker:
         known = {canonical_header(c.name): c.name for c in sheet.columns}
         index: dict[str, int] = {}
         for i, header in enumerate(raw.headers):
-            if _is_blank(header) or not isinstance(header, str):
+            if is_blank(header) or not isinstance(header, str):
                 continue
             name = known.get(canonical_header(header))
             if name is None:
@@ -311,11 +207,11 @@ class _Checker:
         self, col: Column, raw: RawSheet, rows: list[int], cells: list[object], i: int
     ) -> list[object]:
         """Cell by cell, for columns with blanks, text numbers or mistakes."""
-        convert = _CONVERTERS[col.kind]
+        convert = CONVERTERS[col.kind]
         formulas = raw.uncached_formulas
         out: list[object] = []
         for excel_row, value in zip(rows, cells, strict=True):
-            if _is_blank(value):
+            if is_blank(value):
                 if formulas and (excel_row, i) in formulas:
                     self._formula(raw.name, excel_row, i, col.name)
                 elif col.required:
@@ -330,9 +226,9 @@ class _Checker:
                 continue
             try:
                 converted = convert(value)
-                if not _in_range(col, converted):
-                    raise _Bad
-            except _Bad:
+                if not in_range(col, converted):
+                    raise BadValue
+            except BadValue:
                 self.add(raw.name, excel_row, col.name, value, col.expected())
                 converted = col.default
             out.append(converted)
@@ -406,7 +302,7 @@ def _settings_rows(checker: _Checker) -> dict[str, tuple[object, str, int | None
         if vi is not None and (excel_row, vi) in raw.uncached_formulas:
             checker._formula(raw.name, excel_row, vi, "value")
             value = _REPORTED
-        if _is_blank(name):
+        if is_blank(name):
             checker.add(
                 raw.name,
                 excel_row,
@@ -502,12 +398,12 @@ def _setting(checker: _Checker, key: str, entry: tuple[object, str, int | None])
     value, sheet, row = entry
     if value is _REPORTED:
         return _BLANK
-    if spec.required and _is_blank(value):
+    if spec.required and is_blank(value):
         return _Missing(sheet, row)
     try:
         return convert_value(spec, value)
-    except _Bad:
-        why = " (it is required)" if spec.required and _is_blank(value) else ""
+    except BadValue:
+        why = " (it is required)" if spec.required and is_blank(value) else ""
         if sheet.startswith("--"):
             checker.add(sheet, row, spec.name, value, f"{spec.expected()}{why}")
         else:
