@@ -19,6 +19,8 @@ def show_value(value: object) -> str:
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, dt.date | dt.time | dt.timedelta):
         return f"the date/time {value}"
     text = str(value)
@@ -42,6 +44,8 @@ class Problem:
     def where(self) -> str:
         if self.sheet is not None and self.sheet.startswith("--"):
             return " ".join(["command line", self.sheet, *([self.column] if self.column else [])])
+        if self.sheet is not None and self.sheet.endswith("()"):  # an API call's argument
+            return " ".join([self.sheet, *([f"argument {self.column}"] if self.column else [])])
         parts = []
         if self.sheet is not None:
             parts.append(f"sheet {self.sheet}")

@@ -15,7 +15,8 @@ names are kept as written, for reports, and compared through `canonical_name`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple
 
 Decision = Literal["must", "never"]
@@ -149,6 +150,31 @@ class Scenario:
     rules: tuple[Rule, ...] = ()
     warnings: tuple[str, ...] = field(default=(), compare=False)
     """Things the user should know that do not stop a solve (e.g. an unreachable market)."""
+
+    def with_settings(self, **changes: object) -> Scenario:
+        """A copy with settings changed, each value checked like its Settings cell (SPEC §9).
+
+        `None` resets a setting to its default. Raises `InputError` naming every
+        bad argument; the workbook is not read again.
+        """
+        from planner.scenario.changes import changed_settings
+
+        return replace(self, settings=changed_settings(self.settings, changes))
+
+    def with_decisions(
+        self,
+        must: Iterable[object] = (),
+        never: Iterable[object] = (),
+        free: Iterable[object] = (),
+    ) -> Scenario:
+        """A copy with options or offers forced in (`must`), out (`never`) or freed (SPEC §9).
+
+        Raises `InputError` for an unknown id; a contradiction with rules or trust
+        floors is left for the solve, which reports it as infeasible (SPEC §3).
+        """
+        from planner.scenario.changes import changed_decisions
+
+        return changed_decisions(self, must, never, free)
 
     def partner_of(self) -> dict[str, Partner]:
         """Partners by id: a convenience for code that walks options."""

@@ -24,7 +24,7 @@ def is_blank(value: object) -> bool:
     return value is None or value == "" or (type(value) is str and value.isspace())
 
 
-def _to_id(value: object) -> str:
+def to_id(value: object) -> str:
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, bool):  # TRUE/FALSE is not an id (bool is an int subclass)
@@ -65,7 +65,7 @@ def _to_integer(value: object) -> int:
 def _to_text(value: object) -> str:
     if isinstance(value, str):
         return value.strip()
-    return _to_id(value)
+    return to_id(value)
 
 
 def _to_name(value: object) -> str:
@@ -94,7 +94,7 @@ def _to_choice(choices: tuple[str, ...]) -> Callable[[object], str]:
 
 
 CONVERTERS: dict[Kind, Callable[[object], object]] = {
-    Kind.ID: _to_id,
+    Kind.ID: to_id,
     Kind.TEXT: _to_text,
     Kind.NAME: _to_name,
     Kind.NUMBER: _to_number,

@@ -404,18 +404,27 @@ def _setting(checker: _Checker, key: str, entry: tuple[object, str, int | None])
         return convert_value(spec, value)
     except BadValue:
         why = " (it is required)" if spec.required and is_blank(value) else ""
-        if sheet.startswith("--"):
+        if _outside_workbook(sheet):
             checker.add(sheet, row, spec.name, value, f"{spec.expected()}{why}")
         else:
             checker.add(sheet, row, "value", value, f"{spec.name}: {spec.expected()}{why}")
         return _BLANK
 
 
+def _outside_workbook(sheet: str) -> bool:
+    """Whether a problem's `sheet` is a command-line option (`--set`) or an API argument."""
+    return sheet.startswith("--") or sheet.endswith("()")
+
+
 def _resolve_settings(
-    checker: _Checker, scenario: str | None, overrides: Sequence[tuple[str, str]]
+    checker: _Checker,
+    scenario: str | None,
+    overrides: Sequence[tuple[str, object]],
+    origin: str = "--set",
 ) -> Settings | None:
-    """Settings sheet, then the chosen scenario's overrides, then --set; all values checked,
-    chosen or not, so every problem shows in one run."""
+    """Settings sheet, then the chosen scenario's overrides, then `overrides` (given as
+    `origin`: `--set` or an API call); all values checked, chosen or not, so every
+    problem shows in one run."""
     layered = {key: _setting(checker, key, entry) for key, entry in _settings_rows(checker).items()}
     overrides_by_scenario, spelled = _scenario_overrides(checker)
     scenarios = {
@@ -437,9 +446,10 @@ def _resolve_settings(
     for name, text in overrides:
         key = canonical_header(name)
         if key not in SETTING_BY_KEY:
-            checker.add("--set", None, None, name, _known_settings())
+            column = None if origin.startswith("--") else name
+            checker.add(origin, None, column, name, _known_settings())
             continue
-        layered[key] = _setting(checker, key, (text, "--set", None))
+        layered[key] = _setting(checker, key, (text, origin, None))
     values: dict[str, object] = {}
     for spec in SETTINGS:
         key = canonical_header(spec.name)
@@ -456,7 +466,7 @@ def _resolve_settings(
             continue
         value = layered[key]
         if isinstance(value, _Missing):
-            where = "value" if not value.sheet.startswith("--") else spec.name
+            where = spec.name if _outside_workbook(value.sheet) else "value"
             checker.add(
                 value.sheet,
                 value.row,
@@ -474,15 +484,18 @@ def _resolve_settings(
 def check_workbook(
     raw: RawWorkbook,
     scenario: str | None = None,
-    overrides: Sequence[tuple[str, str]] = (),
+    overrides: Sequence[tuple[str, object]] = (),
+    origin: str = "--set",
 ) -> Scenario:
     """The validated scenario, or InputError listing every problem found.
 
     `scenario` names a row group of the Scenarios sheet (None or "base": the
-    Settings sheet alone); `overrides` are command-line `--set` pairs, applied last.
+    Settings sheet alone); `overrides` are setting, value pairs applied last,
+    located as `origin` in messages (`--set` on the command line, `load()` in
+    the API).
     """
     checker = _Checker(raw)
-    settings = _resolve_settings(checker, scenario, overrides)
+    settings = _resolve_settings(checker, scenario, overrides, origin)
     spec = {s.name: s for s in SHEETS}
     tables = {
         name: checker.table(spec[name]) for name in spec if name not in ("Settings", "Scenarios")
@@ -785,11 +798,14 @@ def _rules(
 
 
 def load_scenario(
-    path: str | Path, scenario: str | None = None, overrides: Sequence[tuple[str, str]] = ()
+    path: str | Path,
+    scenario: str | None = None,
+    overrides: Sequence[tuple[str, object]] = (),
+    origin: str = "--set",
 ) -> Scenario:
     """Read and validate in one call: the workbook's scenario, or InputError."""
     with without_cyclic_gc():
-        return check_workbook(read_workbook(path), scenario, overrides)
+        return check_workbook(read_workbook(path), scenario, overrides, origin)
 
 
 @contextlib.contextmanager
