@@ -44,13 +44,33 @@ def _one_market(costs: dict[str, tuple[float, float]], budget: float) -> Scenari
     )
 
 
-@pytest.mark.parametrize("free", [0, 1, 7, 50_000])
-@pytest.mark.parametrize("floor", [0.0, 0.3, 1.0, 17.5, 2.5e6])
+@pytest.mark.parametrize("free", [0, 1, 7, 50_000, 10_000_000])
+@pytest.mark.parametrize("floor", [0.0, 0.3, 1.0 - 1e-12, 1.0, 1.0 + 1e-12, 17.5, 2.5e6])
 def test_count_weight_stays_below_the_net_spend_tolerance(floor: float, free: int) -> None:
+    """A plan dearer by more than SPEC's tolerance must never win by having fewer options.
+
+    Two plans' counts differ by at most `free`, and HiGHS may stop ε/2 (its
+    absolute gap in that stage) short of the optimum: together they must stay
+    below the tolerance at the net-spend floor. Worked in exact fractions from
+    SPEC §3's own number, 1e-6·max(1, |value|), not the planner's constants, so
+    the check cannot inherit a mistake (or a rounding) of the code it tests.
+    """
+    from fractions import Fraction
+
+    tolerance = Fraction(1, 10**6) * max(Fraction(1), Fraction(floor))
+
+    def count_term_fits(eps: float) -> bool:
+        return Fraction(eps) * free + Fraction(eps) / 2 < tolerance
+
     epsilon = tie_break_epsilon(floor, free)
-    # counts differ by at most `free`, plus HiGHS's absolute gap of ε/2
-    assert epsilon * free + 0.5 * epsilon < REL_TOL * max(1.0, floor)
+    assert count_term_fits(epsilon)
+    # Near the boundary: a weight just above the largest that fits is rejected,
+    # so the check above can fail (e.g. for ε = tol/free, no room for the gap).
+    assert not count_term_fits(float(tolerance / (free + Fraction(1, 2))) * (1 + 1e-9))
+    # ... and the count still moves the objective: one option fewer is not lost
+    # below the resolution of a double at the floor.
     assert epsilon > 0
+    assert max(1.0, floor) + epsilon > max(1.0, floor)
 
 
 def test_lower_net_spend_wins_over_fewer_options_far_below_the_budget() -> None:
