@@ -90,12 +90,39 @@ def test_full_stack_needs_every_required_layer() -> None:
 
 
 def test_average_trust_ignores_cost_zero_options() -> None:
-    sc = tiny_scenario(budget=20.0, min_average_trust=70.0)
-    # O2's partner has trust 60: {O1, O2} averages 70 exactly, allowed.
-    assert _best(sc) == 21.0
-    # At 71 neither {O1, O2} (70) nor O2 (60) qualifies; O3 alone (trust 80) reaches 12.
-    sc = tiny_scenario(budget=20.0, min_average_trust=71.0)
-    assert _best(sc) == 12.0
+    """A free option of a distrusted partner carries no weight in the average (SPEC §3).
+
+    O4 costs 0, its partner's trust is 10 and it adds 3 to M1. Were it counted
+    in the average at all, no plan containing it would qualify and the answers
+    would be those without it (21 and 12).
+    """
+
+    def with_free_option(min_average_trust: float) -> Scenario:
+        sc = tiny_scenario(budget=20.0, min_average_trust=min_average_trust)
+        return sorted_scenario(
+            replace(
+                sc,
+                partners=(*sc.partners, Partner("P3", "P3", "Home", 10.0)),
+                options=(*sc.options, Option("O4", "P3", "O4", "cloud", None, 0.0)),
+                coverage=(*sc.coverage, Coverage("O4", "M1", 3.0)),
+            )
+        )
+
+    # {O1, O2} averages (80·10 + 60·10) / 20 = 70 exactly, allowed; O4 adds 3 to M1.
+    result = rank_plans(with_free_option(70.0))
+    assert result.status == RunStatus.OPTIMAL, result.message
+    plan = result.plans[0]
+    assert plan.options == ("O1", "O2", "O4")
+    assert plan.weighted_reach == (5.0 + 3.0) + 2 * 8.0
+    assert plan.average_trust == 70.0
+    # At 71 neither {O1, O2} (70) nor O2 (60) qualifies: O3 (trust 80) with O4 reaches
+    # M1 by 4 + 3 and M2 by 4 (weight 2): 15, above {O1, O4} (8) and O3 alone (12).
+    result = rank_plans(with_free_option(71.0))
+    assert result.status == RunStatus.OPTIMAL, result.message
+    plan = result.plans[0]
+    assert plan.options == ("O3", "O4")
+    assert plan.weighted_reach == 15.0
+    assert plan.average_trust == 80.0
 
 
 def test_must_screened_option_is_infeasible_with_names() -> None:
