@@ -611,11 +611,21 @@ def _partners(checker: _Checker, table: _Table | None) -> dict[str, Partner]:
     }
 
 
-def _known_layer(layers: dict[str, Layer], used: set[str] | None = None) -> str:
-    names = sorted(layers) if layers else sorted(used or ())
-    where = "the Layers sheet" if layers else "the layer of some option"
-    shown = ", ".join(names[:12]) + (" …" if len(names) > 12 else "")
-    return f"a layer listed in {where} ({shown})"
+def _known_layer(layers: dict[str, Layer]) -> str:
+    """What a layer name must be when a Layers sheet exists (the list of layers)."""
+    return f"a layer listed in the Layers sheet ({_first(sorted(layers))})"
+
+
+def _first(names: Sequence[object], shown: int = 12) -> str:
+    """A list for a message, cut short: a scenario may name thousands."""
+    return ", ".join(map(str, names[:shown])) + (" …" if len(names) > shown else "")
+
+
+def _supplied_by_options(option_layers: set[str]) -> str:
+    """The hint after an unsupplied layer name: what the options do supply (typo or not)."""
+    if not option_layers:
+        return "no option has a layer"
+    return f"the layers of Options are {_first(sorted(option_layers))}"
 
 
 _OPTION_FIELDS = ("option_id", "partner_id", "name", "layer", "kind", "cost", "decision")
@@ -643,27 +653,44 @@ def _markets(
     layers: dict[str, Layer],
     option_layers: set[str] | None,
 ) -> dict[str, Market]:
-    """Markets; `option_layers` is None when the layers in use cannot be known."""
+    """Markets; `option_layers` is None when the layers in use cannot be known.
+
+    With a Layers sheet a required layer must be listed there (an input error
+    otherwise). Without one, a required layer no option supplies is a warning,
+    one per layer name: the Markets sheet may be shared by scenarios, and one
+    without options of that layer simply cannot reach those markets (SPEC §2).
+    """
     out: dict[str, Market] = {}
     known = set(layers) if layers else (option_layers or set())
     unknowable = not layers and option_layers is None
+    unsupplied: dict[str, list[tuple[int, str]]] = {}
     for i, r in _keyed_rows(checker, table):
         assert table is not None
         required = r["required_layers"]
         if required is None:  # * means every layer
             required = tuple(sorted(known))
-        else:
+        elif not unknowable:
             for name in required:
-                if name not in known and not unknowable:
+                if name in known:
+                    continue
+                if layers:
                     checker.add(
-                        table.name,
-                        table.rows[i],
-                        "required_layers",
-                        name,
-                        _known_layer(layers, option_layers),
+                        table.name, table.rows[i], "required_layers", name, _known_layer(layers)
                     )
+                else:
+                    unsupplied.setdefault(name, []).append((table.rows[i], r["market_id"]))
         out[r["market_id"]] = Market(
             r["market_id"], r["name"], r["region"], r["weight"], r["addressable"], required
+        )
+    for name, where in sorted(unsupplied.items()):
+        assert table is not None and option_layers is not None
+        rows, ids = [w[0] for w in where], [w[1] for w in where]
+        plural = len(where) > 1
+        checker.warnings.append(
+            f"{table.name} row{'s' if plural else ''} {_first(rows)} (required_layers): "
+            f"no option supplies layer {name!r}, so market{'s' if plural else ''} "
+            f"{_first(ids)} {'are' if plural else 'is'} unreachable "
+            f"({_supplied_by_options(option_layers)})"
         )
     return out
 
@@ -704,11 +731,24 @@ def _offers(
     known_kinds = {o.kind for o in options.values() if o.kind}
     for i, r in _keyed_rows(checker, table):
         assert table is not None
-        for name in r["layers"] or ():
-            if known_layers is not None and name not in known_layers:
-                checker.add(
-                    table.name, table.rows[i], "layers", name, _known_layer(layers, option_layers)
-                )
+        named = r["layers"] or ()
+        unknown = [n for n in named if known_layers is not None and n not in known_layers]
+        if unknown and layers:
+            for name in unknown:
+                checker.add(table.name, table.rows[i], "layers", name, _known_layer(layers))
+        elif unknown:  # no Layers sheet: the CoFinancing sheet may be shared (SPEC §2)
+            assert option_layers is not None
+            consequence = (
+                "its layer filter matches no option, so the offer is useless"
+                if len(unknown) == len(named)
+                else "that part of its layer filter matches no option"
+            )
+            checker.warnings.append(
+                f"{table.name} row {table.rows[i]} (layers): offer {r['offer_id']} names "
+                f"layer{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}, "
+                f"which no option supplies; {consequence} "
+                f"({_supplied_by_options(option_layers)})"
+            )
         for name in r["regions"] or ():
             if name not in known_regions:
                 checker.warnings.append(

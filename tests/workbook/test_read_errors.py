@@ -550,16 +550,6 @@ def test_unknown_layer_of_an_offer(book) -> None:
     )
 
 
-def test_unknown_required_layer_without_layers_sheet(book) -> None:
-    tables = minimal_tables()
-    tables["Markets"][2][5] = "compute"
-    the_problem(
-        book(tables),
-        match=r"sheet Markets, row 3, column required_layers: found 'compute'; "
-        r"expected a layer listed in the layer of some option \(cloud, model\)",
-    )
-
-
 def test_unknown_setting_in_settings(book) -> None:
     tables = minimal_tables()
     tables["Settings"].append(["discount rate", 0.1])
