@@ -1,6 +1,6 @@
 """OR-Library mknapcb1 (30 problems, 5 x 100) solved by the product and by CBC.
 
-Mapping (as tests/test_known_answers.py does for mknap1): item j is option O_j
+Mapping (as tests/solve/test_known_answers.py does for mknap1): item j is option O_j
 of cost r(1,j) reaching only its own market M_j (weight p(j), addressable 1,
 reach 1); the first constraint is the budget, the other four are Resources.
 The product runs `rank_plans` with plans = 1 (the SPEC §3 order: most profit,

@@ -7,11 +7,12 @@ Stages, each timed around the product's public functions:
 - validate: `planner.workbook.validation.check_workbook` +
   `planner.checks.precheck.check_before_solve`;
 - build: `rank_plans`' own `timings["build"]` (model build + hand-off to HiGHS);
-- highs: HiGHS's own time, summed over every `Highs.run()` call in the process
-  (a wrapper around `highspy.Highs.run`, installed before the product is imported;
-  the product exposes no per-solve solver time);
-- rank: the rest of `rank_plans` (stage bookkeeping, loading solutions into
-  Pyomo, co-financing LP set-up, in-rank verification, no-good cuts);
+- highs: HiGHS's own time, the wall time with at least one `Highs.run()` call in
+  progress in the process (overlapping runs counted once; a wrapper around
+  `highspy.Highs.run`, installed before the product is imported; the product
+  exposes no per-solve solver time);
+- rank: the rest of `rank_plans` (stage bookkeeping, loading solutions,
+  co-financing LP set-up, in-rank verification, no-good cuts);
 - verify: `planner.checks.verify.check_plan` on every returned plan, run again here
   (the product also verifies inside `rank_plans`; this figure is its cost);
 - write: `planner.reports.outputs.write_outputs` into a temporary folder.

@@ -369,7 +369,7 @@ def tables(result: dict) -> str:
             lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(
-        "Stages: import = loading planner/Pyomo/HiGHS; read = `read_workbook`; validate = "
+        "Stages: import = loading planner and HiGHS; read = `read_workbook`; validate = "
         "`check_workbook` + `check_before_solve`; build = model build + hand-off to HiGHS "
         "(`rank_plans` timings); highs = wall time with a HiGHS `run()` in progress "
         "(overlapping runs counted once); rank = rest of `rank_plans` "
@@ -429,8 +429,9 @@ def tables(result: dict) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(
-        "Product build+solve = `rank_plans` for plan 1 (build, three lexicographic stages, "
-        "verification). (a) and (b) solve the same three stages; (c) is the reach stage only "
+        "Product build+solve = `rank_plans` for plan 1 (build, the solves of the three-level "
+        "order, verification). (a) and (b) solve the order as three stages; (c) is the reach "
+        "stage only "
         "(HiGHS's time on the product's own matrix with the product's options: the floor). "
         "Ratios > 1 mean the product is faster."
     )
