@@ -14,14 +14,17 @@ import sys
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from planner.errors import InputError
+
+if TYPE_CHECKING:
+    from planner.scenario.data import Scenario
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3, 4
 WARNINGS_SHOWN = 20
@@ -130,13 +133,12 @@ def validate(workbook: Path, scenario: str | None, sets: tuple[str, ...]) -> int
 
     Example: planner validate inputs/example.xlsx --scenario high_budget
     """
-    from planner.checks.precheck import check_before_solve
+    import planner.api as api
     from planner.reports.summary import summarize
-    from planner.workbook.validation import load_scenario, parse_set_options
+    from planner.workbook.validation import parse_set_options
 
-    loaded = load_scenario(workbook, scenario, parse_set_options(sets))
-    _settle_heap()
-    found = check_before_solve(loaded)
+    loaded = _load(workbook, scenario, parse_set_options(sets))
+    found = api.check(loaded)
     click.echo(summarize(loaded, found, workbook.name))
     if found.conflicts:
         click.echo(f"Infeasible before solving ({len(found.conflicts)}):", err=True)
@@ -162,38 +164,23 @@ def template(path: Path) -> int:
     return EXIT_OK
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
+def _load(workbook: Path, scenario: str | None, sets: list[tuple[str, str]]) -> Scenario:
+    """The validated scenario, its objects then kept out of the cycle collector's sight."""
+    import planner.api as api
+    from planner.workbook.validation import without_cyclic_gc
 
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    with without_cyclic_gc():  # the command owns the process: its collector is ours to pause
+        loaded = api.load(workbook, scenario, dict(sets), origin="--set")
+    _settle_heap()
+    return loaded
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name, dist in (
-        ("planner", "partnership-planner"),
-        ("pyomo", "pyomo"),
-        ("highspy", "highspy"),
-        ("python-calamine", "python-calamine"),
-    ):
-        try:
-            out[name] = version(dist)
-        except PackageNotFoundError:
-            out[name] = "unknown"
-    try:
-        import highspy
-
-        h = highspy.Highs()
-        out["HiGHS"] = f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
-    except Exception:  # the version is informative only
-        pass
-    return out
+def _show_warnings(warnings: Sequence[str]) -> None:
+    for warning in warnings[:WARNINGS_SHOWN]:
+        click.echo(f"warning: {warning}", err=True)
+    if len(warnings) > WARNINGS_SHOWN:
+        more = len(warnings) - WARNINGS_SHOWN
+        click.echo(f"warning: ... and {more} more (planner validate lists them all)", err=True)
 
 
 @cli.command()
@@ -229,15 +216,11 @@ def solve(
     # The run begins before the solver's modules load: SPEC's time_limit_s is the
     # wall-clock limit for the whole run (models/formulation.md, choice 10).
     t0 = time.monotonic()
-    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
-    from planner.checks.precheck import check_before_solve
+    import planner.api as api
     from planner.plan import RunStatus
-    from planner.reports.outputs import expected_write_seconds, write_outputs
-    from planner.reports.plans_xlsx import RunInfo
     from planner.reports.terminal import progress_line, ranked_table
-    from planner.solve.ranking import rank_plans
-    from planner.workbook.validation import load_scenario, parse_set_options
+    from planner.workbook.validation import parse_set_options
 
     reading = time.monotonic()
     overrides = parse_set_options(sets)
@@ -245,15 +228,10 @@ def solve(
         overrides.append(("plans", str(plans)))
     if time_limit is not None:
         overrides.append(("time_limit_s", repr(time_limit)))
-    loaded = load_scenario(workbook, scenario, overrides)
-    _settle_heap()
+    loaded = _load(workbook, scenario, overrides)
     t_read = time.monotonic() - reading
-    found = check_before_solve(loaded)
-    for warning in found.warnings[:WARNINGS_SHOWN]:
-        click.echo(f"warning: {warning}", err=True)
-    if len(found.warnings) > WARNINGS_SHOWN:
-        more = len(found.warnings) - WARNINGS_SHOWN
-        click.echo(f"warning: ... and {more} more (planner validate lists them all)", err=True)
+    found = api.check(loaded)
+    _show_warnings(found.warnings)
     last = [0.0]
 
     def progress(k: int, wanted: int, elapsed: float, gap: float | None) -> None:
@@ -261,30 +239,18 @@ def solve(
             last[0] = elapsed
             click.echo(progress_line(k, wanted, elapsed, gap), err=True)
 
-    planset = rank_plans(
-        loaded, progress=progress, started=t0, after=expected_write_seconds(loaded)
-    )
+    result = api.solve(loaded, progress=progress, started=t0, precheck=found)
+    result.planset.timings["read and validate"] = t_read
     if out_dir is None:
-        stem = workbook.stem + (f"-{scenario}" if scenario else "")
-        out_dir = Path("outputs") / stem
-    run = RunInfo(
-        workbook=str(workbook),
-        sha256=_sha256(workbook),
-        scenario=loaded.name,
-        status=str(planset.status),
-        versions=_versions(),
-        started=started,
-        timings={"read and validate": t_read, **planset.timings},
-        command="planner " + " ".join(sys.argv[1:]),
-    )
-    written = write_outputs(out_dir, loaded, planset, found.screened, run)
-    click.echo(ranked_table(loaded, planset))
-    if planset.diagnosis:
-        click.echo(planset.diagnosis, err=True)
+        out_dir = Path("outputs") / (workbook.stem + (f"-{scenario}" if scenario else ""))
+    written = result.write(out_dir, command="planner " + " ".join(sys.argv[1:]))
+    click.echo(ranked_table(loaded, result.planset))
+    if result.diagnosis:
+        click.echo(result.diagnosis, err=True)
     click.echo(f"Wrote {', '.join(str(p) for p in written)}")
-    if planset.status == RunStatus.INFEASIBLE:
+    if result.status == RunStatus.INFEASIBLE:
         return EXIT_INFEASIBLE
-    if planset.status == RunStatus.NO_SOLUTION:
+    if result.status == RunStatus.NO_SOLUTION:
         return EXIT_NO_PLAN
     return EXIT_OK
 

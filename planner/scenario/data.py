@@ -133,6 +133,14 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """The workbook a scenario was read from: for a run's audit trail, never for the model."""
+
+    workbook: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """Everything the model needs, and nothing about where it came from."""
 
@@ -150,6 +158,8 @@ class Scenario:
     rules: tuple[Rule, ...] = ()
     warnings: tuple[str, ...] = field(default=(), compare=False)
     """Things the user should know that do not stop a solve (e.g. an unreachable market)."""
+    source: Source | None = field(default=None, compare=False)
+    """Where it was read from (`planner.load`); None for a scenario built in code."""
 
     def with_settings(self, **changes: object) -> Scenario:
         """A copy with settings changed, each value checked like its Settings cell (SPEC §9).

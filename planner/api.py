@@ -1,0 +1,292 @@
+"""The planner as plain function calls (SPEC §9): load a scenario, change it, solve it.
+
+Why a layer of its own: the command line, notebooks, the what-if engine and the
+web service all need the same thing, *solve this scenario with these changes*,
+as one call that is cheap to make, keeps no global state and gives the same
+answer in any process. Everything a call depends on (settings, time limit,
+cores, progress) is an argument; nothing is read from the environment.
+
+    import planner
+    sc = planner.load("inputs/example.xlsx", scenario="high_budget", settings={"budget": 150})
+    variant = sc.with_settings(min_average_trust=75).with_decisions(must=["APP-02"])
+    result = planner.solve(variant, plans=3, time_limit=30, threads=1)
+    result.plans[0].weighted_reach, result.status
+    result.to_dict()    # the plans.json document of SPEC §5
+    result.frame()      # one row per plan
+
+Heavy modules (the reader, the solver) are imported inside the calls, so
+`import planner` stays light for commands that need neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from planner.checks.screening import Screened
+from planner.errors import InputError, Problem
+from planner.plan import Plan, PlanSet, RunStatus
+from planner.scenario.changes import changed_settings
+from planner.scenario.data import Scenario, Source
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from planner.checks.precheck import Precheck
+    from planner.reports.plans_xlsx import RunInfo
+
+#: progress(plan_k, plans_asked, elapsed_s, gap_or_None): called as each rank starts
+#: and as each plan is kept; plain values, so any front end can show them.
+Progress = Callable[[int, int, float, float | None], None]
+
+#: Where problems with `solve`'s own arguments are located in messages.
+SOLVE_CALL = "solve()"
+
+
+def load(
+    path: str | Path,
+    scenario: str | None = None,
+    settings: Mapping[str, object] | None = None,
+    *,
+    origin: str = "load()",
+) -> Scenario:
+    """The validated scenario of a workbook: the base, or a named scenario of its Scenarios
+    sheet, with `settings` overriding both.
+
+    Raises `InputError` listing every problem (sheet, row, column, value, what was
+    expected); never exits the process. `origin` names where `settings` came from
+    in those messages (the command line passes `--set`).
+    """
+    from planner.workbook.validation import load_scenario
+
+    loaded = load_scenario(path, scenario, list((settings or {}).items()), origin)
+    return replace(loaded, source=Source(str(path), file_sha256(Path(path))))
+
+
+def check(scenario: Scenario) -> Precheck:
+    """What is known before any solve: screened options, warnings, and contradictions
+    among decisions, rules and limits that make every plan impossible."""
+    from planner.checks.precheck import check_before_solve
+
+    return check_before_solve(scenario)
+
+
+def solve(
+    scenario: Scenario,
+    plans: int | None = None,
+    time_limit: float | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    *,
+    started: float | None = None,
+    precheck: Precheck | None = None,
+) -> Result:
+    """Ranked, verified plans for `scenario` (SPEC §3-§4).
+
+    `plans` and `time_limit` override the scenario's `plans` and `time_limit_s`
+    settings for this call. `threads` is how many cores the call may use: 1 is
+    one core (HiGHS alone, no second solver), None every core of the process.
+    `started` (a `time.monotonic()` instant) lets a caller count the time limit
+    from an earlier moment, as the command line does from its own start;
+    `precheck` reuses a `check(scenario)` the caller already made.
+
+    Infeasible scenarios and runs out of time are results (see `Result.status`),
+    not exceptions; only bad arguments raise `InputError`.
+    """
+    begun = time.monotonic() if started is None else started
+    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    scenario = _with_call_settings(scenario, plans, time_limit, threads)
+
+    from planner.reports.outputs import expected_write_seconds
+    from planner.solve.ranking import rank_plans
+
+    found = precheck if precheck is not None else check(scenario)
+    planset = rank_plans(
+        scenario,
+        progress=progress,
+        started=begun,
+        after=expected_write_seconds(scenario),
+        race=threads is None or threads > 1,
+    )
+    return Result(
+        scenario=scenario,
+        planset=planset,
+        screened=found.screened,
+        warnings=found.warnings,
+        versions=versions(),
+        started=stamp,
+    )
+
+
+def _with_call_settings(
+    scenario: Scenario, plans: int | None, time_limit: float | None, threads: int | None
+) -> Scenario:
+    """The scenario with the call's `plans` and `time_limit`, all arguments checked at once."""
+    problems: list[Problem] = []
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
+        problems.append(
+            Problem(SOLVE_CALL, None, "threads", threads, "a whole number of at least 1, or None")
+        )
+    changes: dict[str, object] = {}
+    if plans is not None:
+        changes["plans"] = plans
+    if time_limit is not None:
+        changes["time_limit_s"] = time_limit
+    try:
+        settings = changed_settings(scenario.settings, changes, origin=SOLVE_CALL)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return replace(scenario, settings=settings) if changes else scenario
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one `solve` call found: the ranked plans and everything reports need.
+
+    Plain, picklable data: it crosses process boundaries (worker pools, Dask)
+    unchanged, and `to_dict()` is the same document `planner solve` writes.
+    """
+
+    scenario: Scenario
+    planset: PlanSet
+    screened: tuple[Screened, ...] = ()
+    warnings: tuple[str, ...] = ()
+    versions: dict[str, str] = field(default_factory=dict, compare=False)
+    started: str = field(default="", compare=False)
+    """When the solve began (UTC, ISO 8601)."""
+
+    @property
+    def status(self) -> RunStatus:
+        """SPEC §5: optimal, feasible, infeasible or no_solution (a `str`)."""
+        return self.planset.status
+
+    @property
+    def plans(self) -> tuple[Plan, ...]:
+        """The ranked plans, best first; every figure recomputed from the scenario."""
+        return self.planset.plans
+
+    @property
+    def message(self) -> str:
+        """What the user should know (fewer plans than asked, proofs unfinished)."""
+        return self.planset.message
+
+    @property
+    def diagnosis(self) -> str | None:
+        """For an infeasible scenario: which limits conflict and what would help."""
+        return self.planset.diagnosis
+
+    def run_info(self, command: str = "") -> RunInfo:
+        """The audit facts of this run, as the Run sheet of plans.xlsx shows them."""
+        from planner.reports.plans_xlsx import RunInfo
+
+        source = self.scenario.source
+        return RunInfo(
+            workbook=source.workbook if source else "",
+            sha256=source.sha256 if source else "",
+            scenario=self.scenario.name,
+            status=str(self.status),
+            versions=self.versions,
+            started=self.started,
+            timings=dict(self.planset.timings),
+            command=command,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plans.json document of SPEC §5, exactly as `planner solve` writes it."""
+        from planner.reports.plans_json import plans_document
+
+        run = self.run_info()
+        doc = plans_document(self.scenario, self.planset, self.screened)
+        doc["run"] = {"workbook": run.workbook, "sha256": run.sha256, "versions": run.versions}
+        return doc
+
+    def frame(self) -> pd.DataFrame:
+        """One row per plan, indexed by rank: the figures analysts compare, ids as tuples."""
+        import pandas as pd
+
+        columns = [
+            "weighted_reach",
+            "bound",
+            "gap",
+            "proven_optimal",
+            "net_spend",
+            "gross_spend",
+            "cofinanced",
+            "fees",
+            "average_trust",
+            "foreign_share",
+            "n_options",
+            "options",
+            "offers",
+        ]
+        rows = [
+            {
+                "rank": p.rank,
+                **{c: getattr(p, c) for c in columns[:10]},
+                "n_options": len(p.options),
+                "options": tuple(sorted(p.options)),
+                "offers": tuple(sorted(p.offers)),
+            }
+            for p in self.plans
+        ]
+        return pd.DataFrame(rows, columns=["rank", *columns]).set_index("rank")
+
+    def write(self, out_dir: str | Path, command: str = "") -> list[Path]:
+        """Write plans.json, plans.xlsx (and diagnosis.txt when infeasible) into `out_dir`,
+        whole or not at all; returns the paths written."""
+        from planner.reports.outputs import write_outputs
+
+        return write_outputs(
+            Path(out_dir), self.scenario, self.planset, self.screened, self.run_info(command)
+        )
+
+
+def file_sha256(path: Path) -> str:
+    """The workbook's fingerprint, so a result can be traced to the exact file solved."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    """Versions of the planner and the libraries that decide its answers."""
+    return dict(_installed_versions())
+
+
+@functools.cache
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    """Looked up once: they are fixed for the life of a process."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import highspy
+
+    out = []
+    for name, dist in (
+        ("planner", "partnership-planner"),
+        ("pyomo", "pyomo"),
+        ("highspy", "highspy"),
+        ("python-calamine", "python-calamine"),
+    ):
+        try:
+            out.append((name, version(dist)))
+        except PackageNotFoundError:
+            out.append((name, "unknown"))
+    major, minor, patch = (
+        highspy.HIGHS_VERSION_MAJOR,
+        highspy.HIGHS_VERSION_MINOR,
+        highspy.HIGHS_VERSION_PATCH,
+    )
+    out.append(("HiGHS", f"{major}.{minor}.{patch}"))
+    return tuple(out)
