@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,18 +47,38 @@ def set_text(cell: Cell, value: object) -> None:
         cell.value = value
 
 
+def create_new_file(directory: Path, prefix: str, suffix: str = ".tmp") -> Path:
+    """Create an empty file of a fresh name in `directory`, with the mode a plain open() gives.
+
+    `tempfile.mkstemp` makes files readable by their owner alone, which would hide
+    results from colleagues sharing the folder. Asking the kernel for 0o666 here
+    lets it apply the process's umask (and any default ACL) itself: reading the
+    umask would mean setting it, and that races with every other thread creating
+    files. `O_EXCL` makes the name ours, as mkstemp does.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        candidate = directory / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            fd = os.open(candidate, flags, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return candidate
+    raise FileExistsError(f"no free temporary name for {prefix}*{suffix} in {directory}")
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; move it into place only if the block succeeds."""
+    """Yield a temporary path beside `path`; move it into place only if the block succeeds.
+
+    The temporary file exists already, with the final mode (0o666 less the umask):
+    writers that open it by name keep that mode, and the rename keeps it too.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
+    tmp_path = create_new_file(path.parent, prefix=f".{path.name}.")
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp's 0600 would hide results from colleagues
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)

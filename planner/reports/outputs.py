@@ -3,6 +3,11 @@
 All files are first written under temporary names in the output folder and
 only then moved into place, one quick rename each, so a reader never finds a
 half-written file and a failed run leaves the previous results untouched.
+Each file is created by a plain open() (the writers' own), so the kernel gives
+it 0o666 less the process's umask, as any file the user saves; the staging
+folder's own 0o700 does not carry over to files renamed out of it. The umask is
+never set here: setting it, even to read it, races with other threads creating
+files.
 """
 
 from __future__ import annotations
@@ -40,8 +45,6 @@ def write_outputs(
     """Write every result file of the run into `out_dir`; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
-    umask = os.umask(0)
-    os.umask(umask)
     try:
         doc = plans_document(scenario, planset, tuple(screened))
         doc["run"] = {"workbook": run.workbook, "sha256": run.sha256, "versions": run.versions}
@@ -55,7 +58,6 @@ def write_outputs(
         else:
             (out_dir / "diagnosis.txt").unlink(missing_ok=True)  # stale from an earlier run
         for name in names:
-            os.chmod(staging / name, 0o666 & ~umask)
             os.replace(staging / name, out_dir / name)
         return [out_dir / name for name in names]
     finally:
