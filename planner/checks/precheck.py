@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from planner.checks.screening import Screened, screen_options
+from planner.checks.screening import Screened, ScreenedOffer, screen_offers, screen_options
 from planner.scenario.data import Scenario, eligible, option_regions
 
 TOLERANCE = 1e-6
@@ -29,6 +29,8 @@ class Precheck:
     warnings: tuple[str, ...]
     conflicts: tuple[str, ...]
     """Contradictions that make the scenario infeasible; empty when none is found."""
+    screened_offers: tuple[ScreenedOffer, ...] = ()
+    """Offers left out before solving (never), with the reason."""
 
 
 def _within(value: float, limit: float) -> bool:
@@ -108,6 +110,7 @@ def check_before_solve(scenario: Scenario) -> Precheck:
         forced=tuple(forced_ids),
         warnings=tuple(warnings),
         conflicts=tuple(dict.fromkeys(conflicts)),
+        screened_offers=tuple(screen_offers(s)),
     )
 
 

@@ -1,8 +1,10 @@
 """Options and offers decided before any solve (SPEC §3 rule 9 and `never`).
 
 Screening is part of the scenario's meaning, not of the solver: the validation
-summary lists screened options, reports list them with their reason, and the
-model simply fixes them out. Keeping it in one place keeps those three in step.
+summary lists screened options and offers, reports list them with their reason,
+and the model simply fixes them out. Keeping it in one place keeps those three
+in step. Both depend on the scenario alone, so a report can screen again
+rather than be handed the list.
 """
 
 from __future__ import annotations
@@ -14,7 +16,17 @@ from planner.scenario.data import Scenario
 
 @dataclass(frozen=True, slots=True)
 class Screened:
+    """An option no plan can contain, decided from the data alone."""
+
     option_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenedOffer:
+    """A co-financing offer no plan can take (today only `never`)."""
+
+    offer_id: str
     reason: str
 
 
@@ -47,3 +59,17 @@ def screen_options(scenario: Scenario) -> list[Screened]:
         if reasons:
             out.append(Screened(option.option_id, "; ".join(reasons)))
     return out
+
+
+def screen_offers(scenario: Scenario) -> list[ScreenedOffer]:
+    """Offers that can never be taken, with the reason, in offer-id order.
+
+    Only `decision = never` screens an offer. An offer no option is eligible for
+    can still be taken (for nothing, paying its fee): that is a pre-solve warning,
+    not screening.
+    """
+    return [
+        ScreenedOffer(c.offer_id, "decision is never")
+        for c in sorted(scenario.offers, key=lambda c: c.offer_id)
+        if c.decision == "never"
+    ]

@@ -1,8 +1,8 @@
 """plans.json (SPEC §5): the ranked plans for programs.
 
 The document holds every field SPEC §5 names, in its shape, plus a few
-additions programs find useful (gap, fees, screened options, diagnosis, the
-settings used). Lists of ids are in code-point order, so `O10` sorts before
+additions programs find useful (gap, fees, screened options and offers,
+diagnosis, the settings used). Lists of ids are in code-point order, so `O10` sorts before
 `O2`, and numbers are the ones recomputed from the scenario data.
 """
 
@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict
 from typing import Any
 
-from planner.checks.screening import Screened
+from planner.checks.screening import Screened, screen_offers
 from planner.plan import Plan, PlanSet
 from planner.scenario.data import Scenario
 
@@ -59,7 +59,12 @@ def plans_document(
     planset: PlanSet,
     screened: tuple[Screened, ...] = (),
 ) -> dict[str, Any]:
-    """The whole plans.json document as plain JSON-ready data."""
+    """The whole plans.json document as plain JSON-ready data.
+
+    `screened` lists the options screened out (as `check_before_solve` found
+    them); offers screened out (`never`) are screened here from the scenario,
+    which alone decides them, so every caller's document lists them.
+    """
     settings = {
         k: (clean_number(v) if isinstance(v, float) else v)
         for k, v in asdict(scenario.settings).items()
@@ -73,5 +78,8 @@ def plans_document(
         "plans": [plan_document(p) for p in planset.plans],
         "diagnosis": planset.diagnosis,
         "screened": [{"option": s.option_id, "reason": s.reason} for s in screened],
+        "screened_offers": [
+            {"offer": c.offer_id, "reason": c.reason} for c in screen_offers(scenario)
+        ],
         "settings": settings,
     }

@@ -3,7 +3,7 @@
 Sheets: Summary (one row per plan, with a chart of reach against net spend),
 Plans (partnership × plan), Markets (reach per plan and which required layers
 are met), CoFinancing (offers taken, amount drawn, cap use), Screened (options
-left out before solving, and why) and Run (input file and its SHA-256, every
+and offers left out before solving, and why) and Run (input file and its SHA-256, every
 setting used, versions, status, times). Every string from the workbook is
 written as text, never as a formula.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from planner.checks.screening import Screened
+from planner.checks.screening import Screened, screen_offers
 from planner.plan import PlanSet
 from planner.reports.plans_json import clean_number
 from planner.scenario.data import Scenario
@@ -249,13 +249,19 @@ def _cofinancing(scenario: Scenario, planset: PlanSet) -> SheetData:
 
 
 def _screened(scenario: Scenario, screened: Sequence[Screened]) -> SheetData:
+    """Options screened out (as given), then offers screened out (`never`, from the data)."""
     options = {o.option_id: o for o in scenario.options}
     partners = scenario.partner_of()
-    rows = []
+    financiers = {c.offer_id: c.financier for c in scenario.offers}
+    rows: list[list[object]] = []
     for item in screened:
         o = options[item.option_id]
-        rows.append([o.option_id, o.name, partners[o.partner_id].name, o.layer, item.reason])
-    return SheetData("Screened", ["option_id", "name", "partner", "layer", "reason"], rows)
+        rows.append(
+            [o.option_id, "option", o.name, partners[o.partner_id].name, o.layer, item.reason]
+        )
+    for offer in screen_offers(scenario):
+        rows.append([offer.offer_id, "offer", financiers[offer.offer_id], "", "", offer.reason])
+    return SheetData("Screened", ["id", "type", "name", "partner", "layer", "reason"], rows)
 
 
 def _run(scenario: Scenario, run: RunInfo) -> SheetData:

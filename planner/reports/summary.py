@@ -50,6 +50,9 @@ def summarize(scenario: Scenario, precheck: Precheck, source: str) -> str:
         lines.append(f"    {item.option_id}: {item.reason}")
     if len(precheck.screened) > 20:
         lines.append(f"    ... and {len(precheck.screened) - 20} more")
+    if precheck.screened_offers:
+        lines.append(f"  Screened  {len(precheck.screened_offers)} offer(s) before solving")
+        lines.extend(f"    {c.offer_id}: {c.reason}" for c in precheck.screened_offers)
     if precheck.warnings:
         lines.append(f"Warnings ({len(precheck.warnings)}):")
         lines.extend(f"  - {w}" for w in precheck.warnings)
