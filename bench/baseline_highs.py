@@ -10,7 +10,8 @@
 
 (c) `floor`: HiGHS alone on the product's own model exported as MPS (by
     `bench/export_mps.py`): time `Highs.readModel(mps)` and `run()` with the
-    product's solver options (presolve off, one thread, gap 0, seed 0). Reach
+    options the product would use on that model, exported beside it (presolve,
+    sub-MIP heuristics and first LP by size; one thread, gap 0, seed 0). Reach
     stage only: this is the floor under everything the product adds.
 
 Both honour the time limit with an interrupt callback as well as `time_limit`
@@ -23,6 +24,7 @@ Usage: python bench/baseline_highs.py straight SCENARIO.pickle --time-limit S
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
@@ -33,17 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import highspy  # noqa: E402
 import numpy as np  # noqa: E402
 from common import emit, load_pickled_scenario  # noqa: E402
-
-#: The product's HiGHS options (planner/solve/solver.py `_HighsRun._options`), minus the deadline.
-PRODUCT_OPTIONS = {
-    "presolve": "off",
-    "mip_rel_gap": 0.0,
-    "mip_abs_gap": 1e-7,
-    "random_seed": 0,
-    "threads": 1,
-    "mip_feasibility_tolerance": 1e-7,
-    "primal_feasibility_tolerance": 1e-8,
-}
+from export_mps import options_path  # noqa: E402
 
 
 def quiet_highs() -> highspy.Highs:
@@ -177,8 +169,10 @@ def floor(mps_path: str, time_limit: float) -> None:
     h = quiet_highs()
     h.readModel(mps_path)
     read_s = time.perf_counter() - t0
-    for name, value in PRODUCT_OPTIONS.items():
-        h.setOptionValue(name, value)
+    options = json.loads(options_path(Path(mps_path)).read_text(encoding="utf-8"))
+    for name, value in options.items():
+        if h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+            raise SystemExit(f"HiGHS refused option {name} = {value!r}")
     deadline = time.monotonic() + time_limit
     arm_deadline(h, deadline)
     reach = run_stage(h, deadline)

@@ -45,6 +45,7 @@ from common import (
     same_value,
     scenario_pickle_path,
 )
+from export_mps import options_path
 from synthetic import SIZES
 
 STAGES = ("import", "read", "validate", "build", "highs", "rank", "verify", "write", "e2e")
@@ -143,7 +144,7 @@ def baseline_runs(size: str, which: str, runs: int, time_limit: float) -> dict:
     pkl = scenario_pickle_path(size)
     if which == "floor":
         mps = CACHE / f"{instance_key(size)}.product.mps"
-        if not mps.exists():
+        if not (mps.exists() and options_path(mps).exists()):
             rec = run_worker(["bench/export_mps.py", str(pkl), str(mps)], timeout=900)
             if not rec.get("ok"):
                 return {"ok": False, "error": "MPS export failed: " + str(rec.get("error"))}
