@@ -11,6 +11,7 @@ stays an input error, located.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,14 @@ def test_without_layers_sheet_unsupplied_layers_are_warnings(book) -> None:
     }
 
 
+def test_a_layers_sheet_without_rows_counts_as_none(book) -> None:
+    """The template's Layers sheet is there but empty: it lists nothing, so it limits nothing."""
+    tables = _without_layers_sheet()
+    tables["Layers"] = [["layer", "min_trust", "max_foreign_share"]]
+    s = load_scenario(book(tables))
+    assert s.warnings == (MARKETS_WARNING, USELESS_OFFER_WARNING, PARTLY_USELESS_OFFER_WARNING)
+
+
 def test_one_market_is_named_in_the_singular(book) -> None:
     tables = minimal_tables()
     tables["Markets"][2][5] = "compute"
@@ -138,8 +147,6 @@ def test_without_layers_sheet_the_scenario_solves(book, tmp_path: Path) -> None:
     assert code == 0, stderr
     assert f"warning: {MARKETS_WARNING}" in stderr.splitlines()
     assert f"warning: {USELESS_OFFER_WARNING}" in stderr.splitlines()
-    import json
-
     doc = json.loads((tmp_path / "out" / "plans.json").read_text(encoding="utf-8"))
     assert doc["status"] == "optimal"
     best = doc["plans"][0]
