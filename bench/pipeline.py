@@ -103,7 +103,7 @@ def main() -> None:
 
     times: dict[str, float] = {"import": time.perf_counter() - t0}
 
-    # As the command line (`load_scenario`): the cycle collector paused while the
+    # As the command line: the cycle collector paused while the
     # workbook becomes objects, and the time limit covering imports to write.
     with without_cyclic_gc():
         t0 = time.perf_counter()
