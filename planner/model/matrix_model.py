@@ -24,20 +24,29 @@ infeasibility reports and LP/MPS exports.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from operator import attrgetter, itemgetter
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from planner.checks.screening import screen_options
 from planner.model.common import canonical_order, check_deadline
-from planner.scenario.data import Decision, Scenario, Settings, canonical_name
+from planner.scenario.data import (
+    Decision,
+    Layer,
+    RuleKind,
+    Scenario,
+    Settings,
+    canonical_name,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+_Key = TypeVar("_Key", bound=Hashable)
 
 #: The row blocks in build order (formulation equations 1-13).
 BLOCK_NAMES: tuple[str, ...] = (
@@ -236,7 +245,7 @@ def _codes(values: Sequence[str], names: Sequence[str]) -> IntArray:
     return _codes_by(values, pos, len(values))
 
 
-def _codes_by(values: Iterable[str], pos: Mapping[str, int], count: int) -> IntArray:
+def _codes_by(values: Iterable[_Key], pos: Mapping[_Key, int], count: int) -> IntArray:
     """`pos[value]` for each of `count` values, as an array (one C-level pass)."""
     return np.fromiter(map(pos.__getitem__, values), dtype=np.int64, count=count)
 
@@ -321,34 +330,67 @@ def eligible_pair_indices(
     return np.concatenate(offer_parts), np.concatenate(option_parts)
 
 
-def build_matrix_model(
-    scenario: Scenario,
-    *,
-    settings: Settings | None = None,
-    option_decisions: Mapping[str, Decision] | None = None,
-    offer_decisions: Mapping[str, Decision] | None = None,
-    deadline: float | None = None,
-) -> MatrixModel:
-    """Build SPEC §3 for `scenario` as arrays; the same overrides as `build_model`.
+@dataclass(slots=True)
+class _Arrays:
+    """The scenario as arrays by option, market and pair, read by every block's step.
 
-    `settings` replaces `scenario.settings`; `option_decisions` /
-    `offer_decisions` replace the named options' / offers' decisions;
-    `deadline` (a `time.monotonic()` instant) is checked between blocks, past it
-    `BuildTimeout` is raised. Every block is vectorised, so no single block
-    runs long enough to need checks inside it.
+    Made once so that each step reads like its equation in formulation.md.
+    The column bounds live here too: (1), (2), (9) and (13c) tighten bounds
+    instead of adding rows, and the steps that do so own that choice.
     """
-    settings = settings or scenario.settings
-    scenario = canonical_order(replace(scenario, settings=settings))
-    check_deadline(deadline)
+
+    scenario: Scenario
+    settings: Settings
+    option_ids: tuple[str, ...]
+    offer_ids: tuple[str, ...]
+    market_ids: tuple[str, ...]
+    option_pos: dict[str, int]
+    cost: FloatArray
+    trust: FloatArray
+    foreign: BoolArray
+    countries: list[str]
+    """Canonical country of every partner (options reach it through `of_partner`)."""
+    of_partner: IntArray
+    layer_limits: dict[str, Layer]
+    layer_names: list[str]
+    layer_of: IntArray
+    cov_option: IntArray
+    cov_market: IntArray
+    cov_reach: FloatArray
+    addressable: FloatArray
+    pairs: tuple[tuple[str, str], ...]
+    pair_offer: IntArray
+    pair_option: IntArray
+    x0: int
+    y0: int
+    z0: int
+    u0: int
+    col_lower: FloatArray
+    col_upper: FloatArray
+    net_spend: FloatArray
+    """Σ c_o x_o − Σ z_co + Σ fee_c y_c as a cost vector: the budget row and an objective."""
+    option_decisions: dict[str, Decision]
+    offer_decisions: dict[str, Decision]
+    screened: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.col_lower)
+
+
+def _arrays(
+    scenario: Scenario,
+    settings: Settings,
+    option_decisions: dict[str, Decision],
+    offer_decisions: dict[str, Decision],
+    deadline: float | None,
+) -> _Arrays:
+    """Index the (canonically ordered) scenario and set the columns' own bounds."""
     options, offers, markets = scenario.options, scenario.offers, scenario.markets
     n_o, n_c, n_m = len(options), len(offers), len(markets)
     option_ids = tuple(o.option_id for o in options)
     offer_ids = tuple(c.offer_id for c in offers)
     market_ids = tuple(m.market_id for m in markets)
-    opt_dec: dict[str, Decision] = {o.option_id: o.decision for o in options if o.decision}
-    opt_dec.update(option_decisions or {})
-    off_dec: dict[str, Decision] = {c.offer_id: c.decision for c in offers if c.decision}
-    off_dec.update(offer_decisions or {})
 
     # Partner attributes once per partner (there are 8x fewer), then per option by index.
     partners = scenario.partners
@@ -385,149 +427,202 @@ def build_matrix_model(
     x0, y0, z0, u0 = 0, n_o, n_o + n_c, n_o + n_c + n_p
     n_cols = u0 + n_m
     share = np.fromiter((c.share for c in offers), np.float64, count=n_c)
-    cap = np.fromiter((c.cap for c in offers), np.float64, count=n_c)
-    fee = np.fromiter((c.fee for c in offers), np.float64, count=n_c)
-    mes = np.fromiter((c.min_eligible_spend for c in offers), np.float64, count=n_c)
-    addressable = np.fromiter((m.addressable for m in markets), np.float64, count=n_m)
-    weight = np.fromiter((m.weight for m in markets), np.float64, count=n_m)
-    sigma = settings.max_cofinance_share
-
     col_lower = np.zeros(n_cols)
     col_upper = np.ones(n_cols)
     # z ≤ min(share_c, σ)·c_o on every eligible pair: implied by rules 3 and 5, set
     # as a bound; with rows (5) it also makes rows (3) implied (see there).
-    col_upper[z0:u0] = np.minimum(share[pair_offer], sigma) * cost[pair_option]
+    col_upper[z0:u0] = (
+        np.minimum(share[pair_offer], settings.max_cofinance_share) * cost[pair_option]
+    )
+    addressable = np.fromiter((m.addressable for m in markets), np.float64, count=n_m)
     col_upper[u0:] = addressable
-    integrality = np.zeros(n_cols, dtype=np.int32)
-    integrality[:z0] = 1
 
-    rows = _Rows()
-    inf = np.inf
+    net_spend = np.zeros(n_cols)
+    net_spend[x0:y0] = cost
+    net_spend[y0:z0] = np.fromiter((c.fee for c in offers), np.float64, count=n_c)
+    net_spend[z0:u0] = -1.0
+    return _Arrays(
+        scenario=scenario,
+        settings=settings,
+        option_ids=option_ids,
+        offer_ids=offer_ids,
+        market_ids=market_ids,
+        option_pos=option_pos,
+        cost=cost,
+        trust=trust,
+        foreign=foreign,
+        countries=countries,
+        of_partner=of_partner,
+        layer_limits=layer_limits,
+        layer_names=layer_names,
+        layer_of=layer_of,
+        cov_option=cov_option,
+        cov_market=cov_market,
+        cov_reach=cov_reach,
+        addressable=addressable,
+        pairs=pairs,
+        pair_offer=pair_offer,
+        pair_option=pair_option,
+        x0=x0,
+        y0=y0,
+        z0=z0,
+        u0=u0,
+        col_lower=col_lower,
+        col_upper=col_upper,
+        net_spend=net_spend,
+        option_decisions=option_decisions,
+        offer_decisions=offer_decisions,
+    )
 
-    # (1) reach: u_m - Σ_o reach_om x_o ≤ 0; a market nobody reaches gets u_m ≤ 0.
-    positive = cov_reach > 0
-    r_market, r_option, r_reach = cov_market[positive], cov_option[positive], cov_reach[positive]
+
+def _add_reach_rows(rows: _Rows, d: _Arrays) -> None:
+    """(1) reach: u_m - Σ_o reach_om x_o ≤ 0; a market nobody reaches gets u_m ≤ 0."""
+    n_m = len(d.market_ids)
+    positive = d.cov_reach > 0
+    r_market, r_option = d.cov_market[positive], d.cov_option[positive]
     reached, r_row = _group_rows(r_market, n_m)
     unreached = np.ones(n_m, dtype=bool)
     unreached[reached] = False
-    col_upper[u0 + np.flatnonzero(unreached)] = 0.0
+    d.col_upper[d.u0 + np.flatnonzero(unreached)] = 0.0
     rows.add_block(
         "reach",
-        [(market_ids[i],) for i in reached],
+        [(d.market_ids[i],) for i in reached],
         np.concatenate([np.arange(len(reached)), r_row]),
-        np.concatenate([u0 + reached, x0 + r_option]),
-        np.concatenate([np.ones(len(reached)), -r_reach]),
-        -inf,
+        np.concatenate([d.u0 + reached, d.x0 + r_option]),
+        np.concatenate([np.ones(len(reached)), -d.cov_reach[positive]]),
+        -np.inf,
         0.0,
     )
-    check_deadline(deadline)
 
-    # (2) full_stack: u_m - addressable_m Σ_{o∈O(l,m)} x_o ≤ 0 for l in R_m.
+
+def _add_full_stack_rows(rows: _Rows, d: _Arrays) -> None:
+    """(2) full_stack: u_m - addressable_m Σ_{o∈O(l,m)} x_o ≤ 0 for l in R_m.
+
+    A required layer nobody supplies in m gets u_m ≤ 0 instead of a row.
+    """
+    markets, layer_names = d.scenario.markets, d.layer_names
     n_l = max(1, len(layer_names))
     layer_pos = {name: i for i, name in enumerate(layer_names)}
     required = np.array(
         [i * n_l + layer_pos[la] for i, m in enumerate(markets) for la in m.required_layers],
         dtype=np.int64,
     )
-    cov_key = cov_market * n_l + layer_of[cov_option]
+    cov_key = d.cov_market * n_l + d.layer_of[d.cov_option]
     supplied = np.isin(cov_key, required)
     fs_keys_all = np.unique(required)
     has_supplier = np.isin(fs_keys_all, cov_key[supplied])
-    col_upper[u0 + fs_keys_all[~has_supplier] // n_l] = 0.0  # the layer can never be supplied
+    d.col_upper[d.u0 + fs_keys_all[~has_supplier] // n_l] = 0.0
     fs_keys = fs_keys_all[has_supplier]
-    fs_market = fs_keys // n_l
-    s_key, s_option = cov_key[supplied], cov_option[supplied]
+    s_key, s_option = cov_key[supplied], d.cov_option[supplied]
     order = np.lexsort((s_option, s_key))
     s_key, s_option = s_key[order], s_option[order]
-    s_row = np.searchsorted(fs_keys, s_key)
     rows.add_block(
         "full_stack",
-        [(market_ids[k // n_l], layer_names[k % n_l]) for k in fs_keys.tolist()],
-        np.concatenate([np.arange(len(fs_keys)), s_row]),
-        np.concatenate([u0 + fs_market, x0 + s_option]),
-        np.concatenate([np.ones(len(fs_keys)), -addressable[s_key // n_l]]),
-        -inf,
+        [(d.market_ids[k // n_l], layer_names[k % n_l]) for k in fs_keys.tolist()],
+        np.concatenate([np.arange(len(fs_keys)), np.searchsorted(fs_keys, s_key)]),
+        np.concatenate([d.u0 + fs_keys // n_l, d.x0 + s_option]),
+        np.concatenate([np.ones(len(fs_keys)), -d.addressable[s_key // n_l]]),
+        -np.inf,
         0.0,
     )
-    check_deadline(deadline)
 
-    # (3) cofinance_option: no rows here (the Pyomo reference keeps them). For
-    # binary x, z_co ≤ share_c c_o x_o is implied by the z bound above and row
-    # (5): x_o = 0 ⇒ Σ_c z_co ≤ 0 with z ≥ 0 ⇒ z_co = 0; x_o = 1 ⇒
-    # z_co ≤ min(share_c, σ) c_o ≤ share_c c_o. This needs the z bound on every
-    # pair (set above, never loosened below) and a row (5) for every option with
-    # an eligible pair (built unconditionally below, also when σ = 1, and never
-    # dropped). The empty block keeps the block names and order of the reference.
-    rows.add_block("cofinance_option", [], [], [], [], -inf, 0.0)
-    check_deadline(deadline)
 
-    # (4) offer_cap: Σ_o z_co - cap_c y_c ≤ 0 for offers with an eligible option.
-    capped, cap_row = _group_rows(pair_offer, n_c)
+def _add_cofinance_option_rows(rows: _Rows, d: _Arrays) -> None:
+    """(3) cofinance_option: no rows here (the Pyomo reference keeps them).
+
+    For binary x, z_co ≤ share_c c_o x_o is implied by the z bound and row (5):
+    x_o = 0 ⇒ Σ_c z_co ≤ 0 with z ≥ 0 ⇒ z_co = 0; x_o = 1 ⇒ z_co ≤ min(share_c,
+    σ) c_o ≤ share_c c_o. This needs the z bound on every pair (set in
+    `_arrays`, never loosened) and a row (5) for every option with an eligible
+    pair (`_add_cofinance_share_rows`, also when σ = 1, never dropped). The
+    empty block keeps the block names and order of the reference.
+    """
+    rows.add_block("cofinance_option", [], [], [], [], -np.inf, 0.0)
+
+
+def _add_offer_cap_rows(rows: _Rows, d: _Arrays) -> None:
+    """(4) offer_cap: Σ_o z_co - cap_c y_c ≤ 0 for offers with an eligible option."""
+    offers = d.scenario.offers
+    cap = np.fromiter((c.cap for c in offers), np.float64, count=len(offers))
+    n_p = len(d.pair_offer)
+    capped, cap_row = _group_rows(d.pair_offer, len(offers))
     rows.add_block(
         "offer_cap",
-        [(offer_ids[j],) for j in capped.tolist()],
+        [(d.offer_ids[j],) for j in capped.tolist()],
         np.concatenate([cap_row, np.arange(len(capped))]),
-        np.concatenate([z0 + np.arange(n_p), y0 + capped]),
+        np.concatenate([d.z0 + np.arange(n_p), d.y0 + capped]),
         np.concatenate([np.ones(n_p), -cap[capped]]),
-        -inf,
+        -np.inf,
         0.0,
     )
-    check_deadline(deadline)
 
-    # (5) cofinance_share: Σ_c z_co - σ c_o x_o ≤ 0 for every option with an eligible
-    # offer, whatever σ: these rows also stand in for the omitted rows (3), so none
-    # may be dropped as redundant (a cost-0 option keeps Σ_c z_co ≤ 0, its z bound 0).
-    shared, share_row = _group_rows(pair_option, n_o)
-    order = np.argsort(pair_option, kind="stable")  # offers in id order within a row
+
+def _add_cofinance_share_rows(rows: _Rows, d: _Arrays) -> None:
+    """(5) cofinance_share: Σ_c z_co - σ c_o x_o ≤ 0 for every option with an eligible offer.
+
+    Built whatever σ is: these rows also stand in for the omitted rows (3), so
+    none may be dropped as redundant (a cost-0 option keeps Σ_c z_co ≤ 0, its
+    z bound 0).
+    """
+    sigma = d.settings.max_cofinance_share
+    shared, share_row = _group_rows(d.pair_option, len(d.option_ids))
+    order = np.argsort(d.pair_option, kind="stable")  # offers in id order within a row
     rows.add_block(
         "cofinance_share",
-        [(option_ids[i],) for i in shared.tolist()],
+        [(d.option_ids[i],) for i in shared.tolist()],
         np.concatenate([share_row[order], np.arange(len(shared))]),
-        np.concatenate([z0 + order, x0 + shared]),
-        np.concatenate([np.ones(n_p), -sigma * cost[shared]]),
-        -inf,
+        np.concatenate([d.z0 + order, d.x0 + shared]),
+        np.concatenate([np.ones(len(order)), -sigma * d.cost[shared]]),
+        -np.inf,
         0.0,
     )
-    check_deadline(deadline)
 
-    # (6) matching_spend: Σ_{o elig. c} c_o x_o - mes_c y_c ≥ 0 for offers with mes_c > 0.
+
+def _add_matching_spend_rows(rows: _Rows, d: _Arrays) -> None:
+    """(6) matching_spend: Σ_{o elig. c} c_o x_o - mes_c y_c ≥ 0 for offers with mes_c > 0.
+
+    The whole cost of an eligible option counts, whether or not c pays part of it.
+    """
+    offers = d.scenario.offers
+    mes = np.fromiter((c.min_eligible_spend for c in offers), np.float64, count=len(offers))
     matched = np.flatnonzero(mes > 0)
-    match_row = np.full(n_c, -1, dtype=np.int64)
+    match_row = np.full(len(offers), -1, dtype=np.int64)
     match_row[matched] = np.arange(len(matched))
-    in_match = match_row[pair_offer] >= 0
+    in_match = match_row[d.pair_offer] >= 0
+    options = d.pair_option[in_match]
     rows.add_block(
         "matching_spend",
-        [(offer_ids[j],) for j in matched.tolist()],
-        np.concatenate([match_row[pair_offer[in_match]], np.arange(len(matched))]),
-        np.concatenate([x0 + pair_option[in_match], y0 + matched]),
-        np.concatenate([cost[pair_option[in_match]], -mes[matched]]),
+        [(d.offer_ids[j],) for j in matched.tolist()],
+        np.concatenate([match_row[d.pair_offer[in_match]], np.arange(len(matched))]),
+        np.concatenate([d.x0 + options, d.y0 + matched]),
+        np.concatenate([d.cost[options], -mes[matched]]),
         0.0,
-        inf,
+        np.inf,
     )
 
-    # (7) budget: Σ c_o x_o - Σ z_co + Σ fee_c y_c ≤ B.
-    net_spend = np.zeros(n_cols)
-    net_spend[x0:y0] = cost
-    net_spend[y0:z0] = fee
-    net_spend[z0:u0] = -1.0
-    spend_cols = np.flatnonzero(net_spend[:u0])
+
+def _add_budget_rows(rows: _Rows, d: _Arrays) -> None:
+    """(7) budget: Σ c_o x_o - Σ z_co + Σ fee_c y_c ≤ B; fees count here only."""
+    spend_cols = np.flatnonzero(d.net_spend[: d.u0])
     rows.add_block(
         "budget",
         [("net_spend",)],
         np.zeros(len(spend_cols), dtype=np.int64),
         spend_cols,
-        net_spend[spend_cols],
-        -inf,
-        settings.budget,
+        d.net_spend[spend_cols],
+        -np.inf,
+        d.settings.budget,
     )
 
-    # (8) resources: Σ_o amount_ok x_o ≤ capacity_k, only rows that can bind.
-    res_names = [r.resource for r in scenario.resources]
-    use = scenario.usage
+
+def _add_resources_rows(rows: _Rows, d: _Arrays) -> None:
+    """(8) resources: Σ_o amount_ok x_o ≤ capacity_k, only the rows that can bind."""
+    resources, use = d.scenario.resources, d.scenario.usage
+    res_names = [r.resource for r in resources]
     use_res = _codes([u.resource for u in use], res_names)
-    use_opt = np.fromiter((option_pos[u.option_id] for u in use), np.int64, count=len(use))
+    use_opt = np.fromiter((d.option_pos[u.option_id] for u in use), np.int64, count=len(use))
     use_amount = np.fromiter((u.amount for u in use), np.float64, count=len(use))
-    capacity = np.array([r.capacity for r in scenario.resources], dtype=np.float64)
+    capacity = np.array([r.capacity for r in resources], dtype=np.float64)
     total = np.zeros(len(res_names))
     for k in range(len(res_names)):  # same summation order as the Pyomo builder
         total[k] = sum(use_amount[use_res == k].tolist())
@@ -539,118 +634,217 @@ def build_matrix_model(
         "resources",
         [(res_names[k],) for k in binding.tolist()],
         res_row[use_res[in_res]],
-        x0 + use_opt[in_res],
+        d.x0 + use_opt[in_res],
         use_amount[in_res],
-        -inf,
+        -np.inf,
         capacity[binding],
     )
-    check_deadline(deadline)
 
-    # (9) trust_floor: x_o ≤ 0 below max(min_partner_trust, the layer's min_trust).
-    layer_floor = np.array([layer_limits[name].min_trust for name in layer_names], np.float64)
-    floor = np.maximum(settings.min_partner_trust, layer_floor[layer_of]) if n_o else np.zeros(0)
-    below = np.flatnonzero(trust < floor)
-    screened: dict[str, str] = {}
+
+def _set_trust_floor_bounds(rows: _Rows, d: _Arrays) -> None:
+    """(9) trust_floor: x_o ≤ 0 below max(min_partner_trust, the layer's min_trust).
+
+    A bound, no row; the reasons come from `screen_options`, so reports and
+    model name the same cause.
+    """
+    limits = d.layer_limits
+    layer_floor = np.array([limits[name].min_trust for name in d.layer_names], np.float64)
+    floor = np.maximum(d.settings.min_partner_trust, layer_floor[d.layer_of])
+    below = np.flatnonzero(d.trust < floor)
     if len(below):
-        reasons = {s.option_id: s.reason for s in screen_options(scenario)}
+        reasons = {s.option_id: s.reason for s in screen_options(d.scenario)}
         for i in below.tolist():
-            screened[option_ids[i]] = reasons.get(option_ids[i], "below trust floor")
-        col_upper[x0 + below] = 0.0
+            d.screened[d.option_ids[i]] = reasons.get(d.option_ids[i], "below trust floor")
+        d.col_upper[d.x0 + below] = 0.0
 
-    # (10) average_trust: Σ_o (τ_p(o) - t̄) c_o x_o ≥ 0, when some coefficient is negative.
-    if settings.min_average_trust is not None:
-        coefs = (trust - settings.min_average_trust) * cost
-        if (coefs < 0).any():
-            rows.add_block(
-                "average_trust", [("portfolio",)], np.zeros(n_o), np.arange(n_o), coefs, 0.0, inf
-            )
-        else:
-            rows.add_block("average_trust", [], [], [], [], 0.0, inf)
+
+def _add_average_trust_rows(rows: _Rows, d: _Arrays) -> None:
+    """(10) average_trust: Σ_o (τ_p(o) - t̄) c_o x_o ≥ 0, when some coefficient is negative.
+
+    A cost-0 option's coefficient is 0, so it carries no weight (SPEC §3).
+    """
+    floor = d.settings.min_average_trust
+    coefs = (d.trust - floor) * d.cost if floor is not None else np.zeros(0)
+    if (coefs < 0).any():
+        n_o = len(d.option_ids)
+        rows.add_block(
+            "average_trust", [("portfolio",)], np.zeros(n_o), np.arange(n_o), coefs, 0.0, np.inf
+        )
     else:
-        rows.add_block("average_trust", [], [], [], [], 0.0, inf)
+        rows.add_block("average_trust", [], [], [], [], 0.0, np.inf)
 
-    # (11), (11b), (12): Σ_{members} c x - cap Σ_{scope} c x ≤ 0, scope = cost > 0
-    # (and the layer's own options for 11b), so cost-0 options carry no weight.
-    paying = cost > 0
-    foreign_paying = foreign & paying
+
+def _add_foreign_share_rows(rows: _Rows, d: _Arrays) -> None:
+    """(11) foreign_share: Σ_{o∈F} c_o x_o - f Σ_o c_o x_o ≤ 0, when f < 1.
+
+    Only options of positive cost are in scope (in 11b and 12 too), so cost-0
+    options carry no weight.
+    """
+    limit = d.settings.max_foreign_share
+    paying = d.cost > 0
+    foreign_paying = d.foreign & paying
     groups: list[tuple[str, BoolArray, BoolArray, float]] = []
-    if settings.max_foreign_share < 1 and foreign_paying.any():
-        groups.append(("portfolio", foreign_paying, paying, settings.max_foreign_share))
-    _share_rows(rows, "foreign_share", groups, cost)
-    groups = []
-    for li, (name, layer) in enumerate(layer_limits.items()):
+    if limit < 1 and foreign_paying.any():
+        groups.append(("portfolio", foreign_paying, paying, limit))
+    _share_rows(rows, "foreign_share", groups, d.cost)
+
+
+def _add_layer_foreign_share_rows(rows: _Rows, d: _Arrays) -> None:
+    """(11b) layer_foreign_share: (11) over layer l's options with f_l, for f_l < 1."""
+    paying = d.cost > 0
+    groups: list[tuple[str, BoolArray, BoolArray, float]] = []
+    for li, (name, layer) in enumerate(d.layer_limits.items()):
         if layer.max_foreign_share >= 1:
             continue
-        scope = paying & (layer_of == li)
-        members = scope & foreign
+        scope = paying & (d.layer_of == li)
+        members = scope & d.foreign
         if members.any():
             groups.append((name, members, scope, layer.max_foreign_share))
-    _share_rows(rows, "layer_foreign_share", groups, cost)
-    groups = []
-    if settings.max_country_share < 1:
-        names = sorted(set(countries))
-        country = _codes(countries, names)[of_partner]
+    _share_rows(rows, "layer_foreign_share", groups, d.cost)
+
+
+def _add_country_share_rows(rows: _Rows, d: _Arrays) -> None:
+    """(12) country_share: Σ_{o∈O_k} c_o x_o - s Σ_o c_o x_o ≤ 0 per foreign country k, s < 1."""
+    limit = d.settings.max_country_share
+    paying = d.cost > 0
+    foreign_paying = d.foreign & paying
+    groups: list[tuple[str, BoolArray, BoolArray, float]] = []
+    if limit < 1:
+        names = sorted(set(d.countries))
+        country = _codes(d.countries, names)[d.of_partner]
         for code in np.unique(country[foreign_paying]).tolist():
-            name = names[code]
             members = foreign_paying & (country == code)
-            groups.append((name, members, paying, settings.max_country_share))
-    _share_rows(rows, "country_share", groups, cost)
-    check_deadline(deadline)
+            groups.append((names[code], members, paying, limit))
+    _share_rows(rows, "country_share", groups, d.cost)
 
-    # (13a) requires: x_A - x_B ≤ 0; (13b) excludes: x_A + x_B ≤ 1 (A excludes A: x_A ≤ 0).
-    for kind in ("requires", "excludes"):
-        found: dict[tuple[str, str], tuple[int, int]] = {}
-        for rule in scenario.rules:
-            a, b = option_pos[rule.option_id], option_pos[rule.other_option_id]
-            if rule.rule == kind and (a != b or kind == "excludes"):
-                found[(rule.option_id, rule.other_option_id)] = (a, b)
-        rr_list: list[int] = []
-        cc_list: list[int] = []
-        vv_list: list[float] = []
-        upper: list[float] = []
-        for r, (a, b) in enumerate(found.values()):
-            if a == b:
-                rr_list.append(r)
-                cc_list.append(a)
-                vv_list.append(1.0)
-                upper.append(0.0)
-            else:
-                rr_list += [r, r]
-                cc_list += [a, b]
-                vv_list += [1.0, -1.0 if kind == "requires" else 1.0]
-                upper.append(0.0 if kind == "requires" else 1.0)
-        rows.add_block(kind, list(found), rr_list, cc_list, vv_list, -inf, upper)
 
-    # (13c) decisions: must → lower bound 1, never → upper bound 0.
-    offer_pos = {c: j for j, c in enumerate(offer_ids)}
-    for ids, first, decisions in ((option_pos, x0, opt_dec), (offer_pos, y0, off_dec)):
+def _rule_rows(rows: _Rows, d: _Arrays, kind: RuleKind) -> None:
+    """One row per distinct rule of `kind`, in the scenario's (sorted) rule order."""
+    found: dict[tuple[str, str], tuple[int, int]] = {}
+    for rule in d.scenario.rules:
+        a, b = d.option_pos[rule.option_id], d.option_pos[rule.other_option_id]
+        if rule.rule == kind and (a != b or kind == "excludes"):
+            found[(rule.option_id, rule.other_option_id)] = (a, b)
+    rr: list[int] = []
+    cc: list[int] = []
+    vv: list[float] = []
+    upper: list[float] = []
+    for r, (a, b) in enumerate(found.values()):
+        if a == b:
+            rr.append(r)
+            cc.append(a)
+            vv.append(1.0)
+            upper.append(0.0)
+        else:
+            rr += [r, r]
+            cc += [a, b]
+            vv += [1.0, -1.0 if kind == "requires" else 1.0]
+            upper.append(0.0 if kind == "requires" else 1.0)
+    rows.add_block(kind, list(found), rr, cc, vv, -np.inf, upper)
+
+
+def _add_requires_rows(rows: _Rows, d: _Arrays) -> None:
+    """(13a) requires: x_A - x_B ≤ 0 (A requires A says nothing: no row)."""
+    _rule_rows(rows, d, "requires")
+
+
+def _add_excludes_rows(rows: _Rows, d: _Arrays) -> None:
+    """(13b) excludes: x_A + x_B ≤ 1 (A excludes A: x_A ≤ 0)."""
+    _rule_rows(rows, d, "excludes")
+
+
+def _set_decision_bounds(rows: _Rows, d: _Arrays) -> None:
+    """(13c) decisions: must → lower bound 1, never → upper bound 0.
+
+    Bounds, so a `must` option screened by (9) keeps bounds [1, 0] and is
+    infeasible rather than silently resolved.
+    """
+    offer_pos = {c: j for j, c in enumerate(d.offer_ids)}
+    for ids, first, decisions in (
+        (d.option_pos, d.x0, d.option_decisions),
+        (offer_pos, d.y0, d.offer_decisions),
+    ):
         for key, decision in sorted(decisions.items()):
             col = first + ids[key]
             if decision == "must":
-                col_lower[col] = 1.0
+                d.col_lower[col] = 1.0
             else:
-                col_upper[col] = 0.0
+                d.col_upper[col] = 0.0
+
+
+#: The build, one step per constraint block of SPEC §3 / formulation.md, in row
+#: order; (9) and (13c) set bounds only. The deadline is checked after each step.
+_STEPS: tuple[Callable[[_Rows, _Arrays], None], ...] = (
+    _add_reach_rows,  # (1)
+    _add_full_stack_rows,  # (2)
+    _add_cofinance_option_rows,  # (3)
+    _add_offer_cap_rows,  # (4)
+    _add_cofinance_share_rows,  # (5)
+    _add_matching_spend_rows,  # (6)
+    _add_budget_rows,  # (7)
+    _add_resources_rows,  # (8)
+    _set_trust_floor_bounds,  # (9)
+    _add_average_trust_rows,  # (10)
+    _add_foreign_share_rows,  # (11)
+    _add_layer_foreign_share_rows,  # (11b)
+    _add_country_share_rows,  # (12)
+    _add_requires_rows,  # (13a)
+    _add_excludes_rows,  # (13b)
+    _set_decision_bounds,  # (13c)
+)
+
+
+def build_matrix_model(
+    scenario: Scenario,
+    *,
+    settings: Settings | None = None,
+    option_decisions: Mapping[str, Decision] | None = None,
+    offer_decisions: Mapping[str, Decision] | None = None,
+    deadline: float | None = None,
+) -> MatrixModel:
+    """Build SPEC §3 for `scenario` as arrays; the same overrides as `build_model`.
+
+    `settings` replaces `scenario.settings`; `option_decisions` /
+    `offer_decisions` replace the named options' / offers' decisions;
+    `deadline` (a `time.monotonic()` instant) is checked between steps, past it
+    `BuildTimeout` is raised. Every step is vectorised, so no single step
+    runs long enough to need checks inside it.
+    """
+    settings = settings or scenario.settings
+    scenario = canonical_order(replace(scenario, settings=settings))
+    check_deadline(deadline)
+    opt_dec: dict[str, Decision] = {o.option_id: o.decision for o in scenario.options if o.decision}
+    opt_dec.update(option_decisions or {})
+    off_dec: dict[str, Decision] = {c.offer_id: c.decision for c in scenario.offers if c.decision}
+    off_dec.update(offer_decisions or {})
+    d = _arrays(scenario, settings, opt_dec, off_dec, deadline)
+    rows = _Rows()
+    for step in _STEPS:
+        step(rows, d)
+        check_deadline(deadline)
 
     start, index, value, row_lower, row_upper = rows.finish()
-    weighted_reach = np.zeros(n_cols)
-    weighted_reach[u0:] = weight
-    option_count = np.zeros(n_cols)
-    option_count[x0:y0] = 1.0
+    integrality = np.zeros(d.n_cols, dtype=np.int32)
+    integrality[: d.z0] = 1
+    weighted_reach = np.zeros(d.n_cols)
+    weighted_reach[d.u0 :] = [m.weight for m in scenario.markets]
+    option_count = np.zeros(d.n_cols)
+    option_count[d.x0 : d.y0] = 1.0
     return MatrixModel(
         scenario=scenario,
         settings=settings,
-        option_ids=option_ids,
-        offer_ids=offer_ids,
-        market_ids=market_ids,
-        pairs=pairs,
-        pair_offer=pair_offer,
-        pair_option=pair_option,
-        col_lower=col_lower,
-        col_upper=col_upper,
+        option_ids=d.option_ids,
+        offer_ids=d.offer_ids,
+        market_ids=d.market_ids,
+        pairs=d.pairs,
+        pair_offer=d.pair_offer,
+        pair_option=d.pair_option,
+        col_lower=d.col_lower,
+        col_upper=d.col_upper,
         integrality=integrality,
         objectives={
             "weighted_reach": weighted_reach,
-            "net_spend": net_spend,
+            "net_spend": d.net_spend,
             "option_count": option_count,
         },
         row_start=start,
@@ -659,7 +853,7 @@ def build_matrix_model(
         row_lower=row_lower,
         row_upper=row_upper,
         blocks=tuple(rows.blocks),
-        screened=screened,
+        screened=d.screened,
         option_decisions=opt_dec,
         offer_decisions=off_dec,
     )
