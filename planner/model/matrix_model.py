@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from operator import attrgetter, itemgetter
 from typing import TypeVar
 
@@ -41,6 +42,7 @@ from planner.scenario.data import (
     Scenario,
     Settings,
     canonical_name,
+    eligible,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -287,46 +289,60 @@ def _group_rows(keys: IntArray, n_groups: int) -> tuple[IntArray, IntArray]:
     return np.flatnonzero(present), row_of_group[keys]
 
 
+def _class_keys(codes: IntArray, n_codes: int, bits: BoolArray) -> npt.NDArray[np.generic]:
+    """One key per row, equal exactly when both `codes` and the rows of `bits` are.
+
+    An integer when code and bits fit in 63 bits (up to some 50 regions: one
+    fast sort), else the row's bytes.
+    """
+    width = bits.shape[1]
+    if width + n_codes.bit_length() <= 63:
+        return (codes << width) | (bits @ (1 << np.arange(width, dtype=np.int64)))
+    packed = np.concatenate(
+        (codes.astype(np.int64).view(np.uint8).reshape(-1, 8), np.packbits(bits, axis=1)), axis=1
+    )
+    return packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+
+
 def eligible_pair_indices(
     scenario: Scenario, cov_option: IntArray, cov_market: IntArray
 ) -> tuple[IntArray, IntArray]:
     """(offer index, option index) of every eligible pair, offer-major, both in id order.
 
-    The same pairs as `planner.scenario.data.eligible_pairs` (tests check it), as masks
-    over all options per offer instead of one Python call per (offer, option).
+    Eligibility has one definition, `planner.scenario.data.eligible`. Asking it
+    once per (offer, option) costs 600,000 Python calls at 50,000 options and
+    12 offers, but it sees an option only through its kind, its layer and the
+    regions it operates in, and options fall into few such classes (under a
+    thousand at that size): it is asked once per offer and class, with the
+    class's first option and its regions, and numpy spreads the answers over
+    the options. `cov_option` / `cov_market` are the Coverage rows as positions
+    in `scenario.options` / `scenario.markets`.
     """
-    options, markets = scenario.options, scenario.markets
+    options, offers, markets = scenario.options, scenario.offers, scenario.markets
     n_o = len(options)
-    kinds = sorted({o.kind for o in options if o.kind is not None})
-    kind_pos = {k: i for i, k in enumerate(kinds)}
-    kind_of = np.fromiter(
-        (kind_pos[o.kind] if o.kind is not None else -1 for o in options), np.int64, count=n_o
+    if not offers or not n_o:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    market_regions = [canonical_name(m.region) for m in markets]
+    region_names = sorted(set(market_regions))
+    operates = np.zeros((n_o, len(region_names)), dtype=bool)
+    operates[cov_option, _codes(market_regions, region_names)[cov_market]] = True
+    kind_layer = attrgetter("kind", "layer")
+    kind_layer_pos = {key: i for i, key in enumerate(dict.fromkeys(map(kind_layer, options)))}
+    kind_layer_of = _codes_by(map(kind_layer, options), kind_layer_pos, n_o)
+    _, first, class_of = np.unique(
+        _class_keys(kind_layer_of, len(kind_layer_pos), operates),
+        return_index=True,
+        return_inverse=True,
     )
-    layer_names = sorted({o.layer for o in options})
-    layer_of = _codes([o.layer for o in options], layer_names)
-    region_names = sorted({canonical_name(m.region) for m in markets})
-    market_region = _codes([canonical_name(m.region) for m in markets], region_names)
-    operates = np.zeros((n_o, max(1, len(region_names))), dtype=bool)
-    operates[cov_option, market_region[cov_market]] = True
+    members = [options[i] for i in first.tolist()]
+    regions = [{region_names[r] for r in np.flatnonzero(operates[i]).tolist()} for i in first]
     offer_parts: list[IntArray] = []
     option_parts: list[IntArray] = []
-    for j, offer in enumerate(scenario.offers):
-        mask = np.ones(n_o, dtype=bool)
-        if offer.kinds is not None:
-            wanted = [kind_pos[k] for k in offer.kinds if k in kind_pos]
-            mask &= np.isin(kind_of, wanted)
-        if offer.layers is not None:
-            wanted = [i for i, name in enumerate(layer_names) if name in set(offer.layers)]
-            mask &= np.isin(layer_of, wanted)
-        if offer.regions is not None:
-            region_set = set(offer.regions)
-            wanted = [i for i, name in enumerate(region_names) if name in region_set]
-            mask &= operates[:, wanted].any(axis=1) if wanted else False
-        chosen = np.flatnonzero(mask)
+    for j, offer in enumerate(offers):
+        ok = np.fromiter(map(partial(eligible, offer), members, regions), bool, len(members))
+        chosen = np.flatnonzero(ok[class_of]).astype(np.int64, copy=False)
         offer_parts.append(np.full(len(chosen), j, dtype=np.int64))
-        option_parts.append(chosen.astype(np.int64))
-    if not offer_parts:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        option_parts.append(chosen)
     return np.concatenate(offer_parts), np.concatenate(option_parts)
 
 

@@ -205,8 +205,14 @@ class Scenario:
 def eligible(offer: Offer, option: Option, regions_of_option: set[str]) -> bool:
     """SPEC §2: is `option` eligible for `offer`?
 
-    `regions_of_option` holds the canonical regions of the markets in the
-    option's Coverage rows; callers compute it once per option.
+    The rule's one definition for the model and the pre-checks:
+    `eligible_pairs` asks it per pair, the matrix model
+    (`eligible_pair_indices`) once per class of options with the same kind,
+    layer and regions, so it must see an option through those alone.
+    `planner.checks.verify` keeps its own copy on purpose, so that a mistake
+    here is not shared by the check. `regions_of_option` holds the canonical
+    regions of the markets in the option's Coverage rows; callers compute it
+    once per option.
     """
     if offer.kinds is not None and (option.kind is None or option.kind not in offer.kinds):
         return False

@@ -10,6 +10,7 @@ backend's MPS/LP export must be the model it solves (re-read, same optimum).
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -18,10 +19,11 @@ import highspy
 import pytest
 from scenario_builders import random_scenario, shuffled_scenario, tiny_scenario
 
+from planner.checks.verify import is_eligible, regions_by_option
 from planner.model.common import BuildTimeout
 from planner.model.matrix_model import BLOCK_NAMES, build_matrix_model, eligible_pair_indices
 from planner.model.pyomo_model import PlanModel, build_model
-from planner.scenario.data import Scenario, eligible_pairs
+from planner.scenario.data import Offer, Scenario, eligible_pairs
 from planner.solve.pyomo_solver import PersistentSolver
 from planner.solve.ranking import rank_plans
 from planner.solve.result import SolveResult, Termination, tolerance
@@ -147,11 +149,60 @@ def test_row_order_of_the_data_does_not_matter() -> None:
     assert (a.row_value == b.row_value).all() and (a.row_index == b.row_index).all()
 
 
-def test_eligible_pairs_match_the_scenario_rule() -> None:
-    for seed in range(20):
-        sc = random_scenario(seed, n_options=15, n_markets=6, n_offers=4)
+def _eligibility_scenario(seed: int, n_regions: int) -> Scenario:
+    """Offers that test every clause of SPEC §2's eligibility rule at once.
+
+    Several regions per offer (one that no market has), one or two kinds,
+    listed layers (one that no option has), options without Coverage rows,
+    region names spelled differently in different markets; more than 63
+    regions take the matrix model's byte-key path.
+    """
+    rng = random.Random(seed)
+    sc = random_scenario(seed, n_options=30, n_markets=max(8, n_regions + 5), n_offers=0)
+    spellings = ("Region {}", "  region {} ", "REGION  {}")
+    markets = tuple(
+        replace(m, region=rng.choice(spellings).format(i % n_regions))
+        for i, m in enumerate(sc.markets)
+    )
+    uncovered = {o.option_id for o in rng.sample(sc.options, 4)}
+    coverage = tuple(row for row in sc.coverage if row.option_id not in uncovered)
+    regions = [f"region {i}" for i in range(n_regions)] + ["atlantis"]
+    kinds = ["capacity building", "joint development"]
+    layers = ["cloud", "compute", "model", "skills", "quantum"]
+    offers = tuple(
+        Offer(
+            f"C{j}",
+            f"Fund {j}",
+            0.5,
+            10.0,
+            regions=rng.choice([None, tuple(sorted(rng.sample(regions, rng.randint(1, 3))))]),
+            kinds=rng.choice([None, tuple(sorted(rng.sample(kinds, rng.randint(1, 2))))]),
+            layers=rng.choice([None, tuple(sorted(rng.sample(layers, rng.randint(1, 3))))]),
+        )
+        for j in range(8)
+    )
+    return replace(sc, markets=markets, coverage=coverage, offers=offers)
+
+
+@pytest.mark.parametrize("n_regions", [3, 70])
+def test_eligible_pairs_match_the_rule_and_its_independent_copy(n_regions: int) -> None:
+    """The matrix model's pairs are those of `eligible` asked per pair, and of `verify`'s copy."""
+    cases = [random_scenario(seed, n_options=15, n_markets=6, n_offers=4) for seed in range(10)]
+    cases += [_eligibility_scenario(seed, n_regions) for seed in range(10)]
+    found = possible = 0
+    for sc in cases:
         mm = build_matrix_model(sc)
-        assert list(mm.pairs) == eligible_pairs(mm.scenario)
+        s = mm.scenario
+        regions = regions_by_option(s)
+        independent = [
+            (c.offer_id, o.option_id)
+            for c in s.offers
+            for o in s.options
+            if is_eligible(s, c, o, regions)
+        ]
+        assert list(mm.pairs) == eligible_pairs(s) == independent
+        found, possible = found + len(mm.pairs), possible + len(s.offers) * len(s.options)
+    assert 0.1 * possible < found < 0.9 * possible  # neither all nor nothing eligible
     assert eligible_pair_indices(tiny_scenario(), *([],) * 2)[0].size == 0  # type: ignore[arg-type]
 
 
