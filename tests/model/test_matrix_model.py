@@ -1,29 +1,43 @@
 """The numpy model (`planner.model.matrix_model`) against the Pyomo reference
 (`planner.model.pyomo_model`).
 
-Both builders must describe the same SPEC §3 model: the same rows per named
-block (except rows (3) `cofinance_option`, which only the reference builds:
-see `_reference_sizes`), the same eligible pairs, and the same optimum in each of the three
-lexicographic stages, on many seeded random scenarios. The direct HiGHS
-backend's MPS/LP export must be the model it solves (re-read, same optimum).
+Both builders must describe the same SPEC §3 model, row for row: the same
+rows in the same order with the same names, coefficients and bounds, the same
+column bounds, integrality and objectives (`_assert_same_model`; rows (3)
+`cofinance_option` only the reference builds: see `_reference_sizes`), the
+same eligible pairs, and the same optimum in each of the three lexicographic
+stages, on many seeded random scenarios. The direct HiGHS backend's MPS/LP
+export must be the model it solves (re-read, same optimum).
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import highspy
+import numpy as np
+import pyomo.environ as pyo
 import pytest
+from pyomo.common.collections import ComponentMap
+from pyomo.repn import generate_standard_repn
 from scenario_builders import random_scenario, shuffled_scenario, tiny_scenario
 
 from planner.checks.verify import is_eligible, regions_by_option
 from planner.model.common import BuildTimeout
-from planner.model.matrix_model import BLOCK_NAMES, build_matrix_model, eligible_pair_indices
+from planner.model.matrix_model import (
+    BLOCK_NAMES,
+    OBJECTIVES,
+    MatrixModel,
+    build_matrix_model,
+    eligible_pair_indices,
+)
 from planner.model.pyomo_model import PlanModel, build_model
-from planner.scenario.data import Offer, Scenario, eligible_pairs
+from planner.scenario.data import Offer, Resource, Rule, Scenario, Usage, eligible_pairs
 from planner.solve.pyomo_solver import PersistentSolver
 from planner.solve.ranking import rank_plans
 from planner.solve.result import SolveResult, Termination, tolerance
@@ -79,14 +93,182 @@ def _scenarios() -> list[Scenario]:
     return out
 
 
+def _columns(pm: PlanModel, mm: MatrixModel) -> ComponentMap:
+    """Each Pyomo variable's column in the matrix model (x, y, z, u, each in index order)."""
+    m = pm.model
+    column = ComponentMap()
+    for first, var in ((mm.x_start, m.x), (mm.y_start, m.y), (mm.z_start, m.z), (mm.u_start, m.u)):
+        for i in var:
+            column[var[i]] = first + i
+    return column
+
+
+def _terms(expr: object, column: ComponentMap) -> tuple[dict[int, float], float]:
+    """A linear Pyomo expression as {column: coefficient} (no zeros) and its constant."""
+    repn = generate_standard_repn(expr, compute_values=True)
+    assert repn.is_linear()
+    coefs: dict[int, float] = {}
+    for var, coef in zip(repn.linear_vars, repn.linear_coefs, strict=True):
+        coefs[column[var]] = coefs.get(column[var], 0.0) + float(coef)
+    return {c: v for c, v in coefs.items() if v != 0.0}, float(repn.constant)
+
+
+Row = tuple[tuple[str, ...], dict[int, float], float, float]
+
+
+def _reference_rows(pm: PlanModel, name: str, column: ComponentMap) -> list[Row]:
+    """Block `name` of the Pyomo model as (key, coefficients, lower, upper) per row, in order."""
+    out: list[Row] = []
+    for index, con in getattr(pm.model, name).items():
+        coefs, constant = _terms(con.body, column)
+        lower = -math.inf if con.lb is None else float(con.lb) - constant
+        upper = math.inf if con.ub is None else float(con.ub) - constant
+        out.append((index if isinstance(index, tuple) else (index,), coefs, lower, upper))
+    return out
+
+
+def _matrix_rows(mm: MatrixModel, name: str) -> list[Row]:
+    block = mm.block(name)
+    out: list[Row] = []
+    for r, key in enumerate(block.keys):
+        cols, vals = mm.row(block.start + r)
+        assert len(set(cols.tolist())) == len(cols), (name, key)  # one entry per column
+        coefs = dict(zip(cols.tolist(), vals.tolist(), strict=True))
+        row = block.start + r
+        out.append((tuple(key), coefs, float(mm.row_lower[row]), float(mm.row_upper[row])))
+    return out
+
+
+def _assert_same_model(pm: PlanModel, mm: MatrixModel) -> None:
+    """The whole model, exactly: rows, column bounds, integrality and the three objectives.
+
+    Exact float equality, not a tolerance: both builders compute every
+    coefficient by the same arithmetic, and a difference in the last bit can
+    already change which of two tied plans HiGHS returns.
+    """
+    column = _columns(pm, mm)
+    assert len(column) == mm.n_cols
+    for var, col in column.items():
+        lower = -math.inf if var.lb is None else float(var.lb)
+        upper = math.inf if var.ub is None else float(var.ub)
+        assert (lower, upper) == (mm.col_lower[col], mm.col_upper[col]), var.name
+        assert int(var.is_integer()) == mm.integrality[col], var.name
+    assert mm.pairs == pm.pairs
+    assert mm.screened == pm.screened
+    assert mm.option_decisions == pm.option_decisions
+    assert mm.offer_decisions == pm.offer_decisions
+    assert [b.name for b in mm.blocks] == list(BLOCK_NAMES)
+    assert mm.block_sizes() == _reference_sizes(pm)
+    start = 0
+    for name in BLOCK_NAMES:
+        block = mm.block(name)
+        assert block.start == start, name  # blocks follow each other in BLOCK_NAMES order
+        start = block.stop
+        if name == "cofinance_option":  # implied, not built (see `_reference_sizes`)
+            assert len(block) == 0
+            continue
+        expected, got = _reference_rows(pm, name, column), _matrix_rows(mm, name)
+        assert len(got) == len(expected), name
+        for a, b in zip(expected, got, strict=True):
+            assert a == b, (name, a, b)
+    assert start == mm.n_rows
+    for name, maximise in OBJECTIVES.items():
+        assert getattr(pm.model, name).sense == (pyo.maximize if maximise else pyo.minimize)
+        coefs, constant = _terms(getattr(pm, name), column)
+        dense = np.zeros(mm.n_cols)
+        dense[list(coefs)] = list(coefs.values())
+        assert constant == 0.0
+        assert dense.tolist() == mm.objectives[name].tolist(), name
+
+
+def _structure_cases() -> list[tuple[str, Scenario, dict[str, Any]]]:
+    """Scenarios (and build overrides) that between them fill every row block.
+
+    Random scenarios carry offers with caps, fees and matching spend, a
+    resource, rules, layers with trust and foreign-share limits; on top of
+    them every fourth case turns on every portfolio limit (σ = 1 too), every
+    fourth adds rules naming one option twice, a repeated rule, decisions on
+    options and offers and a resource that can never bind, and every fourth
+    passes overrides to the builders.
+    """
+    cases: list[tuple[str, Scenario, dict[str, Any]]] = []
+    for seed in range(24):
+        sc = random_scenario(300 + seed, n_options=12, n_markets=6, n_offers=4)
+        kwargs: dict[str, Any] = {}
+        ids = [o.option_id for o in sc.options]
+        if seed % 4 == 1:
+            sc = replace(
+                sc,
+                settings=replace(
+                    sc.settings,
+                    min_average_trust=75.0,
+                    max_foreign_share=0.5,
+                    max_country_share=0.3,
+                    max_cofinance_share=1.0 if seed % 8 == 1 else 0.3,
+                ),
+            )
+        elif seed % 4 == 2:
+            extra = (
+                Rule("excludes", ids[0], ids[0]),
+                Rule("requires", ids[1], ids[1]),
+                Rule("requires", ids[2], ids[3]),
+                Rule("requires", ids[2], ids[3]),
+                Rule("excludes", ids[4], ids[5]),
+            )
+            options = tuple(
+                replace(o, decision={0: "must", 1: "never"}.get(i))
+                for i, o in enumerate(sc.options)
+            )
+            offers = tuple(
+                replace(c, decision={0: "must", 1: "never"}.get(j)) for j, c in enumerate(sc.offers)
+            )
+            sc = replace(
+                sc,
+                options=options,
+                offers=offers,
+                rules=(*sc.rules, *extra),
+                resources=(*sc.resources, Resource("legal", 1000.0)),
+                usage=(*sc.usage, *(Usage(o, "legal", 2.0) for o in ids[:5])),
+            )
+        elif seed % 4 == 3:
+            kwargs = {
+                "settings": replace(
+                    sc.settings, budget=sc.settings.budget * 0.7, max_foreign_share=0.6
+                ),
+                "option_decisions": {ids[3]: "never", ids[4]: "must"},
+                "offer_decisions": {sc.offers[2].offer_id: "must"},
+            }
+        cases.append((f"{sc.name}-{seed % 4}", sc, kwargs))
+    return cases
+
+
+@pytest.mark.parametrize(
+    ("sc", "kwargs"), [c[1:] for c in _structure_cases()], ids=[c[0] for c in _structure_cases()]
+)
+def test_whole_model_equals_the_reference(sc: Scenario, kwargs: dict[str, Any]) -> None:
+    _assert_same_model(build_model(sc, **kwargs), build_matrix_model(sc, **kwargs))
+
+
+def test_structure_cases_fill_every_block() -> None:
+    """The cases above leave no block untested: each has rows in some case."""
+    filled: set[str] = set()
+    bounds = {"unreached": False, "trust_floor": False, "decisions": False}
+    for _id, sc, kwargs in _structure_cases():
+        mm = build_matrix_model(sc, **kwargs)
+        filled |= {name for name, size in mm.block_sizes().items() if size}
+        bounds["trust_floor"] |= bool(mm.screened)
+        bounds["decisions"] |= bool(mm.option_decisions and mm.offer_decisions)
+        u = mm.col_upper[mm.u_start :]
+        bounds["unreached"] |= bool((u == 0).any())
+    assert filled == set(BLOCK_NAMES) - {"cofinance_option"}
+    assert all(bounds.values()), bounds
+
+
 @pytest.mark.parametrize("sc", _scenarios(), ids=lambda s: s.name)
-def test_same_blocks_pairs_and_stage_optima(sc: Scenario) -> None:
+def test_same_model_and_stage_optima(sc: Scenario) -> None:
     pm = build_model(sc)
     mm = build_matrix_model(sc)
-    assert mm.pairs == pm.pairs
-    assert list(mm.block_sizes()) == list(BLOCK_NAMES)
-    assert mm.block_sizes() == _reference_sizes(pm)
-    assert mm.screened == pm.screened
+    _assert_same_model(pm, mm)
     deadline = time.monotonic() + 60.0
     reference = _stages(PersistentSolver(pm, deadline=deadline))
     direct = _stages(MatrixSolver(mm, deadline=deadline))
@@ -105,9 +287,7 @@ def test_overrides_match_build_model(seed: int) -> None:
     kwargs = {"settings": settings, "option_decisions": opt, "offer_decisions": off}
     pm = build_model(sc, **kwargs)  # type: ignore[arg-type]
     mm = build_matrix_model(sc, **kwargs)  # type: ignore[arg-type]
-    assert mm.block_sizes() == _reference_sizes(pm)
-    assert mm.option_decisions == pm.option_decisions
-    assert mm.offer_decisions == pm.offer_decisions
+    _assert_same_model(pm, mm)
     deadline = time.monotonic() + 60.0
     a = _stages(PersistentSolver(pm, deadline=deadline))
     b = _stages(MatrixSolver(mm, deadline=deadline))
