@@ -8,7 +8,7 @@ model of `models/formulation.md` straight into arrays, vectorised over the
 Coverage rows and eligible pairs, so the run's time goes to the solver.
 
 `planner.model.pyomo_model` stays the readable reference formulation; tests check that both
-builders give the same rows per named block and the same optimum of every
+builders give the same model, row for row, and the same optimum of every
 stage. The choices are the same as there: redundant rows dropped, trust floor
 and decisions as bounds, z bounded by min(share_c, σ)·c_o, zero coefficients
 left out. One difference: the per-pair rows (3) `cofinance_option` are left out
@@ -19,7 +19,10 @@ Columns are x (options), y (offers), z (eligible pairs), u (markets), in that
 order, each in id order. Rows are grouped in named blocks with the names of
 the Pyomo components and the formulation (`reach`, `full_stack`, …), so a row
 number can always be turned back into a name (`MatrixModel.row_name`) for
-infeasibility reports and LP/MPS exports.
+infeasibility reports and LP/MPS exports. `build_matrix_model` indexes the
+scenario once (`_arrays`), then runs one step per block (`_STEPS`:
+`_add_reach_rows`, …), so the code can be read against the formulation
+equation by equation.
 """
 
 from __future__ import annotations
@@ -632,7 +635,11 @@ def _add_budget_rows(rows: _Rows, d: _Arrays) -> None:
 
 
 def _add_resources_rows(rows: _Rows, d: _Arrays) -> None:
-    """(8) resources: Σ_o amount_ok x_o ≤ capacity_k, only the rows that can bind."""
+    """(8) resources: Σ_o amount_ok x_o ≤ capacity_k, only the rows that can bind.
+
+    A resource whose total usage fits its capacity can never bind, and its row
+    would only cost the solver time (formulation choice 12).
+    """
     resources, use = d.scenario.resources, d.scenario.usage
     res_names = [r.resource for r in resources]
     use_res = _codes([u.resource for u in use], res_names)
