@@ -26,6 +26,8 @@ from pathlib import Path
 import highspy
 import numpy as np
 
+from planner.solve.highs_instance import quiet_highs
+
 #: Environment variable: a path to a CBC binary, or `off` to never start CBC.
 CBC_ENV = "PLANNER_CBC"
 
@@ -93,8 +95,7 @@ class CbcRival:
             self._dir / "solution.txt",
             self._dir / "log.txt",
         )
-        writer = highspy.Highs()
-        writer.setOptionValue("output_flag", False)
+        writer = quiet_highs()
         writer.passModel(lp)  # a copy: the caller's model is left as it was
         if maximise:
             cost = -np.asarray(lp.col_cost_, dtype=np.float64)

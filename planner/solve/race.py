@@ -31,6 +31,7 @@ import numpy as np
 
 from planner.model.matrix_model import MatrixModel
 from planner.solve.cbc_rival import CbcRival, RivalAnswer, cbc_command
+from planner.solve.highs_instance import quiet_highs
 from planner.solve.result import FALLBACK_TOL, SolveResult, Termination, finite_or_none
 from planner.solve.start_plan import ExtraRow, feasible
 
@@ -51,7 +52,8 @@ AsResult = Callable[[Termination, float, float | None, float, np.ndarray, str], 
 
 
 def cores_available() -> int:
-    """Cores this process may run on (its affinity, not the machine's count)."""
+    """Cores this process may run on (its affinity, not the machine's count): what a call
+    that does not say how many cores it may use (`rank_plans(threads=None)`) takes."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -59,15 +61,15 @@ def cores_available() -> int:
 
 
 def rival_worthwhile(model: MatrixModel) -> bool:
-    """Whether racing CBC beside HiGHS can pay on this machine and model.
+    """Whether racing CBC beside HiGHS can pay on this model.
 
-    It needs a CBC binary, a second core (HiGHS runs single-threaded), integer
-    columns, and a model small enough that CBC's preprocessing ends well
-    within a run (`RACE_MAX_NONZEROS`).
+    It needs a CBC binary, integer columns, and a model small enough that
+    CBC's preprocessing ends well within a run (`RACE_MAX_NONZEROS`). The
+    second core it also needs (HiGHS runs single-threaded) is the caller's to
+    give: `rank_plans(threads=...)`.
     """
     return (
-        cores_available() >= 2
-        and bool((model.integrality == 1).any())
+        bool((model.integrality == 1).any())
         and len(model.row_value) <= RACE_MAX_NONZEROS
         and cbc_command() is not None
     )
@@ -174,8 +176,7 @@ class StageRace:
             return
         binary = np.flatnonzero(self.model.integrality == 1).astype(np.int32)
         chosen = np.round(values[binary]) > 0.5
-        copy = highspy.Highs()
-        copy.setOptionValue("output_flag", False)
+        copy = quiet_highs()
         copy.passModel(self.lp)
         # Σ_{chosen} (1 − b) + Σ_{others} b ≥ 1: any binary vector but this one.
         coefs = np.where(chosen, -1.0, 1.0)
