@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,10 @@ from planner.model.common import extract_decisions
 from planner.model.matrix_model import FloatArray, MatrixModel, RowBlock, build_matrix_model
 from planner.plan import CoFinancing
 from planner.scenario.data import Scenario, canonical_name
+from planner.solve.result import REL_TOL
+
+if TYPE_CHECKING:
+    from planner.solve.solver import SolveScope
 
 NOTHING_REACHED = "nothing affordable reaches any weighted market"
 
@@ -144,7 +149,11 @@ ELASTIC_GAP = 1e-3
 
 
 def diagnose_infeasibility(
-    scenario: Scenario, *, deadline: float | None = None, nothing_reached: bool = False
+    scenario: Scenario,
+    *,
+    deadline: float | None = None,
+    nothing_reached: bool = False,
+    scope: SolveScope | None = None,
 ) -> Diagnosis:
     """Which limits conflict, and the smallest change (in the user's words) that helps.
 
@@ -152,6 +161,7 @@ def diagnose_infeasibility(
     which the diagnosis returns, whatever it has found: builds and solves all
     stop there. `nothing_reached` says the model was feasible but its best plan
     has weighted reach 0 (SPEC §4: also infeasible); the text then leads with that.
+    `scope` is the call the solves belong to (`planner.solve.solver.SolveScope`).
 
     The elastic re-solve (on the matrix model, `elastic_model`) both confirms
     that no plan exists (it must need some stretch) and proposes the change.
@@ -198,7 +208,7 @@ def diagnose_infeasibility(
     try:
         mm = build_matrix_model(scenario, deadline=elastic_deadline)
         elastic, n_must = elastic_model(mm, min_reach=floor)
-        solver = MatrixSolver(elastic, deadline=elastic_deadline, mip_gap=ELASTIC_GAP)
+        solver = MatrixSolver(elastic, deadline=elastic_deadline, mip_gap=ELASTIC_GAP, scope=scope)
         solver.use_objective("weighted_reach")  # the elastic model's objective, see there
         # With the constant of the dropped-`must` terms the objective is −penalty,
         # so HiGHS's relative gap is measured against the penalty itself.
@@ -217,8 +227,14 @@ def diagnose_infeasibility(
             summary=text, text=text, conflicting=tuple(conflicts), confirmed=bool(conflicts)
         )
     cost = -outcome.incumbent
-    changes = tuple(_changes(mm, outcome.x, outcome.y, outcome.z)) if cost > 1e-9 else ()
-    start = _start(mm, outcome.x, outcome.y, outcome.u[: len(mm.market_ids)])
+    changes = (
+        tuple(_changes(mm, outcome.x, outcome.y, outcome.z, deadline=deadline))
+        if cost > 1e-9
+        else ()
+    )
+    start = _start(
+        mm, outcome.x, outcome.y, outcome.z, outcome.u[: len(mm.market_ids)], deadline=deadline
+    )
     if not changes and not conflicts:
         text = (
             "The solver reported no plan, but a plan within every limit exists: "
@@ -226,7 +242,7 @@ def diagnose_infeasibility(
         )
         return Diagnosis(summary=text, text=text, confirmed=False)
     proven = outcome.termination == Termination.OPTIMAL
-    changes, verdict = _confirm(scenario, changes, deadline, start=start)
+    changes, verdict = _confirm(scenario, changes, deadline, start=start, scope=scope)
     conflicting = tuple(c.limit for c in changes)
     body = "; ".join(c.text for c in changes)
     qualifier = "Smallest change" if proven and verdict is not False else "A change"
@@ -281,6 +297,7 @@ def _confirm(
     changes: tuple[Change, ...],
     deadline: float,
     start: FloatArray | None = None,
+    scope: SolveScope | None = None,
 ) -> tuple[tuple[Change, ...], bool | None]:
     """Re-solve the real model with `changes` applied; round further out until a plan exists.
 
@@ -290,7 +307,9 @@ def _confirm(
     """
     verdict: bool | None = False
     for attempt in range(CONFIRM_ATTEMPTS):
-        verdict = plan_exists(apply_changes(scenario, changes), deadline=deadline, start=start)
+        verdict = plan_exists(
+            apply_changes(scenario, changes), deadline=deadline, start=start, scope=scope
+        )
         if verdict is not False:
             return changes, verdict
         if attempt + 1 < CONFIRM_ATTEMPTS:
@@ -303,6 +322,7 @@ def plan_exists(
     *,
     deadline: float,
     start: FloatArray | None = None,
+    scope: SolveScope | None = None,
 ) -> bool | None:
     """True when the real model has a plan of positive weighted reach (SPEC §4).
 
@@ -329,7 +349,9 @@ def plan_exists(
         return False
     try:
         mm = build_matrix_model(scenario, deadline=deadline)
-        solver = MatrixSolver(_feasibility_model(mm, floor), deadline=deadline, mip_gap=0.0)
+        solver = MatrixSolver(
+            _feasibility_model(mm, floor), deadline=deadline, mip_gap=0.0, scope=scope
+        )
         solver.use_objective("weighted_reach")  # all zeros here: any plan will do
         if start is not None and len(start) == mm.n_cols:
             cols = np.arange(mm.n_cols, dtype=np.int32)
@@ -527,35 +549,37 @@ def _with_rows(mm: MatrixModel, extra: list[tuple[str, FloatArray, float]]) -> M
     )
 
 
-def _start(mm: MatrixModel, x, y, u) -> FloatArray:
+def _start(mm: MatrixModel, x, y, z, u, *, deadline: float) -> FloatArray:
     """Every column of the stretched plan: its x, y and u, and z at the most co-financing.
 
     With that z the plan's net spend is the one `_changes` reports, so the plan
     meets every changed limit (each rounded outward) and is a complete start
-    for confirming (`plan_exists`).
+    for confirming (`plan_exists`). Should the co-financing LP not end by
+    `deadline`, z is the elastic solve's own (`max_cofinancing`).
     """
-    from planner.solve.solver import max_cofinancing
+    from planner.solve.cofinancing import max_cofinancing
 
-    options, offers, _ = extract_decisions(mm, list(x), list(y), [0.0] * len(mm.pairs))
+    options, offers, found = extract_decisions(mm, list(x), list(y), list(z))
     values = np.zeros(mm.n_cols)
     values[mm.x_start : mm.y_start] = np.round(np.asarray(x))
     values[mm.y_start : mm.z_start] = np.round(np.asarray(y))
     values[mm.u_start :] = np.asarray(u)
     pair_col = {pair: mm.z_start + k for k, pair in enumerate(mm.pairs)}
-    for offer_id, option_id, amount in max_cofinancing(mm.scenario, options, offers):
+    amounts = max_cofinancing(mm.scenario, options, offers, deadline=deadline, found=found)
+    for offer_id, option_id, amount in amounts.amounts:
         values[pair_col[(offer_id, option_id)]] = amount
     return values
 
 
-def _changes(pm: MatrixModel, x, y, z) -> list[Change]:
+def _changes(pm: MatrixModel, x, y, z, *, deadline: float) -> list[Change]:
     """Read the stretched plan and say, per stretched limit, what it would have to be."""
     from planner.checks.verify import evaluate_plan, is_eligible, regions_by_option
-    from planner.solve.solver import max_cofinancing
+    from planner.solve.cofinancing import max_cofinancing
 
     scenario = pm.scenario
     s = scenario.settings
-    options, offers, _ = extract_decisions(pm, list(x), list(y), list(z))
-    amounts = max_cofinancing(scenario, options, offers)
+    options, offers, found = extract_decisions(pm, list(x), list(y), list(z))
+    amounts = max_cofinancing(scenario, options, offers, deadline=deadline, found=found).amounts
     chosen = set(options)
     metrics = evaluate_plan(
         scenario, options, offers, [CoFinancing(c, o, a) for c, o, a in amounts]
@@ -686,7 +710,7 @@ def _stretched(pm: MatrixModel, metrics, chosen: set[str], taken: set[str]) -> s
     out: set = set()
 
     def over(lhs: float, rhs: float) -> bool:
-        return lhs - rhs > 1e-6 * max(1.0, abs(lhs), abs(rhs))
+        return lhs - rhs > REL_TOL * max(1.0, abs(lhs), abs(rhs))
 
     if over(metrics.net_spend, s.budget):
         out.add(("budget", "net_spend"))

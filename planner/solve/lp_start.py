@@ -18,6 +18,12 @@ Measured at 10,000 options (LP bound 37,142): RENS alone 36,428-36,584 (gap
 1.5-2.0 %); RENS then four 6-s RINS rounds 36,942 (0.54 %). Every sub-MIP runs
 through `MatrixSolver` on the model's own rows (and the rank's cuts), so its
 plan meets every row of the full model; the same deadline and watchdog hold.
+
+A helper solve given up at its own (early) deadline would go on using a core
+under the solve it prepares, until HiGHS's next interrupt check; so the search
+waits for such a thread before its next step, though never past its own end
+(`deadline`). Each helper belongs to the caller's call (`scope`), which waits
+for any thread still left when the call ends.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import numpy as np
 from planner.model.common import BuildTimeout
 from planner.model.matrix_model import MatrixModel
 from planner.solve.result import Termination, tolerance
-from planner.solve.solver import MatrixSolver
+from planner.solve.solver import MatrixSolver, SolveScope
 from planner.solve.start_plan import ExtraRow
 
 #: A binary the relaxation sets within this of 0 or 1 is fixed there in the RENS sub-MIP.
@@ -77,6 +83,7 @@ def lp_guided_start(
     rens_deadline: float | None = None,
     known: Sequence[np.ndarray] = (),
     rounds: bool = True,
+    scope: SolveScope | None = None,
 ) -> GuidedStart | None:
     """The best plan the LP-guided search finds by `deadline`, with the LP bound; or None.
 
@@ -86,9 +93,11 @@ def lp_guided_start(
     `known` plans (each meeting every row) and stop at `deadline`, or once a
     round finds nothing better. All three are `time.monotonic()` instants.
     Without `rounds`, RENS alone runs, until `rens_deadline` (or `deadline`).
+    `scope`: the call the helper solves belong to (`SolveScope`).
     """
+    scope = SolveScope() if scope is None else scope
     try:
-        relaxed = _relaxation(mm, extra, lp_deadline)
+        relaxed = _relaxation(mm, extra, lp_deadline, scope, wait_until=deadline)
     except BuildTimeout:  # a deadline passed before a solver could take the model
         return None
     if relaxed is None:
@@ -107,6 +116,8 @@ def lp_guided_start(
         fix_one=binary & (values > 1.0 - FIX_TOL),
         start=None,
         deadline=rens_end,
+        scope=scope,
+        wait_until=deadline,
     )
     if rens is not None:
         plans.append(rens)
@@ -122,6 +133,8 @@ def lp_guided_start(
             fix_one=agree & (best >= 0.5),
             start=best,
             deadline=min(deadline, time.monotonic() + round_seconds(mm)),
+            scope=scope,
+            wait_until=deadline,
         )
         best_reach = float(reach @ best)
         if found is None or float(reach @ found) <= best_reach + tolerance(best_reach):
@@ -131,16 +144,25 @@ def lp_guided_start(
 
 
 def _relaxation(
-    mm: MatrixModel, extra: Sequence[ExtraRow], lp_deadline: float
+    mm: MatrixModel,
+    extra: Sequence[ExtraRow],
+    lp_deadline: float,
+    scope: SolveScope,
+    *,
+    wait_until: float,
 ) -> tuple[np.ndarray, float] | None:
-    """The LP relaxation's solution and optimum, or None if it did not end optimal in time."""
+    """The LP relaxation's solution and optimum, or None if it did not end optimal in time.
+
+    A given-up LP thread is waited for until `wait_until` (see the module's docstring).
+    """
     relaxed_model = replace(mm, integrality=np.zeros_like(mm.integrality))
-    lp = MatrixSolver(relaxed_model, deadline=lp_deadline, presolve="on")
+    lp = MatrixSolver(relaxed_model, deadline=lp_deadline, presolve="on", scope=scope)
     lp.lp_solver = "ipx"
     for row in extra:
         lp.add_row(row, "extra")
     lp.use_objective("weighted_reach")
     relaxed = lp.solve()
+    lp.wait_given_up(wait_until)
     if relaxed.termination != Termination.OPTIMAL or relaxed.incumbent is None:
         return None
     return relaxed.columns(), float(relaxed.incumbent)
@@ -154,18 +176,24 @@ def _sub_mip(
     fix_one: np.ndarray,
     start: np.ndarray | None,
     deadline: float,
+    scope: SolveScope,
+    wait_until: float,
 ) -> np.ndarray | None:
     """The best plan of `mm` with the `fix_zero` columns at 0 and `fix_one` at 1, or None.
 
     `start` (which must meet the fixings) is offered to HiGHS, so a round never
-    answers worse than it began.
+    answers worse than it began. A given-up sub-MIP thread is waited for until
+    `wait_until` (see the module's docstring).
     """
     lower, upper = mm.col_lower.copy(), mm.col_upper.copy()
     upper[fix_zero] = 0.0
     lower[fix_one] = 1.0
     try:
         sub = MatrixSolver(
-            replace(mm, col_lower=lower, col_upper=upper), deadline=deadline, presolve="on"
+            replace(mm, col_lower=lower, col_upper=upper),
+            deadline=deadline,
+            presolve="on",
+            scope=scope,
         )
     except BuildTimeout:
         return None
@@ -176,4 +204,5 @@ def _sub_mip(
     if start is not None:
         sub.set_start(start)
     found = sub.solve()
+    sub.wait_given_up(wait_until)
     return found.columns() if found.has_solution else None

@@ -21,8 +21,9 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 
 from planner.model.common import check_deadline
 from planner.model.pyomo_model import PlanModel
+from planner.solve.highs_instance import HIGHS_THREADS
 from planner.solve.result import SolveResult, Termination, finite_or_none
-from planner.solve.solver import _Abandoned, _HighsRun, solver_threads
+from planner.solve.solver import SolveScope, _Abandoned, _HighsRun
 
 #: Constraints handed to HiGHS between two deadline checks during `set_instance`.
 HANDOFF_CHUNK = 2000
@@ -64,7 +65,9 @@ class PersistentSolver(_HighsRun):
       at its next chance, and if HiGHS has not returned `UNWIND_WAIT` later the
       solve is abandoned: it answers TIME_LIMIT without a solution, this
       instance refuses further solves, and the worker thread ends on its own
-      at HiGHS's next interrupt check.
+      at HiGHS's next interrupt check. Stage rows and cuts added after that
+      stay in the Pyomo model: Pyomo hands changes to HiGHS only when it
+      solves, which is refused, so the given-up instance is never touched.
     """
 
     def __init__(
@@ -75,8 +78,11 @@ class PersistentSolver(_HighsRun):
         mip_gap: float = 0.0,
         presolve: str = "off",
         grace: float = 0.0,
+        scope: SolveScope | None = None,
     ) -> None:
-        super().__init__(deadline=deadline, mip_gap=mip_gap, presolve=presolve, grace=grace)
+        super().__init__(
+            deadline=deadline, mip_gap=mip_gap, presolve=presolve, grace=grace, scope=scope
+        )
         self.plan_model = plan_model
         self._opt = SolverFactory("highs")
         self._opt.config.raise_exception_on_nonoptimal_result = False
@@ -147,7 +153,7 @@ class PersistentSolver(_HighsRun):
         remaining = self.deadline - start
         self.interrupted = False
         self._opt.config.solver_options = self._options(presolve, remaining)
-        self._opt.config.threads = solver_threads()
+        self._opt.config.threads = HIGHS_THREADS
         try:
             results = self._opt.solve(self.plan_model.model)
         except _Abandoned:

@@ -4,8 +4,8 @@ Each plan is found in three lexicographic stages on one persistent model
 (formulation eq. 15, `planner.solve.stages`): maximise weighted reach; holding it
 within the SPEC tolerance, minimise net spend; holding both, minimise the
 number of options (one exact objective instead when the data are integral,
-choice 16). With a second core, a rank's tie-break is proven beside the next
-rank's reach stage (`planner.solve.tie_break_lane`, choice 15). After a plan is
+choice 16). When the call may use a second core, a rank's tie-break is proven
+beside the next rank's reach stage (`planner.solve.tie_break_lane`, choice 15). After a plan is
 returned, a no-good cut over the option binaries (eq. 14) makes every later
 plan leave out at least `min_plan_difference` of its options.
 Cuts refer to plans actually returned, so ties may be broken either way
@@ -21,17 +21,21 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-
 from planner.checks.verify import PlanVerificationError, check_plan, make_plan
 from planner.model.common import BuildTimeout, canonical_order, extract_decisions
 from planner.model.matrix_model import MatrixModel, build_matrix_model
 from planner.plan import CoFinancing, Plan, PlanSet, RunStatus
 from planner.scenario.data import Scenario
-from planner.solve.diagnose import NOTHING_REACHED, decision_conflicts, diagnose_infeasibility
+from planner.solve.cofinancing import max_cofinancing
+from planner.solve.diagnose import (
+    NOTHING_REACHED,
+    Diagnosis,
+    decision_conflicts,
+    diagnose_infeasibility,
+)
 from planner.solve.race import cores_available
 from planner.solve.result import SolveResult, Termination, tolerance
-from planner.solve.solver import MatrixSolver, max_cofinancing
+from planner.solve.solver import MatrixSolver, SolveScope
 from planner.solve.stages import SolverTroubleError, Stages, reach_stage, tie_break
 from planner.solve.tie_break_lane import TieBreakLane
 
@@ -70,7 +74,8 @@ def rank_plans(
     started: float | None = None,
     after: float = 0.0,
     backend: Backend = "highs",
-    race: bool = True,
+    threads: int | None = None,
+    race: bool | None = None,
 ) -> PlanSet:
     """Up to `settings.plans` ranked plans for `scenario`, within `settings.time_limit_s`.
 
@@ -81,316 +86,418 @@ def rank_plans(
     up to a quarter of the limit. `backend` picks the model builder: the
     direct numpy/highspy path by default (build and hand-off in a fraction of a
     second at 50k options), or "pyomo", the readable reference formulation.
-    `race` lets CBC run beside HiGHS on solves that last, where a second core
-    and a CBC binary exist (`planner.solve.race.rival_worthwhile`); callers that
-    already run one solve per core (sweeps) turn it off.
+
+    `threads` is how many cores this call may use. With 1, HiGHS alone on one
+    core. With 2 or more, CBC may race HiGHS on solves that last, where a CBC
+    binary exists (`planner.solve.race`), and a rank's tie-break may run beside
+    the next rank's reach stage (`planner.solve.tie_break_lane`); HiGHS itself
+    always runs one thread (`planner.solve.highs_instance.HIGHS_THREADS`). None
+    means the cores this process may run on; callers that already run one
+    solve per core (sweeps, parallel workers) pass 1. The plans are the same
+    whatever `threads` is.
+
+    Nothing outlives the call or reaches beyond it: a stop (`stop_all_solves`)
+    ends the solves of the calls running then, not later ones, and the
+    threads of solves given up at the deadline are waited for, until the
+    deadline, before this returns.
+
+    `race` is the switch `threads` replaces, kept only until its last callers
+    pass `threads`: False is `threads=1`, True is `threads=None`; ignored when
+    `threads` is given.
 
     Infeasible scenarios come back with status `infeasible` and a diagnosis;
     running out of time before any plan gives `no_solution`. Raises
-    `PlanVerificationError` or `SolverTroubleError` only for internal faults.
+    `PlanVerificationError` or `SolverTroubleError` only for internal faults,
+    and `ValueError` for a `threads` that is not a whole number of at least 1.
     """
-    scenario = canonical_order(scenario)  # same data in any row order, same plans
-    settings = scenario.settings
-    entered = clock()
-    start = entered if started is None else started
-    deadline = start + settings.time_limit_s - min(max(0.0, after), 0.25 * settings.time_limit_s)
-    # HiGHS notices an interrupt only between steps (measured: up to ~0.3 s late on
-    # 5k options) and then needs time to unwind; verification follows. Solves
-    # therefore stop a little early so the whole run keeps within the limit.
-    size = len(scenario.options) + len(scenario.coverage)
-    reserve = max(0.05, SOLVE_RESERVE * settings.time_limit_s, VERIFY_SECONDS_PER_ROW * size)
-    solve_deadline = deadline - min(reserve, 0.25 * settings.time_limit_s)
-    max_reach = sum(m.weight * m.addressable for m in scenario.markets)
-    timings: dict[str, float] = {}
+    if threads is None and race is False:
+        threads = 1
+    cores = _cores(threads)
+    return _Ranking(
+        scenario, progress=progress, clock=clock, started=started, after=after, cores=cores
+    ).run(backend)
 
-    def result(status: RunStatus, plans: list[Plan], message: str = "", diagnosis=None) -> PlanSet:
-        timings["total"] = clock() - start
-        return PlanSet(
-            scenario=scenario.name,
-            status=status,
-            max_weighted_reach=max_reach,
-            plans=tuple(plans),
-            message=message,
-            diagnosis=diagnosis,
-            timings=timings,
-        )
 
-    if decision_conflicts(scenario):
-        diagnosis = diagnose_infeasibility(scenario, deadline=solve_deadline)
-        return result(RunStatus.INFEASIBLE, [], diagnosis.text, diagnosis.text)
+def _cores(threads: int | None) -> int:
+    """How many cores a call may use: `threads`, or by default what this process may use."""
+    if threads is None:
+        return cores_available()
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a whole number of at least 1 or None, not {threads!r}")
+    return threads
 
-    try:
+
+#: After an error or interrupt, how long the call still waits for its solves to end.
+STOP_WAIT = 5.0
+
+
+class _Ranking:
+    """One call of `rank_plans`: its limits, its solvers, and the plans kept so far.
+
+    The call reads as its steps: `run` builds the model and solver (`_build`),
+    ranks (`_rank_all`: per rank, `_reach` with `_settle_lane`, `_verdict`, then
+    `_overlap` or `_tie_break`, each plan checked by `_keep`), ends every solve
+    it started (`_release`) and reports (`_final`).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        progress: Progress | None,
+        clock: Callable[[], float],
+        started: float | None,
+        after: float,
+        cores: int,
+    ) -> None:
+        self.scenario = scenario = canonical_order(scenario)  # any row order, same plans
+        self.settings = settings = scenario.settings
+        self.progress = progress
+        self.clock = clock
+        self.entered = clock()
+        self.start = self.entered if started is None else started
+        limit = settings.time_limit_s
+        self.deadline = self.start + limit - min(max(0.0, after), 0.25 * limit)
+        # HiGHS notices an interrupt only between steps (measured: up to ~0.3 s late on
+        # 5k options) and then needs time to unwind; verification follows. Solves
+        # therefore stop a little early so the whole run keeps within the limit.
+        size = len(scenario.options) + len(scenario.coverage)
+        reserve = max(0.05, SOLVE_RESERVE * limit, VERIFY_SECONDS_PER_ROW * size)
+        self.solve_deadline = self.deadline - min(reserve, 0.25 * limit)
         # Past solve_deadline the watchdog waits up to half the reserve (at most
         # MAX_GRACE) more for HiGHS, then stops waiting; the rest is for
         # verification and unwinding.
-        grace = min(MAX_GRACE, 0.5 * (deadline - solve_deadline))
-        pm: PlanModel | MatrixModel
-        solver: PersistentSolver | MatrixSolver
+        self.grace = min(MAX_GRACE, 0.5 * (self.deadline - self.solve_deadline))
+        self.cores = cores
+        self.wanted = settings.plans
+        self.d = settings.min_plan_difference
+        self.timings: dict[str, float] = {}
+        self.scope = SolveScope()
+        """This call's stop signal and given-up threads, shared by all its solvers."""
+        self.plans: list[Plan] = []
+        self.estimated_cofinancing: list[int] = []
+        """Ranks whose co-financing amounts are the solve's own (`max_cofinancing`)."""
+        self.stop_reason = ""
+        self.timed_out = False
+        self.lane: TieBreakLane | None = None
+        self.pending: tuple[str, ...] | None = None
+        """Options of the last rank while its tie-break runs in `lane` (already cut)."""
+
+    # -- the call ---------------------------------------------------------------
+
+    def run(self, backend: Backend) -> PlanSet:
+        """The whole call: build, rank, end every solve, report."""
+        returned = False
+        try:
+            outcome = self._run(backend)
+            returned = True
+            return outcome
+        finally:
+            self._release(returned)
+
+    def _run(self, backend: Backend) -> PlanSet:
+        if decision_conflicts(self.scenario):
+            diagnosis = self._diagnose()
+            return self._result(RunStatus.INFEASIBLE, diagnosis.text, diagnosis.text)
+        try:
+            self._build(backend)
+        except BuildTimeout as exc:
+            self.timings["build"] = self.clock() - self.entered
+            return self._result(
+                RunStatus.NO_SOLUTION,
+                f"No plan was found within the time limit of {self.settings.time_limit_s:g} s: "
+                f"{exc}.",
+            )
+        self.timings["build"] = self.clock() - self.entered
+        early = self._rank_all()
+        return early if early is not None else self._final()
+
+    def _build(self, backend: Backend) -> None:
+        """The model and the solver holding it, within the solve deadline."""
+        settings = self.settings
+        self.pm: PlanModel | MatrixModel
+        self.solver: PersistentSolver | MatrixSolver
         if backend == "pyomo":
             from planner.model.pyomo_model import build_model
             from planner.solve.pyomo_solver import PersistentSolver
 
-            pm = build_model(scenario, deadline=solve_deadline)
-            solver = PersistentSolver(
-                pm, deadline=solve_deadline, mip_gap=settings.mip_gap, grace=grace
+            self.pm = build_model(self.scenario, deadline=self.solve_deadline)
+            self.solver = PersistentSolver(
+                self.pm,
+                deadline=self.solve_deadline,
+                mip_gap=settings.mip_gap,
+                grace=self.grace,
+                scope=self.scope,
             )
         else:
-            pm = build_matrix_model(scenario, deadline=solve_deadline)
-            solver = MatrixSolver(
-                pm, deadline=solve_deadline, mip_gap=settings.mip_gap, grace=grace, race=race
+            self.pm = build_matrix_model(self.scenario, deadline=self.solve_deadline)
+            self.solver = MatrixSolver(
+                self.pm,
+                deadline=self.solve_deadline,
+                mip_gap=settings.mip_gap,
+                grace=self.grace,
+                race=self.cores >= 2,
+                scope=self.scope,
             )
-    except BuildTimeout as exc:
-        timings["build"] = clock() - entered
-        return result(
-            RunStatus.NO_SOLUTION,
-            [],
-            f"No plan was found within the time limit of {settings.time_limit_s:g} s: {exc}.",
-        )
-    timings["build"] = clock() - entered
-    must = {o for o, d in pm.option_decisions.items() if d == "must"}
-    d = settings.min_plan_difference
-    wanted = settings.plans
-    plans: list[Plan] = []
-    warm: np.ndarray | None = None
-    """A feasible plan for the next rank's reach stage (the last plan, repaired)."""
-    stop_reason = ""
-    timed_out = False
-    overlap = (
-        OVERLAP_TIE_BREAKS
-        and race
-        and wanted > 1
-        and not WARM_START_RANKS
-        and isinstance(solver, MatrixSolver)
-        and cores_available() >= 2
-    )
-    lane: TieBreakLane | None = None
-    pending: tuple[str, ...] | None = None
-    """Options of the last rank while its tie-break runs in `lane` (already cut)."""
-    if isinstance(solver, MatrixSolver):
-        solver.spare_core_taken = lambda: lane is not None and lane.busy
+            self.solver.spare_core_taken = lambda: self.lane is not None and self.lane.busy
+        self.must = {o for o, d in self.pm.option_decisions.items() if d == "must"}
+        self.overlap = self.cores >= 2 and self.wanted > 1 and isinstance(self.solver, MatrixSolver)
+        """Whether a rank's tie-break may run in the lane beside the next reach stage."""
 
-    def short_plan() -> str:
-        short = [p for p in plans if len(set(p.options) - must) < d]
-        if not short:
-            return ""
-        return (
-            f"plan {short[0].rank} has fewer than {d} options that are not `must`, "
-            f"so no plan can leave out {d} of them"
-        )
+    def _release(self, returned: bool) -> None:
+        """End every solve this call started and wait for their threads, bounded.
 
-    def keep(rank: int, stages: Stages, interrupted: bool) -> tuple[Plan, bool]:
-        """Verify and record plan `rank`; and whether the run is out of time after it."""
-        plan = _make_verified_plan(pm, rank, stages)
-        plans.append(plan)
-        if progress:
-            progress(rank, wanted, clock() - start, plan.gap)
-        ran_out = stages.best.termination == Termination.TIME_LIMIT or interrupted
-        return plan, ran_out and clock() >= solve_deadline
+        After a normal return the wait lasts at most until the run's deadline;
+        after an error or interrupt at most `STOP_WAIT` more. A thread still
+        inside HiGHS then ends on its own at HiGHS's next interrupt check.
+        """
+        if self.lane is not None:
+            self.lane.close()  # an error or early return leaves no tie-break running
+        left = max(0.0, self.deadline - self.clock())
+        if not returned:
+            left = min(left, STOP_WAIT)
+        self.scope.end(until=time.monotonic() + left)
 
-    try:
-        for k in range(1, wanted + 1):
-            if progress and pending is None:
-                progress(k, wanted, clock() - start, None)
-            if pending is None and (stop_reason := short_plan()):
-                break
-            first = reach_stage(pm, solver, warm)
-            if pending is not None:
-                assert lane is not None and isinstance(solver, MatrixSolver)
-                stages = lane.result()
-                plan, timed_out = keep(k - 1, stages, lane.interrupted)
-                speculated, pending = pending, None
-                if timed_out:
-                    stop_reason = f"the time limit of {settings.time_limit_s:g} s was reached"
-                    break
-                if set(plan.options) != set(speculated):
-                    # The tie-break chose other options: cut those, and find rank k again.
-                    solver.drop_last_cut()
-                    _add_no_good_cut(pm, solver, plan.options, d)
-                    if stop_reason := short_plan():
-                        break
-                    first = reach_stage(pm, solver, warm)
-            if first.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
-                raise SolverTroubleError(
-                    f"HiGHS reported {first.termination} while looking for plan {k}: "
-                    f"{first.message}"
-                )
-            if first.termination == Termination.INFEASIBLE:
-                if k == 1:
-                    diagnosis = diagnose_infeasibility(scenario, deadline=solve_deadline)
-                    return result(RunStatus.INFEASIBLE, [], diagnosis.summary, diagnosis.text)
-                stop_reason = (
-                    f"no further plan meets every limit while leaving out at least {d} option(s) "
-                    "of each earlier plan"
-                )
-                break
-            if not first.has_solution:
-                timed_out = True
-                stop_reason = f"the time limit of {settings.time_limit_s:g} s was reached"
-                break
-            if first.incumbent is not None and first.incumbent <= tolerance(0.0):
-                if first.termination == Termination.OPTIMAL or (
-                    first.bound is not None and first.bound <= tolerance(0.0)
-                ):
-                    if k == 1:
-                        # `diagnosis` stays the bare SPEC phrase; the change that
-                        # would buy a plan goes into the message.
-                        diagnosis = diagnose_infeasibility(
-                            scenario, deadline=solve_deadline, nothing_reached=True
-                        )
-                        return result(RunStatus.INFEASIBLE, [], diagnosis.text, NOTHING_REACHED)
-                    stop_reason = "every further plan has weighted reach 0"
-                else:
-                    timed_out = True
-                    stop_reason = (
-                        f"the time limit of {settings.time_limit_s:g} s was reached before a plan "
-                        "with positive weighted reach was found"
-                    )
-                break
-            if (
-                overlap
-                and k < wanted
-                and first.termination == Termination.OPTIMAL
-                and not first.lexicographic
-            ):
-                assert isinstance(pm, MatrixModel) and isinstance(solver, MatrixSolver)
-                options = _speculated_options(pm, first)
-                if len(set(options) - must) >= d:
-                    if lane is None:
-                        lane = TieBreakLane(
-                            pm, deadline=solve_deadline, mip_gap=settings.mip_gap, grace=grace
-                        )
-                    lane.start(first, solver.extra_rows())
-                    _add_no_good_cut(pm, solver, options, d)
-                    pending = options
-                    continue
-            stages = tie_break(pm, solver, first)
-            plan, timed_out = keep(k, stages, solver.interrupted)
-            _add_no_good_cut(pm, solver, plan.options, d)
-            if (
-                WARM_START_RANKS
-                and isinstance(pm, MatrixModel)
-                and stages.best.has_solution
-                and clock() < solve_deadline
-            ):
-                warm = repaired_start(pm, stages.best.columns(), d)
-            if timed_out:
-                if k < wanted:
-                    stop_reason = f"the time limit of {settings.time_limit_s:g} s was reached"
-                break
-    finally:
-        if lane is not None:
-            lane.close()  # an error or early return leaves no solve running
+    # -- ranks ------------------------------------------------------------------
 
-    if not plans:
-        if timed_out:
-            return result(
-                RunStatus.NO_SOLUTION,
-                [],
-                f"No plan was found within the time limit of {settings.time_limit_s:g} s.",
-            )
-        return result(RunStatus.INFEASIBLE, [], NOTHING_REACHED, NOTHING_REACHED)
-    message = ""
-    if len(plans) < wanted:
-        message = (
-            f"Only {len(plans)} of the {wanted} plans asked for "
-            f"{'was' if len(plans) == 1 else 'were'} returned: {stop_reason}."
-        )
-    unproven = [p.rank for p in plans if not p.proven_optimal]
-    if unproven:
-        ranks = ", ".join(str(r) for r in unproven)
-        message = (message + " " if message else "") + (
-            f"Plan(s) {ranks} not proven optimal within the time limit; "
-            "bound shows how much better a plan could be."
-        )
-    # SPEC §5: `optimal` when every plan is proven. Time running out only makes a run
-    # `feasible` when it cost plans (a proof may land at the deadline itself).
-    short_of_time = timed_out and len(plans) < wanted
-    status = RunStatus.FEASIBLE if (unproven or short_of_time) else RunStatus.OPTIMAL
-    return result(status, plans, message)
-
-
-def repaired_start(mm: MatrixModel, columns: np.ndarray, drop: int) -> np.ndarray | None:
-    """A feasible start for the next rank: the last plan with `drop` options left out.
-
-    Options are tried in order of the weighted reach they alone supply (least
-    first), never a `must` one; offers stay taken, the dropped options' co-financing
-    goes to 0 (so net spend only falls and every offer cap and share still holds),
-    and reach u_m falls to what the remaining options supply. The candidate is
-    checked against every model row (eq. 1-13); rules or limits the drop would
-    break (requires, matching spend, average trust, shares) make the next
-    candidate be tried. The earlier plans' cuts hold because options only leave.
-    None when no candidate passes within a few tries (HiGHS then starts cold).
-    """
-    col = columns.copy()
-    x = col[mm.x_start : mm.y_start]
-    chosen = np.flatnonzero((x > 0.5) & (mm.col_lower[mm.x_start : mm.y_start] < 0.5))
-    if len(chosen) < drop:
+    def _rank_all(self) -> PlanSet | None:
+        """Rank after rank until enough plans, no more, or no more time; an infeasible
+        scenario's answer comes back at once, otherwise None (then `_final` reports)."""
+        for k in range(1, self.wanted + 1):
+            if self.progress and self.pending is None:
+                self.progress(k, self.wanted, self.clock() - self.start, None)
+            if self.pending is None and self._short_plan():
+                return None
+            first = self._reach(k)
+            if first is None:
+                return None
+            verdict = self._verdict(k, first)
+            if isinstance(verdict, PlanSet):
+                return verdict
+            if not verdict:
+                return None
+            if self._overlap(k, first):
+                continue
+            if not self._tie_break(k, first):
+                return None
         return None
-    weight = mm.objectives["weighted_reach"][mm.u_start :]
-    reach_rows = mm.block("reach")
-    value = np.zeros(len(x))
-    for r in range(reach_rows.start, reach_rows.stop):
-        cols, vals = mm.row(r)
-        market = cols[cols >= mm.u_start] - mm.u_start
-        opts = cols < mm.y_start
-        if len(market):
-            value[cols[opts]] += weight[market[0]] * -vals[opts]
-    order = chosen[np.argsort(value[chosen], kind="stable")]
-    pair_option = mm.pair_option
-    row_of = np.repeat(np.arange(mm.n_rows), np.diff(mm.row_start))
-    for first in range(min(len(order) - drop + 1, _REPAIR_TRIES)):
-        out = col.copy()
-        gone = order[first : first + drop]
-        out[mm.x_start + gone] = 0.0
-        out[mm.z_start + np.flatnonzero(np.isin(pair_option, gone))] = 0.0
-        activity = _row_activity(mm, row_of, out)
-        excess = np.maximum(activity - mm.row_upper, 0.0)
-        for name in ("reach", "full_stack"):
-            block = mm.block(name)
-            for row in (np.flatnonzero(excess[block.start : block.stop]) + block.start).tolist():
-                cols, _vals = mm.row(row)
-                u_col = int(cols[cols >= mm.u_start][0])
-                out[u_col] = max(0.0, out[u_col] - excess[row])
-                excess[row] = 0.0
-        activity = _row_activity(mm, row_of, out)
-        scale = np.maximum(1.0, np.abs(np.concatenate([mm.row_lower, mm.row_upper])))
-        tol = 1e-7 * scale
-        n = mm.n_rows
-        if (activity <= mm.row_upper + tol[n:]).all() and (
-            activity >= mm.row_lower - tol[:n]
-        ).all():
-            return out
-    return None
+
+    def _reach(self, k: int) -> SolveResult | None:
+        """Rank k's reach stage, with rank k-1's tie-break settled (if it ran in the lane);
+        None when ranking stops there."""
+        first = reach_stage(self.pm, self.solver)
+        if self.pending is None:
+            return first
+        speculated = self.pending
+        plan = self._settle_lane(k - 1)
+        if self.timed_out:
+            self.stop_reason = self._time_limit_reason()
+            return None
+        if set(plan.options) != set(speculated):
+            # The tie-break chose other options: cut those, and find rank k again.
+            assert isinstance(self.solver, MatrixSolver)
+            self.solver.drop_last_cut()
+            self._cut(plan.options)
+            if self._short_plan():
+                return None
+            first = reach_stage(self.pm, self.solver)
+        return first
+
+    def _settle_lane(self, rank: int) -> Plan:
+        """Wait for the lane's tie-break of `rank` and keep its plan."""
+        assert self.lane is not None
+        stages = self.lane.result()
+        self.pending = None
+        return self._keep(rank, stages, self.lane.interrupted)
+
+    def _verdict(self, k: int, first: SolveResult) -> PlanSet | bool:
+        """What rank k's reach stage means: go on (True), stop ranking (False), or, on rank 1,
+        the answer for an infeasible scenario. Solver faults are raised."""
+        if first.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
+            raise SolverTroubleError(
+                f"HiGHS reported {first.termination} while looking for plan {k}: {first.message}"
+            )
+        if first.termination == Termination.INFEASIBLE:
+            if k == 1:
+                diagnosis = self._diagnose()
+                return self._result(RunStatus.INFEASIBLE, diagnosis.summary, diagnosis.text)
+            self.stop_reason = (
+                f"no further plan meets every limit while leaving out at least {self.d} "
+                "option(s) of each earlier plan"
+            )
+            return False
+        if not first.has_solution:
+            self.timed_out = True
+            self.stop_reason = self._time_limit_reason()
+            return False
+        if first.incumbent is not None and first.incumbent <= tolerance(0.0):
+            if first.termination == Termination.OPTIMAL or (
+                first.bound is not None and first.bound <= tolerance(0.0)
+            ):
+                if k == 1:
+                    # `diagnosis` stays the bare SPEC phrase; the change that
+                    # would buy a plan goes into the message.
+                    diagnosis = self._diagnose(nothing_reached=True)
+                    return self._result(RunStatus.INFEASIBLE, diagnosis.text, NOTHING_REACHED)
+                self.stop_reason = "every further plan has weighted reach 0"
+            else:
+                self.timed_out = True
+                self.stop_reason = (
+                    f"{self._time_limit_reason()} before a plan with positive weighted "
+                    "reach was found"
+                )
+            return False
+        return True
+
+    def _overlap(self, k: int, first: SolveResult) -> bool:
+        """Hand rank k's tie-break to the lane and cut its speculated options, if worthwhile.
+
+        Only for a proven reach stage of a two-stage rank with more ranks to
+        come, and only when the cut leaves a next plan possible.
+        """
+        if not (
+            self.overlap
+            and k < self.wanted
+            and first.termination == Termination.OPTIMAL
+            and not first.lexicographic
+        ):
+            return False
+        assert isinstance(self.pm, MatrixModel) and isinstance(self.solver, MatrixSolver)
+        options = _speculated_options(self.pm, first)
+        if len(set(options) - self.must) < self.d:
+            return False
+        if self.lane is None:
+            self.lane = TieBreakLane(
+                self.pm,
+                deadline=self.solve_deadline,
+                mip_gap=self.settings.mip_gap,
+                grace=self.grace,
+                scope=self.scope,
+            )
+        self.lane.start(first, self.solver.extra_rows())
+        self._cut(options)
+        self.pending = options
+        return True
+
+    def _tie_break(self, k: int, first: SolveResult) -> bool:
+        """Rank k's tie-break on the main solver; keep its plan and cut it. Whether to go on."""
+        stages = tie_break(self.pm, self.solver, first)
+        plan = self._keep(k, stages, self.solver.interrupted)
+        self._cut(plan.options)
+        if self.timed_out:
+            if k < self.wanted:
+                self.stop_reason = self._time_limit_reason()
+            return False
+        return True
+
+    def _keep(self, rank: int, stages: Stages, interrupted: bool) -> Plan:
+        """Verify and record plan `rank`; note whether the run is out of time after it."""
+        plan, most = _make_verified_plan(self.pm, rank, stages, deadline=self.deadline)
+        self.plans.append(plan)
+        if not most:
+            self.estimated_cofinancing.append(rank)
+        if self.progress:
+            self.progress(rank, self.wanted, self.clock() - self.start, plan.gap)
+        ran_out = stages.best.termination == Termination.TIME_LIMIT or interrupted
+        self.timed_out = ran_out and self.clock() >= self.solve_deadline
+        return plan
+
+    def _cut(self, options: tuple[str, ...]) -> None:
+        _add_no_good_cut(self.pm, self.solver, options, self.d)
+
+    def _short_plan(self) -> bool:
+        """Whether a returned plan has too few options that are not `must` to leave out
+        `d` of them (then no further plan exists; the reason is noted)."""
+        short = [p for p in self.plans if len(set(p.options) - self.must) < self.d]
+        if short:
+            self.stop_reason = (
+                f"plan {short[0].rank} has fewer than {self.d} options that are not `must`, "
+                f"so no plan can leave out {self.d} of them"
+            )
+        return bool(short)
+
+    def _time_limit_reason(self) -> str:
+        return f"the time limit of {self.settings.time_limit_s:g} s was reached"
+
+    def _diagnose(self, nothing_reached: bool = False) -> Diagnosis:
+        return diagnose_infeasibility(
+            self.scenario,
+            deadline=self.solve_deadline,
+            nothing_reached=nothing_reached,
+            scope=self.scope,
+        )
+
+    # -- the answer -------------------------------------------------------------
+
+    def _final(self) -> PlanSet:
+        """The plans kept, with the status and message SPEC §4-§5 ask for."""
+        plans, wanted = self.plans, self.wanted
+        if not plans:
+            if self.timed_out:
+                return self._result(
+                    RunStatus.NO_SOLUTION,
+                    f"No plan was found within the time limit of {self.settings.time_limit_s:g} s.",
+                )
+            return self._result(RunStatus.INFEASIBLE, NOTHING_REACHED, NOTHING_REACHED)
+        sentences = []
+        if len(plans) < wanted:
+            sentences.append(
+                f"Only {len(plans)} of the {wanted} plans asked for "
+                f"{'was' if len(plans) == 1 else 'were'} returned: {self.stop_reason}."
+            )
+        unproven = [p.rank for p in plans if not p.proven_optimal]
+        if unproven:
+            ranks = ", ".join(str(r) for r in unproven)
+            sentences.append(
+                f"Plan(s) {ranks} not proven optimal within the time limit; "
+                "bound shows how much better a plan could be."
+            )
+        if self.estimated_cofinancing:
+            ranks = ", ".join(str(r) for r in self.estimated_cofinancing)
+            sentences.append(
+                f"Plan(s) {ranks}: the co-financing amounts are the solver's own, as the "
+                "co-financing could not be re-optimised within the time limit; net spend "
+                "may be slightly above the least possible for those options and offers."
+            )
+        # SPEC §5: `optimal` when every plan is proven. Time running out only makes a run
+        # `feasible` when it cost plans (a proof may land at the deadline itself).
+        short_of_time = self.timed_out and len(plans) < wanted
+        status = RunStatus.FEASIBLE if (unproven or short_of_time) else RunStatus.OPTIMAL
+        return self._result(status, " ".join(sentences), plans=plans)
+
+    def _result(
+        self,
+        status: RunStatus,
+        message: str = "",
+        diagnosis: str | None = None,
+        *,
+        plans: list[Plan] | None = None,
+    ) -> PlanSet:
+        self.timings["total"] = self.clock() - self.start
+        return PlanSet(
+            scenario=self.scenario.name,
+            status=status,
+            max_weighted_reach=sum(m.weight * m.addressable for m in self.scenario.markets),
+            plans=tuple(plans or ()),
+            message=message,
+            diagnosis=diagnosis,
+            timings=self.timings,
+        )
 
 
-#: Start each rank from the previous plan repaired (`repaired_start`)? Off. With such a
-#: start HiGHS 1.16 once reported a reach its own solution did not have (30.999969
-#: claimed, 26.999969 in the columns); `MatrixSolver` now catches that and re-solves
-#: without the start (tests/test_fast_ranking.py), but re-measured the warm start is
-#: slower: S, 10 plans, 53 s cold against 58.6 s warm (bench/README.md). The
-#: tie-break stage still starts from the reach stage's own solution.
-WARM_START_RANKS = False
+def _make_verified_plan(
+    pm: PlanModel | MatrixModel, rank: int, stages: Stages, *, deadline: float
+) -> tuple[Plan, bool]:
+    """Turn the last stage's solution into a checked `Plan` with recomputed figures.
 
-#: Prove rank k's tie-break on a second core while rank k+1's reach stage runs
-#: (`planner.solve.tie_break_lane`), where `race` allows a second core and more than one
-#: plan is asked for.
-OVERLAP_TIE_BREAKS = True
-
-#: How many drop candidates `repaired_start` checks before giving up.
-_REPAIR_TRIES = 25
-
-
-def _row_activity(mm: MatrixModel, row_of: np.ndarray, col: np.ndarray) -> np.ndarray:
-    """A·col for the model's CSR rows (`row_of`: the row of every nonzero)."""
-    return np.bincount(row_of, weights=mm.row_value * col[mm.row_index], minlength=mm.n_rows)
-
-
-def _make_verified_plan(pm: PlanModel | MatrixModel, rank: int, stages: Stages) -> Plan:
-    """Turn the last stage's solution into a checked `Plan` with recomputed figures."""
+    Also whether its co-financing amounts were proven the most possible: the
+    LP that finds them stops at `deadline`, and the solve's own amounts stand
+    when it has not ended (`planner.solve.cofinancing`).
+    """
     best = stages.best
-    options, offers, _ = extract_decisions(pm, list(best.x), list(best.y), list(best.z))
-    amounts = max_cofinancing(pm.scenario, options, offers)
-    cofinancing = [CoFinancing(c, o, a) for c, o, a in amounts]
+    options, offers, found = extract_decisions(pm, list(best.x), list(best.y), list(best.z))
+    amounts = max_cofinancing(pm.scenario, options, offers, deadline=deadline, found=found)
+    cofinancing = [CoFinancing(c, o, a) for c, o, a in amounts.amounts]
     reach = stages.reach
     # Without a proven bound the ceiling Σ weight·addressable is still a valid one.
     ceiling = sum(m.weight * m.addressable for m in pm.scenario.markets)
@@ -413,7 +520,7 @@ def _make_verified_plan(pm: PlanModel | MatrixModel, rank: int, stages: Stages) 
         raise PlanVerificationError(
             f"plan {rank} failed independent verification: " + "; ".join(problems[:5])
         )
-    return plan
+    return plan, amounts.most
 
 
 def _speculated_options(pm: MatrixModel, reach: SolveResult) -> tuple[str, ...]:

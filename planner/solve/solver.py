@@ -10,25 +10,30 @@ events stops the run once the run-wide deadline passes.
 Every solve answers with a typed `SolveResult`; nothing here raises on a
 non-optimal outcome, and an infeasible answer is only reported as such after a
 second solve with presolve off agrees (HiGHS has had false-infeasible bugs).
+
+Nothing here is process-wide but what HiGHS itself makes so: a solve's
+deadline, stop signal and given-up threads belong to the call that made its
+solver (`SolveScope`), HiGHS always runs with `HIGHS_THREADS`, and instances
+print nothing without touching the process's stdout or stderr
+(`planner.solve.highs_instance`). The only module state is the list of threads
+inside HiGHS right now, which `stop_all_solves` and the exit hook need.
 """
 
 from __future__ import annotations
 
 import atexit
-import functools
 import math
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 import highspy
 import numpy as np
 
 from planner.model.common import check_deadline
 from planner.model.matrix_model import OBJECTIVES, MatrixModel
-from planner.scenario.data import Scenario, eligible_pairs
+from planner.solve.highs_instance import HIGHS_THREADS, quiet_highs
 from planner.solve.race import StageRace, rival_worthwhile
 from planner.solve.result import (
     FALLBACK_TOL,
@@ -38,22 +43,6 @@ from planner.solve.result import (
     tolerance,
 )
 from planner.solve.start_plan import ExtraRow, feasible
-
-
-@functools.cache
-def solver_threads() -> int:
-    """HiGHS threads for this whole process, decided once.
-
-    HiGHS's thread pool is process-wide and cannot be resized after the first
-    solve (SOLVER-NOTES). One thread by default: HiGHS's MIP gains little from
-    more, one thread keeps runs reproducible, and parallel sweeps then use one
-    process per core. `PLANNER_THREADS` overrides it for the whole process.
-    """
-    try:
-        return max(1, int(os.environ.get("PLANNER_THREADS", "1")))
-    except ValueError:
-        return 1
-
 
 #: HiGHS's absolute MIP gap for every stage unless a stage needs a finer one.
 MIP_ABS_GAP = 1e-7
@@ -69,43 +58,100 @@ UNWIND_WAIT = 0.05
 #: How often the thread waiting for HiGHS looks after the second solver.
 TICK_SECONDS = 0.02
 
-_abandoned_workers: list[threading.Thread] = []
+#: At interpreter exit, how long in all to wait for HiGHS solves still running in threads
+#: (each stopped first, so it ends at HiGHS's next interrupt check: within seconds).
+EXIT_WAIT = 30.0
+
+
+class SolveScope:
+    """What the solves of one call share: a stop signal and the threads given up on.
+
+    Why per call: a stop (Ctrl-C, SIGTERM, a caller's cancel) must end the
+    solves of the call it is meant for and never a later call in the same
+    process (a worker process runs many); and a solve given up at the deadline
+    leaves its thread inside HiGHS until HiGHS's next interrupt check, so the
+    call that gave it up waits for it, bounded, before it returns (`end`),
+    rather than leaving threads to pile up under the next call. Every solver of
+    one call (main solver, tie-break lane, start-plan helpers) is given the
+    same scope; a solver made without one has a scope of its own.
+    """
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        """Set: every solve of this call stops at HiGHS's next interrupt check, and
+        no further solve starts."""
+        self._given_up: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def give_up(self, worker: threading.Thread) -> None:
+        """Note a worker thread no longer waited for (it is still inside HiGHS)."""
+        with self._lock:
+            self._given_up = [t for t in self._given_up if t.is_alive()]
+            self._given_up.append(worker)
+        _note_given_up(worker)
+
+    def running(self) -> list[threading.Thread]:
+        """The threads given up on that are still inside HiGHS."""
+        with self._lock:
+            return [t for t in self._given_up if t.is_alive()]
+
+    def end(self, until: float) -> bool:
+        """Stop every solve of this call and wait until `until` for the threads given up on.
+
+        `until` is a `time.monotonic()` instant (the call's own deadline). True
+        when no thread of this call is left inside HiGHS; a thread still there
+        ends on its own at HiGHS's next interrupt check.
+        """
+        self.stop.set()
+        for worker in self.running():
+            worker.join(max(0.0, until - time.monotonic()))
+        return not self.running()
+
+
+_registry_lock = threading.Lock()
+_inside_highs: dict[threading.Thread, tuple[SolveScope, bool]] = {}
+"""Threads inside `highs.run()` right now, with their call's scope and whether their
+solve was given up. Each removes itself when HiGHS returns, so this never grows."""
+
+
+def _note_given_up(worker: threading.Thread) -> None:
+    with _registry_lock:
+        if worker in _inside_highs:
+            _inside_highs[worker] = (_inside_highs[worker][0], True)
 
 
 def abandoned_solves_running() -> bool:
     """True while a HiGHS solve given up at the deadline is still unwinding in its thread.
 
     Such a thread ends at HiGHS's next interrupt check. The process waits for
-    it at exit (a daemon thread inside HiGHS at interpreter shutdown aborts
-    the process); a caller that has written its outputs may instead flush and
-    `os._exit(status)` when this is true.
+    it at exit, up to `EXIT_WAIT` (a thread inside HiGHS at interpreter
+    shutdown aborts the process); a caller that has written its outputs may
+    instead flush and `os._exit(status)` when this is true.
     """
-    return any(t.is_alive() for t in _abandoned_workers)
-
-
-@atexit.register
-def _join_abandoned_workers() -> None:
-    for worker in _abandoned_workers:
-        worker.join()
-
-
-_running_workers: set[threading.Thread] = set()
-"""Threads inside `highs.run()` right now (main solver and tie-break lane)."""
-_stopping = threading.Event()
+    with _registry_lock:
+        return any(given_up and t.is_alive() for t, (_, given_up) in _inside_highs.items())
 
 
 def stop_all_solves(wait: float = 5.0) -> None:
-    """Interrupt every HiGHS solve in this process and wait up to `wait` s for each to end.
+    """Interrupt every HiGHS solve running in this process now and wait up to `wait` s in all.
 
     For a process that is ending on Ctrl-C or SIGTERM: a thread still inside
     HiGHS when the interpreter shuts down aborts the process ("terminate
-    called without an active exception"). Every later solve in the process
-    is interrupted at once, so call it only on the way out.
+    called without an active exception"). The calls those solves belong to
+    are stopped (their scope's `stop`); calls that start later run normally.
     """
-    _stopping.set()
+    with _registry_lock:
+        running = dict(_inside_highs)
+    for scope, _ in running.values():
+        scope.stop.set()
     end = time.monotonic() + wait
-    for worker in list(_running_workers):
+    for worker in running:
         worker.join(max(0.0, end - time.monotonic()))
+
+
+@atexit.register
+def _end_solves_at_exit() -> None:
+    stop_all_solves(wait=EXIT_WAIT)
 
 
 class _Abandoned(Exception):
@@ -120,10 +166,24 @@ class _HighsRun:
     `_watch(self._highs)` once, and implement `_solve_once(presolve)`.
     """
 
-    def __init__(self, *, deadline: float, mip_gap: float, presolve: str, grace: float) -> None:
+    _highs: highspy.Highs
+
+    def __init__(
+        self,
+        *,
+        deadline: float,
+        mip_gap: float,
+        presolve: str,
+        grace: float,
+        scope: SolveScope | None = None,
+    ) -> None:
         self.grace = grace
+        self.scope = SolveScope() if scope is None else scope
+        """The call this solver belongs to: its stop signal, its threads given up on."""
         self.abandoned: threading.Thread | None = None
-        """The worker thread of a solve given up at the deadline, if any."""
+        """The worker thread of a solve given up at the deadline, if any. From then on the
+        HiGHS instance is never touched again (`_live`): that thread may still be inside
+        it, and a HiGHS instance is not safe to use from two threads at once."""
         self.presolve = presolve
         self.deadline = deadline
         self.mip_gap = mip_gap
@@ -150,7 +210,7 @@ class _HighsRun:
     def _interrupt_at_deadline(self, event) -> None:
         """HiGHS callback: stop as soon as the run-wide deadline has passed."""
         now = time.monotonic()
-        if now >= self.deadline or _stopping.is_set():
+        if now >= self.deadline or self.scope.stop.is_set():
             if not self.interrupted:
                 self.interrupted_at = now
             self.interrupted = True
@@ -163,37 +223,78 @@ class _HighsRun:
     def _run_watched(self, highs: highspy.Highs, tick: Callable[[], None] | None = None) -> None:
         """`highs.run()` in a worker thread that this thread stops waiting for at the deadline.
 
-        Waits until `deadline + grace`; then the callback interrupts at its next
-        chance, and if HiGHS has not returned `UNWIND_WAIT` later the solve is
-        abandoned (`_Abandoned` is raised, the worker ends on its own). While it
-        waits, `tick` (if given) is called every `TICK_SECONDS` (the race with a
-        second solver is run from here, never from HiGHS's own thread).
+        Waits until `deadline + grace` (read afresh every `TICK_SECONDS`, so a
+        deadline moved earlier or a stop of the call takes effect at once); then
+        the callback interrupts at its next chance, and if HiGHS has not
+        returned `UNWIND_WAIT` later the solve is abandoned (`_Abandoned` is
+        raised, the worker ends on its own). While it waits, `tick` (if given)
+        is called every `TICK_SECONDS` (the race with a second solver is run
+        from here, never from HiGHS's own thread).
         """
         done = threading.Event()
+        scope = self.scope
 
         def work() -> None:
-            _running_workers.add(threading.current_thread())
+            me = threading.current_thread()
+            with _registry_lock:
+                _inside_highs[me] = (scope, False)
             try:
                 highs.run()
             finally:
-                _running_workers.discard(threading.current_thread())
+                with _registry_lock:
+                    _inside_highs.pop(me, None)
                 done.set()
 
         worker = threading.Thread(target=work, name="highs-solve", daemon=True)
         worker.start()
-        limit = self.deadline + self.grace
-        if tick is not None:
-            tick()
-            while not done.wait(max(0.0, min(TICK_SECONDS, limit - time.monotonic()))):
-                if time.monotonic() >= limit:
-                    break
+        try:
+            if tick is not None:
                 tick()
-        if not done.wait(max(0.0, limit - time.monotonic())):
-            self.interrupted = True
-            if not done.wait(UNWIND_WAIT):
+            while not done.wait(max(0.0, min(TICK_SECONDS, self._wait_limit() - time.monotonic()))):
+                if time.monotonic() >= self._wait_limit():
+                    self.interrupted = True
+                    if not done.wait(UNWIND_WAIT):
+                        raise _Abandoned
+                    break
+                if tick is not None:
+                    tick()
+        except BaseException:  # given up at the deadline, or Ctrl-C while waiting
+            if not done.is_set():
                 self.abandoned = worker
-                _abandoned_workers.append(worker)
-                raise _Abandoned
+                scope.give_up(worker)
+            raise
+
+    def _wait_limit(self) -> float:
+        """Until when `_run_watched` waits for HiGHS: `deadline + grace`, or now once the
+        call was stopped."""
+        if self.scope.stop.is_set():
+            return -math.inf
+        return self.deadline + self.grace
+
+    def _live(self) -> highspy.Highs | None:
+        """The HiGHS instance to edit, or None once a solve on it was given up.
+
+        Edits after that (stage rows, cuts, objectives, starts) are kept in this
+        object's own records only, so a start or fallback can still be checked
+        against them, but HiGHS itself is never called again: the given-up
+        thread may still be inside it. Waiting for that thread instead could
+        take seconds (HiGHS checks interrupts only between steps), and the run
+        is at its deadline anyway: every later solve is refused (`_refuse`).
+        """
+        return self._highs if self.abandoned is None else None
+
+    def wait_given_up(self, until: float) -> bool:
+        """Wait until `until` (a `time.monotonic()` instant) for a given-up solve's thread.
+
+        True when no thread of this solver is inside HiGHS any more. For
+        helpers whose solve ends before the work they prepare: a given-up
+        thread would otherwise keep a core busy under it.
+        """
+        worker = self.abandoned
+        if worker is None:
+            return True
+        worker.join(max(0.0, until - time.monotonic()))
+        return not worker.is_alive()
 
     def _options(self, presolve: str, remaining: float) -> dict[str, bool | float | str | int]:
         """Every option this code relies on, set afresh at every solve."""
@@ -204,7 +305,7 @@ class _HighsRun:
             "mip_abs_gap": self.abs_gap,
             "random_seed": 0,
             "output_flag": False,
-            "threads": solver_threads(),
+            "threads": HIGHS_THREADS,
             "mip_feasibility_tolerance": 1e-7,
             "primal_feasibility_tolerance": 1e-8,
             "mip_heuristic_run_rins": self.sub_mips,
@@ -215,8 +316,9 @@ class _HighsRun:
         }
 
     def _refuse(self) -> SolveResult | None:
-        """The answer without a solve when the deadline has passed or a solve was abandoned."""
-        if self.deadline - time.monotonic() <= 0:
+        """The answer without a solve when the deadline has passed, the call was stopped
+        or a solve was abandoned."""
+        if self.deadline - time.monotonic() <= 0 or self.scope.stop.is_set():
             self.interrupted = True
             return SolveResult(Termination.TIME_LIMIT, None, None, 0.0)
         if self.abandoned is not None:
@@ -271,32 +373,6 @@ _STATUS_WORDS = {
 }
 
 
-_BANNER_LOCK = threading.Lock()
-_banner_shown = False
-
-
-def _quiet_highs() -> highspy.Highs:
-    """A `highspy.Highs` with output off.
-
-    HiGHS prints a banner on the process's first construction. It is swallowed
-    by redirecting the process's stdout and stderr, which is not safe while
-    another thread redirects them, so only that first construction is
-    redirected, under a lock (solves run in threads: `TieBreakLane`).
-    """
-    global _banner_shown
-    with _BANNER_LOCK:
-        if _banner_shown:
-            highs = highspy.Highs()
-        else:
-            from pyomo.common.tee import capture_output  # light: not pyomo.environ
-
-            with capture_output(capture_fd=True):
-                highs = highspy.Highs()
-            _banner_shown = True
-    highs.setOptionValue("output_flag", False)
-    return highs
-
-
 class MatrixSolver(_HighsRun):
     """One HiGHS instance holding a `MatrixModel` for a whole run: the direct backend.
 
@@ -310,6 +386,14 @@ class MatrixSolver(_HighsRun):
 
     Rows added after the model keep names (`tie_break(...)`, `no_good(k)`), so
     `row_name` and `write_model` speak the formulation's language.
+
+    Once a solve is given up at the deadline (`abandoned`), every edit is kept
+    in this object's records only and HiGHS is never called again (`_live`).
+
+    `race`: whether CBC may run beside HiGHS on solves that last, where a CBC
+    binary exists and the model suits it (`planner.solve.race.rival_worthwhile`);
+    the caller decides whether a second core is there for it. `scope`: the call
+    this solver belongs to (`SolveScope`).
     """
 
     def __init__(
@@ -321,18 +405,21 @@ class MatrixSolver(_HighsRun):
         presolve: str | None = None,
         grace: float = 0.0,
         race: bool = False,
+        scope: SolveScope | None = None,
     ) -> None:
         small = len(model.row_value) <= SMALL_MODEL_NONZEROS
         if presolve is None:
             presolve = "on" if small else "off"
-        super().__init__(deadline=deadline, mip_gap=mip_gap, presolve=presolve, grace=grace)
+        super().__init__(
+            deadline=deadline, mip_gap=mip_gap, presolve=presolve, grace=grace, scope=scope
+        )
         self.sub_mips = not small
         self.large = not small
         """Above `SMALL_MODEL_NONZEROS`: presolve off, sub-MIPs on, root LP by interior point."""
         self.root_lp = "choose" if small else "ipx"
         self.model = model
         check_deadline(deadline, "handing the model to HiGHS")
-        self._highs = _quiet_highs()
+        self._highs = quiet_highs()
         status = self._highs.passModel(
             model.n_cols,
             model.n_rows,
@@ -393,7 +480,12 @@ class MatrixSolver(_HighsRun):
         return tuple(self._extra_rows)
 
     def _keep_improving_solution(self, event) -> None:
-        """HiGHS callback: remember each better solution, so an abandoned solve still has one."""
+        """HiGHS callback: remember each better solution, so an abandoned solve still has one.
+
+        Not after the solve was given up: the solver's later answers must not
+        depend on when the given-up thread last reported."""
+        if self.abandoned is not None:
+            return
         out = event.data_out
         self._seen = np.array(out.mip_solution, dtype=float)
         self._note_bound(out)
@@ -432,10 +524,12 @@ class MatrixSolver(_HighsRun):
         self._maximise = maximise
         self._racing_stage = racing
         self.restart = restart
-        self._highs.changeColsCost(self.model.n_cols, self._all_cols, cost)
-        self._highs.changeObjectiveSense(
-            highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
-        )
+        highs = self._live()
+        if highs is not None:
+            highs.changeColsCost(self.model.n_cols, self._all_cols, cost)
+            highs.changeObjectiveSense(
+                highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
+            )
 
     def use_objective(self, name: str) -> None:
         """Make `weighted_reach`, `net_spend` or `option_count` the objective (SPEC §3 order)."""
@@ -448,7 +542,9 @@ class MatrixSolver(_HighsRun):
     def set_objective_offset(self, offset: float) -> None:
         """A constant added to the objective (the elastic diagnosis model uses one)."""
         self._offset = float(offset)
-        self._highs.changeObjectiveOffset(self._offset)
+        highs = self._live()
+        if highs is not None:
+            highs.changeObjectiveOffset(self._offset)
 
     def use_lexicographic(self, reach_weight: float, spend_weight: float) -> None:
         """Maximise reach_weight·W − spend_weight·N − option count (formulation choice 16)."""
@@ -481,46 +577,58 @@ class MatrixSolver(_HighsRun):
         if col.shape != (self.model.n_cols,):
             raise ValueError("a start needs one value per column")
         self._start = col
-        self._highs.setSolution(self.model.n_cols, self._all_cols, col)
+        highs = self._live()
+        if highs is not None:
+            highs.setSolution(self.model.n_cols, self._all_cols, col)
 
     def hold(self, objective: str, limit: float) -> None:
         """Stage row (eq. 15): keep `objective` at least (maximised) or at most `limit`."""
         vector = self.model.objectives[objective]
         cols = np.flatnonzero(vector).astype(np.int32)
         lower, upper = (limit, np.inf) if OBJECTIVES[objective] else (-np.inf, limit)
-        self._highs.addRow(lower, upper, len(cols), cols, vector[cols])
-        self._extra.append(f"tie_break({objective})")
-        self._extra_rows.append(ExtraRow(cols, vector[cols].copy(), lower, upper))
+        self._append_row(
+            ExtraRow(cols, vector[cols].copy(), lower, upper), f"tie_break({objective})"
+        )
 
     def clear_stage_rows(self) -> None:
         """Delete the previous rank's stage rows (cuts stay)."""
         base = self.model.n_rows
         stage = [base + k for k, name in enumerate(self._extra) if name.startswith("tie_break")]
         if stage:
-            self._highs.deleteRows(len(stage), np.array(stage, dtype=np.int32))
+            highs = self._live()
+            if highs is not None:
+                highs.deleteRows(len(stage), np.array(stage, dtype=np.int32))
             keep = [not name.startswith("tie_break") for name in self._extra]
             self._extra = [name for name, k in zip(self._extra, keep, strict=True) if k]
             self._extra_rows = [row for row, k in zip(self._extra_rows, keep, strict=True) if k]
 
     def add_row(self, row: ExtraRow, name: str) -> None:
         """Append a row given as data (a cut or stage row of another solver on the same model)."""
-        cols = np.asarray(row.cols, dtype=np.int32)
-        self._highs.addRow(row.lower, row.upper, len(cols), cols, np.asarray(row.vals, dtype=float))
-        self._extra.append(name)
-        self._extra_rows.append(row)
+        self._append_row(row, name)
 
     def add_no_good_cut(self, option_columns: Sequence[int], rhs: float) -> None:
         """Eq. (14): Σ_{o∈S} x_o ≤ rhs over the given option indices (x columns)."""
         cols = np.asarray(option_columns, dtype=np.int32) + self.model.x_start
-        self._highs.addRow(-np.inf, float(rhs), len(cols), cols, np.ones(len(cols)))
         self._cuts += 1
-        self._extra.append(f"no_good({self._cuts})")
-        self._extra_rows.append(ExtraRow(cols, np.ones(len(cols)), -np.inf, float(rhs)))
+        row = ExtraRow(cols, np.ones(len(cols)), -np.inf, float(rhs))
+        self._append_row(row, f"no_good({self._cuts})")
+
+    def _append_row(self, row: ExtraRow, name: str) -> None:
+        """Record a row added after the model, and hand it to HiGHS while that is safe."""
+        highs = self._live()
+        if highs is not None:
+            cols = np.asarray(row.cols, dtype=np.int32)
+            vals = np.asarray(row.vals, dtype=float)
+            highs.addRow(row.lower, row.upper, len(cols), cols, vals)
+        self._extra.append(name)
+        self._extra_rows.append(row)
 
     def drop_last_cut(self) -> None:
         """Delete the last no-good cut (one added for a plan the tie-break then changed)."""
         last = max(k for k, name in enumerate(self._extra) if name.startswith("no_good"))
-        self._highs.deleteRows(1, np.array([self.model.n_rows + last], dtype=np.int32))
+        highs = self._live()
+        if highs is not None:
+            highs.deleteRows(1, np.array([self.model.n_rows + last], dtype=np.int32))
         del self._extra[last], self._extra_rows[last]
         self._cuts -= 1
 
@@ -534,12 +642,16 @@ class MatrixSolver(_HighsRun):
         """Write exactly what HiGHS holds now (objective, stage rows, cuts) as MPS or LP.
 
         The format follows the suffix (`.mps`, `.lp`). Names are attached to a
-        copy, so the solving instance never pays for them.
+        copy, so the solving instance never pays for them. Refused once a solve
+        on it was given up (its thread may still be inside HiGHS).
         """
-        lp = self._highs.getLp()
+        highs = self._live()
+        if highs is None:
+            raise RuntimeError("a solve on this model was given up; HiGHS cannot be read now")
+        lp = highs.getLp()
         lp.col_names_ = self.model.col_names()
         lp.row_names_ = self.model.row_names() + self._extra
-        writer = _quiet_highs()
+        writer = quiet_highs()
         writer.passModel(lp)
         if writer.writeModel(str(path)) == highspy.HighsStatus.kError:
             raise RuntimeError(f"HiGHS could not write {path}")
@@ -548,7 +660,7 @@ class MatrixSolver(_HighsRun):
         """One HiGHS run, checked: its reported objective must be its solution's.
 
         HiGHS 1.16, given a start, once reported as optimal an objective its
-        own solution did not have (`tests/test_fast_ranking.py`); such an
+        own solution did not have (`tests/solve/test_fast_ranking.py`); such an
         answer is re-solved once without the start, and reported as numerical
         trouble if it persists. When HiGHS ends without a solution (deadline,
         abandoned root LP), the best of its last improving solution and the
@@ -705,62 +817,3 @@ class MatrixSolver(_HighsRun):
             u=tuple(values[mm.u_start :].tolist()),
             message=message,
         )
-
-
-def max_cofinancing(
-    scenario: Scenario, options: Sequence[str], offers: Sequence[str]
-) -> list[tuple[str, str, float]]:
-    """The most co-financing the chosen options and taken offers allow (rules 3-5).
-
-    With x and y fixed, net spend is lowest when Σ z is largest, which is a
-    small LP (a transportation problem). Solving it afresh for the reported plan
-    means a tolerance used in the staged MIP solves (net spend held within
-    1e-6 of its optimum) can never leak into reported amounts (SPEC §3).
-    Returns (offer_id, option_id, amount) with amounts > 1e-9, in id order.
-    """
-    chosen, taken = set(options), set(offers)
-    cost = {o.option_id: o.cost for o in scenario.options}
-    offer_of = {c.offer_id: c for c in scenario.offers}
-    mcs = scenario.settings.max_cofinance_share
-    # Eligibility of the chosen options for the taken offers only (at 50,000
-    # options the whole scenario's pairs take a second).
-    paid = {o for o in chosen if cost[o] > 0}
-    pairs = eligible_pairs(
-        replace(
-            scenario,
-            options=tuple(o for o in scenario.options if o.option_id in paid),
-            offers=tuple(c for c in scenario.offers if c.offer_id in taken),
-            coverage=tuple(row for row in scenario.coverage if row.option_id in paid),
-        )
-    )
-    if not pairs:
-        return []
-    h = _quiet_highs()
-    h.setOptionValue("threads", solver_threads())
-    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-    n = len(pairs)
-    ub = [min(offer_of[c].share, mcs) * cost[o] for c, o in pairs]
-    h.addVars(n, np.zeros(n), np.array(ub, dtype=float))
-    h.changeColsCost(n, np.arange(n, dtype=np.int32), np.full(n, -1.0))
-    for key_pos, limit in ((0, lambda c: offer_of[c].cap), (1, lambda o: mcs * cost[o])):
-        groups: dict[str, list[int]] = {}
-        for k, pair in enumerate(pairs):
-            groups.setdefault(pair[key_pos], []).append(k)
-        for key, ks in sorted(groups.items()):
-            h.addRow(
-                -highspy.kHighsInf,
-                limit(key),
-                len(ks),
-                np.array(ks, dtype=np.int32),
-                np.ones(len(ks)),
-            )
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        raise RuntimeError(f"co-financing LP ended with {h.getModelStatus()}")
-    values = h.getSolution().col_value
-    out = []
-    for (c, o), v, bound in zip(pairs, values, ub, strict=True):
-        amount = min(max(0.0, float(v)), bound)
-        if amount > 1e-9:
-            out.append((c, o, amount))
-    return sorted(out)

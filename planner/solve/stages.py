@@ -40,26 +40,13 @@ class Stages:
     proven: bool
 
 
-def solve_rank(
-    pm: PlanModel | MatrixModel,
-    solver: PersistentSolver | MatrixSolver,
-    start: np.ndarray | None = None,
-) -> Stages:
-    """The lexicographic stages for one rank (formulation eq. 15): `reach_stage`, then
-    `tie_break` on the same solver."""
-    return tie_break(pm, solver, reach_stage(pm, solver, start))
-
-
 def reach_stage(
-    pm: PlanModel | MatrixModel,
-    solver: PersistentSolver | MatrixSolver,
-    start: np.ndarray | None = None,
+    pm: PlanModel | MatrixModel, solver: PersistentSolver | MatrixSolver
 ) -> SolveResult:
     """Stage 1: the most weighted reach the solver's model (with its cuts) allows.
 
-    The direct backend starts from the best of `start` (the previous plan
-    repaired, only if WARM_START_RANKS) and, on large models, the greedy and
-    LP-guided plans (`_best_start`).
+    On large models the direct backend starts from the better of the greedy
+    and LP-guided plans (`_best_start`).
     """
     solver.clear_stage_rows()
     weights = None
@@ -72,7 +59,7 @@ def reach_stage(
         solver.use_objective("weighted_reach")
     lp_bound = None
     if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
-        start, lp_bound = _best_start(pm, solver, start)
+        start, lp_bound = _best_start(pm, solver)
         if start is not None:
             solver.set_start(start)
     result = solver.solve()
@@ -232,21 +219,19 @@ def tie_break(
     return Stages(best, reach, proven)
 
 
-def _best_start(
-    mm: MatrixModel, solver: MatrixSolver, repaired: np.ndarray | None
-) -> tuple[np.ndarray | None, float | None]:
+def _best_start(mm: MatrixModel, solver: MatrixSolver) -> tuple[np.ndarray | None, float | None]:
     """The start for a reach stage and, when the LP relaxation was solved, its bound.
 
     On large models HiGHS may spend the whole time limit in its root LP and
     cut rounds (measured: 10,000 options, 60 s, no plan); the start is then
-    what the run reports, so it is always built there: the best by weighted
-    reach of the repaired last plan, a greedy plan (`planner.solve.start_plan`,
-    within `GREEDY_SHARE` of the remaining time) and, when the LP relaxation is
-    cheap enough, the LP-guided search (`planner.solve.lp_start`) from them. Small
-    models find better plans than these within a second on their own.
+    what the run reports, so it is always built there: the better by weighted
+    reach of a greedy plan (`planner.solve.start_plan`, within `GREEDY_SHARE`
+    of the remaining time) and, when the LP relaxation is cheap enough, the
+    LP-guided search (`planner.solve.lp_start`) from it. Small models find
+    better plans than these within a second on their own.
     """
     if not solver.large:
-        return repaired, None
+        return None, None
     now = time.monotonic()
     greedy = greedy_start(
         mm,
@@ -254,7 +239,7 @@ def _best_start(
         deadline=solver.deadline,
         stop_by=now + GREEDY_SHARE * (solver.deadline - now),
     )
-    found = [v for v in (repaired, greedy) if v is not None]
+    found = [greedy] if greedy is not None else []
     lp_bound = None
     now = time.monotonic()
     remaining = solver.deadline - now
@@ -268,6 +253,7 @@ def _best_start(
             deadline=now + (SEARCH_SHARE if rounds else SUB_MIP_SHARE) * remaining,
             known=found,
             rounds=rounds,
+            scope=solver.scope,
         )
         if guided is not None:
             lp_bound = guided.lp_bound

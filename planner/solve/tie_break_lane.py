@@ -21,9 +21,13 @@ from collections.abc import Sequence
 
 from planner.model.matrix_model import MatrixModel
 from planner.solve.result import SolveResult
-from planner.solve.solver import MatrixSolver
+from planner.solve.solver import UNWIND_WAIT, MatrixSolver, SolveScope
 from planner.solve.stages import Stages, tie_break
 from planner.solve.start_plan import ExtraRow
+
+#: How long `TieBreakLane.close` waits for the lane's thread: its solve is given up
+#: `UNWIND_WAIT` after the interrupt; the rest is room for a loaded machine.
+CLOSE_WAIT = 20 * UNWIND_WAIT + 0.5
 
 
 class TieBreakLane:
@@ -32,11 +36,22 @@ class TieBreakLane:
     It holds the model, the no-good cuts of the plans returned so far (handed
     over by `start`, in the main solver's order) and one stage row; it is built
     on first use, so runs that never overlap two stages never pay for it.
+    `scope` is the call's (`SolveScope`): a stop of the call stops the lane too.
     """
 
-    def __init__(self, model: MatrixModel, *, deadline: float, mip_gap: float, grace: float):
+    def __init__(
+        self,
+        model: MatrixModel,
+        *,
+        deadline: float,
+        mip_gap: float,
+        grace: float,
+        scope: SolveScope | None = None,
+    ) -> None:
         self.model = model
-        self._solver = MatrixSolver(model, deadline=deadline, mip_gap=mip_gap, grace=grace)
+        self._solver = MatrixSolver(
+            model, deadline=deadline, mip_gap=mip_gap, grace=grace, scope=scope
+        )
         self._thread: threading.Thread | None = None
         self._outcome: Stages | BaseException | None = None
 
@@ -71,16 +86,24 @@ class TieBreakLane:
         except BaseException as exc:  # handed to the caller by `result`
             self._outcome = exc
 
-    def close(self) -> None:
-        """Stop a tie-break still running (the run ended without waiting for it) and wait.
+    def close(self, wait: float = CLOSE_WAIT) -> bool:
+        """Stop a tie-break still running (the run ended without waiting for it); wait `wait` s.
 
         Its solver's deadline is moved to now, so HiGHS is interrupted at its
-        next check; the wait is bounded like `result`'s.
+        next check and the lane's watchdog gives the solve up after
+        `UNWIND_WAIT` (its thread is then the call's to wait for, `SolveScope`):
+        the lane's thread itself ends well within `CLOSE_WAIT`. True when it
+        has ended.
         """
         self._solver.deadline = 0.0
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(wait)
+        if thread.is_alive():
+            return False
+        self._thread = None
+        return True
 
     def result(self) -> Stages:
         """Wait for the tie-break and return its stages (its errors are raised here).

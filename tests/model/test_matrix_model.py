@@ -38,10 +38,11 @@ from planner.model.matrix_model import (
 )
 from planner.model.pyomo_model import PlanModel, build_model
 from planner.scenario.data import Offer, Resource, Rule, Scenario, Usage, eligible_pairs
+from planner.solve.highs_instance import HIGHS_THREADS
 from planner.solve.pyomo_solver import PersistentSolver
 from planner.solve.ranking import rank_plans
 from planner.solve.result import SolveResult, Termination, tolerance
-from planner.solve.solver import MatrixSolver, solver_threads
+from planner.solve.solver import MatrixSolver
 
 STAGES = ("weighted_reach", "net_spend", "option_count")
 
@@ -415,7 +416,7 @@ def test_export_is_the_model_solved(tmp_path: Path, suffix: str) -> None:
     h.setOptionValue("output_flag", False)
     h.readModel(str(path))
     h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("threads", solver_threads())  # process-wide: keep the product's
+    h.setOptionValue("threads", HIGHS_THREADS)  # process-wide: keep the product's
     h.run()
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     assert _close(h.getInfo().objective_function_value, expected.incumbent)

@@ -21,10 +21,11 @@ import planner.solve.solver as solver_module
 from planner.checks.verify import check_plan
 from planner.model.matrix_model import build_matrix_model
 from planner.solve.cbc_rival import CbcRival, RivalAnswer, cbc_command
+from planner.solve.highs_instance import HIGHS_THREADS
 from planner.solve.race import StageRace
 from planner.solve.ranking import rank_plans
 from planner.solve.result import SolveResult, Termination, tolerance
-from planner.solve.solver import MatrixSolver, solver_threads
+from planner.solve.solver import MatrixSolver
 from planner.solve.start_plan import feasible
 
 
@@ -33,7 +34,7 @@ def _optimum(lp: highspy.HighsLp) -> tuple[np.ndarray, float]:
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("threads", solver_threads())  # HiGHS's thread pool is process-wide
+    h.setOptionValue("threads", HIGHS_THREADS)  # HiGHS's thread pool is process-wide
     h.passModel(lp)
     h.run()
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
@@ -146,9 +147,9 @@ def test_plans_proven_by_the_rival_are_the_plans_highs_proves(eager_race) -> Non
     decided = 0
     for seed in range(10):
         sc = random_scenario(4100 + seed, n_options=40, n_markets=12, n_offers=3, plans=3)
-        alone = rank_plans(sc, race=False)
+        alone = rank_plans(sc, threads=1)
         RIVAL_ANSWERS.clear()
-        raced = rank_plans(sc, race=True)
+        raced = rank_plans(sc, threads=2)
         decided += bool(RIVAL_ANSWERS)
         assert raced.status == alone.status
         _same_keys(_key(raced), _key(alone))
@@ -206,8 +207,8 @@ def test_a_solution_found_before_the_rival_started_is_the_answer_it_proves(
 def test_a_rival_answer_that_breaks_a_row_is_ignored(eager_race) -> None:
     eager_race(BrokenRival)
     sc = random_scenario(4300, n_options=14, n_markets=6, n_offers=3, plans=2)
-    alone = rank_plans(sc, race=False)
-    raced = rank_plans(sc, race=True)
+    alone = rank_plans(sc, threads=1)
+    raced = rank_plans(sc, threads=2)
     _same_keys(_key(raced), _key(alone))
     assert ProvingRival.made, "the stand-in rival never ran"
     for plan in raced.plans:
@@ -271,9 +272,9 @@ def test_a_plan_proven_the_only_optimum_is_taken_at_once(eager_race, slow_highs)
     taken = 0
     for seed in range(4):
         sc = _random_knapsack(4600 + seed)
-        alone = rank_plans(sc, race=False)
+        alone = rank_plans(sc, threads=1)
         RIVAL_ANSWERS.clear()
-        raced = rank_plans(sc, race=True)
+        raced = rank_plans(sc, threads=2)
         taken += any("only plan" in message for message in RIVAL_ANSWERS)
         assert raced.plans[0].options == alone.plans[0].options
         assert raced.plans[0].proven_optimal and check_plan(sc, raced.plans[0]) == []
@@ -285,9 +286,9 @@ def test_without_uniqueness_the_stage_waits_for_highs(eager_race, slow_highs) ->
     """The check finds another plan of the same value: HiGHS's own plan is the answer."""
     eager_race(ProvingRival)
     sc = _random_knapsack(4610)
-    alone = rank_plans(sc, race=False)
+    alone = rank_plans(sc, threads=1)
     RIVAL_ANSWERS.clear()
-    raced = rank_plans(sc, race=True)
+    raced = rank_plans(sc, threads=2)
     assert raced.plans[0].options == alone.plans[0].options
     assert not any("only plan" in message for message in RIVAL_ANSWERS)
     assert any(r.checking for r in ProvingRival.made), "the uniqueness check never ran"
@@ -298,7 +299,7 @@ def test_no_uniqueness_check_without_one_exact_objective(eager_race, slow_highs)
     hide a different plan of nearly the same value; the check must not run."""
     eager_race(UniqueRival)
     sc = random_scenario(4620, n_options=14, n_markets=6, n_offers=3, plans=1)
-    rank_plans(sc, race=True)
+    rank_plans(sc, threads=2)
     assert ProvingRival.made and not any(r.checking for r in ProvingRival.made)
 
 
@@ -371,8 +372,8 @@ def test_racing_real_cbc_gives_the_same_plans(seed: int, monkeypatch: pytest.Mon
     monkeypatch.setattr(solver_module, "rival_worthwhile", lambda model: True)
     sc = random_scenario(4500 + seed, n_options=24, n_markets=8, n_offers=3, plans=3)
     sc = replace(sc, settings=replace(sc.settings, time_limit_s=60.0))
-    alone = rank_plans(sc, race=False)
-    raced = rank_plans(sc, race=True)
+    alone = rank_plans(sc, threads=1)
+    raced = rank_plans(sc, threads=2)
     assert raced.status == alone.status
     _same_keys(_key(raced), _key(alone))
     for plan in raced.plans:
@@ -410,8 +411,8 @@ def test_racing_real_cbc_on_knapsacks_gives_the_same_plans(
     monkeypatch.setattr(race_module, "RACE_AFTER", 0.0)
     monkeypatch.setattr(solver_module, "rival_worthwhile", lambda model: True)
     sc = _random_knapsack(4700 + seed, n=30)
-    alone = rank_plans(sc, race=False)
-    raced = rank_plans(sc, race=True)
+    alone = rank_plans(sc, threads=1)
+    raced = rank_plans(sc, threads=2)
     assert raced.status == alone.status == "optimal"
     assert raced.plans[0].options == alone.plans[0].options
     assert check_plan(sc, raced.plans[0]) == []

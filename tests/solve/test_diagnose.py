@@ -151,9 +151,11 @@ def test_change_that_falls_short_is_rounded_further(monkeypatch: pytest.MonkeyPa
     real = diagnose.plan_exists
     calls: list[float] = []
 
-    def first_fails(scenario: Scenario, *, deadline: float, start=None) -> bool | None:
+    def first_fails(scenario: Scenario, *, deadline: float, start=None, scope=None) -> bool | None:
         calls.append(scenario.settings.budget)
-        return False if len(calls) == 1 else real(scenario, deadline=deadline, start=start)
+        if len(calls) == 1:
+            return False
+        return real(scenario, deadline=deadline, start=start, scope=scope)
 
     monkeypatch.setattr(diagnose, "plan_exists", first_fails)
     sc = _decide(tiny_scenario(budget=15.0), O1="must", O2="must")

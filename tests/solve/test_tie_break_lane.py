@@ -26,21 +26,27 @@ from planner.solve.tie_break_lane import TieBreakLane
 
 
 def _same_plans(a, b) -> None:
+    """The same plans: options, offers and co-financing, and so every figure."""
     assert a.status == b.status
     assert len(a.plans) == len(b.plans)
     for pa, pb in zip(a.plans, b.plans, strict=True):
+        assert pa.options == pb.options
+        assert pa.offers == pb.offers
+        assert [(c.offer_id, c.option_id) for c in pa.cofinancing] == [
+            (c.offer_id, c.option_id) for c in pb.cofinancing
+        ]
+        for ca, cb in zip(pa.cofinancing, pb.cofinancing, strict=True):
+            assert ca.amount == pytest.approx(cb.amount, abs=tolerance(cb.amount))
         assert pa.weighted_reach == pytest.approx(
             pb.weighted_reach, abs=tolerance(pb.weighted_reach)
         )
         assert pa.net_spend == pytest.approx(pb.net_spend, abs=2 * tolerance(pb.net_spend))
-        assert len(pa.options) == len(pb.options)
         assert pa.proven_optimal == pb.proven_optimal
 
 
 @pytest.fixture
 def lane_starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the tie-breaks handed to a lane, on any machine (two cores assumed)."""
-    monkeypatch.setattr(ranking, "cores_available", lambda: 2)
+    """Count the tie-breaks handed to a lane (CBC kept out: the lane alone has the core)."""
     monkeypatch.setattr(solver_module, "rival_worthwhile", lambda model: False)
     starts: list[int] = []
     original = TieBreakLane.start
@@ -61,10 +67,8 @@ def test_overlapped_tie_breaks_give_the_sequential_plans(
         sc = random_scenario(
             5200 + seed, n_options=30, n_markets=10, n_offers=3, plans=5, min_plan_difference=d
         )
-        monkeypatch.setattr(ranking, "OVERLAP_TIE_BREAKS", False)
-        sequential = rank_plans(sc)
-        monkeypatch.setattr(ranking, "OVERLAP_TIE_BREAKS", True)
-        overlapped = rank_plans(sc)
+        sequential = rank_plans(sc, threads=1)
+        overlapped = rank_plans(sc, threads=2)
         _same_plans(overlapped, sequential)
         for plan in overlapped.plans:
             assert check_plan(sc, plan) == []
@@ -94,11 +98,9 @@ def test_wrongly_speculated_options_are_cut_again_and_the_rank_solved_again(
 
     for seed in range(4):
         sc = random_scenario(5300 + seed, n_options=24, n_markets=8, n_offers=3, plans=4)
-        monkeypatch.setattr(ranking, "OVERLAP_TIE_BREAKS", False)
-        sequential = rank_plans(sc)
-        monkeypatch.setattr(ranking, "OVERLAP_TIE_BREAKS", True)
+        sequential = rank_plans(sc, threads=1)
         monkeypatch.setattr(ranking, "_speculated_options", wrong)
-        overlapped = rank_plans(sc)
+        overlapped = rank_plans(sc, threads=2)
         monkeypatch.setattr(ranking, "_speculated_options", real)
         _same_plans(overlapped, sequential)
         for plan in overlapped.plans:
@@ -108,13 +110,13 @@ def test_wrongly_speculated_options_are_cut_again_and_the_rank_solved_again(
 
 def test_one_plan_asked_for_never_starts_a_lane(lane_starts: list[int]) -> None:
     sc = random_scenario(5400, n_options=24, n_markets=8, n_offers=3, plans=1)
-    assert rank_plans(sc).plans
+    assert rank_plans(sc, threads=2).plans
     assert lane_starts == []
 
 
-def test_without_race_the_second_core_stays_free(lane_starts: list[int]) -> None:
+def test_one_core_starts_no_lane(lane_starts: list[int]) -> None:
     sc = random_scenario(5401, n_options=24, n_markets=8, n_offers=3, plans=4)
-    assert len(rank_plans(sc, race=False).plans) > 1
+    assert len(rank_plans(sc, threads=1).plans) > 1
     assert lane_starts == []
 
 
@@ -184,15 +186,15 @@ def test_an_error_in_the_run_stops_the_lanes_tie_break(
     real = ranking.reach_stage
     calls: list[int] = []
 
-    def failing_second(pm, solver, start=None):
+    def failing_second(pm, solver):
         calls.append(1)
         if len(calls) == 2:
             raise ranking.SolverTroubleError("HiGHS reported numerical trouble")
-        return real(pm, solver, start)
+        return real(pm, solver)
 
     monkeypatch.setattr(ranking, "reach_stage", failing_second)
     sc = random_scenario(5404, n_options=30, n_markets=10, n_offers=3, plans=3)
     with pytest.raises(ranking.SolverTroubleError):
-        rank_plans(sc)
+        rank_plans(sc, threads=2)
     assert lanes and lane_starts
     assert not lanes[0].busy
