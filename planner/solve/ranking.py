@@ -93,13 +93,14 @@ def rank_plans(
     the next rank's reach stage (`planner.solve.tie_break_lane`); HiGHS itself
     always runs one thread (`planner.solve.highs_instance.HIGHS_THREADS`). None
     means the cores this process may run on; callers that already run one
-    solve per core (sweeps, parallel workers) pass 1. The plans are the same
-    whatever `threads` is.
+    solve per core (sweeps, parallel workers) pass 1. Whatever `threads` is,
+    the plans are the same when the solves end within the limit.
 
-    Nothing outlives the call or reaches beyond it: a stop (`stop_all_solves`)
-    ends the solves of the calls running then, not later ones, and the
-    threads of solves given up at the deadline are waited for, until the
-    deadline, before this returns.
+    Nothing of the call reaches beyond it: a stop (`stop_all_solves`) ends
+    the solves of the calls running then, not later ones, and the threads of
+    solves given up at the deadline are waited for, until the deadline,
+    before this returns (one still inside HiGHS then ends at HiGHS's next
+    interrupt check).
 
     `race` is the switch `threads` replaces, kept only until its last callers
     pass `threads`: False is `threads=1`, True is `threads=None`; ignored when
@@ -188,6 +189,7 @@ class _Ranking:
     def run(self, backend: Backend) -> PlanSet:
         """The whole call: build, rank, end every solve, report."""
         returned = False
+        self.scope.open()
         try:
             outcome = self._run(backend)
             returned = True
@@ -417,6 +419,9 @@ class _Ranking:
         return bool(short)
 
     def _time_limit_reason(self) -> str:
+        """Why the solves ended early: the time limit, or a stop (`stop_all_solves`)."""
+        if self.scope.stop.is_set():
+            return "the run was stopped"
         return f"the time limit of {self.settings.time_limit_s:g} s was reached"
 
     def _diagnose(self, nothing_reached: bool = False) -> Diagnosis:

@@ -16,7 +16,8 @@ deadline, stop signal and given-up threads belong to the call that made its
 solver (`SolveScope`), HiGHS always runs with `HIGHS_THREADS`, and instances
 print nothing without touching the process's stdout or stderr
 (`planner.solve.highs_instance`). The only module state is the list of threads
-inside HiGHS right now, which `stop_all_solves` and the exit hook need.
+inside HiGHS and of calls running, now, which `stop_all_solves` and the exit
+hook need.
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ class SolveScope:
     rather than leaving threads to pile up under the next call. Every solver of
     one call (main solver, tie-break lane, start-plan helpers) is given the
     same scope; a solver made without one has a scope of its own.
+
+    A call `open`s its scope while it runs, so that `stop_all_solves` reaches
+    it even between two solves; `end` closes it.
     """
 
     def __init__(self) -> None:
@@ -82,6 +86,11 @@ class SolveScope:
         no further solve starts."""
         self._given_up: list[threading.Thread] = []
         self._lock = threading.Lock()
+
+    def open(self) -> None:
+        """Count this scope's call among those running now (`stop_all_solves` stops them)."""
+        with _registry_lock:
+            _open_scopes.add(self)
 
     def give_up(self, worker: threading.Thread) -> None:
         """Note a worker thread no longer waited for (it is still inside HiGHS)."""
@@ -103,6 +112,8 @@ class SolveScope:
         ends on its own at HiGHS's next interrupt check.
         """
         self.stop.set()
+        with _registry_lock:
+            _open_scopes.discard(self)
         for worker in self.running():
             worker.join(max(0.0, until - time.monotonic()))
         return not self.running()
@@ -112,6 +123,8 @@ _registry_lock = threading.Lock()
 _inside_highs: dict[threading.Thread, tuple[SolveScope, bool]] = {}
 """Threads inside `highs.run()` right now, with their call's scope and whether their
 solve was given up. Each removes itself when HiGHS returns, so this never grows."""
+_open_scopes: set[SolveScope] = set()
+"""The scopes of the calls running now (`SolveScope.open` to `SolveScope.end`)."""
 
 
 def _note_given_up(worker: threading.Thread) -> None:
@@ -137,12 +150,14 @@ def stop_all_solves(wait: float = 5.0) -> None:
 
     For a process that is ending on Ctrl-C or SIGTERM: a thread still inside
     HiGHS when the interpreter shuts down aborts the process ("terminate
-    called without an active exception"). The calls those solves belong to
-    are stopped (their scope's `stop`); calls that start later run normally.
+    called without an active exception"). The calls running now are stopped
+    (their scope's `stop`: the solves they are in, and any they would start);
+    calls that start later run normally.
     """
     with _registry_lock:
         running = dict(_inside_highs)
-    for scope, _ in running.values():
+        scopes = {scope for scope, _ in running.values()} | _open_scopes
+    for scope in scopes:
         scope.stop.set()
     end = time.monotonic() + wait
     for worker in running:

@@ -20,6 +20,7 @@ from scenario_builders import random_scenario, tiny_scenario
 
 import planner.solve.cofinancing as cofinancing
 import planner.solve.race as race_module
+import planner.solve.ranking as ranking
 import planner.solve.solver as solver_module
 from planner.checks.verify import check_plan
 from planner.model.common import canonical_order
@@ -88,6 +89,26 @@ def test_a_stop_ends_the_call_running_then_and_not_the_next(
     later = rank_plans(tiny_scenario(plans=2))
     assert later.status == RunStatus.OPTIMAL
     assert later.plans and all(p.proven_optimal for p in later.plans)
+
+
+def test_a_stop_between_two_solves_still_stops_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stop that comes while the call is between solves (no thread inside HiGHS)."""
+    real = ranking.reach_stage
+    calls: list[int] = []
+
+    def stopped_after_the_first(pm, solver):
+        result = real(pm, solver)
+        calls.append(1)
+        if len(calls) == 1:
+            stop_all_solves(wait=0.0)
+        return result
+
+    monkeypatch.setattr(ranking, "reach_stage", stopped_after_the_first)
+    planset = rank_plans(tiny_scenario(plans=3), threads=1)
+    assert len(planset.plans) == 1
+    assert "the run was stopped" in planset.message
+    monkeypatch.undo()
+    assert len(rank_plans(tiny_scenario(plans=3), threads=1).plans) > 1
 
 
 # -- a given-up solve's instance is never touched again ----------------------------
