@@ -223,9 +223,10 @@ class _HighsRun:
             event.subscribe(self._interrupt_at_deadline)
 
     def _interrupt_at_deadline(self, event) -> None:
-        """HiGHS callback: stop as soon as the run-wide deadline has passed."""
+        """HiGHS callback: stop as soon as the run-wide deadline has passed, the call was
+        stopped, or nobody waits for this solve any more (given up on Ctrl-C)."""
         now = time.monotonic()
-        if now >= self.deadline or self.scope.stop.is_set():
+        if now >= self.deadline or self.scope.stop.is_set() or self.abandoned is not None:
             if not self.interrupted:
                 self.interrupted_at = now
             self.interrupted = True

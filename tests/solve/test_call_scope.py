@@ -170,6 +170,26 @@ def test_a_given_up_instance_is_never_edited_or_solved_again() -> None:
     assert not abandoned_solves_running()
 
 
+def test_an_interrupt_while_waiting_gives_the_solve_up_and_stops_it() -> None:
+    """Ctrl-C reaches the waiting thread, not HiGHS's: the solve is given up, never touched
+    again, and told to stop at HiGHS's next check."""
+    sc = canonical_order(random_scenario(6102, n_options=200, n_markets=40, n_offers=4))
+    solver = MatrixSolver(build_matrix_model(sc), deadline=time.monotonic() + 60.0)
+    _slowed(solver, 0.05)
+    solver.use_objective("weighted_reach")
+    solver.set_objective_offset(0.0)
+
+    def ctrl_c() -> None:
+        if solver_module._inside_highs:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        solver._run_watched(solver.highs, tick=ctrl_c)
+    assert solver.abandoned is not None
+    assert solver.wait_given_up(time.monotonic() + 5.0)
+    assert solver.solve().termination == Termination.TIME_LIMIT  # refused at once
+
+
 def test_the_threads_inside_highs_are_only_those_running_now() -> None:
     for _ in range(2):
         solver = _abandoned_solver()
