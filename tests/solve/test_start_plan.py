@@ -180,7 +180,7 @@ def test_lp_guided_start_gives_up_when_its_lp_is_out_of_time() -> None:
 
 
 def _best_reach(sc: Scenario) -> float:
-    from test_model_bruteforce import enumerate_plans
+    from model.test_model_bruteforce import enumerate_plans  # tests/model, by its path
 
     return max((reach for _, reach, *_ in enumerate_plans(sc)), default=0.0)
 
