@@ -1,8 +1,8 @@
 """Export the product's own model (reach stage of plan 1) as an MPS file.
 
-Builds the model exactly as `planner.solve.ranking.rank_plans` does by default
+Builds the model exactly as `planner.solving.ranking.rank_plans` does by default
 (`planner.model.matrix_model.build_matrix_model`, handed to HiGHS by
-`planner.solve.solver.MatrixSolver` in one `passModel` call) and writes what that
+`planner.solving.solver.MatrixSolver` in one `passModel` call) and writes what that
 HiGHS instance holds (`MatrixSolver.write_model`), with the formulation's row
 and column names, and beside it (`options_path(OUT)`) the HiGHS options that
 instance would solve the reach stage with (they depend on the model's size):
@@ -35,7 +35,7 @@ def main() -> None:
     pickle_path, out = sys.argv[1], Path(sys.argv[2])
     from planner.model.common import canonical_order
     from planner.model.matrix_model import build_matrix_model
-    from planner.solve.solver import MatrixSolver
+    from planner.solving.solver import MatrixSolver
 
     scenario = canonical_order(load_pickled_scenario(pickle_path, plans=1, time_limit=60.0))
     t0 = time.perf_counter()

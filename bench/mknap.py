@@ -1,6 +1,6 @@
 """OR-Library mknapcb1 (30 problems, 5 x 100) solved by the product and by CBC.
 
-Mapping (as tests/solve/test_known_answers.py does for mknap1): item j is option O_j
+Mapping (as tests/solving/test_known_answers.py does for mknap1): item j is option O_j
 of cost r(1,j) reaching only its own market M_j (weight p(j), addressable 1,
 reach 1); the first constraint is the budget, the other four are Resources.
 The product runs `rank_plans` with plans = 1 (the SPEC §3 order: most profit,
@@ -73,7 +73,7 @@ def knapsack_scenario(profits, rows, rhs, time_limit: float):
 
 
 def run_product(count: int, time_limit: float) -> list[dict]:
-    from planner.solve.ranking import rank_plans
+    from planner.solving.ranking import rank_plans
 
     out = []
     for k, (profits, rows, rhs) in enumerate(problems()[:count]):
@@ -121,7 +121,7 @@ def run_cbc_same_order(count: int, time_limit: float) -> list[dict]:
 
     from planner.model.common import canonical_order
     from planner.model.matrix_model import build_matrix_model
-    from planner.solve.stages import lexicographic_weights
+    from planner.solving.stages import lexicographic_weights
 
     out = []
     for k, (profits, rows, rhs) in enumerate(problems()[:count]):

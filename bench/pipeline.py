@@ -92,12 +92,12 @@ def main() -> None:
     t0 = time.perf_counter()
     run_started = time.monotonic()  # as the command line: the limit covers the imports too
     _install_highs_timer()
-    import planner.solve.solver  # noqa: F401  (HiGHS)
+    import planner.solving.solver  # noqa: F401  (HiGHS)
     from planner.checks.precheck import check_before_solve
     from planner.checks.verify import check_plan
     from planner.reports.outputs import expected_write_seconds, write_outputs
     from planner.reports.plans_xlsx import RunInfo
-    from planner.solve.ranking import rank_plans
+    from planner.solving.ranking import rank_plans
     from planner.workbook.reader import read_workbook
     from planner.workbook.validation import check_workbook, without_cyclic_gc
 

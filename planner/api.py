@@ -104,7 +104,7 @@ def solve(
     scenario = _with_call_settings(scenario, plans, time_limit, threads)
 
     from planner.reports.outputs import expected_write_seconds
-    from planner.solve.ranking import rank_plans
+    from planner.solving.ranking import rank_plans
 
     found = precheck if precheck is not None else check(scenario)
     planset = rank_plans(
@@ -112,7 +112,7 @@ def solve(
         progress=progress,
         started=begun,
         after=expected_write_seconds(scenario),
-        race=threads is None or threads > 1,
+        threads=threads,
     )
     return Result(
         scenario=scenario,

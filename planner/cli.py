@@ -47,7 +47,7 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 def _stop_solves() -> None:
     """End HiGHS solves still running in threads before the interpreter shuts down."""
-    solver = sys.modules.get("planner.solve.solver")  # never imported by validate or template
+    solver = sys.modules.get("planner.solving.solver")  # never imported by validate or template
     if solver is not None:
         solver.stop_all_solves()
 
@@ -260,7 +260,7 @@ def main() -> None:
     try:
         cli()
     except SystemExit as done:
-        solver = sys.modules.get("planner.solve.solver")
+        solver = sys.modules.get("planner.solving.solver")
         if solver is not None and solver.abandoned_solves_running():
             # A HiGHS solve no longer waited for (deadline) may still be winding down
             # in its thread; results are already written, so leave without waiting.

@@ -45,6 +45,13 @@ def example() -> planner.Scenario:
     return planner.load(EXAMPLE)
 
 
+def test_planner_solve_stays_the_function_once_the_solving_stage_is_loaded() -> None:
+    """A subpackage named like the function would replace it on import (hence `solving`)."""
+    import planner.solving.ranking
+
+    assert callable(planner.solve) and planner.solve is planner.api.solve
+
+
 def test_load_gives_the_scenario_with_its_source(example: planner.Scenario) -> None:
     assert example.name == "base"
     assert example.source is not None and example.source.workbook == str(EXAMPLE)
@@ -73,8 +80,8 @@ def test_a_variant_made_in_code_equals_the_variant_made_in_the_workbook(tmp_path
     in_workbook = planner.load(write_workbook(tmp_path / "changed.xlsx", changed))
 
     assert in_code == in_workbook
-    solved_code = planner.api.solve(in_code, plans=3, time_limit=TIME_LIMIT, threads=1)
-    solved_workbook = planner.api.solve(in_workbook, plans=3, time_limit=TIME_LIMIT, threads=1)
+    solved_code = planner.solve(in_code, plans=3, time_limit=TIME_LIMIT, threads=1)
+    solved_workbook = planner.solve(in_workbook, plans=3, time_limit=TIME_LIMIT, threads=1)
     assert solved_code.status == "optimal"
     assert _plans_only(solved_code.to_dict()) == _plans_only(solved_workbook.to_dict())
 
@@ -119,7 +126,7 @@ def test_with_decisions_refuses_unknown_and_contradictory_ids(
 
 def test_solve_checks_its_own_arguments(example: planner.Scenario) -> None:
     with pytest.raises(planner.InputError) as caught:
-        planner.api.solve(example, plans=0, time_limit=-1, threads=0)
+        planner.solve(example, plans=0, time_limit=-1, threads=0)
     assert {p.column for p in caught.value.problems} == {"plans", "time_limit_s", "threads"}
     assert all(p.sheet == "solve()" for p in caught.value.problems)
 
@@ -146,7 +153,7 @@ def test_scenarios_and_results_pickle(example: planner.Scenario) -> None:
     variant = example.with_settings(budget=120)
     again = pickle.loads(pickle.dumps(variant))
     assert again == variant and again.source == variant.source
-    result = planner.api.solve(variant, plans=2, time_limit=TIME_LIMIT, threads=1)
+    result = planner.solve(variant, plans=2, time_limit=TIME_LIMIT, threads=1)
     back = pickle.loads(pickle.dumps(result))
     assert back == result
     assert back.to_dict() == result.to_dict()
@@ -154,7 +161,7 @@ def test_scenarios_and_results_pickle(example: planner.Scenario) -> None:
 
 
 def test_results_are_plain_values_and_a_frame(example: planner.Scenario) -> None:
-    result = planner.api.solve(example, plans=3, time_limit=TIME_LIMIT, threads=1)
+    result = planner.solve(example, plans=3, time_limit=TIME_LIMIT, threads=1)
     assert result.status == "optimal" and isinstance(result.status, str)
     best = result.plans[0]
     assert isinstance(best.weighted_reach, float) and isinstance(best.options, tuple)
@@ -174,7 +181,7 @@ def test_to_dict_is_the_command_lines_plans_json(tmp_path: Path) -> None:
     assert ran.exit_code == 0, ran.output
     written = json.loads((out / "plans.json").read_text(encoding="utf-8"))
     loaded = planner.load(EXAMPLE, settings={"plans": 2, "time_limit_s": TIME_LIMIT})
-    result = planner.api.solve(loaded, threads=1)
+    result = planner.solve(loaded, threads=1)
     assert _json(result.to_dict()) == written
 
 
@@ -192,10 +199,10 @@ def test_solves_in_a_process_pool_equal_solves_one_after_another(
     example: planner.Scenario,
 ) -> None:
     variants = _variants(example)
-    sequential = [planner.api.solve(v, plans=2, time_limit=TIME_LIMIT, threads=1) for v in variants]
+    sequential = [planner.solve(v, plans=2, time_limit=TIME_LIMIT, threads=1) for v in variants]
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=2, mp_context=spawn) as pool:
-        futures = [pool.submit(planner.api.solve, v, 2, TIME_LIMIT, 1) for v in variants]
+        futures = [pool.submit(planner.solve, v, 2, TIME_LIMIT, 1) for v in variants]
         parallel = [f.result(timeout=300) for f in futures]
     for one, other in zip(sequential, parallel, strict=True):
         assert one.status == "optimal"

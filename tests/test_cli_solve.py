@@ -232,10 +232,10 @@ def test_the_time_limit_counts_loading_the_solver(
     import sys
     import time
 
-    import planner.solve.ranking
+    import planner.solving.ranking
 
     captured: dict[str, float] = {}
-    real = planner.solve.ranking.rank_plans
+    real = planner.solving.ranking.rank_plans
 
     def spy(scenario, **kwargs):
         captured["started"] = kwargs["started"]
@@ -250,7 +250,7 @@ def test_the_time_limit_counts_loading_the_solver(
                 time.sleep(0.3)
             return None
 
-    monkeypatch.setattr(planner.solve.ranking, "rank_plans", spy)
+    monkeypatch.setattr(planner.solving.ranking, "rank_plans", spy)
     monkeypatch.delitem(sys.modules, "planner.reports.terminal")
     monkeypatch.setattr(sys, "meta_path", [SlowFinder(), *sys.meta_path])
     before = time.monotonic()

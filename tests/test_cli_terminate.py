@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from scenario_builders import random_scenario
 
-from planner.solve.race import cores_available
+from planner.solving.race import cores_available
 from planner.workbook.writer import write_scenario
 
 #: `planner` with HiGHS slowed (2 ms per interrupt check) and CBC started at once, so
 #: the second solver is surely running when the signal comes.
 SLOWED_PLANNER = """
 import sys, time
-import planner.solve.race as race
-import planner.solve.solver as solver
+import planner.solving.race as race
+import planner.solving.solver as solver
 race.RACE_AFTER = 0.0
 init = solver.MatrixSolver.__init__
 def slowed(self, *args, **kwargs):

@@ -12,7 +12,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from planner.solve.ranking import rank_plans
+from planner.solving.ranking import rank_plans
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 

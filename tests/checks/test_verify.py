@@ -13,7 +13,7 @@ from scenario_builders import random_scenario, shuffled_scenario, tiny_scenario
 from planner.checks.verify import check_plan, evaluate_plan, make_plan
 from planner.plan import CoFinancing
 from planner.scenario.data import Offer, Rule
-from planner.solve.ranking import rank_plans
+from planner.solving.ranking import rank_plans
 
 
 def _plan(sc, options, offers=(), cofinancing=()):

@@ -38,11 +38,11 @@ from planner.model.matrix_model import (
 )
 from planner.model.pyomo_model import PlanModel, build_model
 from planner.scenario.data import Offer, Resource, Rule, Scenario, Usage, eligible_pairs
-from planner.solve.highs_instance import HIGHS_THREADS
-from planner.solve.pyomo_solver import PersistentSolver
-from planner.solve.ranking import rank_plans
-from planner.solve.result import SolveResult, Termination, tolerance
-from planner.solve.solver import MatrixSolver
+from planner.solving.highs_instance import HIGHS_THREADS
+from planner.solving.pyomo_solver import PersistentSolver
+from planner.solving.ranking import rank_plans
+from planner.solving.result import SolveResult, Termination, tolerance
+from planner.solving.solver import MatrixSolver
 
 STAGES = ("weighted_reach", "net_spend", "option_count")
 

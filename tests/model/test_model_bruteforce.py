@@ -20,7 +20,7 @@ from scenario_builders import random_scenario
 
 from planner.plan import RunStatus
 from planner.scenario.data import Scenario
-from planner.solve.ranking import rank_plans
+from planner.solving.ranking import rank_plans
 
 TOL = 1e-6
 

@@ -3,7 +3,7 @@
 Why persistent: ranked plans add one no-good cut per plan and re-solve; the
 persistent interface hands only the new rows to HiGHS instead of rebuilding.
 Deadlines, interrupts, options and infeasibility confirmation are shared with
-the direct path (`planner.solve.solver._HighsRun`). Imported only when the Pyomo
+the direct path (`planner.solving.solver._HighsRun`). Imported only when the Pyomo
 backend is asked for: importing Pyomo costs half a second.
 """
 
@@ -21,9 +21,9 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 
 from planner.model.common import check_deadline
 from planner.model.pyomo_model import PlanModel
-from planner.solve.highs_instance import HIGHS_THREADS
-from planner.solve.result import SolveResult, Termination, finite_or_none
-from planner.solve.solver import SolveScope, _Abandoned, _HighsRun
+from planner.solving.highs_instance import HIGHS_THREADS
+from planner.solving.result import SolveResult, Termination, finite_or_none
+from planner.solving.solver import SolveScope, _Abandoned, _HighsRun
 
 #: Constraints handed to HiGHS between two deadline checks during `set_instance`.
 HANDOFF_CHUNK = 2000

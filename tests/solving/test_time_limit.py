@@ -15,9 +15,9 @@ from scenario_builders import random_scenario, tiny_scenario
 from planner.model.common import BuildTimeout
 from planner.model.pyomo_model import build_model
 from planner.plan import RunStatus
-from planner.solve.pyomo_solver import PersistentSolver
-from planner.solve.ranking import rank_plans
-from planner.solve.result import Termination
+from planner.solving.pyomo_solver import PersistentSolver
+from planner.solving.ranking import rank_plans
+from planner.solving.result import Termination
 
 SLACK = 1.5  # seconds of scheduler noise allowed on a shared machine
 
@@ -98,7 +98,7 @@ def test_every_plan_proven_at_the_deadline_itself_is_an_optimal_run(
 ) -> None:
     """A proof that lands as the deadline passes (CBC's, found by mknapcb1 runs) still
     makes the run `optimal` when it returned every plan asked for (SPEC §5)."""
-    import planner.solve.ranking as ranking
+    import planner.solving.ranking as ranking
 
     real = ranking.tie_break
 

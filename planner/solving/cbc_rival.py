@@ -8,7 +8,7 @@ no wall time. The binary is the one PuLP ships (a tested build for Linux,
 macOS and Windows), or `PLANNER_CBC` (a path, or `off`), or `cbc` on PATH.
 
 This module only runs CBC and reads its answer; which answer a stage uses is
-decided by `planner.solve.solver.MatrixSolver` (formulation: "Second solver").
+decided by `planner.solving.solver.MatrixSolver` (formulation: "Second solver").
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 import highspy
 import numpy as np
 
-from planner.solve.highs_instance import quiet_highs
+from planner.solving.highs_instance import quiet_highs
 
 #: Environment variable: a path to a CBC binary, or `off` to never start CBC.
 CBC_ENV = "PLANNER_CBC"

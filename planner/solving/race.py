@@ -3,7 +3,7 @@ which answer the stage gives (models/formulation.md, choice 14).
 
 Why a race: on knapsack-like models CBC's cuts close the bound much faster than
 HiGHS's, and HiGHS runs single-threaded, so on a second core CBC costs no wall
-time (`planner.solve.cbc_rival` runs CBC and reads its files).
+time (`planner.solving.cbc_rival` runs CBC and reads its files).
 
 Why this answer rule: a proof by CBC ends the stage at HiGHS's *first* solution
 within the proven gap, not at CBC's own solution. HiGHS's search is
@@ -13,7 +13,7 @@ provably the only plan of its value (`integral` objectives: a second CBC run,
 the `checker`, finds no other), so any solver would have returned it, or when
 HiGHS found none that good before the deadline.
 
-`planner.solve.solver.MatrixSolver` makes one `StageRace` per racing solve, reports
+`planner.solving.solver.MatrixSolver` makes one `StageRace` per racing solve, reports
 HiGHS's improving solutions to it from HiGHS's thread (`solution_found`), calls
 `tick` from the waiting thread, interrupts HiGHS once `stop_highs` is set, and
 asks `settle` for the stage's answer.
@@ -30,10 +30,10 @@ import highspy
 import numpy as np
 
 from planner.model.matrix_model import MatrixModel
-from planner.solve.cbc_rival import CbcRival, RivalAnswer, cbc_command
-from planner.solve.highs_instance import quiet_highs
-from planner.solve.result import FALLBACK_TOL, SolveResult, Termination, finite_or_none
-from planner.solve.start_plan import ExtraRow, feasible
+from planner.solving.cbc_rival import CbcRival, RivalAnswer, cbc_command
+from planner.solving.highs_instance import quiet_highs
+from planner.solving.result import FALLBACK_TOL, SolveResult, Termination, finite_or_none
+from planner.solving.start_plan import ExtraRow, feasible
 
 #: Largest model (nonzeros) on which CBC races HiGHS: up to M-sized models (50k).
 #: Above it CBC's preprocessing alone can outlast the limit (bench/README.md).
@@ -135,7 +135,7 @@ class StageRace:
             if now - self.started < RACE_AFTER or left < RACE_AFTER or command is None:
                 return
             if self.spare_core_taken():
-                return  # a tie-break runs there (planner.solve.tie_break_lane); CBC may start later
+                return  # a tie-break runs there (tie_break_lane); CBC may start later
             try:
                 self.rival = CbcRival(
                     self.lp,
@@ -169,7 +169,7 @@ class StageRace:
         """CBC again, on the model with a no-good cut over every binary of CBC's plan and
         the cutoff value ∓ 0.5: with integral plan values, "infeasible" means no other
         plan reaches `value` (a cutoff, not a row: a row at this scale is beyond the
-        solvers' tolerances, FINDINGS §12)."""
+        solvers' tolerances, bench/README.md, Findings §12)."""
         left = self.deadline - time.monotonic() - RIVAL_EARLY
         command = cbc_command()
         if command is None or left < RACE_AFTER:

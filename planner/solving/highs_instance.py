@@ -1,8 +1,8 @@
 """A `highspy.Highs` that prints nothing, and the one HiGHS thread count every solve uses.
 
-Why a module of its own: the solvers (`planner.solve.solver`), the second
-solver's model writer (`planner.solve.cbc_rival`, `planner.solve.race`) and the
-co-financing LP (`planner.solve.cofinancing`) all make HiGHS instances; none of
+Why a module of its own: the solvers (`planner.solving.solver`), the second
+solver's model writer (`planner.solving.cbc_rival`, `planner.solving.race`) and the
+co-financing LP (`planner.solving.cofinancing`) all make HiGHS instances; none of
 them should need the others to do so.
 """
 

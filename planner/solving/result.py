@@ -1,8 +1,8 @@
 """What one solve answers, in terms the ranking code can act on, and the SPEC tolerance.
 
-Why a module of its own: the HiGHS backends (`planner.solve.solver`,
-`planner.solve.pyomo_solver`), the second solver's race (`planner.solve.race`) and the
-stage logic (`planner.solve.stages`) all speak in `SolveResult`s; none of them
+Why a module of its own: the HiGHS backends (`planner.solving.solver`,
+`planner.solving.pyomo_solver`), the second solver's race (`planner.solving.race`) and the
+stage logic (`planner.solving.stages`) all speak in `SolveResult`s; none of them
 should need the others to do so.
 """
 
@@ -53,7 +53,7 @@ class SolveResult:
     message: str = ""
     lexicographic: bool = False
     """Found under the one integral objective that orders plans exactly as SPEC §3 does
-    (`planner.solve.stages.lexicographic_weights`): no tie-break stage follows."""
+    (`planner.solving.stages.lexicographic_weights`): no tie-break stage follows."""
 
     @property
     def has_solution(self) -> bool:

@@ -3,7 +3,7 @@
 A rank is a reach stage (maximise weighted reach) and a tie-break (holding
 reach within the SPEC tolerance: least net spend, then fewest options). The
 two are separate functions so the tie-break of one rank can run on a second
-solver while the next rank's reach stage runs (`planner.solve.tie_break_lane`).
+solver while the next rank's reach stage runs (`planner.solving.tie_break_lane`).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from planner.model.matrix_model import MatrixModel
-from planner.solve.lp_start import expected_lp_seconds, lp_guided_start
-from planner.solve.result import REL_TOL, SolveResult, Termination, tolerance
-from planner.solve.solver import MIP_ABS_GAP, MatrixSolver
-from planner.solve.start_plan import greedy_start
+from planner.solving.lp_start import expected_lp_seconds, lp_guided_start
+from planner.solving.result import REL_TOL, SolveResult, Termination, tolerance
+from planner.solving.solver import MIP_ABS_GAP, MatrixSolver
+from planner.solving.start_plan import greedy_start
 
 if TYPE_CHECKING:
     from planner.model.pyomo_model import PlanModel
-    from planner.solve.pyomo_solver import PersistentSolver
+    from planner.solving.pyomo_solver import PersistentSolver
 
 
 class SolverTroubleError(RuntimeError):
@@ -225,9 +225,9 @@ def _best_start(mm: MatrixModel, solver: MatrixSolver) -> tuple[np.ndarray | Non
     On large models HiGHS may spend the whole time limit in its root LP and
     cut rounds (measured: 10,000 options, 60 s, no plan); the start is then
     what the run reports, so it is always built there: the better by weighted
-    reach of a greedy plan (`planner.solve.start_plan`, within `GREEDY_SHARE`
+    reach of a greedy plan (`planner.solving.start_plan`, within `GREEDY_SHARE`
     of the remaining time) and, when the LP relaxation is cheap enough, the
-    LP-guided search (`planner.solve.lp_start`) from it. Small models find
+    LP-guided search (`planner.solving.lp_start`) from it. Small models find
     better plans than these within a second on their own.
     """
     if not solver.large:
@@ -268,7 +268,7 @@ def _best_start(mm: MatrixModel, solver: MatrixSolver) -> tuple[np.ndarray | Non
 #: Share of the remaining time the greedy start plan may take on a large model.
 GREEDY_SHARE = 0.05
 
-#: The LP-guided start (`planner.solve.lp_start`) is tried when its LP is expected to take
+#: The LP-guided start (`planner.solving.lp_start`) is tried when its LP is expected to take
 #: at most this share of the remaining time (it may take twice that before it is
 #: given up); its RENS sub-MIP ends by `SUB_MIP_SHARE` of the remaining time and
 #: its RINS rounds by `SEARCH_SHARE` (HiGHS on the whole model gets the rest).

@@ -8,13 +8,13 @@ from dataclasses import replace
 import pytest
 from scenario_builders import random_scenario
 
-import planner.solve.stages as stages
+import planner.solving.stages as stages
 from planner.checks.verify import check_plan
 from planner.model.common import canonical_order
 from planner.model.matrix_model import build_matrix_model
 from planner.scenario.data import Scenario
-from planner.solve.ranking import rank_plans
-from planner.solve.result import tolerance
+from planner.solving.ranking import rank_plans
+from planner.solving.result import tolerance
 
 
 def integral_scenario(seed: int, **kwargs: object) -> Scenario:

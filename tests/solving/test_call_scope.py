@@ -18,25 +18,25 @@ from typing import ClassVar
 import pytest
 from scenario_builders import random_scenario, tiny_scenario
 
-import planner.solve.cofinancing as cofinancing
-import planner.solve.race as race_module
-import planner.solve.ranking as ranking
-import planner.solve.solver as solver_module
+import planner.solving.cofinancing as cofinancing
+import planner.solving.race as race_module
+import planner.solving.ranking as ranking
+import planner.solving.solver as solver_module
 from planner.checks.verify import check_plan
 from planner.model.common import canonical_order
 from planner.model.matrix_model import build_matrix_model
 from planner.plan import PlanSet, RunStatus
 from planner.scenario.data import Scenario
-from planner.solve.cofinancing import max_cofinancing
-from planner.solve.ranking import rank_plans
-from planner.solve.result import Termination, tolerance
-from planner.solve.solver import (
+from planner.solving.cofinancing import max_cofinancing
+from planner.solving.ranking import rank_plans
+from planner.solving.result import Termination, tolerance
+from planner.solving.solver import (
     MatrixSolver,
     SolveScope,
     abandoned_solves_running,
     stop_all_solves,
 )
-from planner.solve.tie_break_lane import TieBreakLane
+from planner.solving.tie_break_lane import TieBreakLane
 
 
 def _slowed(solver: MatrixSolver, seconds: float) -> None:

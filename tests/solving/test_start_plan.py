@@ -20,12 +20,12 @@ from planner.model.common import extract_decisions
 from planner.model.matrix_model import MatrixModel, build_matrix_model
 from planner.plan import CoFinancing
 from planner.scenario.data import Coverage, Market, Offer, Option, Partner, Scenario, Settings
-from planner.solve import solver as solver_module
-from planner.solve.lp_start import lp_guided_start
-from planner.solve.ranking import rank_plans
-from planner.solve.result import Termination
-from planner.solve.solver import MatrixSolver
-from planner.solve.start_plan import ExtraRow, feasible, greedy_start
+from planner.solving import solver as solver_module
+from planner.solving.lp_start import lp_guided_start
+from planner.solving.ranking import rank_plans
+from planner.solving.result import Termination
+from planner.solving.solver import MatrixSolver
+from planner.solving.start_plan import ExtraRow, feasible, greedy_start
 
 
 def _verified_reach(mm: MatrixModel, values: np.ndarray) -> float:
@@ -274,7 +274,7 @@ def test_the_large_model_path_finds_the_enumerated_optimum(
 def test_without_rounds_the_search_is_rens_alone() -> None:
     """Below `RINS_MIN_NONZEROS` no round runs: with RENS given no time, the known plan
     comes back as it went in, where rounds would have improved it."""
-    from planner.solve.stages import RINS_MIN_NONZEROS
+    from planner.solving.stages import RINS_MIN_NONZEROS
 
     sc = random_scenario(1010, n_options=30, n_markets=10, n_offers=3, plans=1)
     mm = build_matrix_model(sc)

@@ -1,4 +1,4 @@
-"""CBC beside HiGHS (`planner.solve.cbc_rival`, `planner.solve.race`): same plans, sound proofs.
+"""CBC beside HiGHS (`planner.solving.cbc_rival`, `planner.solving.race`): same plans, sound proofs.
 
 The race logic is tested with a stand-in rival that answers at once (so it
 always "finishes first"), the real binary where one is installed.
@@ -16,17 +16,17 @@ import pytest
 from orlib import knapsack_scenario
 from scenario_builders import random_scenario
 
-import planner.solve.race as race_module
-import planner.solve.solver as solver_module
+import planner.solving.race as race_module
+import planner.solving.solver as solver_module
 from planner.checks.verify import check_plan
 from planner.model.matrix_model import build_matrix_model
-from planner.solve.cbc_rival import CbcRival, RivalAnswer, cbc_command
-from planner.solve.highs_instance import HIGHS_THREADS
-from planner.solve.race import StageRace
-from planner.solve.ranking import rank_plans
-from planner.solve.result import SolveResult, Termination, tolerance
-from planner.solve.solver import MatrixSolver
-from planner.solve.start_plan import feasible
+from planner.solving.cbc_rival import CbcRival, RivalAnswer, cbc_command
+from planner.solving.highs_instance import HIGHS_THREADS
+from planner.solving.race import StageRace
+from planner.solving.ranking import rank_plans
+from planner.solving.result import SolveResult, Termination, tolerance
+from planner.solving.solver import MatrixSolver
+from planner.solving.start_plan import feasible
 
 
 def _optimum(lp: highspy.HighsLp) -> tuple[np.ndarray, float]:

@@ -23,7 +23,7 @@ import highspy
 import numpy as np
 
 from planner.scenario.data import Scenario, eligible_pairs
-from planner.solve.highs_instance import HIGHS_THREADS, quiet_highs
+from planner.solving.highs_instance import HIGHS_THREADS, quiet_highs
 
 #: Seconds the LP may always take, even when the run's deadline has passed (a small
 #: plan's LP takes milliseconds; a plan verified at the deadline still gets its amounts).

@@ -13,18 +13,18 @@ from dataclasses import replace
 import pytest
 from scenario_builders import tiny_scenario
 
-import planner.solve.diagnose as diagnose
+import planner.solving.diagnose as diagnose
 from planner.checks.precheck import check_before_solve
 from planner.plan import RunStatus
 from planner.scenario.data import Offer, Resource, Rule, Scenario, Usage
-from planner.solve.diagnose import (
+from planner.solving.diagnose import (
     NOTHING_REACHED,
     Change,
     apply_changes,
     diagnose_infeasibility,
     plan_exists,
 )
-from planner.solve.ranking import rank_plans
+from planner.solving.ranking import rank_plans
 
 
 def _decide(sc: Scenario, **decisions: str) -> Scenario:

@@ -1,6 +1,6 @@
 """Solving the model with HiGHS: the direct `MatrixSolver` and what every solver shares.
 
-(`planner.solve.pyomo_solver.PersistentSolver` solves the Pyomo reference model the same way.)
+(`planner.solving.pyomo_solver.PersistentSolver` solves the Pyomo reference model the same way.)
 
 Why our own interrupt: HiGHS checks its `time_limit` between phases, not inside
 the root LP, so a large model could overrun the user's limit several times
@@ -15,7 +15,7 @@ Nothing here is process-wide but what HiGHS itself makes so: a solve's
 deadline, stop signal and given-up threads belong to the call that made its
 solver (`SolveScope`), HiGHS always runs with `HIGHS_THREADS`, and instances
 print nothing without touching the process's stdout or stderr
-(`planner.solve.highs_instance`). The only module state is the list of threads
+(`planner.solving.highs_instance`). The only module state is the list of threads
 inside HiGHS and of calls running, now, which `stop_all_solves` and the exit
 hook need.
 """
@@ -34,16 +34,16 @@ import numpy as np
 
 from planner.model.common import check_deadline
 from planner.model.matrix_model import OBJECTIVES, MatrixModel
-from planner.solve.highs_instance import HIGHS_THREADS, quiet_highs
-from planner.solve.race import StageRace, rival_worthwhile
-from planner.solve.result import (
+from planner.solving.highs_instance import HIGHS_THREADS, quiet_highs
+from planner.solving.race import StageRace, rival_worthwhile
+from planner.solving.result import (
     FALLBACK_TOL,
     SolveResult,
     Termination,
     finite_or_none,
     tolerance,
 )
-from planner.solve.start_plan import ExtraRow, feasible
+from planner.solving.start_plan import ExtraRow, feasible
 
 #: HiGHS's absolute MIP gap for every stage unless a stage needs a finer one.
 MIP_ABS_GAP = 1e-7
@@ -407,7 +407,7 @@ class MatrixSolver(_HighsRun):
     in this object's records only and HiGHS is never called again (`_live`).
 
     `race`: whether CBC may run beside HiGHS on solves that last, where a CBC
-    binary exists and the model suits it (`planner.solve.race.rival_worthwhile`);
+    binary exists and the model suits it (`planner.solving.race.rival_worthwhile`);
     the caller decides whether a second core is there for it. `scope`: the call
     this solver belongs to (`SolveScope`).
     """
@@ -472,7 +472,7 @@ class MatrixSolver(_HighsRun):
         self._seen_bound: float | None = None
         """The last dual bound HiGHS reported during the current solve."""
         self.race = race and rival_worthwhile(model)
-        """Whether CBC runs beside HiGHS on solves that last (`planner.solve.race`)."""
+        """Whether CBC runs beside HiGHS on solves that last (`planner.solving.race`)."""
         self._racing_stage = True
         """Only reach stages race: on tie-break stages CBC never finished first (S: 10 of
         10; mknapcb1 problem 0: 8-20 s against HiGHS's 4-7 s), so there it only takes
@@ -676,7 +676,7 @@ class MatrixSolver(_HighsRun):
         """One HiGHS run, checked: its reported objective must be its solution's.
 
         HiGHS 1.16, given a start, once reported as optimal an objective its
-        own solution did not have (`tests/solve/test_fast_ranking.py`); such an
+        own solution did not have (`tests/solving/test_fast_ranking.py`); such an
         answer is re-solved once without the start, and reported as numerical
         trouble if it persists. When HiGHS ends without a solution (deadline,
         abandoned root LP), the best of its last improving solution and the

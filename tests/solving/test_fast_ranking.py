@@ -18,10 +18,10 @@ from scenario_builders import random_scenario, sorted_scenario
 
 from planner.model.matrix_model import build_matrix_model
 from planner.scenario.data import Coverage, Market, Option, Partner, Scenario, Settings
-from planner.solve.ranking import rank_plans
-from planner.solve.result import REL_TOL, SolveResult, Termination
-from planner.solve.solver import MatrixSolver
-from planner.solve.stages import tie_break_epsilon
+from planner.solving.ranking import rank_plans
+from planner.solving.result import REL_TOL, SolveResult, Termination
+from planner.solving.solver import MatrixSolver
+from planner.solving.stages import tie_break_epsilon
 
 
 def _one_market(costs: dict[str, tuple[float, float]], budget: float) -> Scenario:
@@ -110,7 +110,7 @@ def test_ranked_plans_match_enumeration_where_a_warm_start_once_misled_highs() -
     (its own solution had 26.999969); the true ranked reaches are 31, 30, 30, 27."""
     from scenario_builders import random_scenario
 
-    from planner.solve.ranking import rank_plans
+    from planner.solving.ranking import rank_plans
 
     result = rank_plans(random_scenario(2714, n_options=8, plans=4, min_plan_difference=1))
     assert [round(p.weighted_reach, 6) for p in result.plans] == [31.0, 30.0, 30.0, 27.0]
@@ -182,7 +182,7 @@ def test_a_misreport_without_a_start_is_not_solved_again(monkeypatch: pytest.Mon
 def test_only_the_tie_break_runs_without_highs_restart() -> None:
     """The merged tie-break turns HiGHS's restart off (measured faster there); the reach
     stage keeps it (neutral there), and so does the next rank's reach stage."""
-    from planner.solve.stages import reach_stage, tie_break
+    from planner.solving.stages import reach_stage, tie_break
 
     sc = sorted_scenario(random_scenario(1101, n_options=12, n_markets=5, n_offers=2, plans=2))
     mm = build_matrix_model(sc)

@@ -28,7 +28,7 @@ from planner.scenario.data import (
     Scenario,
     Settings,
 )
-from planner.solve.ranking import rank_plans
+from planner.solving.ranking import rank_plans
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

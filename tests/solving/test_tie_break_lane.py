@@ -1,4 +1,4 @@
-"""Tie-breaks overlapped with the next rank's reach stage (`planner.solve.tie_break_lane`).
+"""Tie-breaks overlapped with the next rank's reach stage (`planner.solving.tie_break_lane`).
 
 The overlap must not change a single plan: the same plans as the sequential
 order, whether the speculated options were right (the usual case) or wrong
@@ -13,16 +13,16 @@ import time
 import pytest
 from scenario_builders import random_scenario
 
-import planner.solve.race as race_module
-import planner.solve.ranking as ranking
-import planner.solve.solver as solver_module
+import planner.solving.race as race_module
+import planner.solving.ranking as ranking
+import planner.solving.solver as solver_module
 from planner.checks.verify import check_plan
 from planner.model.common import canonical_order
 from planner.model.matrix_model import build_matrix_model
-from planner.solve.ranking import rank_plans
-from planner.solve.result import tolerance
-from planner.solve.solver import MatrixSolver
-from planner.solve.tie_break_lane import TieBreakLane
+from planner.solving.ranking import rank_plans
+from planner.solving.result import tolerance
+from planner.solving.solver import MatrixSolver
+from planner.solving.tie_break_lane import TieBreakLane
 
 
 def _same_plans(a, b) -> None:
@@ -133,7 +133,7 @@ def test_lane_errors_reach_the_caller() -> None:
     def broken(pm, solver, reach):
         raise ranking.SolverTroubleError("HiGHS reported numerical trouble")
 
-    import planner.solve.tie_break_lane as lane_module
+    import planner.solving.tie_break_lane as lane_module
 
     original = lane_module.tie_break
     lane_module.tie_break = broken

@@ -1,11 +1,11 @@
 """Ranked plans (SPEC §4): the best plan, then the best plan unlike every earlier one.
 
 Each plan is found in three lexicographic stages on one persistent model
-(formulation eq. 15, `planner.solve.stages`): maximise weighted reach; holding it
+(formulation eq. 15, `planner.solving.stages`): maximise weighted reach; holding it
 within the SPEC tolerance, minimise net spend; holding both, minimise the
 number of options (one exact objective instead when the data are integral,
 choice 16). When the call may use a second core, a rank's tie-break is proven
-beside the next rank's reach stage (`planner.solve.tie_break_lane`, choice 15). After a plan is
+beside the next rank's reach stage (`planner.solving.tie_break_lane`, choice 15). After a plan is
 returned, a no-good cut over the option binaries (eq. 14) makes every later
 plan leave out at least `min_plan_difference` of its options.
 Cuts refer to plans actually returned, so ties may be broken either way
@@ -26,22 +26,22 @@ from planner.model.common import BuildTimeout, canonical_order, extract_decision
 from planner.model.matrix_model import MatrixModel, build_matrix_model
 from planner.plan import CoFinancing, Plan, PlanSet, RunStatus
 from planner.scenario.data import Scenario
-from planner.solve.cofinancing import max_cofinancing
-from planner.solve.diagnose import (
+from planner.solving.cofinancing import max_cofinancing
+from planner.solving.diagnose import (
     NOTHING_REACHED,
     Diagnosis,
     decision_conflicts,
     diagnose_infeasibility,
 )
-from planner.solve.race import cores_available
-from planner.solve.result import SolveResult, Termination, tolerance
-from planner.solve.solver import MatrixSolver, SolveScope
-from planner.solve.stages import SolverTroubleError, Stages, reach_stage, tie_break
-from planner.solve.tie_break_lane import TieBreakLane
+from planner.solving.race import cores_available
+from planner.solving.result import SolveResult, Termination, tolerance
+from planner.solving.solver import MatrixSolver, SolveScope
+from planner.solving.stages import SolverTroubleError, Stages, reach_stage, tie_break
+from planner.solving.tie_break_lane import TieBreakLane
 
 if TYPE_CHECKING:  # the Pyomo reference path is imported only when asked for
     from planner.model.pyomo_model import PlanModel
-    from planner.solve.pyomo_solver import PersistentSolver
+    from planner.solving.pyomo_solver import PersistentSolver
 
 #: progress(plan_k, plans_asked, elapsed_s, gap_or_None): plain values, no terminal code.
 Progress = Callable[[int, int, float, float | None], None]
@@ -75,7 +75,6 @@ def rank_plans(
     after: float = 0.0,
     backend: Backend = "highs",
     threads: int | None = None,
-    race: bool | None = None,
 ) -> PlanSet:
     """Up to `settings.plans` ranked plans for `scenario`, within `settings.time_limit_s`.
 
@@ -89,9 +88,9 @@ def rank_plans(
 
     `threads` is how many cores this call may use. With 1, HiGHS alone on one
     core. With 2 or more, CBC may race HiGHS on solves that last, where a CBC
-    binary exists (`planner.solve.race`), and a rank's tie-break may run beside
-    the next rank's reach stage (`planner.solve.tie_break_lane`); HiGHS itself
-    always runs one thread (`planner.solve.highs_instance.HIGHS_THREADS`). None
+    binary exists (`planner.solving.race`), and a rank's tie-break may run beside
+    the next rank's reach stage (`planner.solving.tie_break_lane`); HiGHS itself
+    always runs one thread (`planner.solving.highs_instance.HIGHS_THREADS`). None
     means the cores this process may run on; callers that already run one
     solve per core (sweeps, parallel workers) pass 1. Whatever `threads` is,
     the plans are the same when the solves end within the limit.
@@ -102,17 +101,11 @@ def rank_plans(
     before this returns (one still inside HiGHS then ends at HiGHS's next
     interrupt check).
 
-    `race` is the switch `threads` replaces, kept only until its last callers
-    pass `threads`: False is `threads=1`, True is `threads=None`; ignored when
-    `threads` is given.
-
     Infeasible scenarios come back with status `infeasible` and a diagnosis;
     running out of time before any plan gives `no_solution`. Raises
     `PlanVerificationError` or `SolverTroubleError` only for internal faults,
     and `ValueError` for a `threads` that is not a whole number of at least 1.
     """
-    if threads is None and race is False:
-        threads = 1
     cores = _cores(threads)
     return _Ranking(
         scenario, progress=progress, clock=clock, started=started, after=after, cores=cores
@@ -221,7 +214,7 @@ class _Ranking:
         self.solver: PersistentSolver | MatrixSolver
         if backend == "pyomo":
             from planner.model.pyomo_model import build_model
-            from planner.solve.pyomo_solver import PersistentSolver
+            from planner.solving.pyomo_solver import PersistentSolver
 
             self.pm = build_model(self.scenario, deadline=self.solve_deadline)
             self.solver = PersistentSolver(
@@ -497,7 +490,7 @@ def _make_verified_plan(
 
     Also whether its co-financing amounts were proven the most possible: the
     LP that finds them stops at `deadline`, and the solve's own amounts stand
-    when it has not ended (`planner.solve.cofinancing`).
+    when it has not ended (`planner.solving.cofinancing`).
     """
     best = stages.best
     options, offers, found = extract_decisions(pm, list(best.x), list(best.y), list(best.z))
@@ -533,7 +526,7 @@ def _speculated_options(pm: MatrixModel, reach: SolveResult) -> tuple[str, ...]:
 
     The tie-break only lowers net spend and the option count at the same
     reach, which it almost always does by re-choosing co-financing, not options
-    (`planner.solve.tie_break_lane`); when it does change them, the caller re-solves.
+    (`planner.solving.tie_break_lane`); when it does change them, the caller re-solves.
     """
     return extract_decisions(pm, list(reach.x), list(reach.y), list(reach.z))[0]
 

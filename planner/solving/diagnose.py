@@ -33,10 +33,10 @@ from planner.model.common import extract_decisions
 from planner.model.matrix_model import FloatArray, MatrixModel, RowBlock, build_matrix_model
 from planner.plan import CoFinancing
 from planner.scenario.data import Scenario, canonical_name
-from planner.solve.result import REL_TOL
+from planner.solving.result import REL_TOL
 
 if TYPE_CHECKING:
-    from planner.solve.solver import SolveScope
+    from planner.solving.solver import SolveScope
 
 NOTHING_REACHED = "nothing affordable reaches any weighted market"
 
@@ -161,7 +161,7 @@ def diagnose_infeasibility(
     which the diagnosis returns, whatever it has found: builds and solves all
     stop there. `nothing_reached` says the model was feasible but its best plan
     has weighted reach 0 (SPEC §4: also infeasible); the text then leads with that.
-    `scope` is the call the solves belong to (`planner.solve.solver.SolveScope`).
+    `scope` is the call the solves belong to (`planner.solving.solver.SolveScope`).
 
     The elastic re-solve (on the matrix model, `elastic_model`) both confirms
     that no plan exists (it must need some stretch) and proposes the change.
@@ -176,8 +176,8 @@ def diagnose_infeasibility(
     (`planner.checks.precheck`) found.
     """
     from planner.model.common import BuildTimeout
-    from planner.solve.result import Termination
-    from planner.solve.solver import MatrixSolver
+    from planner.solving.result import Termination
+    from planner.solving.solver import MatrixSolver
 
     deadline = deadline if deadline is not None else time.monotonic() + 60.0
     conflicts = decision_conflicts(scenario)
@@ -339,8 +339,8 @@ def plan_exists(
     without presolve: 16-30 s on 10k options.)
     """
     from planner.model.common import BuildTimeout
-    from planner.solve.result import Termination
-    from planner.solve.solver import MatrixSolver
+    from planner.solving.result import Termination
+    from planner.solving.solver import MatrixSolver
 
     if decision_conflicts(scenario):
         return False
@@ -557,7 +557,7 @@ def _start(mm: MatrixModel, x, y, z, u, *, deadline: float) -> FloatArray:
     for confirming (`plan_exists`). Should the co-financing LP not end by
     `deadline`, z is the elastic solve's own (`max_cofinancing`).
     """
-    from planner.solve.cofinancing import max_cofinancing
+    from planner.solving.cofinancing import max_cofinancing
 
     options, offers, found = extract_decisions(mm, list(x), list(y), list(z))
     values = np.zeros(mm.n_cols)
@@ -574,7 +574,7 @@ def _start(mm: MatrixModel, x, y, z, u, *, deadline: float) -> FloatArray:
 def _changes(pm: MatrixModel, x, y, z, *, deadline: float) -> list[Change]:
     """Read the stretched plan and say, per stretched limit, what it would have to be."""
     from planner.checks.verify import evaluate_plan, is_eligible, regions_by_option
-    from planner.solve.cofinancing import max_cofinancing
+    from planner.solving.cofinancing import max_cofinancing
 
     scenario = pm.scenario
     s = scenario.settings
