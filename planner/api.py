@@ -4,7 +4,8 @@ Why a layer of its own: the command line, notebooks, the what-if engine and the
 web service all need the same thing, *solve this scenario with these changes*,
 as one call that is cheap to make, keeps no global state and gives the same
 answer in any process. Everything a call depends on (settings, time limit,
-cores, progress) is an argument; nothing is read from the environment.
+cores, progress) is an argument; the environment only says where the second
+solver's binary is (`PLANNER_CBC`), never what a call computes.
 
     import planner
     sc = planner.load("inputs/example.xlsx", scenario="high_budget", settings={"budget": 150})
