@@ -186,8 +186,9 @@ class Result:
         """For an infeasible scenario: which limits conflict and what would help."""
         return self.planset.diagnosis
 
-    def run_info(self, command: str = "") -> RunInfo:
-        """The audit facts of this run, as the Run sheet of plans.xlsx shows them."""
+    def run_info(self, command: str = "", timings: Mapping[str, float] | None = None) -> RunInfo:
+        """The audit facts of this run, as the Run sheet of plans.xlsx shows them; `timings`
+        adds the caller's own stages (the command line's reading) to the solve's."""
         from planner.reports.plans_xlsx import RunInfo
 
         source = self.scenario.source
@@ -198,7 +199,7 @@ class Result:
             status=str(self.status),
             versions=self.versions,
             started=self.started,
-            timings=dict(self.planset.timings),
+            timings={**(timings or {}), **self.planset.timings},
             command=command,
         )
 
@@ -242,13 +243,23 @@ class Result:
         ]
         return pd.DataFrame(rows, columns=["rank", *columns]).set_index("rank")
 
-    def write(self, out_dir: str | Path, command: str = "") -> list[Path]:
+    def write(
+        self,
+        out_dir: str | Path,
+        command: str = "",
+        timings: Mapping[str, float] | None = None,
+    ) -> list[Path]:
         """Write plans.json, plans.xlsx (and diagnosis.txt when infeasible) into `out_dir`,
-        whole or not at all; returns the paths written."""
+        whole or not at all; returns the paths written. `command` and `timings` go to
+        the Run sheet of plans.xlsx."""
         from planner.reports.outputs import write_outputs
 
         return write_outputs(
-            Path(out_dir), self.scenario, self.planset, self.screened, self.run_info(command)
+            Path(out_dir),
+            self.scenario,
+            self.planset,
+            self.screened,
+            self.run_info(command, timings),
         )
 
 

@@ -240,10 +240,10 @@ def solve(
             click.echo(progress_line(k, wanted, elapsed, gap), err=True)
 
     result = api.solve(loaded, progress=progress, started=t0, precheck=found)
-    result.planset.timings["read and validate"] = t_read
     if out_dir is None:
         out_dir = Path("outputs") / (workbook.stem + (f"-{scenario}" if scenario else ""))
-    written = result.write(out_dir, command="planner " + " ".join(sys.argv[1:]))
+    command = "planner " + " ".join(sys.argv[1:])
+    written = result.write(out_dir, command, timings={"read and validate": t_read})
     click.echo(ranked_table(loaded, result.planset))
     if result.diagnosis:
         click.echo(result.diagnosis, err=True)
