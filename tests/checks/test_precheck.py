@@ -98,13 +98,10 @@ def test_must_requires_never_is_a_conflict() -> None:
     )
     found = check_before_solve(s)
     assert found.forced == ("A", "B")
-    assert (
-        "option B must be in every plan (required by A) but cannot be chosen: decision is never"
-        in found.conflicts
-    )
-    assert (
-        "option A must be in every plan (decision is must) but cannot be chosen: "
-        "requires B, which cannot be chosen (decision is never)" in found.conflicts
+    # Stated once, where it starts: A's "requires B, which cannot be chosen" is the same
+    # contradiction seen from A's side.
+    assert found.conflicts == (
+        "option B must be in every plan (required by A) but cannot be chosen: decision is never",
     )
 
 
@@ -125,11 +122,10 @@ def test_must_excludes_must_is_a_conflict() -> None:
         [opt("A", decision="must"), opt("B", decision="must")],
         rules=(Rule("excludes", "A", "B"),),
     )
-    found = check_before_solve(s)
-    assert "options A and B are both forced in but A excludes B" in found.conflicts
-    assert (
-        "option B must be in every plan (decision is must) but cannot be chosen: "
-        "excluded by A, which every plan contains" in found.conflicts
+    # Stated once, not once from each side.
+    assert check_before_solve(s).conflicts == (
+        "options A (decision is must) and B (decision is must) must both be in every plan, "
+        "but A excludes B",
     )
 
 
@@ -241,10 +237,15 @@ def test_market_whose_required_layer_no_option_can_supply() -> None:
         markets=(Market("M1", "Kenya", "East Africa", 1.0, 10.0, ("cloud", "model")),),
     )
     found = check_before_solve(s)
-    assert found.conflicts == ()
     assert found.warnings == (
         "market M1 (Kenya) is unreachable: no option that can be chosen supplies its "
         "required layer(s) model there",
+    )
+    # M1 is the only market: no plan can reach a weighted market (SPEC §4).
+    assert found.conflicts == (
+        "every market of positive weight that an option that can be chosen reaches lacks a "
+        "required layer that no option that can be chosen supplies there: model in M1 (Kenya); "
+        "lowering min_partner_trust to 30 lets options reach weighted markets",
     )
 
 
@@ -270,7 +271,7 @@ def test_offer_nobody_is_eligible_for(offer: Offer) -> None:
 
 def test_requires_never_option_is_excluded_with_reason() -> None:
     s = scenario(
-        [opt("A"), opt("B", decision="never"), opt("C")],
+        [opt("A"), opt("B", decision="never"), opt("C"), opt("D")],
         rules=(Rule("requires", "A", "B"), Rule("requires", "C", "A")),
     )
     found = check_before_solve(s)
@@ -291,3 +292,180 @@ def test_requires_never_option_is_excluded_with_reason() -> None:
 def test_warnings_of_validation_are_kept_first() -> None:
     s = scenario([opt("A")], warnings=("CoFinancing row 2: a region no market has",))
     assert check_before_solve(s).warnings[0] == "CoFinancing row 2: a region no market has"
+
+
+# -- nothing can reach a weighted market (SPEC §4: infeasible, known before solving) --
+
+
+def test_every_option_screened_by_trust_names_the_floor_and_the_way_out() -> None:
+    # Trusts are 90, 60 and 30; the floor of 95 screens every option.
+    s = scenario(
+        [opt("A"), opt("B", partner_id="P2"), opt("C", partner_id="P3")],
+        settings=Settings(budget=100.0, home_country="Norland", min_partner_trust=95.0),
+    )
+    found = check_before_solve(s)
+    assert found.conflicts == (
+        "all 3 options are screened out: 3 by min_partner_trust 95 (the most trusted of "
+        "their partners has trust 90); lowering min_partner_trust to 90 lets options reach "
+        "weighted markets",
+    )
+    assert found.unreachable is not None
+    assert [(f.layer, f.current, f.suggested) for f in found.unreachable.floors] == [
+        (None, 95.0, 90.0)
+    ]
+
+
+def test_screened_by_trust_and_by_never_are_counted_apart() -> None:
+    s = scenario(
+        [opt("A", decision="never"), opt("B", partner_id="P2"), opt("C", partner_id="P3")],
+        settings=Settings(budget=100.0, home_country="Norland", min_partner_trust=95.0),
+    )
+    (conflict,) = check_before_solve(s).conflicts
+    assert conflict.startswith(
+        "all 3 options are screened out: 2 by min_partner_trust 95 (the most trusted of their "
+        "partners has trust 60), 1 by decision never; "
+    )
+    # A (trust 90) stays out by `never`: only lowering the floor to 60 lets B in.
+    assert conflict.endswith("lowering min_partner_trust to 60 lets options reach weighted markets")
+
+
+def test_the_floor_suggested_is_the_highest_that_lets_a_reaching_option_in() -> None:
+    # Only C (trust 30) reaches M1; A and B cover M2 with reach 0.
+    s = scenario(
+        [opt("A"), opt("B", partner_id="P2"), opt("C", partner_id="P3")],
+        coverage=[Coverage("A", "M2", 0.0), Coverage("B", "M2", 0.0), Coverage("C", "M1", 3.0)],
+    )
+    (conflict,) = check_before_solve(s).conflicts
+    assert conflict == (
+        "the only option with positive reach in a market of positive weight is screened out: "
+        "1 by min_partner_trust 50 (the most trusted of their partners has trust 30); "
+        "lowering min_partner_trust to 30 lets options reach weighted markets"
+    )
+
+
+def test_a_layer_floor_is_suggested_when_it_alone_blocks() -> None:
+    s = scenario(
+        [opt("A", layer="model"), opt("B", partner_id="P2", layer="model")],
+        layers=(Layer("model", min_trust=95.0),),
+    )
+    (conflict,) = check_before_solve(s).conflicts
+    assert conflict == (
+        "all 2 options are screened out: 2 by the model layer's min_trust 95 (the most trusted "
+        "of their partners has trust 90); lowering the model layer's min_trust to 90 lets "
+        "options reach weighted markets"
+    )
+
+
+def test_two_floors_together_when_neither_alone_helps() -> None:
+    # A (trust 60) is below both the global floor 70 and the model layer's 80.
+    s = scenario(
+        [opt("A", partner_id="P2", layer="model")],
+        settings=Settings(budget=100.0, home_country="Norland", min_partner_trust=70.0),
+        layers=(Layer("model", min_trust=80.0),),
+    )
+    found = check_before_solve(s)
+    assert found.unreachable is not None
+    assert found.unreachable.remedy == (
+        "lowering min_partner_trust and the model layer's min_trust to 60 lets options reach "
+        "weighted markets"
+    )
+
+
+def test_options_excluded_by_rules_are_counted_and_no_floor_is_suggested() -> None:
+    # M (must) reaches only M2, of weight 0; it excludes A, and B requires A.
+    s = scenario(
+        [opt("M", decision="must"), opt("A"), opt("B")],
+        coverage=[Coverage("M", "M2", 5.0), Coverage("A", "M1", 1.0), Coverage("B", "M1", 1.0)],
+        markets=(
+            Market("M1", "Kenya", "East Africa", 1.0, 10.0),
+            Market("M2", "Peru", "Latin America", 0.0, 10.0),
+        ),
+        rules=(Rule("excludes", "M", "A"), Rule("requires", "B", "A")),
+    )
+    found = check_before_solve(s)
+    assert found.conflicts == (
+        "all 2 options with positive reach in a market of positive weight are screened out or "
+        "excluded by rules: 2 by rules (A, B); lowering trust floors does not change that: "
+        "change the decisions or rules that exclude them",
+    )
+    assert found.unreachable is not None and found.unreachable.floors == ()
+
+
+@pytest.mark.parametrize(
+    ("change", "conflict"),
+    [
+        (
+            {"markets": (), "coverage": ()},
+            "the scenario has no markets (the Markets sheet has no rows), so no plan reaches "
+            "one; add markets to the Markets sheet",
+        ),
+        (
+            {
+                "markets": (
+                    Market("M1", "Kenya", "East Africa", 0.0, 10.0),
+                    Market("M2", "Peru", "Latin America", 0.0, 10.0),
+                )
+            },
+            "every market has weight 0 (2 market(s)), so no plan has positive weighted reach; "
+            "give a market a positive weight",
+        ),
+        (
+            {"coverage": ()},
+            "the Coverage sheet has no rows, so no option reaches a weighted market; add "
+            "Coverage rows with positive reach in a market of positive weight",
+        ),
+        (
+            {"coverage": (Coverage("A", "M1", 0.0), Coverage("B", "M2", 0.0))},
+            "no Coverage row has positive reach in a market of positive weight, so no option "
+            "reaches a weighted market; add Coverage rows with positive reach in a market of "
+            "positive weight",
+        ),
+    ],
+)
+def test_no_market_no_weight_or_no_reach_is_a_conflict(
+    change: dict[str, object], conflict: str
+) -> None:
+    s = replace(scenario([opt("A"), opt("B")]), **change)  # type: ignore[arg-type]
+    assert check_before_solve(s).conflicts == (conflict,)
+
+
+def test_a_market_that_can_count_is_no_conflict_whatever_the_budget() -> None:
+    # Whether the budget affords it is for the solve to find: no claim here.
+    s = scenario([opt("A", cost=50.0)], budget=1.0)
+    found = check_before_solve(s)
+    assert found.conflicts == () and found.unreachable is None
+
+
+def test_a_required_layer_supplied_by_a_reach_0_row_lets_the_market_count() -> None:
+    s = scenario(
+        [opt("A"), opt("B", layer="model")],
+        coverage=[Coverage("A", "M1", 4.0), Coverage("B", "M1", 0.0)],
+        markets=(Market("M1", "Kenya", "East Africa", 1.0, 10.0, ("cloud", "model")),),
+    )
+    assert check_before_solve(s).conflicts == ()
+
+
+def test_unreachable_is_not_claimed_over_a_contradiction_of_decisions() -> None:
+    # A and B must both be in and exclude each other: that contradiction is the finding.
+    s = scenario(
+        [opt("A", decision="must"), opt("B", decision="must")],
+        rules=(Rule("excludes", "A", "B"), Rule("excludes", "B", "A")),
+    )
+    found = check_before_solve(s)
+    assert found.unreachable is None
+    assert found.conflicts == (
+        "options A (decision is must) and B (decision is must) must both be in every plan, "
+        "but A excludes B",
+    )
+
+
+def test_a_chain_through_requires_is_stated_where_it_starts() -> None:
+    # A must requires B; B requires C; C is screened by trust: one contradiction, at C.
+    s = scenario(
+        [opt("A", decision="must"), opt("B"), opt("C", partner_id="P3"), opt("D")],
+        rules=(Rule("requires", "A", "B"), Rule("requires", "B", "C")),
+    )
+    assert check_before_solve(s).conflicts == (
+        "option C must be in every plan (required by B) but cannot be chosen: "
+        "partner P3 trust 30 is below min_partner_trust 50",
+    )
