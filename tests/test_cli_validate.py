@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -185,3 +186,96 @@ def test_help_shows_an_example() -> None:
         result = run(command, "--help")
         assert result.exit_code == 0
         assert "Example: planner " + command in result.stdout
+
+
+def _hopeless(kind: str) -> Tables:
+    """A scenario no plan of positive weighted reach can come from, for a reason in the data."""
+    tables = minimal_tables()
+    if kind == "trust":  # partners' trusts are 80 and 70
+        tables["Settings"].append(["min_partner_trust", 100])
+    elif kind == "no coverage":
+        tables["Coverage"] = tables["Coverage"][:1]
+    elif kind == "no markets":
+        tables["Markets"] = tables["Markets"][:1]
+        tables["Coverage"] = tables["Coverage"][:1]
+    elif kind == "weights 0":
+        for row in tables["Markets"][1:]:
+            row[3] = 0
+    elif kind == "required layer":  # both markets need cloud; only O1 (trust 70) supplies it
+        tables["Settings"].append(["min_partner_trust", 75])
+        tables["Markets"][2][5] = "cloud"
+        tables["Options"][1][1] = "P2"
+        tables["Options"][2][1] = "P1"
+    return tables
+
+
+@pytest.mark.parametrize(
+    ("kind", "cause"),
+    [
+        ("trust", "all 2 options are screened out: 2 by min_partner_trust 100 (the most trusted"),
+        ("no coverage", "the Coverage sheet has no rows, so no option reaches a weighted market"),
+        ("no markets", "the scenario has no markets (the Markets sheet has no rows)"),
+        ("weights 0", "every market has weight 0 (2 market(s))"),
+        (
+            "required layer",
+            "no option that can be chosen supplies there: cloud in M1 (Kenya); cloud in M2",
+        ),
+    ],
+)
+def test_validate_and_solve_agree_that_nothing_can_reach_a_weighted_market(
+    book, tmp_path: Path, kind: str, cause: str
+) -> None:
+    path = book(_hopeless(kind))
+    checked = run("validate", str(path))
+    assert checked.exit_code == 3, checked.output
+    assert "Valid." not in checked.stdout
+    lines = checked.stderr.splitlines()
+    assert lines[0] == "Infeasible before solving (1):"
+    conflict = lines[1].removeprefix("  - ")
+    assert cause in conflict
+    out = tmp_path / "out"
+    solved = run("solve", str(path), "--out", str(out))
+    assert solved.exit_code == 3, solved.output
+    # The same cause, in the same words, on the terminal and in the written diagnosis.
+    assert conflict in solved.output
+    diagnosis = (out / "diagnosis.txt").read_text(encoding="utf-8")
+    assert conflict in diagnosis
+    doc = json.loads((out / "plans.json").read_text(encoding="utf-8"))
+    assert doc["diagnosis"] + "\n" == diagnosis
+    assert doc["message"].startswith("Infeasible: nothing affordable reaches any weighted market")
+
+
+def test_the_trust_floor_validate_suggests_gives_a_plan(book, tmp_path: Path) -> None:
+    path = book(_hopeless("trust"))
+    checked = run("validate", str(path))
+    assert checked.exit_code == 3
+    assert "lowering min_partner_trust to 80 lets options reach weighted markets" in (
+        checked.stderr
+    )
+    solved = run("solve", str(path), "--out", str(tmp_path / "out"))
+    assert "Re-solving with that change (lower min_partner_trust from 100 to 80) finds a plan." in (
+        solved.output
+    )
+    assert run("validate", str(path), "--set", "min_partner_trust=80").exit_code == 0
+    fixed = run("solve", str(path), "--set", "min_partner_trust=80", "--out", str(tmp_path / "o"))
+    assert fixed.exit_code == 0, fixed.output
+
+
+def test_a_contradiction_of_two_musts_is_stated_once_by_both_commands(book, tmp_path: Path) -> None:
+    tables = minimal_tables()
+    tables["Options"][1][6] = "must"
+    tables["Options"][2][6] = "must"
+    tables["Rules"] = [["rule", "option_id", "other_option_id"], ["excludes", "O1", "O2"]]
+    path = book(tables)
+    checked = run("validate", str(path))
+    assert checked.exit_code == 3
+    conflict = (
+        "options O1 (decision is must) and O2 (decision is must) must both be in every plan, "
+        "but O1 excludes O2"
+    )
+    assert checked.stderr.splitlines()[-2:] == ["Infeasible before solving (1):", f"  - {conflict}"]
+    out = tmp_path / "out"
+    solved = run("solve", str(path), "--out", str(out))
+    assert solved.exit_code == 3
+    diagnosis = (out / "diagnosis.txt").read_text(encoding="utf-8")
+    assert diagnosis.count(conflict) == 1 and diagnosis.count("excludes") == 1

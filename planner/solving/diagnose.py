@@ -1,12 +1,18 @@
 """Why a scenario has no plan, and the smallest change that gives it one.
 
-Two steps, cheapest first:
+Three steps, cheapest first:
 
 1. `decision_conflicts` reasons over decisions and rules alone: a `must`
    option screened out by rule 9, a `must` option that (through a chain of
    `requires`) needs a `never` one, two `must` options that exclude each other.
-   These need no solver and name the options involved.
-2. `diagnose_infeasibility` solves an *elastic* copy of the model: every limit a
+   These need no solver and name the options involved, each contradiction
+   once, in the words `planner validate` uses (`planner.checks.precheck`).
+2. When the pre-solve checks prove that nothing can reach a weighted market
+   (every reaching option screened out, no weights, no reach, a required layer
+   nobody can supply), the diagnosis says that cause in the same words and
+   the trust floor whose lowering lets options reach markets, confirmed by
+   re-solving (`_unreachable`).
+3. Otherwise `diagnose_infeasibility` solves an *elastic* copy of the model: every limit a
    user can change (budget, min_average_trust, max_foreign_share,
    max_country_share, layer caps, resource capacities, min_eligible_spend of
    `must` offers) may stretch at a cost proportional to the relative change, and
@@ -28,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from planner.checks.screening import screen_options
+from planner.checks.precheck import TrustFloor, Unreachable, contradictions
 from planner.model.common import extract_decisions
 from planner.model.matrix_model import FloatArray, MatrixModel, RowBlock, build_matrix_model
 from planner.plan import CoFinancing
@@ -39,6 +45,9 @@ if TYPE_CHECKING:
     from planner.solving.solver import SolveScope
 
 NOTHING_REACHED = "nothing affordable reaches any weighted market"
+
+#: The first sentence of every diagnosis of a best plan of weighted reach 0 (SPEC §4).
+NO_REACH_LEAD = f"No plan within the limits has positive weighted reach: {NOTHING_REACHED}."
 
 #: Cost of dropping one `must`, in the same units as a relative change of a limit.
 DROP_MUST_PENALTY = 1.0
@@ -58,9 +67,10 @@ class Change:
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     summary: str
-    """One line for the run's message."""
+    """The run's message: the cause or the change, in a sentence or two, capitalised."""
     text: str
-    """The full explanation for the user."""
+    """The full explanation for the user (plans.json `diagnosis`, diagnosis.txt): the
+    same story as `summary`, told whole."""
     conflicting: tuple[str, ...] = ()
     changes: tuple[Change, ...] = ()
     confirmed: bool = True
@@ -72,44 +82,14 @@ class Diagnosis:
 def decision_conflicts(scenario: Scenario) -> list[str]:
     """Contradictions among `must`/`never`, rule 9 and rules, found without a solver.
 
-    Propagates forced-in options along `requires` (A in ⇒ B in) and forced-out
-    options backwards along `requires` (B out ⇒ A out) and across `excludes`
-    (A in ⇒ B out), then reports every option both forced in and out, with the
-    chain of reasons.
+    Propagates forced-in options along `requires` (A in => B in) and forced-out
+    options backwards along `requires` (B out => A out) and across `excludes`
+    (A in => B out), and names every option both forced in and out, each
+    contradiction once. These are the pre-solve check's own words
+    (`planner.checks.precheck.contradictions`), so `planner validate` and
+    `planner solve` name the same cause.
     """
-    screened = {s.option_id: s.reason for s in screen_options(scenario) if "trust" in s.reason}
-    forced_in: dict[str, str] = {
-        o.option_id: f"{o.option_id} is `must`" for o in scenario.options if o.decision == "must"
-    }
-    forced_out: dict[str, str] = {
-        o.option_id: f"{o.option_id} is `never`" for o in scenario.options if o.decision == "never"
-    }
-    for option_id, reason in screened.items():
-        forced_out.setdefault(option_id, f"{option_id} is screened out ({reason})")
-    requires = [(r.option_id, r.other_option_id) for r in scenario.rules if r.rule == "requires"]
-    excludes = [(r.option_id, r.other_option_id) for r in scenario.rules if r.rule == "excludes"]
-    changed = True
-    while changed:
-        changed = False
-        for a, b in requires:
-            if a in forced_in and b not in forced_in:
-                forced_in[b] = f"{forced_in[a]} and requires {b}"
-                changed = True
-            if b in forced_out and a not in forced_out:
-                forced_out[a] = f"{a} requires {b}, but {forced_out[b]}"
-                changed = True
-        for a, b in excludes:
-            for one, other in ((a, b), (b, a)):
-                if one in forced_in and other not in forced_out:
-                    forced_out[other] = (
-                        f"{forced_in[one]} and excludes {other}"
-                        if one == a
-                        else (f"{other} excludes {one}, and {forced_in[one]}")
-                    )
-                    changed = True
-    return [
-        f"{forced_in[o]}; yet {forced_out[o]}" for o in sorted(set(forced_in) & set(forced_out))
-    ]
+    return contradictions(scenario)
 
 
 def _weights(scenario: Scenario) -> dict[str, float]:
@@ -184,25 +164,32 @@ def diagnose_infeasibility(
     if conflicts:
         lead = "Decisions and rules contradict each other: " + "; ".join(conflicts) + "."
     elif nothing_reached:
-        lead = f"No plan within the limits has positive weighted reach: {NOTHING_REACHED}."
+        lead = NO_REACH_LEAD
     else:
         lead = "No plan meets every limit at once."
-    floor = _least_positive_reach(scenario)
-    if floor is None:
-        text = (
-            f"{NOTHING_REACHED}: no option with positive reach covers a market of positive "
-            "weight, so no change of limits helps; add Coverage rows or market weights."
-        )
-        if conflicts:
-            text = f"{lead} {text}"
-        return Diagnosis(summary=text, text=text, conflicting=tuple(conflicts))
-    # The exact pre-solve conflicts, for when the elastic solve cannot finish: computed
-    # first, while there is time.
+    # The exact pre-solve findings, computed first while there is time: they say why
+    # nothing can reach a weighted market, and what is known should the elastic
+    # solve not finish.
     found: tuple[str, ...] = ()
+    unreachable: Unreachable | None = None
     if deadline - time.monotonic() > 2 * PRECHECK_SECONDS_PER_OPTION * len(scenario.options):
         from planner.checks.precheck import check_before_solve
 
-        found = check_before_solve(scenario).conflicts
+        pre = check_before_solve(scenario)
+        found, unreachable = pre.conflicts, pre.unreachable
+    if unreachable is not None:
+        return _unreachable(scenario, unreachable, found, deadline=deadline, scope=scope)
+    floor = _least_positive_reach(scenario)
+    if floor is None:
+        text = (
+            f"{NO_REACH_LEAD} No option with positive reach covers a market of positive "
+            "weight, so no change of limits helps: add Coverage rows or market weights."
+        )
+        if conflicts:
+            text = f"{lead} {text}"
+        return Diagnosis(
+            summary=f"Infeasible: {NOTHING_REACHED}.", text=text, conflicting=tuple(conflicts)
+        )
     now = time.monotonic()
     elastic_deadline = now + ELASTIC_SHARE * max(0.0, deadline - now)
     try:
@@ -224,7 +211,11 @@ def diagnose_infeasibility(
             f"limits or `must` decisions exists ({outcome.termination})."
         )
         return Diagnosis(
-            summary=text, text=text, conflicting=tuple(conflicts), confirmed=bool(conflicts)
+            summary="Infeasible: no change of budget, trust, share, resource, matching-spend "
+            "limits or `must` decisions gives a plan.",
+            text=text,
+            conflicting=tuple(conflicts),
+            confirmed=bool(conflicts),
         )
     cost = -outcome.incumbent
     changes = (
@@ -236,10 +227,19 @@ def diagnose_infeasibility(
         mm, outcome.x, outcome.y, outcome.z, outcome.u[: len(mm.market_ids)], deadline=deadline
     )
     if not changes and not conflicts:
-        text = (
-            "The solver reported no plan, but a plan within every limit exists: "
-            "the infeasibility was not confirmed."
-        )
+        # The solve and the stretched model disagree: say so as one story, whether the
+        # solve found no plan at all or only none of positive weighted reach.
+        if nothing_reached:
+            text = (
+                f"The solver found no plan with positive weighted reach ({NOTHING_REACHED}), "
+                "but a plan within every limit that reaches a weighted market exists: "
+                "the infeasibility was not confirmed."
+            )
+        else:
+            text = (
+                "The solver reported no plan, but a plan within every limit exists: "
+                "the infeasibility was not confirmed."
+            )
         return Diagnosis(summary=text, text=text, confirmed=False)
     proven = outcome.termination == Termination.OPTIMAL
     changes, verdict = _confirm(scenario, changes, deadline, start=start, scope=scope)
@@ -260,8 +260,9 @@ def diagnose_infeasibility(
     labels = ", ".join(_label(c.limit) for c in changes)
     in_conflict = f" Limits in conflict: {labels}." if changes else ""
     text = f"{lead}{in_conflict} {qualifier} that makes a plan possible: {body}. {check}"
+    confirmed = "" if verdict else " (not confirmed)"
     return Diagnosis(
-        summary=f"infeasible: {body}",
+        summary=f"Infeasible: {body}{confirmed}.",
         text=text,
         conflicting=tuple(conflicts) + conflicting,
         changes=changes,
@@ -278,13 +279,81 @@ def _out_of_time(lead: str, conflicts: list[str], found: tuple[str, ...]) -> Dia
     """What is known without the elastic solve: the lead and the exact pre-solve conflicts."""
     known = f" Found before solving: {'; '.join(found)}." if found else ""
     text = f"{lead}{known} {OUT_OF_TIME}"
-    summary = f"infeasible: {OUT_OF_TIME[0].lower()}{OUT_OF_TIME[1:-1]}"
+    summary = f"Infeasible: {OUT_OF_TIME[0].lower()}{OUT_OF_TIME[1:]}"
     return Diagnosis(
         summary=summary,
         text=text,
         conflicting=tuple(conflicts) + tuple(c for c in found if c not in conflicts),
         confirmed=False,
         notes=(OUT_OF_TIME,),
+    )
+
+
+def _unreachable(
+    scenario: Scenario,
+    unreachable: Unreachable,
+    found: tuple[str, ...],
+    *,
+    deadline: float,
+    scope: SolveScope | None,
+) -> Diagnosis:
+    """Nothing can reach a weighted market, known before solving: said as `planner validate`
+    says it, with the trust floors to lower and whether a plan then exists.
+
+    The cause is exact (`planner.checks.precheck`), so no elastic solve is needed
+    to confirm it. When the floors found there are lowered but budget or other
+    limits still leave no plan, the elastic diagnosis of the lowered scenario
+    says what else must change.
+    """
+    known = f"{NO_REACH_LEAD} Found before solving: {'; '.join(found)}."
+    summary = f"Infeasible: {NOTHING_REACHED}; {unreachable.cause}."
+    changes = tuple(_floor_change(f) for f in unreachable.floors)
+    if not changes:
+        return Diagnosis(summary=summary, text=known, conflicting=found)
+    body = "; ".join(c.text for c in changes)
+    lowered = apply_changes(scenario, changes)
+    verdict = plan_exists(lowered, deadline=deadline, scope=scope)
+    if verdict:
+        check = f"Re-solving with that change ({body}) finds a plan."
+    elif verdict is None:
+        check = (
+            f"That change ({body}) was not confirmed within the time limit: "
+            "re-solving with it did not finish."
+        )
+    else:
+        more = diagnose_infeasibility(lowered, deadline=deadline, nothing_reached=True, scope=scope)
+        further = tuple(c for c in more.changes if c.limit not in {x.limit for x in changes})
+        both = "; ".join(c.text for c in changes + further)
+        return Diagnosis(
+            summary=f"{summary[:-1]}; {both}{'' if more.confirmed else ' (not confirmed)'}.",
+            text=f"{known} With that change ({body}), re-solving still finds no plan. "
+            + more.text.removeprefix(NO_REACH_LEAD).lstrip(),
+            conflicting=found + tuple(c.limit for c in changes + further),
+            changes=changes + further,
+            confirmed=more.confirmed,
+            notes=more.notes,
+        )
+    return Diagnosis(
+        summary=f"{summary[:-1]}; {body}{'' if verdict else ' (not confirmed)'}.",
+        text=f"{known} {check}",
+        conflicting=found + tuple(c.limit for c in changes),
+        changes=changes,
+        confirmed=bool(verdict),
+        notes=(check,),
+    )
+
+
+def _floor_change(floor: TrustFloor) -> Change:
+    """A lowered trust floor as a diagnosis change, in the user's words."""
+    if floor.layer is None:
+        limit, words = "min_partner_trust", "min_partner_trust"
+    else:
+        limit, words = f"layer_min_trust[{floor.layer}]", f"min_trust of layer {floor.layer}"
+    return Change(
+        limit,
+        floor.current,
+        floor.suggested,
+        f"lower {words} from {floor.current:g} to {floor.suggested:g}",
     )
 
 
@@ -394,6 +463,7 @@ def _label(limit: str) -> str:
     for key, words in (
         ("resources[", "capacity of resource "),
         ("layer_foreign_share[", "max_foreign_share of layer "),
+        ("layer_min_trust[", "min_trust of layer "),
         ("min_eligible_spend[", "min_eligible_spend of offer "),
     ):
         if limit.startswith(key):
@@ -767,7 +837,13 @@ def apply_changes(scenario: Scenario, changes: tuple[Change, ...]) -> Scenario:
     for change in changes:
         limit = change.limit
         new = 0.0 if change.suggested is None else change.suggested
-        if limit in ("budget", "min_average_trust", "max_foreign_share", "max_country_share"):
+        if limit in (
+            "budget",
+            "min_average_trust",
+            "max_foreign_share",
+            "max_country_share",
+            "min_partner_trust",
+        ):
             settings = replace(settings, **{limit: new})  # type: ignore[arg-type]
         elif limit.startswith("resources["):
             key = limit[len("resources[") : -1]
@@ -775,6 +851,9 @@ def apply_changes(scenario: Scenario, changes: tuple[Change, ...]) -> Scenario:
         elif limit.startswith("layer_foreign_share["):
             key = limit[len("layer_foreign_share[") : -1]
             layers[key] = replace(layers[key], max_foreign_share=new)
+        elif limit.startswith("layer_min_trust["):
+            key = limit[len("layer_min_trust[") : -1]
+            layers[key] = replace(layers[key], min_trust=new)
         elif limit.startswith("min_eligible_spend["):
             key = limit[len("min_eligible_spend[") : -1]
             offers[key] = replace(offers[key], min_eligible_spend=new)

@@ -28,6 +28,7 @@ from planner.plan import CoFinancing, Plan, PlanSet, RunStatus
 from planner.scenario.data import Scenario
 from planner.solving.cofinancing import max_cofinancing
 from planner.solving.diagnose import (
+    NO_REACH_LEAD,
     NOTHING_REACHED,
     Diagnosis,
     decision_conflicts,
@@ -193,7 +194,7 @@ class _Ranking:
     def _run(self, backend: Backend) -> PlanSet:
         if decision_conflicts(self.scenario):
             diagnosis = self._diagnose()
-            return self._result(RunStatus.INFEASIBLE, diagnosis.text, diagnosis.text)
+            return self._result(RunStatus.INFEASIBLE, diagnosis.summary, diagnosis.text)
         try:
             self._build(backend)
         except BuildTimeout as exc:
@@ -330,10 +331,9 @@ class _Ranking:
                 first.bound is not None and first.bound <= tolerance(0.0)
             ):
                 if k == 1:
-                    # `diagnosis` stays the bare SPEC phrase; the change that
-                    # would buy a plan goes into the message.
+                    # The diagnosis leads with SPEC's phrase (NOTHING_REACHED), then why.
                     diagnosis = self._diagnose(nothing_reached=True)
-                    return self._result(RunStatus.INFEASIBLE, diagnosis.text, NOTHING_REACHED)
+                    return self._result(RunStatus.INFEASIBLE, diagnosis.summary, diagnosis.text)
                 self.stop_reason = "every further plan has weighted reach 0"
             else:
                 self.timed_out = True
@@ -436,7 +436,9 @@ class _Ranking:
                     RunStatus.NO_SOLUTION,
                     f"No plan was found within the time limit of {self.settings.time_limit_s:g} s.",
                 )
-            return self._result(RunStatus.INFEASIBLE, NOTHING_REACHED, NOTHING_REACHED)
+            return self._result(
+                RunStatus.INFEASIBLE, f"Infeasible: {NOTHING_REACHED}.", NO_REACH_LEAD
+            )
         sentences = []
         if len(plans) < wanted:
             sentences.append(

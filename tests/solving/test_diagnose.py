@@ -18,6 +18,7 @@ from planner.checks.precheck import check_before_solve
 from planner.plan import RunStatus
 from planner.scenario.data import Offer, Resource, Rule, Scenario, Usage
 from planner.solving.diagnose import (
+    NO_REACH_LEAD,
     NOTHING_REACHED,
     Change,
     apply_changes,
@@ -43,11 +44,6 @@ def _diagnose(sc: Scenario):
     return result, diagnosis
 
 
-def _explained(result) -> str:
-    """The full explanation: the diagnosis, or for reach 0 (SPEC §4) the message."""
-    return result.message if result.diagnosis == NOTHING_REACHED else result.diagnosis
-
-
 def _suggested(diagnosis) -> dict[str, float | None]:
     return {c.limit: c.suggested for c in diagnosis.changes}
 
@@ -69,8 +65,9 @@ def test_min_average_trust_above_every_partner() -> None:
     sc = tiny_scenario(budget=20.0, min_average_trust=85.0)
     result, diagnosis = _diagnose(sc)
     assert _suggested(diagnosis) == {"min_average_trust": 80.0}
-    assert result.diagnosis == NOTHING_REACHED
-    assert "lower min_average_trust from 85 to 80" in _explained(result)
+    assert result.diagnosis.startswith(NO_REACH_LEAD)
+    assert "lower min_average_trust from 85 to 80" in result.diagnosis
+    assert result.message == "Infeasible: lower min_average_trust from 85 to 80."
 
 
 def test_foreign_share_too_low_for_a_must_foreign_option() -> None:
@@ -124,8 +121,12 @@ def test_nothing_affordable_reaches_a_weighted_market() -> None:
     sc = tiny_scenario(budget=5.0)
     result = rank_plans(sc)
     assert result.status == RunStatus.INFEASIBLE
-    assert result.diagnosis == NOTHING_REACHED
-    assert "raise budget from 5 to 10" in result.message
+    # One story: the message sums up the diagnosis, both in capitalised sentences.
+    assert result.diagnosis == (
+        f"{NO_REACH_LEAD} Limits in conflict: budget. Smallest change that makes a plan "
+        "possible: raise budget from 5 to 10. Re-solving with this change finds a plan."
+    )
+    assert result.message == "Infeasible: raise budget from 5 to 10."
     diagnosis = diagnose_infeasibility(sc, nothing_reached=True)
     assert diagnosis.confirmed and _suggested(diagnosis) == {"budget": 10.0}
     assert rank_plans(apply_changes(sc, diagnosis.changes)).plans
