@@ -31,10 +31,17 @@ WARNINGS_SHOWN = 20
 
 
 def _log_internal_error() -> Path:
+    """Write the current traceback to a log file of its own; returns its path.
+
+    The name keeps the time for people looking for it, and a random part
+    created exclusively, so two runs failing within the same second (a batch,
+    parallel jobs) each keep their own details.
+    """
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    log = Path(tempfile.gettempdir()) / f"planner-error-{stamp}.log"
-    log.write_text(traceback.format_exc(), encoding="utf-8")
-    return log
+    fd, name = tempfile.mkstemp(prefix=f"planner-error-{stamp}-", suffix=".log")
+    with open(fd, "w", encoding="utf-8") as log:
+        log.write(traceback.format_exc())
+    return Path(name)
 
 
 class _Terminated(Exception):
@@ -84,8 +91,11 @@ def _guarded(func: Callable[..., int | None]) -> Callable[..., None]:
             click.echo("Terminated; nothing was written.", err=True)
             code = 128 + signal.SIGTERM
         except Exception as exc:
-            log = _log_internal_error()
-            click.echo(f"Internal error: {type(exc).__name__}: {exc} (details in {log})", err=True)
+            try:
+                details = f"details in {_log_internal_error()}"
+            except OSError as why:  # no temporary folder to log into: say so, still one line
+                details = f"no log written: {why}"
+            click.echo(f"Internal error: {type(exc).__name__}: {exc} ({details})", err=True)
             code = EXIT_INTERNAL
         sys.exit(code)
 
