@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from planner.errors import InputError
+from planner.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from planner.scenario.data import Scenario
@@ -167,11 +167,23 @@ def template(path: Path) -> int:
 
     Example: planner template my-scenario.xlsx
     """
+    from planner.reports.outputs import check_output_folder, why_unwritable
     from planner.workbook.template import write_template
 
-    write_template(path)
+    folder = path.parent
+    try:
+        check_output_folder(folder)
+        write_template(path)
+    except OSError as exc:
+        why = why_unwritable(folder, exc)
+        raise InputError([_unwritable(f"{path} was not written: {why}")]) from None
     click.echo(f"Wrote {path}")
     return EXIT_OK
+
+
+def _unwritable(message: str, option: str | None = None) -> Problem:
+    """A location that cannot be written, as a problem of the command line (exit 2)."""
+    return Problem(option, None, None, None, message, found=False)
 
 
 def _load(workbook: Path, scenario: str | None, sets: list[tuple[str, str]]) -> Scenario:
@@ -183,6 +195,24 @@ def _load(workbook: Path, scenario: str | None, sets: list[tuple[str, str]]) -> 
         loaded = api.load(workbook, scenario, dict(sets), origin="--set")
     _settle_heap()
     return loaded
+
+
+def _output_problems(folder: Path, option: str | None) -> list[Problem]:
+    """Whether the run's results can be written in `folder`, asked before the work starts.
+
+    `option` is `--out` when the user chose the folder, None for the default one
+    (then the message says how to choose another).
+    """
+    from planner.reports.outputs import check_output_folder, why_unwritable
+
+    try:
+        check_output_folder(folder)
+    except OSError as exc:
+        why = why_unwritable(folder, exc)
+        if option is None:
+            why = f"the default output folder: {why}; choose another with --out"
+        return [_unwritable(why, option)]
+    return []
 
 
 def _show_warnings(warnings: Sequence[str]) -> None:
@@ -216,8 +246,9 @@ def solve(
 ) -> int:
     """Solve a scenario and write ranked plans to plans.xlsx and plans.json.
 
-    Exit status: 0 plans written, 2 bad input, 3 infeasible (with a diagnosis),
-    4 no plan within the time limit, 1 internal error.
+    Exit status: 0 plans written, 2 bad input or an output folder that cannot be
+    written, 3 infeasible (with a diagnosis), 4 no plan within the time limit,
+    1 internal error.
 
     Example: planner solve inputs/example.xlsx --scenario high_budget --plans 3
     """
@@ -229,16 +260,32 @@ def solve(
 
     import planner.api as api
     from planner.plan import RunStatus
+    from planner.reports.outputs import why_unwritable
     from planner.reports.terminal import progress_line, ranked_table
     from planner.workbook.validation import parse_set_options
 
     reading = time.monotonic()
-    overrides = parse_set_options(sets)
+    if out_dir is None:
+        out_dir = Path("outputs") / (workbook.stem + (f"-{scenario}" if scenario else ""))
+        where = None
+    else:
+        where = "--out"
+    problems = _output_problems(out_dir, where)  # before any time is spent reading
+    try:
+        overrides: list[tuple[str, str]] = parse_set_options(sets)
+    except InputError as exc:
+        overrides = []
+        problems += exc.problems
     if plans is not None:
         overrides.append(("plans", str(plans)))
     if time_limit is not None:
         overrides.append(("time_limit_s", repr(time_limit)))
-    loaded = _load(workbook, scenario, overrides)
+    try:
+        loaded = _load(workbook, scenario, overrides)
+    except InputError as exc:
+        raise InputError([*problems, *exc.problems]) from None
+    if problems:
+        raise InputError(problems)
     t_read = time.monotonic() - reading
     found = api.check(loaded)
     _show_warnings(found.warnings)
@@ -250,13 +297,16 @@ def solve(
             click.echo(progress_line(k, wanted, elapsed, gap), err=True)
 
     result = api.solve(loaded, progress=progress, started=t0, precheck=found)
-    if out_dir is None:
-        out_dir = Path("outputs") / (workbook.stem + (f"-{scenario}" if scenario else ""))
-    command = "planner " + " ".join(sys.argv[1:])
-    written = result.write(out_dir, command, timings={"read and validate": t_read})
     click.echo(ranked_table(loaded, result.planset))
     if result.diagnosis:
         click.echo(result.diagnosis, err=True)
+    command = "planner " + " ".join(sys.argv[1:])
+    try:
+        written = result.write(out_dir, command, timings={"read and validate": t_read})
+    except OSError as exc:
+        # Checked before reading, the folder can still fail now (disk full, removed).
+        click.echo(f"Results not written: {why_unwritable(out_dir, exc)}", err=True)
+        return EXIT_INPUT
     click.echo(f"Wrote {', '.join(str(p) for p in written)}")
     if result.status == RunStatus.INFEASIBLE:
         return EXIT_INFEASIBLE

@@ -12,8 +12,10 @@ files.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,6 +63,62 @@ def write_outputs(
             os.replace(staging / name, out_dir / name)
         return [out_dir / name for name in names]
     finally:
-        for leftover in staging.iterdir():
-            leftover.unlink()
-        staging.rmdir()
+        # Never masks the error that got here (the folder may be gone, the disk full).
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def check_output_folder(folder: Path) -> None:
+    """Prove that results can be written in `folder` before any work is spent on them.
+
+    Raises `OSError` (describe it with `why_unwritable`) when they cannot. Asking
+    the file system is the only test that catches everything: a path under a
+    regular file, permission bits and ACLs, a read-only mount, `/proc`. So the
+    missing folders are created, a file is created and removed in the last one,
+    and the folders created are removed again: a run that then stops on bad input
+    leaves nothing behind, and the real write creates them anew.
+    """
+    missing: list[Path] = []
+    for path in (folder, *folder.parents):
+        if os.path.lexists(path):
+            break
+        missing.append(path)
+    created: list[Path] = []
+    try:
+        for path in reversed(missing):
+            try:
+                path.mkdir()
+            except FileExistsError:  # made meanwhile by someone else: not ours to remove
+                continue
+            created.append(path)
+        with tempfile.NamedTemporaryFile(prefix=".probe-", dir=folder):
+            pass
+    finally:
+        for path in reversed(created):
+            try:
+                path.rmdir()
+            except OSError:
+                break  # something else was put there meanwhile: leave it, and its parents
+
+
+def why_unwritable(folder: Path, exc: OSError) -> str:
+    """Why results cannot be written in `folder`, in one line, from the error met doing so.
+
+    The operating system's words alone name no path and, for a path under a
+    file, say only "Not a directory"; the user needs to know which file is in
+    the way.
+    """
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        for path in (folder, *folder.parents):
+            if os.path.lexists(path):
+                if not path.is_dir():
+                    return f"cannot write in {folder}: {path} is a file, not a folder"
+                break
+    at = Path(exc.filename) if isinstance(exc.filename, str | os.PathLike) else None
+    if exc.errno == errno.ENOENT and at is not None and at.parent.is_dir():
+        # An existing folder refusing a new name with "No such file" (/proc, /sys).
+        refusing = os.path.abspath(at.parent)  # `.` would not say which folder
+        return f"cannot write in {folder}: {refusing} does not take new files or folders"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if at is not None and at != folder and at.parent != folder:
+        reason += f" ({at})"
+    return f"cannot write in {folder}: {reason}"
