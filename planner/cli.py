@@ -215,6 +215,25 @@ def _output_problems(folder: Path, option: str | None) -> list[Problem]:
     return []
 
 
+def _option_problem(option: str, setting: str, typed: str) -> Problem | None:
+    """A setting given by its own option (`--plans`), checked by the setting's own rule.
+
+    Located at the option and showing what was typed, not as the `--set` it
+    stands for nor as the number click would have made of it (`1e400` is not `inf`).
+    """
+    from planner.scenario.schema import SETTING_BY_KEY, canonical_header
+    from planner.scenario.values import BadValue, convert_value, is_blank
+
+    spec = SETTING_BY_KEY[canonical_header(setting)]
+    try:
+        if is_blank(typed):
+            raise BadValue  # blank would mean the default; on its own option, a slip
+        convert_value(spec, typed)
+    except BadValue:
+        return Problem(option, None, None, typed, spec.expected())
+    return None
+
+
 def _show_warnings(warnings: Sequence[str]) -> None:
     for warning in warnings[:WARNINGS_SHOWN]:
         click.echo(f"warning: {warning}", err=True)
@@ -226,7 +245,7 @@ def _show_warnings(warnings: Sequence[str]) -> None:
 @cli.command()
 @workbook_argument
 @scenario_option
-@click.option("--plans", "plans", type=int, metavar="K", help="How many ranked plans.")
+@click.option("--plans", "plans", metavar="K", help="How many ranked plans.")
 @click.option(
     "--out",
     "out_dir",
@@ -234,15 +253,15 @@ def _show_warnings(warnings: Sequence[str]) -> None:
     help="Output folder (default outputs/<workbook stem>[-<scenario>]).",
 )
 @set_option
-@click.option("--time-limit", "time_limit", type=float, metavar="S", help="Seconds for the run.")
+@click.option("--time-limit", "time_limit", metavar="S", help="Seconds for the run.")
 @_guarded
 def solve(
     workbook: Path,
     scenario: str | None,
-    plans: int | None,
+    plans: str | None,
     out_dir: Path | None,
     sets: tuple[str, ...],
-    time_limit: float | None,
+    time_limit: str | None,
 ) -> int:
     """Solve a scenario and write ranked plans to plans.xlsx and plans.json.
 
@@ -276,10 +295,16 @@ def solve(
     except InputError as exc:
         overrides = []
         problems += exc.problems
-    if plans is not None:
-        overrides.append(("plans", str(plans)))
-    if time_limit is not None:
-        overrides.append(("time_limit_s", repr(time_limit)))
+    for option, setting, typed in (
+        ("--plans", "plans", plans),
+        ("--time-limit", "time_limit_s", time_limit),
+    ):
+        if typed is not None:
+            problem = _option_problem(option, setting, typed)
+            if problem is None:
+                overrides.append((setting, typed))
+            else:
+                problems.append(problem)
     try:
         loaded = _load(workbook, scenario, overrides)
     except InputError as exc:

@@ -1,4 +1,9 @@
-"""Where an internal error's details go: a log file of its own for every run."""
+"""What `planner solve` says about its own options, and where an internal error's details go.
+
+A value given on its own option is named by that option and shown as typed,
+never as the `--set` it stands for nor as the number click would have made of
+it; every internal error keeps its details in a log file of its own.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ import planner.api
 import planner.cli
 from planner.cli import cli
 
+EXAMPLE = Path(__file__).resolve().parents[1] / "inputs" / "example.xlsx"
+
 
 def run(*args: str) -> Result:
     result = CliRunner().invoke(cli, list(args))
@@ -26,6 +33,37 @@ def run(*args: str) -> Result:
 @pytest.fixture
 def book(tmp_path: Path) -> Path:
     return write_workbook(tmp_path / "scenario.xlsx", minimal_tables())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--plans", "0"],
+            "command line --plans: found '0'; expected a whole number of at least 1",
+        ),
+        (["--plans", "two"], "command line --plans: found 'two'; expected a whole number"),
+        (["--time-limit", "0"], "command line --time-limit: found '0'; expected a number greater"),
+        (["--time-limit", "1e400"], "command line --time-limit: found '1e400'; expected a number"),
+        (["--time-limit", "nan"], "command line --time-limit: found 'nan'; expected a number"),
+    ],
+)
+def test_plans_and_time_limit_are_named_as_typed(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    result = run("solve", str(EXAMPLE), "--out", str(tmp_path / "out"), *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "--set" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_plans_and_time_limit_still_apply(tmp_path: Path) -> None:
+    result = run(
+        "solve", str(EXAMPLE), "--out", str(tmp_path), "--plans", "2", "--time-limit", "60"
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 plan(s)" in result.stdout
 
 
 def test_two_internal_errors_in_the_same_second_keep_two_logs(
