@@ -324,7 +324,7 @@ def solve(
     result = api.solve(loaded, progress=progress, started=t0, precheck=found)
     click.echo(ranked_table(loaded, result.planset))
     if result.diagnosis:
-        click.echo(result.diagnosis, err=True)
+        click.echo(result.diagnosis)  # the run's answer, with the table: on stdout only
     command = "planner " + " ".join(sys.argv[1:])
     try:
         written = result.write(out_dir, command, timings={"read and validate": t_read})

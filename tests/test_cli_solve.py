@@ -188,9 +188,12 @@ def test_infeasible_scenario_exits_3_with_a_diagnosis(tmp_path: Path) -> None:
     write_scenario(
         book, replace(tiny(), options=tuple(replace(o, decision="must") for o in tiny().options))
     )
-    code, _, stderr = run(["solve", str(book), "--out", str(tmp_path / "out")])
+    code, stdout, stderr = run(["solve", str(book), "--out", str(tmp_path / "out")])
     assert code == 3
-    assert "budget" in stderr
+    # The diagnosis is the run's answer: on stdout with the table, once, not on stderr too.
+    diagnosis = (tmp_path / "out" / "diagnosis.txt").read_text().strip()
+    assert stdout.count(diagnosis) == 1
+    assert "budget" not in stderr
     doc = json.loads((tmp_path / "out" / "plans.json").read_text())
     assert doc["status"] == "infeasible" and doc["plans"] == []
     assert "budget" in (tmp_path / "out" / "diagnosis.txt").read_text()
