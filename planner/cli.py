@@ -2,12 +2,15 @@
 
 Every user mistake becomes a located message and exit status 2; an internal
 error becomes one line naming the log file that holds the details, exit 1.
+Standard output and error are for people: a closed stream, or one whose reader
+has gone, never ends a run (the results are files).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
+import io
 import os
 import signal
 import sys
@@ -340,8 +343,84 @@ def solve(
     return EXIT_OK
 
 
+class _ForgivingStream(io.TextIOWrapper):
+    """A standard stream that goes quiet, instead of raising, once it cannot be written.
+
+    Under `| head -1` the reader leaves early; a scheduler may leave a pipe nobody
+    reads. Progress, warnings and the table are for people, and the results are
+    files: a failed write points the descriptor at the null device (so the final
+    flush at exit cannot fail either) and the run goes on to its own exit status.
+    """
+
+    def write(self, text: str) -> int:
+        try:
+            return super().write(text)
+        except OSError:
+            self._go_quiet()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError:
+            self._go_quiet()
+
+    def _go_quiet(self) -> None:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, self.fileno())
+        finally:
+            os.close(null)
+
+
+def _keep_standard_streams() -> None:
+    """Make standard input, output and error safe to use, whatever the run was given.
+
+    A descriptor closed at start (`2>&-`, `>&-`) would be handed to the next file
+    opened, and anything then writing to "stderr" (a C library, a child process)
+    would write into that file; so each one closed is opened on the null device
+    first. Output and error are then wrapped so that a reader gone away never ends
+    the run (`_ForgivingStream`). Process-wide, hence in the entry point only.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)  # the lowest free descriptor: fd itself
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        stream = getattr(sys, name)
+        if isinstance(stream, io.TextIOWrapper) and stream.fileno() == fd:
+            encoding, errors = stream.encoding, stream.errors
+            line_buffering, write_through = stream.line_buffering, stream.write_through
+            try:
+                buffer = stream.detach()  # flushes first: nothing is written yet, in practice
+            except OSError:
+                continue
+        elif stream is None:  # closed at start: Python made no stream for it
+            encoding, errors = "utf-8", "backslashreplace"
+            line_buffering, write_through = True, False
+            buffer = open(fd, "wb", closefd=False)  # noqa: SIM115 (lives as long as the process)
+        else:
+            continue  # replaced by whoever runs us (a test harness): theirs to keep
+        setattr(
+            sys,
+            name,
+            _ForgivingStream(
+                buffer,
+                encoding=encoding,
+                errors=errors,
+                line_buffering=line_buffering,
+                write_through=write_through,
+            ),
+        )
+
+
 def main() -> None:
     """Console entry point."""
+    _keep_standard_streams()
     try:
         cli()
     except SystemExit as done:
