@@ -95,6 +95,7 @@ def main() -> None:
     import planner.solving.solver  # noqa: F401  (HiGHS)
     from planner.checks.precheck import check_before_solve
     from planner.checks.verify import check_plan
+    from planner.plan import ProgressEvent
     from planner.reports.outputs import expected_write_seconds, write_outputs
     from planner.reports.plans_xlsx import RunInfo
     from planner.solving.ranking import rank_plans
@@ -122,8 +123,9 @@ def main() -> None:
 
     events: list[tuple[int, float, float | None]] = []
 
-    def progress(k: int, wanted: int, elapsed: float, gap: float | None) -> None:
-        events.append((k, elapsed, gap))
+    def progress(event: ProgressEvent) -> None:
+        if event.stage in ("begin", "kept"):  # not the updates within a rank
+            events.append((event.rank, event.elapsed_s, event.gap))
 
     highs_before = _highs_seconds()
     t0 = time.perf_counter()

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 from planner.checks.screening import Screened
 from planner.errors import InputError, Problem
 from planner.plan import Plan, PlanSet, RunStatus
+from planner.plan import ProgressEvent as ProgressEvent  # the library's, for `progress`
+from planner.plan import ProgressStage as ProgressStage
 from planner.scenario.changes import changed_settings
 from planner.scenario.data import Scenario, Source
 
@@ -42,9 +44,13 @@ if TYPE_CHECKING:
     from planner.checks.precheck import Precheck
     from planner.reports.plans_xlsx import RunInfo
 
-#: progress(plan_k, plans_asked, elapsed_s, gap_or_None): called as each rank starts
-#: and as each plan is kept; plain values, so any front end can show them.
-Progress = Callable[[int, int, float, float | None], None]
+#: progress(event): called with a `ProgressEvent` (plain values, so any front end can
+#: show them) as each rank begins, about every half second while it is solved (best
+#: weighted reach so far, bound, gap), and as each plan is kept. Always from the thread
+#: that called `solve`, never from HiGHS's own; it should return quickly (the call
+#: waits for it). If it raises, it is not called again and the run goes on unchanged
+#: (a `RuntimeWarning` says so).
+Progress = Callable[[ProgressEvent], None]
 
 #: Where problems with `solve`'s own arguments are located in messages.
 SOLVE_CALL = "solve()"
@@ -93,6 +99,7 @@ def solve(
     `plans` and `time_limit` override the scenario's `plans` and `time_limit_s`
     settings for this call. `threads` is how many cores the call may use: 1 is
     one core (HiGHS alone, no second solver), None every core of the process.
+    `progress` (see `Progress`) hears how the run stands while it runs.
     `started` (a `time.monotonic()` instant) lets a caller count the time limit
     from an earlier moment, as the command line does from its own start;
     `precheck` reuses a `check(scenario)` the caller already made.

@@ -283,7 +283,7 @@ def solve(
     import planner.api as api
     from planner.plan import RunStatus
     from planner.reports.outputs import why_unwritable
-    from planner.reports.terminal import progress_line, ranked_table
+    from planner.reports.terminal import ProgressDisplay, ranked_table
     from planner.workbook.validation import parse_set_options
 
     reading = time.monotonic()
@@ -317,14 +317,12 @@ def solve(
     t_read = time.monotonic() - reading
     found = api.check(loaded)
     _show_warnings(found.warnings)
-    last = [0.0]
-
-    def progress(k: int, wanted: int, elapsed: float, gap: float | None) -> None:
-        if elapsed >= 2.0 or last[0] > 0:  # quiet on quick runs
-            last[0] = elapsed
-            click.echo(progress_line(k, wanted, elapsed, gap), err=True)
-
-    result = api.solve(loaded, progress=progress, started=t0, precheck=found)
+    # In place on a terminal, plain lines in a log; quiet on quick runs.
+    progress = ProgressDisplay(sys.stderr)
+    try:
+        result = api.solve(loaded, progress=progress, started=t0, precheck=found)
+    finally:
+        progress.close()  # whatever is written next starts on a line of its own
     click.echo(ranked_table(loaded, result.planset))
     if result.diagnosis:
         click.echo(result.diagnosis)  # the run's answer, with the table: on stdout only

@@ -71,3 +71,42 @@ class PlanSet:
     diagnosis: str | None = None
     """For infeasible runs: which limits conflict and the smallest change that helps."""
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+class ProgressStage(StrEnum):
+    """What a `ProgressEvent` reports about the rank it names."""
+
+    BEGIN = "begin"
+    """The rank begins: no numbers yet."""
+    REACH = "reach"
+    """Its reach stage is being solved: the best weighted reach and bound so far."""
+    TIE_BREAK = "tie-break"
+    """Its weighted reach is found; least net spend, then fewest options, are being
+    proven at that reach. The numbers are the reach stage's."""
+    KEPT = "kept"
+    """The plan was verified and kept: its own weighted reach, bound and gap."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """How a run stands, as plain values for any front end (`planner.solve(progress=...)`).
+
+    Why plain values: a terminal, a notebook widget and a web service each show
+    progress their own way, and an event may cross a process boundary.
+    Numbers are in the scenario's weighted-reach units; None when not known yet.
+    """
+
+    rank: int
+    """The plan being looked for (or, for `KEPT`, the plan kept), from 1."""
+    plans_asked: int
+    stage: ProgressStage
+    elapsed_s: float
+    """Seconds since the run began (for the command line: since it started)."""
+    weighted_reach: float | None = None
+    """The best weighted reach found so far for this rank (the plan's own once kept)."""
+    bound: float | None = None
+    """An upper bound on weighted reach for this rank, given the earlier plans."""
+    gap: float | None = None
+    """(bound − weighted_reach) / max(1, |weighted_reach|), as a plan's `gap`."""
+    plans_kept: int = 0
+    """Plans verified and kept so far in this run."""

@@ -208,3 +208,70 @@ def test_solves_in_a_process_pool_equal_solves_one_after_another(
         assert one.status == "optimal"
         assert one.to_dict() == other.to_dict()
     assert len({json.dumps(r.to_dict()["plans"], sort_keys=True) for r in sequential}) > 1
+
+
+# -- progress (planner.api.Progress) --------------------------------------------------
+
+
+def _long_scenario() -> planner.Scenario:
+    """2,000 options whose plan 1 takes seconds (proving least net spend at its reach)."""
+    from scenario_builders import random_scenario
+
+    return random_scenario(5, n_options=2000, n_markets=40, n_offers=4)
+
+
+def test_progress_reports_within_a_long_rank_before_its_plan_is_kept() -> None:
+    import planner.solving.ranking as ranking
+
+    events: list[planner.api.ProgressEvent] = []
+    result = planner.solve(_long_scenario(), plans=1, time_limit=6, progress=events.append)
+    assert len(result.plans) == 1
+    stages = [e.stage for e in events]
+    assert stages[0] == "begin" and stages[-1] == "kept" and stages.count("kept") == 1
+    within = events[1:-1]
+    assert len(within) >= 2, stages  # rank 1 takes seconds: several reports, not one
+    assert {e.stage for e in within} <= {"reach", "tie-break"}
+    for before, e in zip(events, within, strict=False):
+        assert (e.rank, e.plans_asked, e.plans_kept) == (1, 1, 0)
+        assert e.weighted_reach is None or e.bound is None or e.weighted_reach <= e.bound
+        assert e.elapsed_s - before.elapsed_s >= ranking.PROGRESS_INTERVAL - 1e-9  # throttled
+    plan = result.plans[0]
+    assert (events[-1].rank, events[-1].weighted_reach, events[-1].plans_kept) == (
+        1,
+        plan.weighted_reach,
+        1,
+    )
+    assert any(
+        e.weighted_reach is not None and abs(e.weighted_reach - plan.weighted_reach) < 1e-6
+        for e in within
+    )
+    elapsed = [e.elapsed_s for e in events]
+    assert elapsed == sorted(elapsed)
+
+
+@pytest.mark.parametrize("fails_at", ["begin", "reach"])
+def test_a_progress_callback_that_raises_leaves_the_plans_unchanged(
+    fails_at: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Raising at a rank's start (the ranking loop) or while HiGHS works (the wait loop):
+    the callback is not called again, a warning says so, and every plan is as without it
+    (all proven, so timing cannot change them)."""
+    from scenario_builders import random_scenario
+
+    import planner.solving.ranking as ranking
+
+    sc = random_scenario(6101, n_options=400, n_markets=80, n_offers=6, plans=3)
+    quiet = planner.solve(sc, time_limit=TIME_LIMIT)
+    monkeypatch.setattr(ranking, "PROGRESS_INTERVAL", 0.0)  # a report at every wait tick
+    calls: list[str] = []
+
+    def progress(event: planner.api.ProgressEvent) -> None:
+        calls.append(event.stage)
+        if event.stage == fails_at:
+            raise ValueError("display gone")
+
+    with pytest.warns(RuntimeWarning, match="ValueError: display gone"):
+        result = planner.solve(sc, time_limit=TIME_LIMIT, progress=progress)
+    assert calls[-1] == fails_at and calls.count(fails_at) == 1
+    assert result.status == quiet.status == "optimal"
+    assert result.plans == quiet.plans

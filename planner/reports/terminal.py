@@ -1,8 +1,13 @@
-"""The compact ranked table `planner solve` prints, and its progress line."""
+"""The compact ranked table `planner solve` prints, and its progress while it runs."""
 
 from __future__ import annotations
 
-from planner.plan import PlanSet
+import math
+import os
+import shutil
+from typing import TextIO
+
+from planner.plan import PlanSet, ProgressEvent, ProgressStage
 from planner.scenario.data import Scenario
 
 
@@ -41,6 +46,107 @@ def ranked_table(scenario: Scenario, planset: PlanSet) -> str:
     return "\n".join(lines)
 
 
-def progress_line(k: int, wanted: int, elapsed: float, gap: float | None) -> str:
-    gap_text = "" if gap is None else f", gap {100 * gap:.2f}%"
-    return f"plan {k} of {wanted}, {elapsed:.1f} s elapsed{gap_text}"
+def _reach(value: float) -> str:
+    return f"{value:,.1f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+def progress_line(event: ProgressEvent) -> str:
+    """One line saying how the run stands: the plan looked for, time, and what is known
+    (weighted reach as the table's "w. reach"), short enough for an 80-column terminal."""
+    head = f"plan {event.rank} of {event.plans_asked}"
+    if event.stage == ProgressStage.KEPT:
+        head += " found"
+    parts = [head, f"{event.elapsed_s:.1f} s elapsed"]
+    reach, bound, gap = event.weighted_reach, event.bound, event.gap
+    if event.stage == ProgressStage.REACH:
+        parts.append("searching" if reach is None else f"best w. reach {_reach(reach)}")
+        if bound is not None:
+            parts.append(f"bound {_reach(bound)}")
+    elif reach is not None:
+        parts.append(f"w. reach {_reach(reach)}")
+    if gap is not None:
+        parts.append(f"gap {100 * gap:.2f}%")
+    if event.stage == ProgressStage.TIE_BREAK:
+        parts.append("now least net spend")
+    return ", ".join(parts)
+
+
+#: Runs quicker than this show no progress at all: their table follows at once.
+QUIET_SECONDS = 2.0
+
+#: Where the output is not a terminal (a log, a pipe), in-rank lines come at most this
+#: often (seconds); a line for each plan found is always written.
+PLAIN_EVERY = 5.0
+
+
+class ProgressDisplay:
+    """Shows a run's progress events on a text stream, as `planner solve` does on stderr.
+
+    On a terminal one line is rewritten in place (carriage return, clear to
+    end of line), cut to the terminal's width so it never wraps; `close`
+    ends it with a newline, so call it before writing anything else. Where
+    the stream is not a terminal (a log file, CI) a rewrite would leave
+    control characters and a line per event would flood the log, so plain
+    lines come instead: one for each plan found, others at most every
+    `plain_every` s. Runs shorter than `quiet_for` s show nothing.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        tty: bool | None = None,
+        width: int | None = None,
+        quiet_for: float = QUIET_SECONDS,
+        plain_every: float = PLAIN_EVERY,
+    ) -> None:
+        self.stream = stream
+        self.tty = _is_terminal(stream) if tty is None else tty
+        self.width = width
+        self.quiet_for = quiet_for
+        self.plain_every = plain_every
+        self._shown = False
+        self._open_line = False
+        self._last_plain = -math.inf
+
+    def __call__(self, event: ProgressEvent) -> None:
+        """Show `event` (or not: see the class)."""
+        if not self._shown and event.elapsed_s < self.quiet_for:
+            return
+        line = progress_line(event)
+        if self.tty:
+            width = self.width or _columns(self.stream)
+            self.stream.write("\r" + line[: max(1, width - 1)] + "\x1b[K")
+            self._open_line = True
+        else:
+            due = event.elapsed_s - self._last_plain >= self.plain_every
+            if event.stage != ProgressStage.KEPT and not due:
+                return
+            self.stream.write(line + "\n")
+            self._last_plain = event.elapsed_s
+        self._shown = True
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the line shown in place, if any (nothing to do for plain lines)."""
+        if self._open_line:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open_line = False
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no such method, or a closed stream
+        return False
+
+
+def _columns(stream: TextIO) -> int:
+    """The width of the terminal `stream` writes to (`COLUMNS` or 80 when it says 0 or
+    cannot tell, as in some pseudo-terminals)."""
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        columns = 0
+    return columns if columns > 0 else shutil.get_terminal_size().columns

@@ -17,14 +17,16 @@ fails is an internal error (`PlanVerificationError`), never output.
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from planner.checks.verify import PlanVerificationError, check_plan, make_plan
 from planner.model.common import BuildTimeout, canonical_order, extract_decisions
 from planner.model.matrix_model import MatrixModel, build_matrix_model
-from planner.plan import CoFinancing, Plan, PlanSet, RunStatus
+from planner.plan import CoFinancing, Plan, PlanSet, ProgressEvent, ProgressStage, RunStatus
 from planner.scenario.data import Scenario
 from planner.solving.cofinancing import max_cofinancing
 from planner.solving.diagnose import (
@@ -37,15 +39,26 @@ from planner.solving.diagnose import (
 from planner.solving.race import cores_available
 from planner.solving.result import SolveResult, Termination, tolerance
 from planner.solving.solver import MatrixSolver, SolveScope
-from planner.solving.stages import SolverTroubleError, Stages, reach_stage, tie_break
+from planner.solving.stages import (
+    SolverTroubleError,
+    Stages,
+    StageWatch,
+    reach_stage,
+    tie_break,
+    tie_break_reader,
+)
 from planner.solving.tie_break_lane import TieBreakLane
 
 if TYPE_CHECKING:  # the Pyomo reference path is imported only when asked for
     from planner.model.pyomo_model import PlanModel
     from planner.solving.pyomo_solver import PersistentSolver
 
-#: progress(plan_k, plans_asked, elapsed_s, gap_or_None): plain values, no terminal code.
-Progress = Callable[[int, int, float, float | None], None]
+#: progress(event): a `ProgressEvent` of plain values as each rank begins, every
+#: `PROGRESS_INTERVAL` s or so while it is solved, and as each plan is kept; no terminal code.
+Progress = Callable[[ProgressEvent], None]
+
+#: Least time between two progress events within a rank (seconds).
+PROGRESS_INTERVAL = 0.5
 
 
 #: Which model builder and HiGHS hand-off `rank_plans` uses: "highs" (numpy arrays
@@ -101,6 +114,13 @@ def rank_plans(
     solves given up at the deadline are waited for, until the deadline,
     before this returns (one still inside HiGHS then ends at HiGHS's next
     interrupt check).
+
+    `progress`, if given, is called with a `ProgressEvent` as each rank
+    begins, every `PROGRESS_INTERVAL` s or so while HiGHS works on it (best
+    weighted reach so far, bound, gap) and as each plan is kept; always from
+    the thread that called this, never from HiGHS's own (`SolveScope.tick_with`).
+    If it raises, it is not called again (a `RuntimeWarning` says so) and the
+    plans are those of a run without it.
 
     Infeasible scenarios come back with status `infeasible` and a diagnosis;
     running out of time before any plan gives `no_solution`. Raises
@@ -177,6 +197,17 @@ class _Ranking:
         self.lane: TieBreakLane | None = None
         self.pending: tuple[str, ...] | None = None
         """Options of the last rank while its tie-break runs in `lane` (already cut)."""
+        self.pending_reach: SolveResult | None = None
+        """The reach stage the lane's tie-break holds, while it runs."""
+        self.ceiling = sum(m.weight * m.addressable for m in scenario.markets)
+        self.watch = StageWatch()
+        """How the stage running now stands (set by the stages, read by `_tick`)."""
+        self.watching: dict[str, StageWatch] = {"watch": self.watch} if progress else {}
+        """The stages' keyword arguments: a watch only when someone listens."""
+        self.showing = 0
+        """The rank progress events within a rank speak of."""
+        self.next_progress = -math.inf
+        """The `clock()` instant before which `_tick` reports nothing."""
 
     # -- the call ---------------------------------------------------------------
 
@@ -184,6 +215,8 @@ class _Ranking:
         """The whole call: build, rank, end every solve, report."""
         returned = False
         self.scope.open()
+        if self.progress is not None:
+            self.scope.tick_with(self._tick)
         try:
             outcome = self._run(backend)
             returned = True
@@ -247,6 +280,7 @@ class _Ranking:
         after an error or interrupt at most `STOP_WAIT` more. A thread still
         inside HiGHS then ends on its own at HiGHS's next interrupt check.
         """
+        self.scope.tick_with(None)
         if self.lane is not None:
             self.lane.close()  # an error or early return leaves no tie-break running
         left = max(0.0, self.deadline - self.clock())
@@ -260,8 +294,9 @@ class _Ranking:
         """Rank after rank until enough plans, no more, or no more time; an infeasible
         scenario's answer comes back at once, otherwise None (then `_final` reports)."""
         for k in range(1, self.wanted + 1):
-            if self.progress and self.pending is None:
-                self.progress(k, self.wanted, self.clock() - self.start, None)
+            self.showing = k
+            if self.pending is None:  # else rank k-1 is still being settled: it comes first
+                self._report(ProgressStage.BEGIN)
             if self.pending is None and self._short_plan():
                 return None
             first = self._reach(k)
@@ -281,7 +316,7 @@ class _Ranking:
     def _reach(self, k: int) -> SolveResult | None:
         """Rank k's reach stage, with rank k-1's tie-break settled (if it ran in the lane);
         None when ranking stops there."""
-        first = reach_stage(self.pm, self.solver)
+        first = reach_stage(self.pm, self.solver, **self.watching)
         if self.pending is None:
             return first
         speculated = self.pending
@@ -296,15 +331,21 @@ class _Ranking:
             self._cut(plan.options)
             if self._short_plan():
                 return None
-            first = reach_stage(self.pm, self.solver)
+            first = reach_stage(self.pm, self.solver, **self.watching)
         return first
 
     def _settle_lane(self, rank: int) -> Plan:
         """Wait for the lane's tie-break of `rank` and keep its plan."""
-        assert self.lane is not None
-        stages = self.lane.result()
-        self.pending = None
-        return self._keep(rank, stages, self.lane.interrupted)
+        assert self.lane is not None and self.pending_reach is not None
+        shown = self.showing
+        self.showing = rank
+        self.watch.show(tie_break_reader(self.pending_reach))
+        stages = self.lane.result(tick=self._tick)
+        self.pending, self.pending_reach = None, None
+        self.watch.show(None)  # the next stage says how it stands
+        plan = self._keep(rank, stages, self.lane.interrupted)
+        self.showing = shown
+        return plan
 
     def _verdict(self, k: int, first: SolveResult) -> PlanSet | bool:
         """What rank k's reach stage means: go on (True), stop ranking (False), or, on rank 1,
@@ -371,12 +412,12 @@ class _Ranking:
             )
         self.lane.start(first, self.solver.extra_rows())
         self._cut(options)
-        self.pending = options
+        self.pending, self.pending_reach = options, first
         return True
 
     def _tie_break(self, k: int, first: SolveResult) -> bool:
         """Rank k's tie-break on the main solver; keep its plan and cut it. Whether to go on."""
-        stages = tie_break(self.pm, self.solver, first)
+        stages = tie_break(self.pm, self.solver, first, **self.watching)
         plan = self._keep(k, stages, self.solver.interrupted)
         self._cut(plan.options)
         if self.timed_out:
@@ -391,11 +432,71 @@ class _Ranking:
         self.plans.append(plan)
         if not most:
             self.estimated_cofinancing.append(rank)
-        if self.progress:
-            self.progress(rank, self.wanted, self.clock() - self.start, plan.gap)
+        self._report(ProgressStage.KEPT, rank, plan.weighted_reach, plan.bound, plan.gap)
         ran_out = stages.best.termination == Termination.TIME_LIMIT or interrupted
         self.timed_out = ran_out and self.clock() >= self.solve_deadline
         return plan
+
+    # -- progress ---------------------------------------------------------------
+
+    def _tick(self) -> None:
+        """While a solve of this call runs: report how the rank stands, at most every
+        `PROGRESS_INTERVAL` s. Called by the thread waiting for HiGHS (this call's own,
+        `SolveScope.tick_with`), never by HiGHS's thread."""
+        if self.progress is None or self.clock() < self.next_progress:
+            return
+        try:
+            seen = self.watch.now()
+        except Exception as exc:  # a progress report must never end the run
+            self._progress_failed(exc)
+            return
+        if seen is None:
+            return
+        self._report(ProgressStage(seen.stage), None, seen.weighted_reach, seen.bound)
+
+    def _report(
+        self,
+        stage: ProgressStage,
+        rank: int | None = None,
+        reach: float | None = None,
+        bound: float | None = None,
+        gap: float | None = None,
+    ) -> None:
+        """Hand the caller's `progress` one event. If it raises, the run goes on unchanged
+        without it (a `RuntimeWarning` says so): a display must not cost the plans."""
+        progress = self.progress
+        if progress is None:
+            return
+        now = self.clock()
+        if bound is not None:
+            bound = min(bound, self.ceiling)  # as a plan's bound (SPEC §4)
+        if gap is None and reach is not None and bound is not None:
+            gap = max(0.0, bound - reach) / max(1.0, abs(reach))
+        event = ProgressEvent(
+            rank=self.showing if rank is None else rank,
+            plans_asked=self.wanted,
+            stage=stage,
+            elapsed_s=now - self.start,
+            weighted_reach=reach,
+            bound=bound,
+            gap=gap,
+            plans_kept=len(self.plans),
+        )
+        self.next_progress = now + PROGRESS_INTERVAL
+        try:
+            progress(event)
+        except Exception as exc:
+            self._progress_failed(exc)
+
+    def _progress_failed(self, exc: Exception) -> None:
+        self.progress = None
+        self.scope.tick_with(None)
+        warnings.warn(
+            f"the progress callback raised {type(exc).__name__}: {exc}; it is not called "
+            "again in this run, which goes on unchanged",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
     def _cut(self, options: tuple[str, ...]) -> None:
         _add_no_good_cut(self.pm, self.solver, options, self.d)

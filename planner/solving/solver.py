@@ -28,6 +28,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
@@ -86,6 +87,24 @@ class SolveScope:
         no further solve starts."""
         self._given_up: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._ticker: tuple[threading.Thread, Callable[[], None]] | None = None
+
+    def tick_with(self, ticker: Callable[[], None] | None) -> None:
+        """Have `ticker` called every `TICK_SECONDS` while a solve of this call runs.
+
+        Only from the thread that calls this (the call's own), while it waits
+        for HiGHS: never from HiGHS's thread, nor from a second solver's lane
+        thread. That is how a caller's progress reaches the caller during a
+        long solve (also the start plan's sub-solves) without user code ever
+        running inside HiGHS or concurrently with itself. None stops it.
+        """
+        self._ticker = None if ticker is None else (threading.current_thread(), ticker)
+
+    def tick(self) -> None:
+        """Call the ticker, if one is set and this is the thread that set it."""
+        ticker = self._ticker
+        if ticker is not None and ticker[0] is threading.current_thread():
+            ticker[1]()
 
     def open(self) -> None:
         """Count this scope's call among those running now (`stop_all_solves` stops them)."""
@@ -173,6 +192,25 @@ class _Abandoned(Exception):
     """Raised inside Pyomo's solve when the watchdog stopped waiting for HiGHS."""
 
 
+@dataclass(frozen=True, slots=True)
+class LiveNumbers:
+    """What HiGHS has reported so far in a solve still running (`_HighsRun.live_numbers`), in the
+    terms of the objective it holds; None where it has reported nothing yet."""
+
+    objective: float | None
+    """The incumbent's objective value."""
+    bound: float | None
+    """The dual bound."""
+    solution: np.ndarray | None
+    """The incumbent's columns (x, y, z, u), where the solver keeps them (`MatrixSolver`)."""
+
+
+def _finite(value: float) -> float | None:
+    """A number HiGHS reported, or None for its infinities ("none yet")."""
+    number = float(value)
+    return number if math.isfinite(number) and abs(number) < highspy.kHighsInf else None
+
+
 class _HighsRun:
     """What both backends share: deadline, interrupt callback, watchdog thread, options,
     and the rule that infeasibility is only reported once a second solve agrees.
@@ -216,6 +254,9 @@ class _HighsRun:
         self.lp_solver = "choose"
         """HiGHS's `solver` for models without integer columns (never set it for a MIP:
         HiGHS would then solve the relaxation)."""
+        self._last_reported: tuple[float | None, float | None] | None = None
+        """(incumbent objective, dual bound) HiGHS last reported in the solve running now,
+        None between solves. Written by HiGHS's thread, one tuple at a time."""
 
     def _watch(self, highs: highspy.Highs) -> None:
         """Subscribe the deadline check to every interrupt event HiGHS offers."""
@@ -225,6 +266,9 @@ class _HighsRun:
     def _interrupt_at_deadline(self, event) -> None:
         """HiGHS callback: stop as soon as the run-wide deadline has passed, the call was
         stopped, or nobody waits for this solve any more (given up on Ctrl-C)."""
+        if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
+            out = event.data_out
+            self._note_reported(out.mip_primal_bound, out.mip_dual_bound)
         now = time.monotonic()
         if now >= self.deadline or self.scope.stop.is_set() or self.abandoned is not None:
             if not self.interrupted:
@@ -236,6 +280,26 @@ class _HighsRun:
             # run would otherwise end the next one at its first check.
             event.interrupt(False)
 
+    def _note_reported(self, objective: float, bound: float) -> None:
+        """Record HiGHS's incumbent objective and dual bound (from its own thread): numbers
+        only, read by the waiting thread through `live_numbers`. A value HiGHS does not have
+        (yet) leaves the last one it reported."""
+        last = self._last_reported
+        if last is None or self.abandoned is not None:
+            return
+        found, proven = _finite(objective), _finite(bound)
+        self._last_reported = (
+            last[0] if found is None else found,
+            last[1] if proven is None else proven,
+        )
+
+    def live_numbers(self) -> LiveNumbers | None:
+        """What HiGHS has reported so far in the solve running now, in its objective's terms
+        (offset included), or None between solves. For progress reports: read from the
+        waiting thread while HiGHS runs."""
+        numbers = self._last_reported
+        return None if numbers is None else LiveNumbers(numbers[0], numbers[1], None)
+
     def _run_watched(self, highs: highspy.Highs, tick: Callable[[], None] | None = None) -> None:
         """`highs.run()` in a worker thread that this thread stops waiting for at the deadline.
 
@@ -245,10 +309,16 @@ class _HighsRun:
         returned `UNWIND_WAIT` later the solve is abandoned (`_Abandoned` is
         raised, the worker ends on its own). While it waits, `tick` (if given)
         is called every `TICK_SECONDS` (the race with a second solver is run
-        from here, never from HiGHS's own thread).
+        from here, never from HiGHS's own thread), and so is the call's own
+        ticker (`SolveScope.tick_with`: its progress reports).
         """
         done = threading.Event()
         scope = self.scope
+
+        def ticks() -> None:
+            if tick is not None:
+                tick()
+            scope.tick()
 
         def work() -> None:
             me = threading.current_thread()
@@ -262,23 +332,24 @@ class _HighsRun:
                 done.set()
 
         worker = threading.Thread(target=work, name="highs-solve", daemon=True)
+        self._last_reported = (None, None)
         worker.start()
         try:
-            if tick is not None:
-                tick()
+            ticks()
             while not done.wait(max(0.0, min(TICK_SECONDS, self._wait_limit() - time.monotonic()))):
                 if time.monotonic() >= self._wait_limit():
                     self.interrupted = True
                     if not done.wait(UNWIND_WAIT):
                         raise _Abandoned
                     break
-                if tick is not None:
-                    tick()
+                ticks()
         except BaseException:  # given up at the deadline, or Ctrl-C while waiting
             if not done.is_set():
                 self.abandoned = worker
                 scope.give_up(worker)
             raise
+        finally:
+            self._last_reported = None
 
     def _wait_limit(self) -> float:
         """Until when `_run_watched` waits for HiGHS: `deadline + grace`, or now once the
@@ -505,9 +576,17 @@ class MatrixSolver(_HighsRun):
         out = event.data_out
         self._seen = np.array(out.mip_solution, dtype=float)
         self._note_bound(out)
+        self._note_reported(out.objective_function_value, out.mip_dual_bound)
         race = self._race
         if race is not None:
             race.solution_found(self._seen)
+
+    def live_numbers(self) -> LiveNumbers | None:
+        """As `_HighsRun.live_numbers`, with the last improving solution HiGHS reported."""
+        numbers = super().live_numbers()
+        if numbers is None:
+            return None
+        return LiveNumbers(numbers.objective, numbers.bound, self._seen)
 
     def _note_bound(self, out) -> None:
         bound = float(out.mip_dual_bound)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ import numpy as np
 from planner.model.matrix_model import MatrixModel
 from planner.solving.lp_start import expected_lp_seconds, lp_guided_start
 from planner.solving.result import REL_TOL, SolveResult, Termination, tolerance
-from planner.solving.solver import MIP_ABS_GAP, MatrixSolver
+from planner.solving.solver import MIP_ABS_GAP, LiveNumbers, MatrixSolver
 from planner.solving.start_plan import greedy_start
 
 if TYPE_CHECKING:
@@ -40,13 +41,94 @@ class Stages:
     proven: bool
 
 
+@dataclass(frozen=True, slots=True)
+class StageProgress:
+    """How the stage running now stands, in weighted reach (the scenario's units)."""
+
+    stage: str
+    """"reach" or "tie-break" (`planner.plan.ProgressStage`)."""
+    weighted_reach: float | None
+    """The best weighted reach found so far (on a tie-break: the reach stage's)."""
+    bound: float | None
+    """An upper bound on weighted reach (on a tie-break: the reach stage's)."""
+
+
+class StageWatch:
+    """Where a rank's stages say how they stand while they run, for progress reports.
+
+    Why here: only the stage knows what the objective HiGHS holds means (weighted
+    reach, the one exact lexicographic objective, or net spend on a tie-break),
+    so it hands the watch a reader that turns the solver's live numbers into
+    weighted reach. `now` is called by the thread waiting for HiGHS, never by
+    HiGHS's own thread.
+    """
+
+    def __init__(self) -> None:
+        self._read: Callable[[], StageProgress] | None = None
+
+    def show(self, read: Callable[[], StageProgress] | None) -> None:
+        """From now on `now` answers with `read()` (None: no stage is running)."""
+        self._read = read
+
+    def now(self) -> StageProgress | None:
+        """How the stage running now stands, or None between stages."""
+        read = self._read
+        return None if read is None else read()
+
+
+def _reach_reader(
+    pm: PlanModel | MatrixModel,
+    solver: PersistentSolver | MatrixSolver,
+    weights: LexicographicWeights | None,
+    lp_bound: float | None,
+) -> Callable[[], StageProgress]:
+    """The reach stage's live numbers as weighted reach: directly when HiGHS maximises
+    weighted reach; under the one exact objective F (choice 16) the incumbent's own
+    weighted reach and the bound on W that F's dual bound implies (as `_as_reach`)."""
+
+    def read() -> StageProgress:
+        live = solver.live_numbers()
+        best, bound = _live_reach(pm, live, weights) if live is not None else (None, None)
+        if lp_bound is not None:
+            bound = lp_bound if bound is None else min(bound, lp_bound)
+        if best is not None and bound is not None:
+            bound = max(bound, best)
+        return StageProgress("reach", best, bound)
+
+    return read
+
+
+def _live_reach(
+    pm: PlanModel | MatrixModel, live: LiveNumbers, weights: LexicographicWeights | None
+) -> tuple[float | None, float | None]:
+    if weights is None:
+        return live.objective, live.bound
+    assert isinstance(pm, MatrixModel)
+    best = None
+    if live.solution is not None and live.objective is not None:
+        best = float(pm.objectives["weighted_reach"] @ live.solution)
+    bound = None if live.bound is None else _reach_bound(weights, live.bound, best)
+    return best, bound
+
+
+def tie_break_reader(reach: SolveResult) -> Callable[[], StageProgress]:
+    """A tie-break's progress: it holds the reach stage's weighted reach, so the numbers
+    are that stage's (HiGHS's own objective is net spend)."""
+    held = StageProgress("tie-break", reach.incumbent, reach.bound)
+    return lambda: held
+
+
 def reach_stage(
-    pm: PlanModel | MatrixModel, solver: PersistentSolver | MatrixSolver
+    pm: PlanModel | MatrixModel,
+    solver: PersistentSolver | MatrixSolver,
+    *,
+    watch: StageWatch | None = None,
 ) -> SolveResult:
     """Stage 1: the most weighted reach the solver's model (with its cuts) allows.
 
     On large models the direct backend starts from the better of the greedy
-    and LP-guided plans (`_best_start`).
+    and LP-guided plans (`_best_start`). `watch`, if given, can tell how the
+    stage stands while it runs.
     """
     solver.clear_stage_rows()
     weights = None
@@ -57,11 +139,15 @@ def reach_stage(
         solver.use_lexicographic(weights.reach, weights.spend)
     else:
         solver.use_objective("weighted_reach")
+    if watch is not None:
+        watch.show(_reach_reader(pm, solver, weights, None))
     lp_bound = None
     if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
         start, lp_bound = _best_start(pm, solver)
         if start is not None:
             solver.set_start(start)
+    if watch is not None:
+        watch.show(_reach_reader(pm, solver, weights, lp_bound))
     result = solver.solve()
     if weights is not None:
         assert isinstance(pm, MatrixModel)
@@ -160,16 +246,27 @@ def _as_reach(mm: MatrixModel, result: SolveResult, weights: LexicographicWeight
     if result.termination == Termination.OPTIMAL:
         bound: float | None = reach
     elif result.bound is not None:
-        # Every plan has F ≥ reach·W − spend·N̄ − n, so W ≤ (F̂ + spend·N̄ + n) / reach.
-        ceiling = weights.spend * weights.net_spend_ceiling + weights.options_ceiling
-        bound = max(reach, math.floor((result.bound + ceiling) / weights.reach + 1e-9))
+        bound = _reach_bound(weights, result.bound, reach)
     else:
         bound = None
     return replace(result, incumbent=reach, bound=bound, lexicographic=True)
 
 
+def _reach_bound(weights: LexicographicWeights, f_bound: float, reach: float | None) -> float:
+    """The bound on weighted reach W that a dual bound F̂ on the one exact objective implies,
+    never below the incumbent's own `reach`."""
+    # Every plan has F ≥ reach·W − spend·N̄ − n, so W ≤ (F̂ + spend·N̄ + n) / reach.
+    ceiling = weights.spend * weights.net_spend_ceiling + weights.options_ceiling
+    bound = float(math.floor((f_bound + ceiling) / weights.reach + 1e-9))
+    return bound if reach is None else max(reach, bound)
+
+
 def tie_break(
-    pm: PlanModel | MatrixModel, solver: PersistentSolver | MatrixSolver, reach: SolveResult
+    pm: PlanModel | MatrixModel,
+    solver: PersistentSolver | MatrixSolver,
+    reach: SolveResult,
+    *,
+    watch: StageWatch | None = None,
 ) -> Stages:
     """Stages 2 and 3 after `reach`: least net spend, then fewest options.
 
@@ -180,7 +277,10 @@ def tie_break(
     Each later stage holds the earlier objective at its found value within the
     SPEC tolerance; if a later stage runs out of time, the earlier stage's
     solution stands (it satisfies every constraint) and the plan is unproven.
+    `watch`, if given, can tell how the rank stands meanwhile (its reach).
     """
+    if watch is not None:
+        watch.show(tie_break_reader(reach))
     best = reach
     proven = reach.termination == Termination.OPTIMAL
     if reach.lexicographic:  # one objective held the whole order (choice 16)

@@ -17,11 +17,11 @@ finishes first.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from planner.model.matrix_model import MatrixModel
 from planner.solving.result import SolveResult
-from planner.solving.solver import UNWIND_WAIT, MatrixSolver, SolveScope
+from planner.solving.solver import TICK_SECONDS, UNWIND_WAIT, MatrixSolver, SolveScope
 from planner.solving.stages import Stages, tie_break
 from planner.solving.start_plan import ExtraRow
 
@@ -105,15 +105,21 @@ class TieBreakLane:
         self._thread = None
         return True
 
-    def result(self) -> Stages:
+    def result(self, tick: Callable[[], None] | None = None) -> Stages:
         """Wait for the tie-break and return its stages (its errors are raised here).
 
         The wait is bounded: the lane's solver has the run's deadline and gives
-        up a solve that overstays it, like the main solver.
+        up a solve that overstays it, like the main solver. `tick`, if given, is
+        called every `TICK_SECONDS` meanwhile, from this (the waiting) thread:
+        the run's progress reports go on while it waits.
         """
-        if self._thread is None:
+        thread = self._thread
+        if thread is None:
             raise RuntimeError("no tie-break was started")
-        self._thread.join()
+        while thread.is_alive():
+            thread.join(None if tick is None else TICK_SECONDS)
+            if tick is not None and thread.is_alive():
+                tick()
         self._thread = None
         outcome, self._outcome = self._outcome, None
         if isinstance(outcome, BaseException):
