@@ -4,12 +4,17 @@ Shared by the workbook's validation (every cell of every sheet) and by checked
 changes to a loaded scenario (`planner.scenario.changes`), so a value given in a
 workbook, on the command line or through the API is judged by one rule. Blank
 means the column's default; numbers may be numeric text; ids are text, and a
-whole number 7 is the id "7".
+whole number 7 is the id "7" (7.5 is no id: typed as text, "7.5" is).
+
+Text is normalised to Unicode NFC as it is read: an id typed with a decomposed
+accent (NFD, as some Mac tools and scripts write it) is the same id as the one
+typed precomposed, though the two look alike and differ in bytes.
 """
 
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable
 
 from planner.scenario.data import canonical_name
@@ -24,18 +29,16 @@ def is_blank(value: object) -> bool:
     return value is None or value == "" or (type(value) is str and value.isspace())
 
 
+def nfc(text: str) -> str:
+    """Text in Unicode NFC, so look-alike spellings compare equal (ASCII is left as is)."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 def to_id(value: object) -> str:
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):  # TRUE/FALSE is not an id (bool is an int subclass)
+    """An id: text (trimmed, NFC) or a whole number; a fraction such as 7.5 is no id."""
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
         raise BadValue
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise BadValue
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, int):
-        return str(value)
-    raise BadValue
+    return _to_text(value)
 
 
 def _to_number(value: object) -> float:
@@ -64,8 +67,16 @@ def _to_integer(value: object) -> int:
 
 def _to_text(value: object) -> str:
     if isinstance(value, str):
-        return value.strip()
-    return to_id(value)
+        return nfc(value.strip())
+    if isinstance(value, bool):  # TRUE/FALSE is not text (bool is an int subclass)
+        raise BadValue
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadValue
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    raise BadValue
 
 
 def _to_name(value: object) -> str:

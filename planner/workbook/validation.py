@@ -45,6 +45,7 @@ from planner.scenario.values import (
     convert_value,
     in_range,
     is_blank,
+    nfc,
 )
 from planner.workbook.reader import RawSheet, RawWorkbook, column_letter, read_workbook
 
@@ -76,13 +77,13 @@ def _fast_column(col: Column, cells: list[object]) -> list[object] | None:
         if types == {str}:
             out = [v.strip() for v in cells]  # type: ignore[attr-defined]
             if all(out):
-                return out
+                return out if all(map(str.isascii, out)) else list(map(nfc, out))
         return None
     if col.kind is Kind.NAME:
         if types == {str}:
             out = [" ".join(v.split()) for v in cells]  # type: ignore[attr-defined]
             if all(out):
-                return out
+                return out if all(map(str.isascii, out)) else list(map(nfc, out))
         return None
     if col.kind is Kind.NUMBER and types <= {float, int}:
         numbers = [float(v) for v in cells]  # type: ignore[arg-type]

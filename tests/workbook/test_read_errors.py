@@ -442,6 +442,33 @@ def test_duplicate_id(book, duplicate: str) -> None:
     located(p, "Partners", 4, "partner_id")
 
 
+@pytest.mark.parametrize(
+    ("sheet", "row", "column", "index"),
+    [
+        ("Options", 2, "option_id", 0),
+        ("Coverage", 3, "market_id", 1),
+        ("Options", 3, "partner_id", 1),
+    ],
+)
+def test_a_fraction_is_no_id(book, sheet: str, row: int, column: str, index: int) -> None:
+    tables = minimal_tables()
+    tables[sheet][row - 1][index] = 7.5
+    found = problems(book(tables))
+    assert (
+        f"sheet {sheet}, row {row}, column {column}: found 7.5; "
+        "expected an identifier (text or whole number)"
+    ) in [str(p) for p in found]
+
+
+def test_a_fraction_is_no_id_in_a_decision_either(book) -> None:
+    scenario = load_scenario(book(minimal_tables()))
+    with pytest.raises(InputError) as info:
+        scenario.with_decisions(must=[7.5])
+    assert [str(p) for p in info.value.problems] == [
+        "with_decisions() argument must: found 7.5; expected an option or offer id"
+    ]
+
+
 def test_number_and_text_of_the_same_id_are_duplicates(book) -> None:
     tables = minimal_tables()
     tables["Markets"].append([7, None, "Asia", 1, 5, None])

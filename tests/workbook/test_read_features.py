@@ -96,9 +96,9 @@ def test_ids_are_text(book) -> None:
     tables["Markets"][2][0] = " 8.0 "  # text stays text, trimmed
     tables["Partners"][1][0] = " P1 "
     tables["Options"][1][0] = 1.0  # a float that is whole -> "1"
-    tables["Options"][2][0] = 2.5  # not whole: its shortest form
+    tables["Options"][2][0] = "2.5"  # text that looks like a fraction stays text
     tables["Coverage"][1][:2] = ["1", 7.0]
-    tables["Coverage"][2][:2] = [2.5, "7"]
+    tables["Coverage"][2][:2] = [" 2.5", "7"]
     tables["Coverage"][3][:2] = ["2.5", "8.0"]
     s = load_scenario(book(tables))
     assert [m.market_id for m in s.markets] == ["7", "8.0"]
@@ -111,6 +111,32 @@ def test_ids_are_text(book) -> None:
         Coverage("2.5", "7", 3.0),
         Coverage("2.5", "8.0", 4.0),
     )
+
+
+def test_ids_in_either_unicode_normal_form_match(book) -> None:
+    """An id typed with a decomposed accent (NFD, as some Mac tools write it) is the same
+    id as the one typed precomposed (NFC): they look alike and differ only in bytes."""
+    composed, decomposed = "CAF\u00c9-1", "CAFE\u0301-1"
+    tables = minimal_tables()
+    tables["Options"][1][0] = composed
+    tables["Coverage"][1][0] = decomposed
+    tables["Partners"][1][0] = decomposed
+    tables["Options"][1][1] = composed
+    tables["Settings"][2][1] = "C\u00f4te d'Ivoire"  # names too: the partner is domestic
+    tables["Partners"][1][2] = "Co\u0302te d'Ivoire"
+    s = load_scenario(book(tables))
+    assert s.partners[0].country == s.settings.home_country == "C\u00f4te d'Ivoire"
+    assert [o.option_id for o in s.options] == ["CAF\u00c9-1", "O2"]
+    assert s.coverage[0] == Coverage(composed, "M1", 5.0)
+    assert s.partners[0].partner_id == composed
+    assert s.with_decisions(must=[decomposed]).options[0].decision == "must"
+    tables["Coverage"].append([decomposed, "M1", 1])
+    with pytest.raises(InputError) as info:
+        load_scenario(book(tables))
+    assert [str(p) for p in info.value.problems] == [
+        "sheet Coverage, row 5, column market_id: found 'M1'; expected each option_id and "
+        "market_id pair only once (row 2 has the same)"
+    ]
 
 
 def test_numeric_text_is_a_number(book) -> None:
