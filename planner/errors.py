@@ -11,10 +11,26 @@ import datetime as dt
 from dataclasses import dataclass
 
 
+@dataclass(frozen=True, slots=True)
+class CellError:
+    """An Excel error value cached in a cell (#N/A, #DIV/0!, ...): a formula that failed.
+
+    Neither blank nor text, so every column rejects it, and a message shows it as
+    Excel does: a failed lookup must not quietly become a column's default.
+    """
+
+    code: str
+
+    def __str__(self) -> str:
+        return self.code
+
+
 def show_value(value: object) -> str:
     """A cell value as a message shows it: text quoted, numbers plain, blanks named."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return "blank"
+    if isinstance(value, CellError):
+        return value.code
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):

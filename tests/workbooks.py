@@ -14,10 +14,10 @@ from __future__ import annotations
 import copy
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 Tables = dict[str, list[list[object]]]
 
@@ -164,4 +164,45 @@ def set_cached_values(path: Path, sheet: str, cached: Mapping[str, object]) -> N
             text = pattern.sub(repl, text)
         return text.encode()
 
+    rewrite_members(path, {member: edit})
+
+
+def put_cells(path: Path, sheet: str, cells: Mapping[str, object]) -> None:
+    """Type values into a written workbook by reference, anywhere in a sheet, as a user
+    does after Ctrl+End lands on XFD1048576; saved as openpyxl saves (with the sheet's
+    dimension grown to reach them, as Excel grows it)."""
+    wb = load_workbook(path)
+    for ref, value in cells.items():
+        wb[sheet][ref] = value
+    wb.save(path)
+
+
+def set_error_values(
+    path: Path, sheet: str, errors: Mapping[str, str], formula: str | None = None
+) -> None:
+    """Make cells hold Excel error values (`cell ref -> "#N/A"`), as Excel saves a formula
+    that failed: `<c t="e"><f>…</f><v>#N/A</v></c>` (without `<f>` when `formula` is None).
+
+    The cells must already hold a value; any code may be written, also the newer ones
+    (#SPILL!, #CALC!) that older readers do not know.
+    """
+    with zipfile.ZipFile(path) as zf:
+        member = _sheet_member(zf, sheet)
+    f = "" if formula is None else f"<f>{formula}</f>"
+
+    def edit(xml: bytes) -> bytes:
+        text = xml.decode()
+        for ref, code in errors.items():
+            pattern = re.compile(rf'<c r="{ref}"(?:[^>]*/>|[^>]*>.*?</c>)', re.DOTALL)
+            assert pattern.search(text), f"no cell {sheet}!{ref}"
+            text = pattern.sub(f'<c r="{ref}" t="e">{f}<v>{code}</v></c>', text, count=1)
+        return text.encode()
+
+    rewrite_members(path, {member: edit})
+
+
+def edit_sheet(path: Path, sheet: str, edit: Callable[[bytes], bytes]) -> None:
+    """Rewrite one sheet's XML (`edit(old) -> new`), as another program might write it."""
+    with zipfile.ZipFile(path) as zf:
+        member = _sheet_member(zf, sheet)
     rewrite_members(path, {member: edit})

@@ -3,16 +3,25 @@
 The file is checked before anything loads it whole: it must be a zip (an
 encrypted workbook is an OLE container, a CSV is text), and every part that
 will be read is stream-decompressed once under a size cap, so a decompression
-bomb is refused after reading at most the cap. That same pass finds formulas
-without a cached value, which the fast reader (calamine) cannot tell from
-blank cells. Cells are then read with calamine, which is several times faster
-than openpyxl on scenarios with hundreds of thousands of rows.
+bomb is refused after reading at most the cap. That same pass finds what the
+fast reader (calamine) cannot tell from blank cells: formulas without a cached
+value and Excel error values (#N/A, #DIV/0!, ...). Cells are then read with
+calamine, which is several times faster than openpyxl on scenarios with
+hundreds of thousands of rows.
+
+calamine holds a sheet as one dense rectangle from A1 to its last cell, so a
+single stray cell at XFD1048576 would ask for half a terabyte. A sheet whose
+cells are not plainly within a small rectangle is therefore read by its real
+cells: its part is rewritten without the columns that have no header, its
+occupied rows and columns packed together, and calamine reads the packed copy;
+the reader maps rows and columns back, so messages still name Excel's.
 
 Only sheets named in the schema are read; others are ignored, as SPEC §2 asks.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 import zlib
@@ -24,7 +33,7 @@ from typing import Any
 
 import python_calamine
 
-from planner.errors import InputError, Problem
+from planner.errors import CellError, InputError, Problem
 from planner.scenario.schema import SHEET_BY_KEY, canonical_header
 
 MAX_FILE_BYTES = 200 * 2**20
@@ -33,6 +42,9 @@ MAX_UNPACKED_BYTES = 1 * 2**30
 """Total decompressed size of the parts read: far beyond any real scenario."""
 MAX_ROWS = 1_048_576
 """Excel's own sheet limit."""
+MAX_CELLS = MAX_ROWS * 32
+"""Most cells a sheet may span once its empty rows and columns are left out: every
+row Excel allows, 32 columns wide (the widest sheet of the schema has 10)."""
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -48,6 +60,24 @@ _VALUE = re.compile(rb"<(?:\w+:)?v>\s*[^<\s]")
 _ANY_VALUE = re.compile(rb"<(?:\w+:)?v\b")
 _STRING_TYPE = re.compile(rb'\bt="str"')
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+_FAR_REF = re.compile(rb'r="[A-Za-z](?:[A-Za-z]|\d{7})')
+"""A cell reference beyond column Z or row 999,999."""
+_ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
+_ROW_OR_CELL = re.compile(rb'<(/?)((?:\w+:)?)(row|c)\b(?:\s+r="([A-Za-z]*)(\d+)")?([^>]*?)(/?)>')
+"""A row or cell tag, its reference captured when written first (as Excel writes it)."""
+_REF_ATTR = re.compile(rb'\sr\s*=\s*"([A-Za-z]*)(\d+)"')
+_ANY_REF_ATTR = re.compile(rb'\sr\s*=\s*"[^"]*"')
+_CELL_TAG = re.compile(rb"<((?:\w+:)?)c\s[^>]*>")
+_ERROR_CODE = re.compile(rb"<(?:\w+:)?v>\s*([^<]*?)\s*<")
+_WORKBOOK_PARTS = (
+    "xl/workbook.xml",
+    "xl/_rels/workbook.xml.rels",
+    "xl/sharedStrings.xml",
+    "xl/styles.xml",
+)
+"""The parts every sheet's cells depend on."""
+_PACKAGE_PARTS = ("[Content_Types].xml", "_rels/.rels")
+"""Parts besides the workbook's own that calamine needs to open a package."""
 
 
 @dataclass(slots=True)
@@ -58,9 +88,16 @@ class RawSheet:
     """The name as written in the workbook, for messages."""
     headers: list[object]
     rows: list[tuple[int, list[object]]]
-    """(Excel row number, cells) for every row below the header that is not wholly blank."""
+    """(Excel row number, cells) for every row below the header with a value in a column
+    the schema knows (a row with notes only in extra columns is a blank row)."""
     uncached_formulas: set[tuple[int, int]] = field(default_factory=set)
-    """(Excel row, 0-based column) of formulas without a cached value."""
+    """(Excel row, column index in `headers`) of formulas without a cached value."""
+    columns: list[int] | None = None
+    """The sheet's 0-based column of each column here, when columns were left out."""
+
+    def letter(self, index: int) -> str:
+        """Excel's letters for a column of `headers` (as the user sees it in Excel)."""
+        return column_letter(self.columns[index] if self.columns is not None else index)
 
 
 @dataclass(slots=True)
@@ -122,8 +159,8 @@ def check_container(path: Path) -> None:
 def _sheet_parts(zf: zipfile.ZipFile, budget: list[int]) -> dict[str, str]:
     """Sheet name -> zip member of its XML, from workbook.xml and its relationships."""
     try:
-        workbook = _read_capped(zf, "xl/workbook.xml", budget)
-        rels = _read_capped(zf, "xl/_rels/workbook.xml.rels", budget)
+        workbook = _read_capped(zf, _WORKBOOK_PARTS[0], budget)
+        rels = _read_capped(zf, _WORKBOOK_PARTS[1], budget)
     except KeyError as exc:
         raise ValueError(f"missing part {exc}") from None
     targets: dict[bytes, str] = {}
@@ -194,12 +231,15 @@ def read_workbook(path: str | Path) -> RawWorkbook:
     path = Path(path)
     check_container(path)
 
-    def parse(name: str, formulas: set[tuple[int, int]]) -> RawSheet:
+    def parse(job: _Job) -> RawSheet:
         # One handle per thread: calamine releases the GIL for part of its parsing,
         # so the large sheets (Options, Coverage) parse side by side on two cores.
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
-        cells = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        return _raw_sheet(name, cells, formulas)
+        if job.package is None:
+            book = python_calamine.CalamineWorkbook.from_path(str(path))
+        else:
+            book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(job.package))
+        cells = book.get_sheet_by_name(job.name).to_python(skip_empty_area=False)
+        return _raw_sheet(job, cells)
 
     parsing: dict[str, Future[RawSheet]] = {}
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -216,10 +256,33 @@ def read_workbook(path: str | Path) -> RawWorkbook:
     return RawWorkbook(path=path, sheets=sheets)
 
 
+@dataclass(slots=True)
+class _Layout:
+    """Where the cells of a rewritten copy of a sheet stand in the sheet itself."""
+
+    errors: dict[tuple[int, int], CellError]
+    """(row, column) in the copy, 0-based -> the Excel error value found there."""
+    rows: list[int] | None = None
+    """Excel row of each row of a packed copy (row 1, the headers, first)."""
+    columns: list[int] | None = None
+    """0-based sheet column of each column of a packed copy."""
+
+
+@dataclass(slots=True)
+class _Job:
+    """One sheet to parse: from the workbook itself, or from a rewritten copy of it."""
+
+    key: str
+    name: str
+    formulas: set[tuple[int, int]]
+    package: bytes | None = None
+    layout: _Layout | None = None
+
+
 def _check_parts(
     path: Path,
     pool: ThreadPoolExecutor,
-    parse: Callable[[str, set[tuple[int, int]]], RawSheet],
+    parse: Callable[[_Job], RawSheet],
     parsing: dict[str, Future[RawSheet]],
 ) -> dict[str, str]:
     """Check every part calamine will read; submit each schema sheet's parse once its
@@ -253,15 +316,33 @@ def _check_parts(
                         wanted[key] = name
             if problems:
                 raise InputError(problems)
-            for member in ("xl/sharedStrings.xml", "xl/styles.xml"):
+            for member in _WORKBOOK_PARTS[2:]:
                 if member in zf.namelist():
                     _read_capped(zf, member, budget)
             declared = {key: zf.getinfo(parts[name]).file_size for key, name in wanted.items()}
+            common: dict[str, bytes] = {}  # the parts a rewritten sheet is packaged with
             for key in sorted(wanted, key=lambda key: -declared[key]):
-                xml = _read_capped(zf, parts[wanted[key]], budget)
-                maybe = b"<f" in xml or b":f>" in xml or b":f " in xml  # fast memchr first
-                formulas = _uncached_formulas(xml) if maybe else set()
-                parsing[key] = pool.submit(parse, wanted[key], formulas)
+                name = wanted[key]
+                xml = _read_capped(zf, parts[name], budget)
+                maybe = b"f>" in xml  # <f>, </f>, </x:f>: one fast search before the regex
+                job = _Job(key, name, _uncached_formulas(xml) if maybe else set())
+                errors = b't="e"' in xml
+                small = _small_rectangle(xml)
+                if errors or not small:
+                    try:
+                        copy = _without_errors(xml, job) if small else None
+                        copy = _packed(xml, job) if copy is None and not small else copy
+                        if copy is None and errors:  # an error cell written oddly
+                            copy = _packed(xml, job, always=True)
+                    except InputError as exc:
+                        problems += exc.problems
+                        continue
+                    if copy is not None:
+                        job.package = _package(zf, parts[name], copy, budget, common)
+                if not problems:
+                    parsing[key] = pool.submit(parse, job)
+            if problems:
+                raise InputError(problems)
     except InputError:
         raise
     except OverflowError:
@@ -275,16 +356,254 @@ def _check_parts(
     return wanted
 
 
-def _raw_sheet(name: str, cells: list[list[Any]], formulas: set[tuple[int, int]]) -> RawSheet:
+def _small_rectangle(xml: bytes) -> bool:
+    """Whether calamine may read a sheet's part as it is, its rectangle being small.
+
+    One pass at C speed looks for references beyond column Z or row 999,999; then
+    the last row's number must be about as large as the part (rows are listed in
+    order, as every spreadsheet program writes them). What passes spans at most
+    26 columns and, unless its rows are dense, a few thousand rows; anything else
+    is read by its real cells (`_packed`).
+    """
+    for m in _FAR_REF.finditer(xml):
+        if xml[m.start() - 1 : m.start()].isspace():
+            return False
+    last = max(xml.rfind(b"<row "), xml.rfind(b":row "))
+    if last < 0:
+        return True
+    number = _ROW_NUMBER.search(xml, last, xml.find(b">", last) + 1)
+    return number is not None and int(number.group(1)) <= len(xml) // 16 + 64
+
+
+def _column_of(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n - 1
+
+
+def _error_code(xml: bytes, start: int, end: int) -> CellError:
+    code = _ERROR_CODE.search(xml, start, end)
+    return CellError(code.group(1).decode(errors="replace") if code else "")
+
+
+def _without_errors(xml: bytes, job: _Job) -> bytes | None:
+    """A sheet's part without its error cells, which calamine reads as blank (or not at
+    all: #SPILL!, #CALC!); they go to `job.layout`, to be put back after parsing.
+
+    None when an error cell is not written as Excel writes it (`<c r="B2" t="e">`):
+    `_packed` then places every cell as calamine would.
+    """
+    errors: dict[tuple[int, int], CellError] = {}
+    pieces: list[bytes] = []
+    done = 0
+    found = xml.find(b't="e"')
+    while found >= 0:
+        tag = _CELL_TAG.match(xml, xml.rfind(b"<", 0, found))
+        ref = _REF_ATTR.search(tag.group(0)) if tag else None
+        if tag is None or ref is None or tag.group(0).endswith(b"/>"):
+            return None
+        close = xml.find(b"</" + tag.group(1) + b"c>", tag.end())
+        if close < 0:
+            return None
+        row, col = int(ref.group(2)) - 1, _column_of(ref.group(1))
+        errors[row, col] = _error_code(xml, tag.end(), close)
+        pieces.append(xml[done : tag.start()])
+        done = close + len(tag.group(1)) + 4
+        found = xml.find(b't="e"', done)
+    pieces.append(xml[done:])
+    job.layout = _Layout(errors)
+    return b"".join(pieces)
+
+
+_Found = tuple[int, int, int, int, int, bytes, bytes, bool, CellError | None]
+"""A cell element with content: start, end of start tag, end, Excel row, 0-based column,
+namespace prefix, attributes other than its reference, whether it has a reference, and
+the error value it holds."""
+
+
+def _cells(xml: bytes) -> list[_Found]:
+    """Every cell element with content, placed as calamine places them: by its reference,
+    or after the cell before it when the reference is left out."""
+    begin = xml.find(b"sheetData")
+    stop = xml.rfind(b"sheetData")
+    out: list[_Found] = []
+    if begin < 0:
+        return out
+    append = out.append
+    row, col = 1, 0
+    start = tag_end = r = c = -1
+    pre = rest = b""
+    placed = True
+    for m in _ROW_OR_CELL.finditer(xml, begin, stop):
+        closing, prefix, tag, letters, digits, attrs, empty = m.groups()
+        if tag == b"c":
+            if closing:
+                if start >= 0:
+                    error = _error_code(xml, tag_end, m.start()) if b't="e"' in rest else None
+                    append((start, tag_end, m.end(), r, c, pre, rest, placed, error))
+                    start = -1
+                continue
+            if digits is None:
+                ref = _REF_ATTR.search(attrs)
+                if ref is not None:
+                    letters, digits = ref.groups()
+                    attrs = _ANY_REF_ATTR.sub(b"", attrs)
+            if digits is None:
+                r, c = row, col
+            elif letters:
+                r, c = int(digits), _column_of(letters)
+            else:
+                raise ValueError(f"a cell reference without a column, row {int(digits)}")
+            col = c + 1
+            if not empty:  # a self-closing cell holds no value
+                start, tag_end, pre, rest = m.start(), m.end(), prefix, attrs
+                placed = digits is not None
+        else:  # a row: its number places the cells written without a reference
+            if not closing:
+                if digits is None:
+                    number = _ROW_NUMBER.search(attrs)
+                    digits = number.group(1) if number else None
+                row = int(digits) if digits is not None else row
+            if closing or empty:
+                row, col = row + 1, 0
+    return out
+
+
+def _too_large(name: str, rows: int, columns: int) -> InputError:
+    return InputError(
+        [
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                f"at most {MAX_CELLS:,} cells in the rows and headed columns in use; this "
+                f"sheet spans {rows:,} rows by {columns:,} columns, far more than any "
+                "scenario (delete the cells far below or to the right of the table)",
+                found=False,
+            )
+        ]
+    )
+
+
+def _packed(xml: bytes, job: _Job, always: bool = False) -> bytes | None:
+    """A sheet's part with its columns that have no header left out and its occupied
+    rows and columns packed together, or None when calamine may read it as it is
+    (unless `always`).
+
+    Sets `job.layout` (and maps `job.formulas`) to the packed copy; refuses a sheet
+    whose cells, packed, still span more than MAX_CELLS.
+    """
+    cells = _cells(xml)
+    headed = sorted({cell[4] for cell in cells if cell[3] == 1})
+    col_at = {c: k for k, c in enumerate(headed)}
+    rows = sorted({1} | {cell[3] for cell in cells if cell[4] in col_at})
+    if len(rows) * len(headed) > MAX_CELLS:
+        raise _too_large(job.name, len(rows), len(headed))
+    errors = any(cell[8] is not None for cell in cells)
+    last_row = max((cell[3] for cell in cells), default=1)
+    last_col = max((cell[4] for cell in cells), default=0)
+    area = last_row * (last_col + 1)
+    if not (always or errors) and area <= max(4 * len(rows) * len(headed), 2**20):
+        return None  # calamine's own rectangle is small enough
+    row_at = {r: k for k, r in enumerate(rows)}
+    letters = [column_letter(k).encode() for k in range(len(headed))]
+    found: dict[tuple[int, int], CellError] = {}
+    pieces: list[bytes] = []
+    done = 0
+    for start, tag_end, end, r, c, prefix, rest, placed, error in cells:
+        k = col_at.get(c)
+        if k == c and row_at[r] + 1 == r and placed and error is None:
+            continue  # in place already (most cells, around a stray one): copied as it is
+        pieces.append(xml[done:start])
+        done = end
+        if k is None:
+            continue
+        if error is not None:
+            found[row_at[r], k] = error  # left out: put back after parsing
+            continue
+        pieces.append(b'<%sc r="%s%d"%s>' % (prefix, letters[k], row_at[r] + 1, rest))
+        pieces.append(xml[tag_end:end])
+    pieces.append(xml[done:])
+    job.layout = _Layout(found, rows, headed)
+    job.formulas = {
+        (r, col_at[c]) if c >= 0 else (r, c)
+        for r, c in job.formulas
+        if c < 0 or (c in col_at and r in row_at)
+    }
+    return b"".join(pieces)
+
+
+def _package(
+    zf: zipfile.ZipFile, member: str, xml: bytes, budget: list[int], common: dict[str, bytes]
+) -> bytes:
+    """A workbook package holding one rewritten sheet part and what calamine needs to
+    read it (relationships, workbook, shared strings, styles): those are unpacked once,
+    within the budget, and kept in `common` for the next rewritten sheet."""
+    if not common:
+        names = set(zf.namelist())
+        for name in (*_PACKAGE_PARTS, *_WORKBOOK_PARTS):
+            if name in names:
+                common[name] = _read_capped(zf, name, budget)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
+        for name, data in common.items():
+            out.writestr(name, data)
+        out.writestr(member, xml)
+    return buffer.getvalue()
+
+
+def _known_columns(key: str, headers: list[object]) -> list[int]:
+    """Indices of the headers the schema knows for this sheet (others are ignored)."""
+    names = {canonical_header(c.name) for c in SHEET_BY_KEY[key].columns}
+    return [
+        i
+        for i, header in enumerate(headers)
+        if isinstance(header, str) and canonical_header(header) in names
+    ]
+
+
+def _raw_sheet(job: _Job, cells: list[list[Any]]) -> RawSheet:
+    numbers: list[int] | None = None
+    layout = job.layout
+    if layout is not None:  # a rewritten copy: put its rows and error values back
+        if layout.rows is not None:
+            numbers = layout.rows
+            cells = cells[: len(numbers)] + [[] for _ in range(len(numbers) - len(cells))]
+        for (r, c), error in layout.errors.items():
+            cells += [[] for _ in range(r + 1 - len(cells))]
+            cells[r] += [""] * (c + 1 - len(cells[r]))
+            cells[r][c] = error
     if len(cells) > MAX_ROWS:
-        raise InputError([Problem(name, None, None, None, f"at most {MAX_ROWS} rows", found=False)])
+        raise InputError(
+            [Problem(job.name, None, None, None, f"at most {MAX_ROWS} rows", found=False)]
+        )
     headers = list(cells[0]) if cells else []
     width = max(map(len, cells), default=0)
     if any(len(row) != width for row in cells):  # calamine pads rows; make sure of it
         cells = [row + [""] * (width - len(row)) for row in cells]
-    # Wholly blank rows are ignored. Counting empty strings is done in C; only rows
-    # with a blank-looking first cell need the careful (whitespace-aware) look.
-    rows = [(r, row) for r, row in enumerate(cells[1:], start=2) if row.count("") != width]
-    rows = [(r, row) for r, row in rows if not _is_blank(row[0]) or not all(map(_is_blank, row))]
+    numbered = (
+        zip(numbers[1:], cells[1:], strict=True)
+        if numbers is not None
+        else enumerate(cells[1:], start=2)
+    )
+    known = _known_columns(job.key, headers)
+    if len(known) == width:
+        # Wholly blank rows are ignored. Counting empty strings is done in C; only rows
+        # with a blank-looking first cell need the careful (whitespace-aware) look.
+        rows = [(r, row) for r, row in numbered if row.count("") != width]
+        rows = [
+            (r, row) for r, row in rows if not _is_blank(row[0]) or not all(map(_is_blank, row))
+        ]
+    else:
+        # Extra columns are ignored, so a row with notes only there is a blank row too.
+        rows = [(r, row) for r, row in numbered if not all(_is_blank(row[i]) for i in known)]
     # A formula with no cached value may sit beyond the data area calamine returns.
-    return RawSheet(name=name, headers=headers, rows=rows, uncached_formulas=formulas)
+    return RawSheet(
+        name=job.name,
+        headers=headers,
+        rows=rows,
+        uncached_formulas=job.formulas,
+        columns=layout.columns if layout is not None else None,
+    )

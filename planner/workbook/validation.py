@@ -125,8 +125,12 @@ class _Checker:
     ) -> None:
         self.problems.append(Problem(sheet, row, column, value, expected, found))
 
-    def table(self, sheet: Sheet) -> _Table | None:
-        """Convert a sheet's rows by its schema; None when it is absent or unreadable."""
+    def table(self, sheet: Sheet, judged_later: tuple[str, ...] = ()) -> _Table | None:
+        """Convert a sheet's rows by its schema; None when it is absent or unreadable.
+
+        Columns named in `judged_later` keep their cells as found (blank as None),
+        for a rule that depends on the row (a scenario's value, by its setting).
+        """
         raw = self.raw.sheets.get(canonical_header(sheet.name))
         if raw is None:
             if sheet.required:
@@ -142,7 +146,7 @@ class _Checker:
         index = self._header_index(sheet, raw)
         if index is None:
             return None
-        return self._convert_rows(sheet, raw, index)
+        return self._convert_rows(sheet, raw, index, judged_later)
 
     def _header_index(self, sheet: Sheet, raw: RawSheet) -> dict[str, int] | None:
         known = {canonical_header(c.name): c.name for c in sheet.columns}
@@ -157,9 +161,9 @@ class _Checker:
                 self.add(
                     raw.name,
                     1,
-                    column_letter(i),
+                    raw.letter(i),
                     header,
-                    f"the column {name} only once (it is also column {column_letter(index[name])})",
+                    f"the column {name} only once (it is also column {raw.letter(index[name])})",
                 )
                 continue
             index[name] = i
@@ -177,7 +181,9 @@ class _Checker:
                 ok = False
         return index if ok else None
 
-    def _convert_rows(self, sheet: Sheet, raw: RawSheet, index: dict[str, int]) -> _Table:
+    def _convert_rows(
+        self, sheet: Sheet, raw: RawSheet, index: dict[str, int], judged_later: tuple[str, ...]
+    ) -> _Table:
         rows = [r for r, _ in raw.rows]
         values: dict[str, list[object]] = {}
         for col in sheet.columns:
@@ -186,6 +192,9 @@ class _Checker:
                 values[col.name] = [col.default] * len(rows)
                 continue
             cells = [row[i] for _, row in raw.rows]  # rows are padded to the header's width
+            if col.name in judged_later:
+                values[col.name] = self._as_found(raw, rows, cells, i, col.name)
+                continue
             fast = _fast_column(col, cells)
             values[col.name] = (
                 fast if fast is not None else self._slow_column(col, raw, rows, cells, i)
@@ -233,6 +242,21 @@ class _Checker:
                 self.add(raw.name, excel_row, col.name, value, col.expected())
                 converted = col.default
             out.append(converted)
+        return out
+
+    def _as_found(
+        self, raw: RawSheet, rows: list[int], cells: list[object], i: int, name: str
+    ) -> list[object]:
+        """Cells as found, blank as None; a formula without a cached value is reported."""
+        out: list[object] = []
+        for excel_row, value in zip(rows, cells, strict=True):
+            if not is_blank(value):
+                out.append(value)
+            elif (excel_row, i) in raw.uncached_formulas:
+                self._formula(raw.name, excel_row, i, name)
+                out.append(_REPORTED)
+            else:
+                out.append(None)
         return out
 
     def _formula(self, sheet: str, row: int, col: int, name: str | None = None) -> None:
@@ -341,7 +365,8 @@ def _scenario_overrides(
     Scenario names match case-insensitively, like setting names; `spelled` keeps
     the first spelling for messages.
     """
-    table = checker.table(next(s for s in SHEETS if s.name == "Scenarios"))
+    # A value is judged by the setting it overrides, as on the Settings sheet.
+    table = checker.table(next(s for s in SHEETS if s.name == "Scenarios"), ("value",))
     out: dict[str, dict[str, tuple[object, str, int | None]]] = {}
     if table is None:
         return out, {}

@@ -660,7 +660,7 @@ def test_bad_value_in_a_scenario_not_chosen_is_still_reported(book) -> None:
     tables["Scenarios"].append(["other", "plans", 0])
     the_problem(
         book(tables),
-        match=r"sheet Scenarios, row 4, column value: found '0'; "
+        match=r"sheet Scenarios, row 4, column value: found 0; "
         r"expected plans: a whole number of at least 1",
     )
 
