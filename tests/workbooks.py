@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import xlsxwriter
 from openpyxl import Workbook, load_workbook
 
 Tables = dict[str, list[list[object]]]
@@ -206,3 +207,29 @@ def edit_sheet(path: Path, sheet: str, edit: Callable[[bytes], bytes]) -> None:
     with zipfile.ZipFile(path) as zf:
         member = _sheet_member(zf, sheet)
     rewrite_members(path, {member: edit})
+
+
+def write_shared_strings_workbook(
+    path: Path,
+    tables: Mapping[str, Sequence[Sequence[object]]],
+    cells: Mapping[str, object] | None = None,
+    failed: Mapping[str, tuple[str, str]] | None = None,
+) -> Path:
+    """Tables stored as Excel stores them, text in the shared-strings part, by xlsxwriter;
+    `cells` adds values anywhere (`"Options!XFD1048576" -> value`), `failed` adds
+    formulas whose cached result is an Excel error (`ref -> ("1/0", "#DIV/0!")`)."""
+    wb = xlsxwriter.Workbook(str(path))
+    sheets = {name: wb.add_worksheet(name) for name in tables}
+    for name, rows in tables.items():
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    sheets[name].write(r, c, value)
+    for ref, value in (cells or {}).items():
+        name, cell = ref.split("!")
+        sheets[name].write(cell, value)
+    for ref, (formula, code) in (failed or {}).items():
+        name, cell = ref.split("!")
+        sheets[name].write_formula(cell, f"={formula}", None, code)
+    wb.close()
+    return path

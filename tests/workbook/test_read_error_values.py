@@ -13,6 +13,7 @@ from workbooks import (
     minimal_tables,
     put_cells,
     set_error_values,
+    write_shared_strings_workbook,
     write_workbook,
 )
 
@@ -178,4 +179,20 @@ def test_errors_beside_a_stray_cell_keep_their_place(book) -> None:
     assert messages(path) == [
         "sheet Coverage, row 3, column reach: found #N/A; expected a number of at least 0",
         "sheet Coverage, row 4, column reach: found #SPILL!; expected a number of at least 0",
+    ]
+
+
+def test_errors_in_a_workbook_with_shared_strings(tmp_path: Path) -> None:
+    """Text in the shared-strings part, as Excel saves it, and formulas that failed."""
+    path = write_shared_strings_workbook(
+        tmp_path / "excel.xlsx",
+        minimal_tables(),
+        failed={
+            "Markets!D2": ("VLOOKUP(A2,Weights!A:B,2,0)", "#N/A"),
+            "Options!F3": ("40/0", "#DIV/0!"),
+        },
+    )
+    assert messages(path) == [
+        f"sheet Markets, row 2, column weight: found #N/A; expected {expected('weight')}",
+        "sheet Options, row 3, column cost: found #DIV/0!; expected a number of at least 0",
     ]

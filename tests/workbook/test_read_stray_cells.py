@@ -13,7 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
-from workbooks import Tables, edit_sheet, minimal_tables, put_cells, write_workbook
+from workbooks import (
+    Tables,
+    edit_sheet,
+    minimal_tables,
+    put_cells,
+    write_shared_strings_workbook,
+    write_workbook,
+)
 
 import planner.workbook.reader as workbook_reader
 from planner.errors import InputError
@@ -229,3 +236,17 @@ def test_error_cells_written_in_any_order_are_found(book, references: bool) -> N
     assert [str(p) for p in info.value.problems] == [
         "sheet Options, row 3, column cost: found #DIV/0!; expected a number of at least 0"
     ]
+
+
+def test_a_workbook_with_shared_strings_and_stray_cells_reads_equal(
+    tmp_path: Path, baseline: Scenario
+) -> None:
+    """Text in the shared-strings part, as Excel saves it: the packed copy keeps it."""
+    path = write_shared_strings_workbook(
+        tmp_path / "excel.xlsx",
+        minimal_tables(),
+        cells={"Options!XFD1048576": "stray", "Markets!AB70000": "note"},
+    )
+    run = validate(path)
+    assert (run.returncode, run.stdout.splitlines()[-1:]) == (0, ["Valid."]), run.stderr[-2000:]
+    assert load_scenario(path) == baseline
