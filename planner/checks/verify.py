@@ -12,6 +12,7 @@ returned wrong MIP answers before (SOLVER-NOTES), so every plan passes through
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,6 +21,12 @@ from planner.scenario.data import Offer, Option, Scenario
 
 #: SPEC §3: values within REL_TOL × max(1, |value|) of each other count as equal.
 REL_TOL = 1e-6
+
+
+#: Rounding allowed for, relative to the terms a figure is summed from (far above a
+#: double's 1.1e-16 per addition, far below SPEC's tolerance): a difference of large
+#: terms, such as net spend, is only as exact as they are.
+SUM_ROUNDING = 1e-12
 
 
 class PlanVerificationError(RuntimeError):
@@ -211,8 +218,12 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[str]:
     taken = set(plan.offers)
     regions = regions_by_option(scenario)
 
-    def le(what: str, lhs: float, rhs: float) -> None:
-        if lhs - rhs > _tol(lhs, rhs):
+    def le(what: str, lhs: float, rhs: float, *terms: float) -> None:
+        # SPEC's tolerance on the sides, plus the rounding of the `terms` a side was
+        # summed from: a net spend of 30 = (1e14 + 30) − 1e14 carries 1e14's rounding.
+        excess = lhs - rhs
+        rounding = SUM_ROUNDING * sum(abs(t) for t in terms)
+        if not math.isfinite(excess) or excess > _tol(lhs, rhs) + rounding:
             problems.append(f"{what}: {lhs:.9g} exceeds {rhs:.9g}")
 
     # Rule 9 and decisions.
@@ -272,7 +283,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[str]:
 
     # Rule 7: budget, with fees.
     metrics = evaluate_plan(scenario, plan.options, plan.offers, plan.cofinancing)
-    le("budget", metrics.net_spend, s.budget)
+    le("budget", metrics.net_spend, s.budget, metrics.gross_spend, metrics.cofinanced, metrics.fees)
 
     # Rule 8: resources.
     used: dict[str, float] = {}
