@@ -108,6 +108,14 @@ def format_default(value: object) -> str:
     return str(value)
 
 
+#: The largest market weight and addressable reach accepted. Weighted reach is a sum of
+#: weight x reach over markets: with both factors at most 1e150 every product stays below
+#: 1e300 and the sum over any workbook's markets stays a finite double (at most about
+#: 1.8e308); larger factors could make the reach ceiling, and a plan's weighted reach,
+#: infinite, which neither the model nor plans.json can hold. Every other number may be
+#: as large as a double allows: the model scales it (`planner.model.conditioning`).
+LARGEST_FACTOR = 1e150
+
 MONEY = "budget units"
 REACH = "reach units"
 TRUST = "trust score"
@@ -218,6 +226,7 @@ SHEETS: tuple[Sheet, ...] = (
                 "strategic priority (contested markets weigh more)",
                 default=1.0,
                 lo=0,
+                hi=LARGEST_FACTOR,
             ),
             Column(
                 "addressable",
@@ -225,6 +234,7 @@ SHEETS: tuple[Sheet, ...] = (
                 "most reach possible in this market",
                 True,
                 lo=0,
+                hi=LARGEST_FACTOR,
                 lo_strict=True,
                 unit=REACH,
             ),

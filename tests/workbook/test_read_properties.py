@@ -274,8 +274,8 @@ def _out_of_range(col: Column) -> list[object]:
     out: list[object] = []
     if col.lo is not None:
         out.append(col.lo if col.lo_strict else col.lo - 1)
-    if col.hi is not None:
-        out.append(col.hi + 0.5)
+    if col.hi is not None:  # above it (+0.5 is no change to 1e150: ten times it then)
+        out.append(col.hi + 0.5 if col.hi + 0.5 > col.hi else col.hi * 10)
     return out
 
 
