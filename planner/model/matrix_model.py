@@ -75,6 +75,43 @@ BLOCK_NAMES: tuple[str, ...] = (
 OBJECTIVES: dict[str, bool] = {"weighted_reach": True, "net_spend": False, "option_count": False}
 
 
+@dataclass(frozen=True)
+class Scaling:
+    """Powers of two between a conditioned model and the scenario it was built from.
+
+    A conditioned model (`planner.model.conditioning`) solves the same problem in
+    other units: column j's value in the scenario's units is `columns[j]` times
+    its value in the model, row i of the model is row i of the scenario's model
+    times `rows[i]`, and objective `name` in the model is `objectives[name]`
+    times the scenario's. Powers of two, so scaling itself never rounds.
+    """
+
+    columns: FloatArray
+    rows: FloatArray
+    objectives: dict[str, float]
+
+    def user_columns(self, values: npt.ArrayLike) -> FloatArray:
+        """A column vector of the model in the scenario's units."""
+        return np.asarray(values, dtype=np.float64) * self.columns
+
+    def user_objective(self, name: str, value: float) -> float:
+        """A value of objective `name` in the model, in the scenario's units."""
+        return value / self.objectives[name]
+
+    def tolerance_floor(self, name: str) -> float:
+        """The floor f of the tolerance 1e-6·max(f, |v|) on objective `name` in the model.
+
+        SPEC §3's tolerance is 1e-6·max(1, |value|). In a model scaled down (factor
+        k < 1) the same tolerance is 1e-6·max(k, |v|): exactly SPEC's. In a model
+        scaled up (k > 1: weights, reaches or money so small that every value sits
+        under SPEC's absolute floor of 1e-6) the floor stays 1 in the model's units,
+        so tolerances act relative to the scenario's own scale: stricter than SPEC
+        (which allows it), and the answer is that of the same scenario written in
+        larger units.
+        """
+        return min(1.0, self.objectives[name])
+
+
 @dataclass(frozen=True, slots=True)
 class RowBlock:
     """Rows `start` to `stop - 1` of one named constraint block; `keys[i]` names row start+i.
@@ -128,6 +165,10 @@ class MatrixModel:
     """Options held at x = 0 by rule 9 or `never`, with the reason."""
     option_decisions: dict[str, Decision] = field(default_factory=dict)
     offer_decisions: dict[str, Decision] = field(default_factory=dict)
+    scaling: Scaling | None = None
+    """How this model's numbers relate to the scenario's, once
+    `planner.model.conditioning.condition` has made them numbers HiGHS can take;
+    None: they are the scenario's own (as `build_matrix_model` makes them)."""
 
     @property
     def n_cols(self) -> int:
@@ -687,7 +728,8 @@ def _add_average_trust_rows(rows: _Rows, d: _Arrays) -> None:
     A cost-0 option's coefficient is 0, so it carries no weight (SPEC §3).
     """
     floor = d.settings.min_average_trust
-    coefs = (d.trust - floor) * d.cost if floor is not None else np.zeros(0)
+    with np.errstate(over="ignore"):  # (τ − t̄)·1e308 is ±inf: `conditioning` handles it
+        coefs = (d.trust - floor) * d.cost if floor is not None else np.zeros(0)
     if (coefs < 0).any():
         n_o = len(d.option_ids)
         rows.add_block(

@@ -23,8 +23,11 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+
 from planner.checks.verify import PlanVerificationError, check_plan, make_plan
 from planner.model.common import BuildTimeout, canonical_order, extract_decisions
+from planner.model.conditioning import condition, reach_limits
 from planner.model.matrix_model import MatrixModel, build_matrix_model
 from planner.plan import CoFinancing, Plan, PlanSet, ProgressEvent, ProgressStage, RunStatus
 from planner.scenario.data import Scenario
@@ -37,15 +40,18 @@ from planner.solving.diagnose import (
     diagnose_infeasibility,
 )
 from planner.solving.race import cores_available
-from planner.solving.result import SolveResult, Termination, tolerance
+from planner.solving.result import REL_TOL, SolveResult, Termination
 from planner.solving.solver import MatrixSolver, SolveScope
 from planner.solving.stages import (
     SolverTroubleError,
     Stages,
     StageWatch,
+    objective_tolerance,
     reach_stage,
     tie_break,
     tie_break_reader,
+    user_amounts,
+    user_reach,
 )
 from planner.solving.tie_break_lane import TieBreakLane
 
@@ -65,6 +71,11 @@ PROGRESS_INTERVAL = 0.5
 #: passed to highspy directly, `planner.model.matrix_model`) or "pyomo" (the reference
 #: formulation of `planner.model.pyomo_model` through Pyomo's persistent HiGHS interface).
 Backend = Literal["highs", "pyomo"]
+
+#: A rank whose bound on weighted reach is below this share of the weighted-reach
+#: objective's largest term is solved again on a model narrowed to it (`_narrowed`):
+#: far below what HiGHS's tolerances tell apart at the model's scale.
+NARROW_BELOW = 1e-6
 
 #: Share of the time limit kept back from the solver for unwinding and verification.
 SOLVE_RESERVE = 0.04
@@ -259,19 +270,25 @@ class _Ranking:
                 scope=self.scope,
             )
         else:
-            self.pm = build_matrix_model(self.scenario, deadline=self.solve_deadline)
-            self.solver = MatrixSolver(
-                self.pm,
-                deadline=self.solve_deadline,
-                mip_gap=settings.mip_gap,
-                grace=self.grace,
-                race=self.cores >= 2,
-                scope=self.scope,
-            )
-            self.solver.spare_core_taken = lambda: self.lane is not None and self.lane.busy
+            # In numbers HiGHS can take: limits that can never bind dropped, the rest in scale.
+            self.pm = condition(build_matrix_model(self.scenario, deadline=self.solve_deadline))
+            self.solver = self._matrix_solver(self.pm)
         self.must = {o for o, d in self.pm.option_decisions.items() if d == "must"}
         self.overlap = self.cores >= 2 and self.wanted > 1 and isinstance(self.solver, MatrixSolver)
         """Whether a rank's tie-break may run in the lane beside the next reach stage."""
+
+    def _matrix_solver(self, mm: MatrixModel) -> MatrixSolver:
+        """HiGHS holding `mm` for this call (its deadline, gap, cores and scope)."""
+        solver = MatrixSolver(
+            mm,
+            deadline=self.solve_deadline,
+            mip_gap=self.settings.mip_gap,
+            grace=self.grace,
+            race=self.cores >= 2,
+            scope=self.scope,
+        )
+        solver.spare_core_taken = lambda: self.lane is not None and self.lane.busy
+        return solver
 
     def _release(self, returned: bool) -> None:
         """End every solve this call started and wait for their threads, bounded.
@@ -332,14 +349,53 @@ class _Ranking:
             if self._short_plan():
                 return None
             first = reach_stage(self.pm, self.solver, **self.watching)
-        return first
+        return self._narrowed(first)
+
+    def _narrowed(self, first: SolveResult) -> SolveResult:
+        """Rank k's reach stage again on a model conditioned for the plans left, when its
+        bound is below what HiGHS can tell apart at the model's present scale.
+
+        Why: with one market weighing 1e20 (or reaching 1e15) among ordinary ones,
+        the objective is scaled for the plans that reach it; once those are returned,
+        the rest differ by less than HiGHS's tolerances at that scale, and an empty
+        plan would look as good as a real one. Every plan left has weighted reach at
+        most the stage's bound B, so each market's reach is bounded by B / weight
+        (`planner.model.conditioning.reach_limits`): the model is rebuilt with those
+        bounds, conditioned anew, given the cuts of the plans returned, and solved
+        again. Only when some market can still be reached within B (else every plan
+        left has weighted reach 0, as the stage says).
+        """
+        pm = self.pm
+        if not isinstance(pm, MatrixModel) or pm.scaling is None or first.lexicographic:
+            return first
+        if first.bound is None or self.pending is not None:
+            return first
+        most = user_reach(pm, first.bound + 2 * self.solver.abs_gap + REL_TOL * abs(first.bound))
+        assert most is not None
+        scale = np.abs(pm.objectives["weighted_reach"]) * np.abs(pm.col_upper)
+        largest = user_reach(pm, float(scale[np.isfinite(scale)].max(initial=0.0)))
+        assert largest is not None
+        if most >= NARROW_BELOW * largest or most <= 0:
+            return first
+        raw = build_matrix_model(self.scenario, deadline=self.solve_deadline)
+        if not (reach_limits(raw, most) > 0).any():
+            return first  # no market can be reached within the bound: reach 0 stands
+        narrowed = condition(raw, reach_at_most=most)
+        solver = self._matrix_solver(narrowed)
+        if self.lane is not None:
+            self.lane.close()
+            self.lane = None
+        self.pm, self.solver = narrowed, solver
+        for plan in self.plans:
+            self._cut(plan.options)
+        return reach_stage(self.pm, self.solver, **self.watching)
 
     def _settle_lane(self, rank: int) -> Plan:
         """Wait for the lane's tie-break of `rank` and keep its plan."""
         assert self.lane is not None and self.pending_reach is not None
         shown = self.showing
         self.showing = rank
-        self.watch.show(tie_break_reader(self.pending_reach))
+        self.watch.show(tie_break_reader(self.pm, self.pending_reach))
         stages = self.lane.result(tick=self._tick)
         self.pending, self.pending_reach = None, None
         self.watch.show(None)  # the next stage says how it stands
@@ -367,9 +423,10 @@ class _Ranking:
             self.timed_out = True
             self.stop_reason = self._time_limit_reason()
             return False
-        if first.incumbent is not None and first.incumbent <= tolerance(0.0):
+        zero = objective_tolerance(self.pm, "weighted_reach", 0.0)
+        if first.incumbent is not None and first.incumbent <= zero:
             if first.termination == Termination.OPTIMAL or (
-                first.bound is not None and first.bound <= tolerance(0.0)
+                first.bound is not None and first.bound <= zero
             ):
                 if k == 1:
                     # The diagnosis leads with SPEC's phrase (NOTHING_REACHED), then why.
@@ -596,16 +653,21 @@ def _make_verified_plan(
     when it has not ended (`planner.solving.cofinancing`).
     """
     best = stages.best
-    options, offers, found = extract_decisions(pm, list(best.x), list(best.y), list(best.z))
+    amounts_found = user_amounts(pm, best)
+    options, offers, found = extract_decisions(pm, list(best.x), list(best.y), amounts_found)
     amounts = max_cofinancing(pm.scenario, options, offers, deadline=deadline, found=found)
     cofinancing = [CoFinancing(c, o, a) for c, o, a in amounts.amounts]
-    reach = stages.reach
+    # The reach stage's value and bound in the scenario's units (the model's may be scaled).
+    incumbent = user_reach(pm, stages.reach.incumbent)
+    reach_bound = user_reach(pm, stages.reach.bound)
     # Without a proven bound the ceiling Σ weight·addressable is still a valid one.
     ceiling = sum(m.weight * m.addressable for m in pm.scenario.markets)
-    bound = min(reach.bound, ceiling) if reach.bound is not None else ceiling
-    gap = reach.gap
-    if gap is None and reach.incumbent is not None:  # no dual bound yet: gap to the ceiling
-        gap = max(0.0, bound - reach.incumbent) / max(1.0, abs(reach.incumbent))
+    bound = min(reach_bound, ceiling) if reach_bound is not None else ceiling
+    gap = None
+    if incumbent is not None and reach_bound is not None:
+        gap = abs(reach_bound - incumbent) / max(1.0, abs(incumbent))
+    if gap is None and incumbent is not None:  # no dual bound yet: gap to the ceiling
+        gap = max(0.0, bound - incumbent) / max(1.0, abs(incumbent))
     plan = make_plan(
         pm.scenario,
         rank,

@@ -34,6 +34,7 @@ import highspy
 import numpy as np
 
 from planner.model.common import check_deadline
+from planner.model.conditioning import condition, out_of_scale
 from planner.model.matrix_model import OBJECTIVES, MatrixModel
 from planner.solving.highs_instance import HIGHS_THREADS, quiet_highs
 from planner.solving.race import StageRace, rival_worthwhile
@@ -477,6 +478,10 @@ class MatrixSolver(_HighsRun):
     Once a solve is given up at the deadline (`abandoned`), every edit is kept
     in this object's records only and HiGHS is never called again (`_live`).
 
+    A model in the scenario's own units whose numbers HiGHS could not take is
+    handed over with `planner.model.conditioning`'s exact reductions and row
+    scaling (the ranking hands over a model already conditioned).
+
     `race`: whether CBC may run beside HiGHS on solves that last, where a CBC
     binary exists and the model suits it (`planner.solving.race.rival_worthwhile`);
     the caller decides whether a second core is there for it. `scope`: the call
@@ -494,6 +499,10 @@ class MatrixSolver(_HighsRun):
         race: bool = False,
         scope: SolveScope | None = None,
     ) -> None:
+        if model.scaling is None and out_of_scale(model):
+            # A model built here in the scenario's own units (the diagnosis's copies):
+            # the exact reductions and row scaling that keep every value's meaning.
+            model = condition(model, units=False)
         small = len(model.row_value) <= SMALL_MODEL_NONZEROS
         if presolve is None:
             presolve = "on" if small else "off"

@@ -18,7 +18,7 @@ import numpy as np
 
 from planner.model.matrix_model import MatrixModel
 from planner.solving.lp_start import expected_lp_seconds, lp_guided_start
-from planner.solving.result import REL_TOL, SolveResult, Termination, tolerance
+from planner.solving.result import REL_TOL, SolveResult, Termination
 from planner.solving.solver import MIP_ABS_GAP, LiveNumbers, MatrixSolver
 from planner.solving.start_plan import greedy_start
 
@@ -84,7 +84,8 @@ def _reach_reader(
 ) -> Callable[[], StageProgress]:
     """The reach stage's live numbers as weighted reach: directly when HiGHS maximises
     weighted reach; under the one exact objective F (choice 16) the incumbent's own
-    weighted reach and the bound on W that F's dual bound implies (as `_as_reach`)."""
+    weighted reach and the bound on W that F's dual bound implies (as `_as_reach`);
+    in the scenario's units either way (`user_reach`: the model's may be scaled)."""
 
     def read() -> StageProgress:
         live = solver.live_numbers()
@@ -93,7 +94,7 @@ def _reach_reader(
             bound = lp_bound if bound is None else min(bound, lp_bound)
         if best is not None and bound is not None:
             bound = max(bound, best)
-        return StageProgress("reach", best, bound)
+        return StageProgress("reach", user_reach(pm, best), user_reach(pm, bound))
 
     return read
 
@@ -111,10 +112,12 @@ def _live_reach(
     return best, bound
 
 
-def tie_break_reader(reach: SolveResult) -> Callable[[], StageProgress]:
+def tie_break_reader(
+    pm: PlanModel | MatrixModel, reach: SolveResult
+) -> Callable[[], StageProgress]:
     """A tie-break's progress: it holds the reach stage's weighted reach, so the numbers
-    are that stage's (HiGHS's own objective is net spend)."""
-    held = StageProgress("tie-break", reach.incumbent, reach.bound)
+    are that stage's, in the scenario's units (HiGHS's own objective is net spend)."""
+    held = StageProgress("tie-break", user_reach(pm, reach.incumbent), user_reach(pm, reach.bound))
     return lambda: held
 
 
@@ -280,16 +283,17 @@ def tie_break(
     `watch`, if given, can tell how the rank stands meanwhile (its reach).
     """
     if watch is not None:
-        watch.show(tie_break_reader(reach))
+        watch.show(tie_break_reader(pm, reach))
     best = reach
     proven = reach.termination == Termination.OPTIMAL
     if reach.lexicographic:  # one objective held the whole order (choice 16)
         return Stages(best, reach, proven)
-    if not reach.has_solution or reach.incumbent is None or reach.incumbent <= tolerance(0.0):
+    zero = objective_tolerance(pm, "weighted_reach", 0.0)
+    if not reach.has_solution or reach.incumbent is None or reach.incumbent <= zero:
         return Stages(best, reach, proven)
     v1 = reach.incumbent
     solver.clear_stage_rows()
-    solver.hold("weighted_reach", v1 - tolerance(v1))
+    solver.hold("weighted_reach", v1 - objective_tolerance(pm, "weighted_reach", v1))
     if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
         return _merged_tie_break(pm, solver, reach, proven)
     solver.use_objective("net_spend")
@@ -304,7 +308,7 @@ def tie_break(
     best = spend
     proven = proven and spend.termination == Termination.OPTIMAL
     v2 = spend.incumbent
-    solver.hold("net_spend", v2 + tolerance(v2))
+    solver.hold("net_spend", v2 + objective_tolerance(pm, "net_spend", v2))
     solver.use_objective("option_count")
     count = solver.solve()
     if count.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
@@ -317,6 +321,35 @@ def tie_break(
             raise SolverTroubleError("the option-count stage was infeasible at its own optimum")
         proven = False
     return Stages(best, reach, proven)
+
+
+def objective_tolerance(pm: PlanModel | MatrixModel, name: str, value: float) -> float:
+    """SPEC §3's tolerance on a value of objective `name` of `pm`, in the model's units.
+
+    1e-6·max(1, |value|) for a model in the scenario's units; for a conditioned
+    model (`planner.model.conditioning`) the floor is that of its `Scaling`:
+    SPEC's own where the objective was scaled down, the model's 1 where it was
+    scaled up (weights or money so small that SPEC's absolute floor would call
+    every plan equal), so tolerances act on the scenario's own scale.
+    """
+    scaling = pm.scaling if isinstance(pm, MatrixModel) else None
+    floor = 1.0 if scaling is None else scaling.tolerance_floor(name)
+    return REL_TOL * max(floor, abs(value))
+
+
+def user_reach(pm: PlanModel | MatrixModel, value: float | None) -> float | None:
+    """A weighted reach of `pm` (a reach stage's value or bound) in the scenario's units."""
+    if value is None or not isinstance(pm, MatrixModel) or pm.scaling is None:
+        return value
+    return pm.scaling.user_objective("weighted_reach", value)
+
+
+def user_amounts(pm: PlanModel | MatrixModel, result: SolveResult) -> list[float]:
+    """A solution's co-financing amounts (z) in the scenario's units."""
+    if not isinstance(pm, MatrixModel) or pm.scaling is None:
+        return list(result.z)
+    z = pm.scaling.columns[pm.z_start : pm.u_start] * np.asarray(result.z, dtype=np.float64)
+    return z.tolist()
 
 
 def _best_start(mm: MatrixModel, solver: MatrixSolver) -> tuple[np.ndarray | None, float | None]:
@@ -384,15 +417,16 @@ SEARCH_SHARE = 0.8
 RINS_MIN_NONZEROS = 150_000
 
 
-def tie_break_epsilon(net_spend_floor: float, free_options: int) -> float:
+def tie_break_epsilon(net_spend_floor: float, free_options: int, floor: float = 1.0) -> float:
     """Weight ε of the option count in the merged stage min N + ε·Σx (formulation eq. 15).
 
     With L ≤ N* (a lower bound on the least net spend) and F options free to
     change, two plans' counts differ by at most F, so ε·F < tol(L) ≤ tol(N*):
     the count term can never outweigh a net-spend difference larger than the
-    SPEC tolerance. The +2 leaves room for HiGHS's absolute gap of ε/2.
+    SPEC tolerance. The +2 leaves room for HiGHS's absolute gap of ε/2. `floor`
+    is the tolerance's floor in the model's units (`objective_tolerance`).
     """
-    return REL_TOL * max(1.0, net_spend_floor) / (free_options + 2)
+    return REL_TOL * max(floor, net_spend_floor) / (free_options + 2)
 
 
 def _merged_tie_break(
@@ -412,10 +446,11 @@ def _merged_tie_break(
     choosable = int((upper > 0.5).sum())
     start = reach.columns()
     guess = 0.5 * float(mm.objectives["net_spend"] @ start)
+    floor = mm.scaling.tolerance_floor("net_spend") if mm.scaling is not None else 1.0
     best = reach
     try:
         for _attempt in range(2):
-            epsilon = tie_break_epsilon(guess, free)
+            epsilon = tie_break_epsilon(guess, free, floor)
             solver.abs_gap = min(MIP_ABS_GAP, 0.5 * epsilon)
             solver.use_tie_break(epsilon)
             solver.set_start(start)
@@ -429,10 +464,10 @@ def _merged_tie_break(
             best = merged
             if merged.termination != Termination.OPTIMAL or merged.bound is None:
                 return Stages(best, reach, False)
-            floor = merged.bound - epsilon * choosable
-            if tie_break_epsilon(floor, free) >= epsilon:
+            certified = merged.bound - epsilon * choosable
+            if tie_break_epsilon(certified, free, floor) >= epsilon:
                 return Stages(best, reach, proven)
-            guess, start = floor, merged.columns()
+            guess, start = certified, merged.columns()
         return Stages(best, reach, proven)
     finally:
         solver.abs_gap = MIP_ABS_GAP
