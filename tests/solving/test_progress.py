@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from scenario_builders import random_scenario
 
 import planner.solving.ranking as ranking
 from planner.model.common import canonical_order
+from planner.model.conditioning import condition
 from planner.model.matrix_model import build_matrix_model
 from planner.plan import ProgressEvent, ProgressStage
 from planner.scenario.data import Scenario
@@ -98,3 +100,30 @@ def test_events_come_from_the_calling_thread_in_order_and_match_the_plans(
     assert elapsed == sorted(elapsed)
     assert [e.plans_kept for e in events] == sorted(e.plans_kept for e in events)
     assert all(e.plans_asked == 3 for e in events)
+
+
+@pytest.mark.parametrize("factor", [1e-7, 1e7], ids=["tiny-weights", "huge-weights"])
+def test_progress_speaks_the_scenarios_units_when_the_model_is_scaled(
+    factor: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Market weights far from 1 make HiGHS solve a rescaled model; what the caller
+    hears while it works is still weighted reach as the scenario counts it."""
+    base = random_scenario(6101, n_options=400, n_markets=80, n_offers=6, plans=1)
+    weights = tuple(replace(m, weight=m.weight * factor) for m in base.markets)
+    sc = replace(base, markets=weights)
+    assert condition(build_matrix_model(canonical_order(sc))).scaling is not None
+    monkeypatch.setattr(ranking, "PROGRESS_INTERVAL", 0.0)
+    events: list[ProgressEvent] = []
+    planset = ranking.rank_plans(sc, threads=1, progress=events.append)
+    reach = planset.plans[0].weighted_reach
+    within = [
+        e
+        for e in events
+        if e.stage in (ProgressStage.REACH, ProgressStage.TIE_BREAK) and e.weighted_reach
+    ]
+    assert within
+    for e in within:
+        assert e.weighted_reach is not None and e.bound is not None
+        assert e.weighted_reach <= reach * (1 + 1e-6)
+        assert e.bound >= reach * (1 - 1e-6)
+    assert any(e.weighted_reach == pytest.approx(reach, rel=1e-6) for e in within)
