@@ -122,8 +122,8 @@ def test_progress_speaks_the_scenarios_units_when_the_model_is_scaled(
         if e.stage in (ProgressStage.REACH, ProgressStage.TIE_BREAK) and e.weighted_reach
     ]
     assert within
-    for e in within:
-        assert e.weighted_reach is not None and e.bound is not None
-        assert e.weighted_reach <= reach * (1 + 1e-6)
-        assert e.bound >= reach * (1 - 1e-6)
+    for e in within:  # early in a solve HiGHS may have a plan before it has a bound
+        assert e.weighted_reach is not None and e.weighted_reach <= reach * (1 + 1e-6)
+        assert e.bound is None or e.bound >= reach * (1 - 1e-6)
+    assert any(e.bound is not None for e in within)
     assert any(e.weighted_reach == pytest.approx(reach, rel=1e-6) for e in within)
