@@ -37,6 +37,12 @@ template: $(STAMP)
 bench-read: $(STAMP)
 	$(BIN)/python bench/read_bench.py --runs 5
 
+.PHONY: fuzz
+
+# Many cell-level mutations of the example workbook (make test replays a few).
+fuzz: $(STAMP)
+	PLANNER_FUZZ_EXAMPLES=400 $(BIN)/pytest tests/test_fuzz_workbook.py -p no:cacheprovider
+
 .PHONY: bench bench-quick
 
 # Full performance benchmark (~60 min on 2 cores; see bench/README.md).
