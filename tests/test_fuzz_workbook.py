@@ -23,7 +23,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import planner
@@ -33,7 +33,7 @@ from planner.plan import CoFinancing
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "inputs" / "example.xlsx"
-EXAMPLES = int(os.environ.get("PLANNER_FUZZ_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("PLANNER_FUZZ_EXAMPLES", "20"))
 #: The short run replays the same mutations every time; `make fuzz` explores anew.
 EXPLORE = "PLANNER_FUZZ_EXAMPLES" in os.environ
 #: Enough for the example's 61 options to be solved and proven many times over.
@@ -173,6 +173,15 @@ def _verify_written_plans(workbook: Path, out: Path) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(changes=st.lists(mutations, min_size=1, max_size=4))
+# The defects issue 13 found, always replayed: an error value, a stray cell far
+# away, "no cap" written as 1e20, huge costs, usage and weights, a fractional id.
+@example(changes=[Mutation("set", "Markets", 0, 3, "#N/A")])
+@example(changes=[Mutation("stray", "Options", 2500, 50, "note")])
+@example(changes=[Mutation("number", "CoFinancing", 0, 1, 1e20)])
+@example(changes=[Mutation("number", "Options", 3, 0, 1e14)])
+@example(changes=[Mutation("number", "Usage", 1, 0, 1e16)])
+@example(changes=[Mutation("number", "Markets", 2, 0, 1e20)])
+@example(changes=[Mutation("set", "Options", 4, 0, 7.5)])
 def test_mutated_workbooks_end_in_a_verified_plan_a_located_error_or_a_diagnosis(
     changes: list[Mutation], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
