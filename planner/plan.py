@@ -110,3 +110,8 @@ class ProgressEvent:
     """(bound − weighted_reach) / max(1, |weighted_reach|), as a plan's `gap`."""
     plans_kept: int = 0
     """Plans verified and kept so far in this run."""
+
+
+def reach_gap(weighted_reach: float, bound: float) -> float:
+    """SPEC §4: (bound − weighted_reach) / max(1, |bound|), never below 0."""
+    return max(0.0, bound - weighted_reach) / max(1.0, abs(bound))

@@ -21,6 +21,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -29,7 +30,15 @@ from planner.checks.verify import PlanVerificationError, check_plan, make_plan
 from planner.model.common import BuildTimeout, canonical_order, extract_decisions
 from planner.model.conditioning import condition, reach_limits
 from planner.model.matrix_model import MatrixModel, build_matrix_model
-from planner.plan import CoFinancing, Plan, PlanSet, ProgressEvent, ProgressStage, RunStatus
+from planner.plan import (
+    CoFinancing,
+    Plan,
+    PlanSet,
+    ProgressEvent,
+    ProgressStage,
+    RunStatus,
+    reach_gap,
+)
 from planner.scenario.data import Scenario
 from planner.solving.cofinancing import max_cofinancing
 from planner.solving.diagnose import (
@@ -528,7 +537,7 @@ class _Ranking:
         if bound is not None:
             bound = min(bound, self.ceiling)  # as a plan's bound (SPEC §4)
         if gap is None and reach is not None and bound is not None:
-            gap = max(0.0, bound - reach) / max(1.0, abs(reach))
+            gap = reach_gap(reach, bound)
         event = ProgressEvent(
             rank=self.showing if rank is None else rank,
             plans_asked=self.wanted,
@@ -657,17 +666,11 @@ def _make_verified_plan(
     options, offers, found = extract_decisions(pm, list(best.x), list(best.y), amounts_found)
     amounts = max_cofinancing(pm.scenario, options, offers, deadline=deadline, found=found)
     cofinancing = [CoFinancing(c, o, a) for c, o, a in amounts.amounts]
-    # The reach stage's value and bound in the scenario's units (the model's may be scaled).
-    incumbent = user_reach(pm, stages.reach.incumbent)
+    # The reach stage's bound in the scenario's units (the model's may be scaled).
     reach_bound = user_reach(pm, stages.reach.bound)
     # Without a proven bound the ceiling Σ weight·addressable is still a valid one.
     ceiling = sum(m.weight * m.addressable for m in pm.scenario.markets)
     bound = min(reach_bound, ceiling) if reach_bound is not None else ceiling
-    gap = None
-    if incumbent is not None and reach_bound is not None:
-        gap = abs(reach_bound - incumbent) / max(1.0, abs(incumbent))
-    if gap is None and incumbent is not None:  # no dual bound yet: gap to the ceiling
-        gap = max(0.0, bound - incumbent) / max(1.0, abs(incumbent))
     plan = make_plan(
         pm.scenario,
         rank,
@@ -676,8 +679,11 @@ def _make_verified_plan(
         cofinancing,
         bound=bound,
         proven_optimal=stages.proven,
-        gap=0.0 if stages.proven else gap,
+        gap=None,
     )
+    # SPEC §4's gap, of the plan's own reported reach and bound (without a dual bound
+    # yet, the ceiling is the bound).
+    plan = replace(plan, gap=0.0 if stages.proven else reach_gap(plan.weighted_reach, bound))
     problems = check_plan(pm.scenario, plan)
     if problems:
         raise PlanVerificationError(

@@ -66,6 +66,9 @@ def test_large_run_short_of_time_still_reports_a_verified_plan_with_its_gap() ->
     plan = result.plans[0]  # rank_plans verified it independently
     assert plan.weighted_reach > 0 and not plan.proven_optimal
     assert plan.gap is not None and plan.bound >= plan.weighted_reach
+    # SPEC §4: the gap of the plan's own reported reach and bound, relative to the bound.
+    expected = (plan.bound - plan.weighted_reach) / max(1.0, abs(plan.bound))
+    assert plan.gap == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
 def test_solve_past_the_deadline_is_stopped_or_abandoned() -> None:
