@@ -479,14 +479,18 @@ def _scale_rows(w: _Work) -> FloatArray:
     rows = np.ones(w.n_rows)
     if not len(w.value):
         return rows
-    size = np.abs(w.value)
+    # A column held at 0 contributes nothing to a row: its entries do not set the row's
+    # scale (a co-financing amount of an option that costs nothing keeps its entry 1 in
+    # rows whose other entries are money of 1e-7), and are dropped from rows rescaled.
+    idle = ((w.lower == 0.0) & (w.upper == 0.0))[w.index]
+    size = np.where(idle, 0.0, np.abs(w.value))
     counts = np.diff(w.start)
     filled = counts > 0
     largest = np.zeros(w.n_rows)
     smallest = np.full(w.n_rows, np.inf)
     starts = w.start[:-1][filled]
     largest[filled] = np.maximum.reduceat(size, starts)
-    smallest[filled] = np.minimum.reduceat(size, starts)
+    smallest[filled] = np.minimum.reduceat(np.where(idle, np.inf, size), starts)
     rescale = (largest > 0) & ((largest < LOW) | (largest > HIGH)) & np.isfinite(largest)
     if not rescale.any():
         return rows
@@ -504,7 +508,7 @@ def _scale_rows(w: _Work) -> FloatArray:
     w.row_lower = np.ldexp(w.row_lower, exponents)
     w.row_upper = np.ldexp(w.row_upper, exponents)
     w.changed = True
-    w.keep(np.abs(w.value) >= DROPPED_BELOW)
+    w.keep((np.abs(w.value) >= DROPPED_BELOW) & ~(idle & rescale[w.row_of()]))
     return rows
 
 

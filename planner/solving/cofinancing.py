@@ -119,13 +119,17 @@ def _solve_lp(
     for event in (h.cbSimplexInterrupt, h.cbIpmInterrupt):
         event.subscribe(interrupt_at_deadline)
     n = len(pairs)
-    h.addVars(n, np.zeros(n), np.array(ub, dtype=float))
+    # In units of a power of two near the largest amount a pair may get (exact): HiGHS's
+    # feasibility tolerance is absolute, and money of 1e-8 would otherwise sit within it.
+    sizes = [abs(v) for v in ub if np.isfinite(v) and v != 0.0]
+    unit = float(np.exp2(np.round(np.log2(max(sizes))))) if sizes else 1.0
+    h.addVars(n, np.zeros(n), np.array(ub, dtype=float) / unit)
     h.changeColsCost(n, np.arange(n, dtype=np.int32), np.full(n, -1.0))
     for key_pos, limit in limits:
         for key, ks in sorted(_groups(pairs, key_pos).items()):
             h.addRow(
                 -highspy.kHighsInf,
-                limit(key),
+                limit(key) / unit,
                 len(ks),
                 np.array(ks, dtype=np.int32),
                 np.ones(len(ks)),
@@ -133,7 +137,7 @@ def _solve_lp(
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    return list(h.getSolution().col_value)
+    return [unit * v for v in h.getSolution().col_value]
 
 
 def _groups(pairs: Sequence[tuple[str, str]], key_pos: int) -> dict[str, list[int]]:
