@@ -660,13 +660,16 @@ class MatrixSolver(_HighsRun):
         )
         self._set_objective(cost, maximise=True, racing=True, integral=True)
 
-    def use_tie_break(self, epsilon: float) -> None:
-        """Minimise net spend + `epsilon` · option count (formulation eq. 15, merged stage).
+    def use_tie_break(self, epsilon: float, scale: float = 1.0) -> None:
+        """Minimise `scale` · (net spend + `epsilon` · option count) (formulation eq. 15,
+        merged stage); `scale` only lifts a tiny ε above HiGHS's tolerances
+        (`planner.solving.stages.tie_break_scale`).
 
         Without HiGHS's restart: after the root, reductions under the held reach
         row trigger a restart that discards the root's work; without it the S
         tie-breaks took 1.2-1.3 s instead of 2.7 s (bench/README.md)."""
-        cost = self.model.objectives["net_spend"] + epsilon * self.model.objectives["option_count"]
+        objectives = self.model.objectives
+        cost = scale * (objectives["net_spend"] + epsilon * objectives["option_count"])
         self._set_objective(cost, maximise=False, racing=False, restart=False)
 
     def set_start(self, values: Sequence[float] | np.ndarray) -> None:

@@ -429,6 +429,22 @@ def tie_break_epsilon(net_spend_floor: float, free_options: int, floor: float = 
     return REL_TOL * max(floor, net_spend_floor) / (free_options + 2)
 
 
+#: Smallest weight of one option in the merged tie-break objective that HiGHS is sure to
+#: see: ten times its dual feasibility tolerance (1e-7), below which it treats a cost
+#: as zero. Measured: with net spend 0, ε = 1e-6 / (F + 2) = 9.1e-8 and HiGHS proved
+#: a plan of three options optimal where one of two had the same reach and spend.
+VISIBLE_WEIGHT = 1e-6
+
+
+def tie_break_scale(epsilon: float) -> float:
+    """Factor on the whole merged objective that lifts ε to `VISIBLE_WEIGHT` (at least 1).
+
+    Scaling the objective changes no plan's order; it only keeps the option count
+    visible when net spends are so small that ε falls below HiGHS's tolerances.
+    """
+    return max(1.0, VISIBLE_WEIGHT / epsilon)
+
+
 def _merged_tie_break(
     mm: MatrixModel, solver: MatrixSolver, reach: SolveResult, proven: bool
 ) -> Stages:
@@ -448,11 +464,16 @@ def _merged_tie_break(
     guess = 0.5 * float(mm.objectives["net_spend"] @ start)
     floor = mm.scaling.tolerance_floor("net_spend") if mm.scaling is not None else 1.0
     best = reach
+    # HiGHS 1.16 with presolve on, given a start, has proven that start optimal although
+    # a plan with fewer options and the same reach and net spend existed
+    # (tests/solving/test_magnitudes.py, seed 2144): the merged stage runs without presolve.
+    presolve, solver.presolve = solver.presolve, "off"
     try:
         for _attempt in range(2):
             epsilon = tie_break_epsilon(guess, free, floor)
-            solver.abs_gap = min(MIP_ABS_GAP, 0.5 * epsilon)
-            solver.use_tie_break(epsilon)
+            scale = tie_break_scale(epsilon)
+            solver.abs_gap = scale * min(MIP_ABS_GAP, 0.5 * epsilon)
+            solver.use_tie_break(epsilon, scale)
             solver.set_start(start)
             merged = solver.solve()
             if merged.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
@@ -464,10 +485,11 @@ def _merged_tie_break(
             best = merged
             if merged.termination != Termination.OPTIMAL or merged.bound is None:
                 return Stages(best, reach, False)
-            certified = merged.bound - epsilon * choosable
+            certified = merged.bound / scale - epsilon * choosable
             if tie_break_epsilon(certified, free, floor) >= epsilon:
                 return Stages(best, reach, proven)
             guess, start = certified, merged.columns()
         return Stages(best, reach, proven)
     finally:
         solver.abs_gap = MIP_ABS_GAP
+        solver.presolve = presolve

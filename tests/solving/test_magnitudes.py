@@ -278,6 +278,7 @@ def _untied(seed: int) -> Scenario:
 @example(seed=1, what="money", power=-8)
 @example(seed=1, what="money", power=-9)
 @example(seed=42, what="money", power=-8)
+@example(seed=2144, what="weights", power=1)  # zero-cost options tie on reach and spend
 def test_plans_do_not_depend_on_the_units(seed: int, what: str, power: int) -> None:
     """Every money value, every weight, or every reach and addressable scaled by 10^k,
     for k from -9 to 12: the same plans, with figures scaled alike."""
@@ -290,3 +291,15 @@ def test_plans_do_not_depend_on_the_units(seed: int, what: str, power: int) -> N
     figure = "net_spend" if what == "money" else "weighted_reach"
     for a, b in zip(scaled.plans, plain.plans, strict=True):
         assert getattr(a, figure) == pytest.approx(getattr(b, figure) * factor, rel=1e-6, abs=0)
+
+
+@pytest.mark.parametrize("factor", [1.0, 10.0])
+def test_options_that_add_nothing_are_left_out_at_equal_reach_and_spend(factor: float) -> None:
+    """O3 and O5 cost 0 and add no weighted reach next to O0 and O6: SPEC §3 breaks the
+    tie of {O0, O3, O5, O6} and {O0, O6} (same reach, same net spend) by fewer options.
+    HiGHS with presolve, given the reach stage's plan as a start, once proved the
+    four-option plan optimal in the merged tie-break."""
+    sc = _weights(_untied(2144), factor)
+    planset = rank_plans(sc, threads=1)
+    assert planset.plans[0].options == ("O0", "O6")
+    assert planset.plans[1].options == ("O6",)
