@@ -227,6 +227,7 @@ class Result:
             "weighted_reach",
             "bound",
             "gap",
+            "spend_gap",
             "proven_optimal",
             "net_spend",
             "gross_spend",
@@ -241,7 +242,7 @@ class Result:
         rows = [
             {
                 "rank": p.rank,
-                **{c: getattr(p, c) for c in columns[:10]},
+                **{c: getattr(p, c) for c in columns[:11]},
                 "n_options": len(p.options),
                 "options": tuple(sorted(p.options)),
                 "offers": tuple(sorted(p.offers)),

@@ -57,6 +57,9 @@ class Plan:
     proven_optimal: bool
     gap: float | None = None
     """Relative gap of the reach stage when not proven optimal, else 0."""
+    spend_gap: float | None = None
+    """SPEC §4: relative gap of net spend to the least net spend proven possible at this
+    weighted reach (0 when the tie-break was proven, None when it was not run)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +118,8 @@ class ProgressEvent:
 def reach_gap(weighted_reach: float, bound: float) -> float:
     """SPEC §4: (bound − weighted_reach) / max(1, |bound|), never below 0."""
     return max(0.0, bound - weighted_reach) / max(1.0, abs(bound))
+
+
+def spend_gap(net_spend: float, least: float) -> float:
+    """SPEC §4 `spend_gap`: (net spend − least proven possible) / max(1, |least|), ≥ 0."""
+    return max(0.0, net_spend - least) / max(1.0, abs(least))

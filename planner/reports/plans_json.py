@@ -35,6 +35,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "bound": n(plan.bound),
         "proven_optimal": plan.proven_optimal,
         "gap": n(plan.gap),
+        "spend_gap": n(plan.spend_gap),
         "net_spend": n(plan.net_spend),
         "gross_spend": n(plan.gross_spend),
         "cofinanced": n(plan.cofinanced),

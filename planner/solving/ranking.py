@@ -38,6 +38,7 @@ from planner.plan import (
     ProgressStage,
     RunStatus,
     reach_gap,
+    spend_gap,
 )
 from planner.scenario.data import Scenario
 from planner.solving.cofinancing import max_cofinancing
@@ -683,13 +684,30 @@ def _make_verified_plan(
     )
     # SPEC §4's gap, of the plan's own reported reach and bound (without a dual bound
     # yet, the ceiling is the bound).
-    plan = replace(plan, gap=0.0 if stages.proven else reach_gap(plan.weighted_reach, bound))
+    plan = replace(
+        plan,
+        gap=0.0 if stages.proven else reach_gap(plan.weighted_reach, bound),
+        spend_gap=_spend_gap(pm, plan, stages),
+    )
     problems = check_plan(pm.scenario, plan)
     if problems:
         raise PlanVerificationError(
             f"plan {rank} failed independent verification: " + "; ".join(problems[:5])
         )
     return plan, amounts.most
+
+
+def _spend_gap(pm: PlanModel | MatrixModel, plan: Plan, stages: Stages) -> float | None:
+    """SPEC §4 `spend_gap` of a kept plan: 0 when its tie-break was proven, None when
+    none ran (or it proved nothing), else against the least net spend it proved."""
+    if stages.spend_proven:
+        return 0.0
+    if stages.spend_floor is None:
+        return None
+    least = stages.spend_floor
+    if isinstance(pm, MatrixModel) and pm.scaling is not None:
+        least = pm.scaling.user_objective("net_spend", least)
+    return spend_gap(plan.net_spend, least)
 
 
 def _speculated_options(pm: MatrixModel, reach: SolveResult) -> tuple[str, ...]:

@@ -39,6 +39,11 @@ class Stages:
     best: SolveResult
     reach: SolveResult
     proven: bool
+    spend_floor: float | None = None
+    """The least net spend proven possible at the held reach (model units), when the
+    tie-break stage ran; equal to the found net spend when that stage was proven."""
+    spend_proven: bool = False
+    """Whether the net-spend tie-break was proven (SPEC §4 `spend_gap` 0)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +292,7 @@ def tie_break(
     best = reach
     proven = reach.termination == Termination.OPTIMAL
     if reach.lexicographic:  # one objective held the whole order (choice 16)
-        return Stages(best, reach, proven)
+        return Stages(best, reach, proven, spend_proven=proven)
     zero = objective_tolerance(pm, "weighted_reach", 0.0)
     if not reach.has_solution or reach.incumbent is None or reach.incumbent <= zero:
         return Stages(best, reach, proven)
@@ -306,7 +311,9 @@ def tie_break(
             raise SolverTroubleError("the net-spend stage was infeasible at its own optimum")
         return Stages(best, reach, False)
     best = spend
-    proven = proven and spend.termination == Termination.OPTIMAL
+    spent = spend.termination == Termination.OPTIMAL
+    floor_found = spend.incumbent if spent else spend.bound
+    proven = proven and spent
     v2 = spend.incumbent
     solver.hold("net_spend", v2 + objective_tolerance(pm, "net_spend", v2))
     solver.use_objective("option_count")
@@ -320,7 +327,7 @@ def tie_break(
         if count.termination == Termination.INFEASIBLE:
             raise SolverTroubleError("the option-count stage was infeasible at its own optimum")
         proven = False
-    return Stages(best, reach, proven)
+    return Stages(best, reach, proven, spend_floor=floor_found, spend_proven=spent)
 
 
 def objective_tolerance(pm: PlanModel | MatrixModel, name: str, value: float) -> float:
@@ -484,12 +491,16 @@ def _merged_tie_break(
                 return Stages(best, reach, False)
             best = merged
             if merged.termination != Termination.OPTIMAL or merged.bound is None:
-                return Stages(best, reach, False)
+                # N + ε·Σx ≥ bound for every plan, so N* ≥ bound − ε·n₁ (n₁ choosable).
+                lowest = None if merged.bound is None else merged.bound / scale
+                floor_found = None if lowest is None else lowest - epsilon * choosable
+                return Stages(best, reach, False, spend_floor=floor_found)
             certified = merged.bound / scale - epsilon * choosable
+            found = float(mm.objectives["net_spend"] @ merged.columns())
             if tie_break_epsilon(certified, free, floor) >= epsilon:
-                return Stages(best, reach, proven)
+                return Stages(best, reach, proven, spend_floor=found, spend_proven=True)
             guess, start = certified, merged.columns()
-        return Stages(best, reach, proven)
+        return Stages(best, reach, proven, spend_floor=found, spend_proven=True)
     finally:
         solver.abs_gap = MIP_ABS_GAP
         solver.presolve = presolve
