@@ -25,14 +25,14 @@ import datetime as dt
 import functools
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planner.checks.screening import Screened
 from planner.errors import InputError, Problem
-from planner.plan import Plan, PlanSet, RunStatus
+from planner.plan import Plan, PlanSet, Progress, RunStatus
 from planner.plan import ProgressEvent as ProgressEvent  # the library's, for `progress`
 from planner.plan import ProgressStage as ProgressStage
 from planner.scenario.changes import changed_settings
@@ -43,14 +43,6 @@ if TYPE_CHECKING:
 
     from planner.checks.precheck import Precheck
     from planner.reports.plans_xlsx import RunInfo
-
-#: progress(event): called with a `ProgressEvent` (plain values, so any front end can
-#: show them) as each rank begins, about every half second while it is solved (best
-#: weighted reach so far, bound, gap), and as each plan is kept. Always from the thread
-#: that called `solve`, never from HiGHS's own; it should return quickly (the call
-#: waits for it). If it raises, it is not called again and the run goes on unchanged
-#: (a `RuntimeWarning` says so).
-Progress = Callable[[ProgressEvent], None]
 
 #: Where problems with `solve`'s own arguments are located in messages.
 SOLVE_CALL = "solve()"
@@ -212,12 +204,9 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """The plans.json document of SPEC §5, exactly as `planner solve` writes it."""
-        from planner.reports.plans_json import plans_document
+        from planner.reports.outputs import plans_json_document
 
-        run = self.run_info()
-        doc = plans_document(self.scenario, self.planset, self.screened)
-        doc["run"] = {"workbook": run.workbook, "sha256": run.sha256, "versions": run.versions}
-        return doc
+        return plans_json_document(self.scenario, self.planset, self.screened, self.run_info())
 
     def frame(self) -> pd.DataFrame:
         """One row per plan, indexed by rank: the figures analysts compare, ids as tuples."""

@@ -9,6 +9,7 @@ from these objects alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -113,6 +114,15 @@ class ProgressEvent:
     """(bound − weighted_reach) / max(1, |weighted_reach|), as a plan's `gap`."""
     plans_kept: int = 0
     """Plans verified and kept so far in this run."""
+
+
+#: progress(event): called with a `ProgressEvent` (plain values, so any front end can
+#: show them) as each rank begins, about every half second while it is solved (best
+#: weighted reach so far, bound, gap), and as each plan is kept. Always from the thread
+#: that called the solve, never from HiGHS's own; it should return quickly (the solve
+#: waits for it). If it raises, it is not called again and the run goes on unchanged
+#: (a `RuntimeWarning` says so).
+Progress = Callable[["ProgressEvent"], None]
 
 
 def reach_gap(weighted_reach: float, bound: float) -> float:

@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from planner.checks.screening import Screened
 from planner.plan import PlanSet
@@ -37,6 +38,16 @@ def expected_write_seconds(scenario: Scenario) -> float:
     return 0.02 + WRITE_SECONDS_PER_OPTION * len(scenario.options)
 
 
+def plans_json_document(
+    scenario: Scenario, planset: PlanSet, screened: Sequence[Screened], run: RunInfo
+) -> dict[str, Any]:
+    """plans.json as written: the document of SPEC §5 and the run's audit facts (timings
+    stay in plans.xlsx, so two runs of the same input give the same document)."""
+    doc = plans_document(scenario, planset, tuple(screened))
+    doc["run"] = {"workbook": run.workbook, "sha256": run.sha256, "versions": run.versions}
+    return doc
+
+
 def write_outputs(
     out_dir: Path,
     scenario: Scenario,
@@ -48,10 +59,9 @@ def write_outputs(
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
     try:
-        doc = plans_document(scenario, planset, tuple(screened))
-        doc["run"] = {"workbook": run.workbook, "sha256": run.sha256, "versions": run.versions}
-        files = {"plans.json": json.dumps(doc, indent=2, ensure_ascii=False) + "\n"}
-        (staging / "plans.json").write_text(files["plans.json"], encoding="utf-8")
+        doc = plans_json_document(scenario, planset, screened, run)
+        text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        (staging / "plans.json").write_text(text, encoding="utf-8")
         write_plans_xlsx(staging / "plans.xlsx", scenario, planset, screened, run)
         names = ["plans.json", "plans.xlsx"]
         if planset.diagnosis:

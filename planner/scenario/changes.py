@@ -76,7 +76,7 @@ def changed_decisions(
     An id names an option or an offer (SPEC §3 rule 13 applies `must` and
     `never` to both). Ids are read like workbook ids (the number 7 is "7"). An
     unknown id, an id that names both an option and an offer, or one id given
-    twice is an input error; contradictions with rules or trust floors are not
+    in two of the lists is an input error; contradictions with rules or trust floors are not
     (they make the scenario infeasible, SPEC §3, and the solve says why).
     """
     wanted: dict[str, Decision | None] = {}
@@ -95,44 +95,10 @@ def changed_decisions(
                 key = to_id(raw)
             except BadValue:
                 key = ""
-            if not key:
-                problems.append(
-                    Problem(WITH_DECISIONS, None, argument, raw, "an option or offer id")
-                )
-            elif key in given_in:
-                if given_in[key] != argument:
-                    problems.append(
-                        Problem(
-                            WITH_DECISIONS,
-                            None,
-                            argument,
-                            raw,
-                            f"an id not also given in {given_in[key]} (one decision per id)",
-                        )
-                    )
-            elif key in option_ids and key in offer_ids:
-                problems.append(
-                    Problem(
-                        WITH_DECISIONS,
-                        None,
-                        argument,
-                        raw,
-                        "an id that names an option or an offer, not both (change the "
-                        "Options or CoFinancing decision column instead)",
-                    )
-                )
-            elif key not in option_ids and key not in offer_ids:
-                problems.append(
-                    Problem(
-                        WITH_DECISIONS,
-                        None,
-                        argument,
-                        raw,
-                        "the id of an option (Options option_id) or an offer "
-                        "(CoFinancing offer_id)",
-                    )
-                )
-            else:
+            expected = _id_expected(key, argument, given_in, option_ids, offer_ids)
+            if expected:
+                problems.append(Problem(WITH_DECISIONS, None, argument, raw, expected))
+            elif key not in given_in:
                 wanted[key] = decision
                 given_in[key] = argument
     if problems:
@@ -148,6 +114,27 @@ def changed_decisions(
             for c in scenario.offers
         ),
     )
+
+
+def _id_expected(
+    key: str, argument: str, given_in: dict[str, str], option_ids: set[str], offer_ids: set[str]
+) -> str:
+    """What `key`, given in `argument`, should have been; empty when it is fine (an id
+    repeated in the same list is fine: it asks for the same decision again)."""
+    if not key:
+        return "an option or offer id"
+    if key in given_in:
+        if given_in[key] == argument:
+            return ""
+        return f"an id not also given in {given_in[key]} (one decision per id)"
+    if key in option_ids and key in offer_ids:
+        return (
+            "an id that names an option or an offer, not both (change the "
+            "Options or CoFinancing decision column instead)"
+        )
+    if key not in option_ids and key not in offer_ids:
+        return "the id of an option (Options option_id) or an offer (CoFinancing offer_id)"
+    return ""
 
 
 def _as_list(ids: Iterable[object]) -> list[object]:

@@ -34,6 +34,7 @@ from planner.plan import (
     CoFinancing,
     Plan,
     PlanSet,
+    Progress,
     ProgressEvent,
     ProgressStage,
     RunStatus,
@@ -68,10 +69,6 @@ from planner.solving.tie_break_lane import TieBreakLane
 if TYPE_CHECKING:  # the Pyomo reference path is imported only when asked for
     from planner.model.pyomo_model import PlanModel
     from planner.solving.pyomo_solver import PersistentSolver
-
-#: progress(event): a `ProgressEvent` of plain values as each rank begins, every
-#: `PROGRESS_INTERVAL` s or so while it is solved, and as each plan is kept; no terminal code.
-Progress = Callable[[ProgressEvent], None]
 
 #: Least time between two progress events within a rank (seconds).
 PROGRESS_INTERVAL = 0.5

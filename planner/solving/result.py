@@ -59,13 +59,6 @@ class SolveResult:
     def has_solution(self) -> bool:
         return self.incumbent is not None
 
-    @property
-    def gap(self) -> float | None:
-        """Relative gap |bound − incumbent| / max(1, |incumbent|), None without both."""
-        if self.incumbent is None or self.bound is None:
-            return None
-        return abs(self.bound - self.incumbent) / max(1.0, abs(self.incumbent))
-
     def columns(self) -> np.ndarray:
         """The solution as one vector in the matrix model's column order (x, y, z, u)."""
         return np.array(self.x + self.y + self.z + self.u, dtype=np.float64)
