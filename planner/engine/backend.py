@@ -1,0 +1,40 @@
+"""What the pool needs from whatever runs its tasks (local processes, a Dask cluster)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from planner.engine.task import Finished, Task
+
+
+@dataclass(frozen=True)
+class Report:
+    """A dispatched task came back: `finished` as `run_in_worker` gave it, or None when
+    the worker process died under it (local workers; the pool decides what next)."""
+
+    ticket: int
+    finished: Finished | None
+
+
+class Backend(Protocol):
+    """Runs tasks somewhere; the pool decides what runs when and for how long."""
+
+    #: How many tasks may be in flight at once (the pool keeps to it).
+    slots: int
+
+    def start(self, ticket: int, task: Task, seconds: float) -> None:
+        """Dispatch `task` with `seconds` to take; it comes back as a `Report(ticket)`."""
+        ...
+
+    def running(self) -> int:
+        """Tasks dispatched and not yet collected."""
+        ...
+
+    def collect(self, timeout: float) -> list[Report]:
+        """The tasks that came back, waiting up to `timeout` s for at least one."""
+        ...
+
+    def close(self, *, abort: bool) -> None:
+        """Release the workers; `abort` stops tasks in flight at once (Ctrl-C, an error)."""
+        ...

@@ -1,0 +1,138 @@
+"""Tasks on an existing Dask distributed cluster (`--scheduler tcp://host:8786`).
+
+Each task is one `client.submit(run_in_worker, task.run, seconds, pure=False)`, the
+same call a local worker makes, so a cluster's outcomes equal local ones. The task
+carries the pickled scenario variant of its point; the value comes back as JSON text.
+A worker dying is Dask's to handle: the scheduler runs the task again elsewhere and,
+after `distributed.scheduler.allowed-failures` deaths, fails it with `KilledWorker`.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+import uuid
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from planner.engine.backend import Report
+from planner.engine.errors import EngineError
+from planner.engine.task import WORKER_DIED, Task, one_line, run_in_worker
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+#: Seconds to reach the scheduler: an unreachable one is an error within 10 s (SPEC §8).
+CONNECT_TIMEOUT_S = 6.0
+#: Seconds to fetch a finished task's value from its worker.
+FETCH_TIMEOUT_S = 60.0
+#: The distribution whose version every worker must share with this process.
+DISTRIBUTION = "partnership-planner"
+
+
+class DaskWorkers:
+    """A client of the scheduler at `address`; `workers` caps the tasks in flight
+    (default: the cluster's threads, so each task's time share is computed when a
+    worker is about to take it)."""
+
+    def __init__(self, address: str, workers: int | None) -> None:
+        from distributed import Client
+
+        try:
+            self._client: Client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise EngineError(
+                f"Cannot reach the Dask scheduler at {address} within"
+                f" {CONNECT_TIMEOUT_S:g} s: check that it is running, that the address and"
+                " port are right (a scheduler listens on 8786 unless told otherwise) and"
+                " that no firewall is in between."
+            ) from exc
+        except ValueError as exc:
+            raise EngineError(
+                f"{address!r} is not a Dask scheduler address ({exc}): give it as"
+                " tcp://host:port, e.g. tcp://10.0.0.5:8786."
+            ) from exc
+        try:
+            _check_workers(self._client, address)
+            threads = sum(self._client.nthreads().values())
+        except BaseException:
+            self._client.close()
+            raise
+        self.slots = workers or max(1, threads)
+        self._token = uuid.uuid4().hex[:8]  # keys of two commands on one cluster differ
+        self._inflight: dict[int, tuple[Future[Any], float]] = {}
+        self._arrived: queue.SimpleQueue[tuple[int, Future[Any]]] = queue.SimpleQueue()
+
+    def start(self, ticket: int, task: Task, seconds: float) -> None:
+        future = self._client.submit(
+            run_in_worker, task.run, seconds, key=f"{task.key}-{self._token}", pure=False
+        )
+        self._inflight[ticket] = (future, time.monotonic())
+        future.add_done_callback(lambda done: self._arrived.put((ticket, done)))
+
+    def running(self) -> int:
+        return len(self._inflight)
+
+    def collect(self, timeout: float) -> list[Report]:
+        try:
+            arrived = [self._arrived.get(timeout=max(0.0, timeout))]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                arrived.append(self._arrived.get_nowait())
+            except queue.Empty:
+                break
+        reports = []
+        for ticket, future in arrived:
+            dispatched = self._inflight.pop(ticket, None)
+            if dispatched is None:
+                continue
+            reports.append(Report(ticket, self._finished(future, dispatched[1])))
+            future.release()
+        return reports
+
+    def close(self, *, abort: bool) -> None:
+        futures = [future for future, _ in self._inflight.values()]
+        self._inflight.clear()
+        try:
+            if futures:
+                self._client.cancel(futures, force=True)
+        finally:
+            self._client.close(timeout=5)
+
+    def _finished(self, future: Future[Any], began: float) -> tuple[str | None, str | None, float]:
+        from distributed import KilledWorker
+
+        seconds = time.monotonic() - began
+        if future.status == "cancelled":
+            return None, "cancelled on the Dask cluster", seconds
+        try:
+            text, error, took = future.result(timeout=FETCH_TIMEOUT_S)
+        except KilledWorker:
+            return None, WORKER_DIED, seconds
+        except Exception as exc:  # the task could not be unpickled there, say
+            return None, one_line(exc), seconds
+        return text, error, took
+
+
+def _check_workers(client: Client, address: str) -> None:
+    """Every worker has this planner's version: otherwise each task would fail there with
+    an import error, or worse, compute with other code."""
+    try:
+        mine = version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree: nothing to compare with
+        return
+    found = client.run(version, DISTRIBUTION, on_error="return")
+    wrong = {worker: theirs for worker, theirs in found.items() if theirs != mine}
+    if wrong:
+        worker, theirs = sorted(wrong.items(), key=lambda item: str(item[0]))[0]
+        has = (
+            f"{DISTRIBUTION} {theirs}"
+            if isinstance(theirs, str)
+            else f"no {DISTRIBUTION} installed"
+        )
+        raise EngineError(
+            f"The Dask worker {worker} of {address} has {has}, but this planner is {mine}:"
+            f" install {DISTRIBUTION} {mine} and its dependencies on every worker."
+        )

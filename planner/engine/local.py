@@ -1,0 +1,181 @@
+"""Tasks on worker processes of this machine (`concurrent.futures.ProcessPoolExecutor`).
+
+Why these choices:
+- Workers come from a forkserver (spawn where there is none), never a plain fork: the
+  parent may have solver threads running, and a fork copies their locks mid-use.
+- A worker process that dies (os._exit, a segfault in the solver, the kernel's OOM kill)
+  breaks the whole executor and every task in flight with it, without saying which one
+  died; this backend reports each of them as `Report(ticket, None)` and starts a new
+  executor, and the pool re-runs them one at a time, which names the culprit.
+- Ctrl-C must stop solves promptly: workers ignore SIGINT (the parent decides), and an
+  abort terminates them rather than waiting for running solves to end.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from planner.engine.backend import Report
+from planner.engine.task import Finished, Task, one_line, run_in_worker
+
+#: How long to wait for processes to end when closing (terminate, then kill).
+STOP_WAIT_S = 5.0
+
+
+def default_workers() -> int:
+    """The cores this process may use (its CPU affinity), the default worker count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity on this platform
+        return max(1, os.cpu_count() or 1)
+
+
+def _start_method() -> str:
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def _init_worker(parent_path: list[str]) -> None:
+    """Each worker: leave Ctrl-C to the parent, and import what the parent can (the
+    forkserver may have started before the parent's `sys.path` grew)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for entry in parent_path:
+        if entry not in sys.path:
+            sys.path.append(entry)
+
+
+@dataclass
+class _Dispatch:
+    future: Future[Finished]
+    generation: int
+    began: float
+
+
+class LocalWorkers:
+    """`workers` worker processes, started on first use and after a worker died."""
+
+    def __init__(self, workers: int) -> None:
+        self.slots = workers
+        self._context = multiprocessing.get_context(_start_method())
+        self._executor: ProcessPoolExecutor | None = None
+        self._generation = 0
+        self._inflight: dict[int, _Dispatch] = {}
+        self._arrived: queue.SimpleQueue[tuple[int, Future[Finished]]] = queue.SimpleQueue()
+
+    def start(self, ticket: int, task: Task, seconds: float) -> None:
+        for _ in range(2):
+            executor = self._executor or self._new_executor()
+            try:
+                future = executor.submit(run_in_worker, task.run, seconds)
+                break
+            except BrokenProcessPool:  # broke since the last collect: its tasks come back
+                _terminate(executor)  # as died; this one goes to a new executor
+                self._executor = None
+        dispatch = _Dispatch(future, self._generation, time.monotonic())
+        self._inflight[ticket] = dispatch
+        future.add_done_callback(lambda done: self._arrived.put((ticket, done)))
+
+    def running(self) -> int:
+        return len(self._inflight)
+
+    def collect(self, timeout: float) -> list[Report]:
+        try:
+            arrived = [self._arrived.get(timeout=max(0.0, timeout))]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                arrived.append(self._arrived.get_nowait())
+            except queue.Empty:
+                break
+        reports = []
+        broken: set[int] = set()
+        for ticket, future in arrived:
+            dispatch = self._inflight.get(ticket)
+            if dispatch is None or dispatch.future is not future:
+                continue  # already reported with its broken executor
+            del self._inflight[ticket]
+            report = self._report(ticket, dispatch)
+            if report.finished is None:
+                broken.add(dispatch.generation)
+            reports.append(report)
+        for generation in broken:
+            reports.extend(self._drop_generation(generation))
+        return reports
+
+    def close(self, *, abort: bool) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        if abort or self._inflight:
+            _terminate(executor)
+        else:
+            executor.shutdown(wait=True)
+        self._inflight.clear()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        self._generation += 1
+        self._executor = ProcessPoolExecutor(
+            max_workers=self.slots,
+            mp_context=self._context,
+            initializer=_init_worker,
+            initargs=(list(sys.path),),
+        )
+        return self._executor
+
+    def _report(self, ticket: int, dispatch: _Dispatch) -> Report:
+        error = dispatch.future.exception()
+        if isinstance(error, BrokenProcessPool):
+            return Report(ticket, None)
+        if error is not None:  # e.g. the task could not be pickled
+            return Report(ticket, (None, one_line(error), time.monotonic() - dispatch.began))
+        return Report(ticket, dispatch.future.result())
+
+    def _drop_generation(self, generation: int) -> list[Report]:
+        """A worker of executor `generation` died: its other tasks in flight fail with it
+        (the executor fails them all at once); collect them and retire the executor."""
+        lost = {t: d for t, d in self._inflight.items() if d.generation == generation}
+        concurrent.futures.wait([d.future for d in lost.values()], timeout=STOP_WAIT_S)
+        reports = []
+        for ticket, dispatch in lost.items():
+            del self._inflight[ticket]
+            if dispatch.future.done():
+                reports.append(self._report(ticket, dispatch))
+            else:  # the executor never said: treat as lost with the rest
+                reports.append(Report(ticket, None))
+        if self._executor is not None and self._generation == generation:
+            _terminate(self._executor)
+            self._executor = None
+        return reports
+
+
+def _terminate(executor: ProcessPoolExecutor) -> None:
+    """Stop `executor` now: cancel what waits, terminate its processes (bounded waits).
+
+    `ProcessPoolExecutor` has no public way to stop running calls before Python 3.14
+    (`terminate_workers`); before it, the private `_processes` map (unchanged since 3.8)
+    is the only handle on them.
+    """
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    stop = getattr(executor, "terminate_workers", None)
+    if callable(stop):
+        stop()
+    else:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+    executor.shutdown(wait=False, cancel_futures=True)
+    ends = time.monotonic() + STOP_WAIT_S
+    for process in processes:
+        process.join(max(0.0, ends - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
