@@ -25,7 +25,7 @@ import datetime as dt
 import functools
 import hashlib
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,6 +85,7 @@ def solve(
     *,
     started: float | None = None,
     precheck: Precheck | None = None,
+    start: Sequence[str] | None = None,
 ) -> Result:
     """Ranked, verified plans for `scenario` (SPEC §3-§4).
 
@@ -96,12 +97,41 @@ def solve(
     from an earlier moment, as the command line does from its own start;
     `precheck` reuses a `check(scenario)` the caller already made.
 
+    `start` names options of a related plan (say, the previous point of a
+    frontier): rank 1's search starts from the best feasible plan made of them
+    (options dropped, least weighted reach lost per unit of spend saved first,
+    until every limit holds). Only a hint: proven plans are the same without
+    it, and a solve cut short by the time limit answers at least as well.
+
     Infeasible scenarios and runs out of time are results (see `Result.status`),
     not exceptions; only bad arguments raise `InputError`.
     """
     begun = time.monotonic() if started is None else started
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    scenario = _with_call_settings(scenario, plans, time_limit, threads)
+    hint: list[str] = []
+    start_problems: list[Problem] = []
+    if isinstance(start, str):  # one id would otherwise be read as its letters
+        start_problems.append(Problem(SOLVE_CALL, None, "start", start, "a list of option ids"))
+    elif start is not None:
+        from planner.scenario.values import BadValue, to_id
+
+        option_ids = {o.option_id for o in scenario.options}
+        for raw in start:
+            try:
+                key = to_id(raw)
+            except BadValue:
+                key = ""
+            if key in option_ids:
+                hint.append(key)
+            else:
+                expected = "the id of an option (Options option_id)"
+                start_problems.append(Problem(SOLVE_CALL, None, "start", raw, expected))
+    try:
+        scenario = _with_call_settings(scenario, plans, time_limit, threads)
+    except InputError as exc:
+        raise InputError([*exc.problems, *start_problems]) from None
+    if start_problems:
+        raise InputError(start_problems)
 
     from planner.reports.outputs import expected_write_seconds
     from planner.solving.ranking import rank_plans
@@ -113,6 +143,7 @@ def solve(
         started=begun,
         after=expected_write_seconds(scenario),
         threads=threads,
+        start=hint,
     )
     return Result(
         scenario=scenario,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
@@ -107,6 +107,7 @@ def rank_plans(
     after: float = 0.0,
     backend: Backend = "highs",
     threads: int | None = None,
+    start: Collection[str] = (),
 ) -> PlanSet:
     """Up to `settings.plans` ranked plans for `scenario`, within `settings.time_limit_s`.
 
@@ -126,6 +127,12 @@ def rank_plans(
     means the cores this process may run on; callers that already run one
     solve per core (sweeps, parallel workers) pass 1. Whatever `threads` is,
     the plans are the same when the solves end within the limit.
+
+    `start` names options of a related plan (the previous point of a frontier):
+    rank 1's reach stage starts from the best feasible plan made of them
+    (`planner.solving.start_hint`; the direct backend only). A hint, never a
+    constraint: proven plans are those of a call without it, and a solve cut
+    short still answers with at least that start's weighted reach.
 
     Nothing of the call reaches beyond it: a stop (`stop_all_solves`) ends
     the solves of the calls running then, not later ones, and the threads of
@@ -147,7 +154,13 @@ def rank_plans(
     """
     cores = _cores(threads)
     return _Ranking(
-        scenario, progress=progress, clock=clock, started=started, after=after, cores=cores
+        scenario,
+        progress=progress,
+        clock=clock,
+        started=started,
+        after=after,
+        cores=cores,
+        hint=tuple(start),
     ).run(backend)
 
 
@@ -182,8 +195,11 @@ class _Ranking:
         started: float | None,
         after: float,
         cores: int,
+        hint: tuple[str, ...] = (),
     ) -> None:
         self.scenario = scenario = canonical_order(scenario)  # any row order, same plans
+        self.hint = hint
+        """Options of a related plan: rank 1's reach stage starts from them."""
         self.settings = settings = scenario.settings
         self.progress = progress
         self.clock = clock
@@ -340,7 +356,9 @@ class _Ranking:
     def _reach(self, k: int) -> SolveResult | None:
         """Rank k's reach stage, with rank k-1's tie-break settled (if it ran in the lane);
         None when ranking stops there."""
-        first = reach_stage(self.pm, self.solver, **self.watching)
+        first = reach_stage(
+            self.pm, self.solver, hint=self._hint(), watch=self.watching.get("watch")
+        )
         if self.pending is None:
             return first
         speculated = self.pending
@@ -355,7 +373,7 @@ class _Ranking:
             self._cut(plan.options)
             if self._short_plan():
                 return None
-            first = reach_stage(self.pm, self.solver, **self.watching)
+            first = reach_stage(self.pm, self.solver, watch=self.watching.get("watch"))
         return self._narrowed(first)
 
     def _narrowed(self, first: SolveResult) -> SolveResult:
@@ -395,7 +413,14 @@ class _Ranking:
         self.pm, self.solver = narrowed, solver
         for plan in self.plans:
             self._cut(plan.options)
-        return reach_stage(self.pm, self.solver, **self.watching)
+        return reach_stage(
+            self.pm, self.solver, hint=self._hint(), watch=self.watching.get("watch")
+        )
+
+    def _hint(self) -> tuple[str, ...]:
+        """The start's options while rank 1 is sought, none after (later ranks are cut off
+        from plan 1, which the hint most likely is)."""
+        return () if self.plans or self.pending is not None else self.hint
 
     def _settle_lane(self, rank: int) -> Plan:
         """Wait for the lane's tie-break of `rank` and keep its plan."""

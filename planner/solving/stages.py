@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ from planner.model.matrix_model import MatrixModel
 from planner.solving.lp_start import expected_lp_seconds, lp_guided_start
 from planner.solving.result import REL_TOL, SolveResult, Termination
 from planner.solving.solver import MIP_ABS_GAP, LiveNumbers, MatrixSolver
+from planner.solving.start_hint import hinted_start
 from planner.solving.start_plan import greedy_start
 
 if TYPE_CHECKING:
@@ -131,12 +132,14 @@ def reach_stage(
     solver: PersistentSolver | MatrixSolver,
     *,
     watch: StageWatch | None = None,
+    hint: Collection[str] = (),
 ) -> SolveResult:
     """Stage 1: the most weighted reach the solver's model (with its cuts) allows.
 
-    On large models the direct backend starts from the better of the greedy
-    and LP-guided plans (`_best_start`). `watch`, if given, can tell how the
-    stage stands while it runs.
+    On large models the direct backend starts from the best of the greedy and
+    LP-guided plans (`_best_start`); `hint`, options of a related plan, adds a
+    start made of them on models of any size (`planner.solving.start_hint`).
+    `watch`, if given, can tell how the stage stands while it runs.
     """
     solver.clear_stage_rows()
     weights = None
@@ -151,7 +154,7 @@ def reach_stage(
         watch.show(_reach_reader(pm, solver, weights, None))
     lp_bound = None
     if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
-        start, lp_bound = _best_start(pm, solver)
+        start, lp_bound = _best_start(pm, solver, hint)
         if start is not None:
             solver.set_start(start)
     if watch is not None:
@@ -359,7 +362,9 @@ def user_amounts(pm: PlanModel | MatrixModel, result: SolveResult) -> list[float
     return z.tolist()
 
 
-def _best_start(mm: MatrixModel, solver: MatrixSolver) -> tuple[np.ndarray | None, float | None]:
+def _best_start(
+    mm: MatrixModel, solver: MatrixSolver, hint: Collection[str] = ()
+) -> tuple[np.ndarray | None, float | None]:
     """The start for a reach stage and, when the LP relaxation was solved, its bound.
 
     On large models HiGHS may spend the whole time limit in its root LP and
@@ -368,10 +373,23 @@ def _best_start(mm: MatrixModel, solver: MatrixSolver) -> tuple[np.ndarray | Non
     reach of a greedy plan (`planner.solving.start_plan`, within `GREEDY_SHARE`
     of the remaining time) and, when the LP relaxation is cheap enough, the
     LP-guided search (`planner.solving.lp_start`) from it. Small models find
-    better plans than these within a second on their own.
+    better plans than these within a second on their own; a `hint` (options of
+    a related plan) is made a start there too, as it may already be optimal or
+    nearly (`planner.solving.start_hint`, within `GREEDY_SHARE` of the time).
     """
+    found = []
+    if hint:
+        now = time.monotonic()
+        hinted = hinted_start(
+            mm,
+            solver.extra_rows(),
+            hint,
+            deadline=now + GREEDY_SHARE * (solver.deadline - now),
+        )
+        if hinted is not None:
+            found.append(hinted)
     if not solver.large:
-        return None, None
+        return (found[0] if found else None), None
     now = time.monotonic()
     greedy = greedy_start(
         mm,
@@ -379,7 +397,8 @@ def _best_start(mm: MatrixModel, solver: MatrixSolver) -> tuple[np.ndarray | Non
         deadline=solver.deadline,
         stop_by=now + GREEDY_SHARE * (solver.deadline - now),
     )
-    found = [greedy] if greedy is not None else []
+    if greedy is not None:
+        found.append(greedy)
     lp_bound = None
     now = time.monotonic()
     remaining = solver.deadline - now

@@ -132,7 +132,7 @@ def greedy_start(
     finished. Past `stop_by` (a `time.monotonic()` instant) no further run
     starts that would, at the last run's pace, end after it.
     """
-    greedy = _Greedy(mm, extra, deadline)
+    greedy = Greedy(mm, extra, deadline)
     weights = np.ones(len(greedy.capacity_rows))
     best: FloatArray | None = None
     best_reach = -np.inf
@@ -153,8 +153,12 @@ def greedy_start(
     return best
 
 
-class _Greedy:
-    """One model's data laid out for greedy constructions, and the state of the current one."""
+class Greedy:
+    """One model's data laid out for greedy constructions, and the state of the current one.
+
+    Also completes a given set of options into a whole vector (`complete`), for
+    starts made of a related plan's options (`planner.solving.start_hint`).
+    """
 
     def __init__(self, mm: MatrixModel, extra: Sequence[ExtraRow], deadline: float | None) -> None:
         self.mm = mm
@@ -268,6 +272,17 @@ class _Greedy:
                 break
         self._set_reach()
         return self.values.copy() if _feasible(mm, self.rows, self.values) else None
+
+    def complete(self, chosen: Sequence[int]) -> FloatArray:
+        """The vector with exactly the options `chosen` (x indices) and those at a lower bound
+        of 1 (`must`): offers taken as `construct` takes them, reach set; not checked."""
+        mm = self.mm
+        self.values = mm.col_lower.copy()
+        self.values[np.asarray(chosen, dtype=np.int64)] = 1.0
+        self.act = self.rows.activity(self.values)
+        self._take_offers()
+        self._set_reach()
+        return self.values.copy()
 
     def capacity_use(self) -> FloatArray:
         """Share of each capacity row's limit the last construction used."""

@@ -1,0 +1,156 @@
+"""A start made of a related plan's options, repaired until it meets every row.
+
+Why: successive solves of related scenarios (the reach–budget frontier: the same
+scenario, each budget just below the last plan's net spend) have related
+answers. The last plan, less an option or two, is usually a very good plan of
+the next solve; handed to HiGHS as its first incumbent it lets the search prune
+from the start, and when time runs out the solve still answers at least as well.
+A start is only a hint: HiGHS proves the same optimum with or without it.
+
+The given options (those a trust floor or `never` rules out left aside, every
+`must` added) are completed into a whole vector as the greedy start plan does
+(`planner.solving.start_plan.Greedy.complete`: offers taken where their
+co-financing beats their fee, reach as rows (1) and (2) allow). While some row
+fails, one option is dropped: among those whose leaving moves a failing row
+towards its limit (a budget or resource row: options using it; a share cap:
+options on its heavy side; a `requires` rule: the option requiring), the one
+losing least weighted reach per unit of spend saved, fewest lost first at no
+saving. Offers are then set anew. Dropping never breaks a rule that held, except
+that an option another requires may leave; that `requires` row then fails and
+its requiring option leaves next. The answer is None when some failing row
+cannot be mended by dropping options (an unmet `must` offer's matching spend),
+or when the deadline passes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Sequence
+
+import numpy as np
+
+from planner.model.matrix_model import MatrixModel
+from planner.solving.start_plan import ROW_TOL, ExtraRow, FloatArray, Greedy, feasible
+
+#: Spend saved by dropping an option below which the saving counts as none (model units).
+NO_SAVING = 1e-12
+
+
+def hinted_start(
+    mm: MatrixModel,
+    extra: Sequence[ExtraRow],
+    options: Collection[str],
+    *,
+    deadline: float | None = None,
+) -> FloatArray | None:
+    """A full column vector of `mm` made of `options` (less those dropped to meet every row of
+    `mm` and `extra`), or None when dropping options cannot make it feasible or `deadline`
+    (a `time.monotonic()` instant) passes first. Ids not in the model are ignored."""
+    index = mm.option_index()
+    n_x = mm.y_start
+    lower, upper = mm.col_lower[:n_x], mm.col_upper[:n_x]
+    chosen = {index[o] for o in options if o in index and upper[index[o]] > 0.5}
+    chosen.update(np.flatnonzero(lower > 0.5).tolist())
+    greedy = Greedy(mm, extra, deadline)
+    losses = _ReachLoss(mm, greedy)
+    spend = mm.objectives["net_spend"][:n_x]
+    while True:
+        if deadline is not None and time.monotonic() >= deadline:
+            return None
+        values = greedy.complete(sorted(chosen))
+        if feasible(mm, extra, values):
+            return values
+        helping = _helping(greedy, values, chosen, lower)
+        if not helping:
+            return None
+        loss = losses.of(values, helping)
+        chosen.remove(
+            min(
+                helping,
+                key=lambda o: (loss[o] / max(float(spend[o]), NO_SAVING), -float(spend[o]), o),
+            )
+        )
+
+
+def _helping(greedy: Greedy, values: FloatArray, chosen: set[int], lower: FloatArray) -> list[int]:
+    """Chosen options (not `must`) whose leaving moves some failing checked row towards its
+    limit: a positive entry in a row above its upper side, a negative one in a row below its
+    lower side. Rows over reach u are left to the final check (dropping cannot mend them)."""
+    rows = greedy.rows
+    act = rows.activity(values)
+    with np.errstate(invalid="ignore"):
+        over = (act > rows.upper + ROW_TOL) & ~greedy.u_rows
+        under = (act < rows.lower - ROW_TOL) & ~greedy.u_rows
+    if not (over.any() or under.any()):
+        return []
+    out = []
+    for o in sorted(chosen):
+        if lower[o] > 0.5:
+            continue
+        entry_rows, entry_vals = greedy.x_entries[o]
+        if any(
+            (v > 0 and over[r]) or (v < 0 and under[r])
+            for r, v in zip(entry_rows, entry_vals, strict=True)
+        ):
+            out.append(o)
+    return out
+
+
+class _ReachLoss:
+    """The weighted reach each option's leaving costs, from the rows that bound reach u
+    (formulation eqs. 1 and 2: u_m ≤ (side − x-part) / a over each row of market m)."""
+
+    def __init__(self, mm: MatrixModel, greedy: Greedy) -> None:
+        rows = greedy.rows
+        self.rows = rows
+        self.u_start = u = mm.u_start
+        self.weight = mm.objectives["weighted_reach"][u:]
+        self.u_lower, self.u_upper = mm.col_lower[u:], mm.col_upper[u:]
+        on = greedy.u_rows[rows.row_of]
+        row_of, col, val = rows.row_of[on].tolist(), rows.col[on].tolist(), rows.val[on].tolist()
+        u_entries: dict[int, list[tuple[int, float]]] = {}
+        x_entries: dict[int, list[tuple[int, float]]] = {}
+        for r, c, v in zip(row_of, col, val, strict=True):
+            if c >= u:
+                u_entries.setdefault(r, []).append((c - u, v))
+            elif c < mm.y_start:
+                x_entries.setdefault(r, []).append((c, v))
+        self.market_rows: dict[int, list[tuple[int, float]]] = {}
+        """Market (u index) → its rows over u, with u's coefficient there."""
+        self.row_market: dict[int, int] = {}
+        self.option_rows: dict[int, list[tuple[int, float]]] = {}
+        """Option → its entries (row, coefficient) in those rows."""
+        for r, entries in u_entries.items():
+            if len(entries) != 1 or entries[0][1] <= 0 or not np.isfinite(rows.upper[r]):
+                continue  # not a row (1) or (2): it bounds no single market's reach from above
+            market, a = entries[0]
+            self.market_rows.setdefault(market, []).append((r, a))
+            self.row_market[r] = market
+            for o, v in x_entries.get(r, ()):
+                self.option_rows.setdefault(o, []).append((r, v))
+
+    def of(self, values: FloatArray, options: list[int]) -> dict[int, float]:
+        """Weighted reach (model units) lost when each of `options` alone leaves `values`."""
+        without_u = values.copy()
+        without_u[self.u_start :] = 0.0
+        act = self.rows.activity(without_u)
+        out: dict[int, float] = {}
+        for o in options:
+            change: dict[int, float] = {}
+            for r, v in self.option_rows.get(o, ()):
+                change[r] = change.get(r, 0.0) + v
+            lost = 0.0
+            for m in sorted({self.row_market[r] for r in change}):
+                before = self._reach(m, act, {})
+                after = self._reach(m, act, change)
+                lost += float(self.weight[m]) * (before - after)
+            out[o] = max(lost, 0.0)
+        return out
+
+    def _reach(self, market: int, act: FloatArray, change: dict[int, float]) -> float:
+        """u of `market` as its rows allow with the x-part of each row lowered by `change`."""
+        most = float(self.u_upper[market])
+        for r, a in self.market_rows[market]:
+            side = float(self.rows.upper[r]) - (float(act[r]) - change.get(r, 0.0))
+            most = min(most, side / a)
+        return max(most, float(self.u_lower[market]))
