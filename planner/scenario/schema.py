@@ -423,11 +423,27 @@ SHEETS: tuple[Sheet, ...] = (
     Sheet(
         name="Scenarios",
         required=False,
-        meaning="Optional named overrides of Settings; blank value resets to the default.",
+        meaning=(
+            "Optional named scenarios: overrides of Settings, and changes to single cells of "
+            "the other sheets; a blank value resets to the default."
+        ),
         columns=(
             Column("scenario", Kind.TEXT, "scenario name (not base)", True),
-            Column("setting", Kind.TEXT, "setting to override", True),
-            Column("value", Kind.TEXT, "new value; blank resets to the default", default=None),
+            Column(
+                "setting",
+                Kind.TEXT,
+                "setting to override, or a cell of another sheet to change, named "
+                "Sheet[key].column: Options[APP-02].cost, Layers[model].max_foreign_share, "
+                "Coverage[APP-02,KE].reach (Coverage and Usage take both ids)",
+                True,
+            ),
+            Column(
+                "value",
+                Kind.TEXT,
+                "new value, checked like the setting or cell it replaces; blank resets to "
+                "the default",
+                default=None,
+            ),
         ),
         key=("scenario", "setting"),
     ),

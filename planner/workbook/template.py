@@ -176,7 +176,10 @@ def _add_validations(ws: Worksheet, sheet: Sheet) -> None:
             last = 1 + len(SETTINGS)
             source = f"{quote_sheetname(SETTINGS_SHEET.name)}!$A$2:$A${last}"
             dv = _reference_validation(
-                source, "setting", "Not a setting name; see the Settings sheet."
+                source,
+                "setting",
+                "Not a setting name. Type a setting of the Settings sheet, or a cell of "
+                "another sheet as Sheet[key].column, e.g. Options[APP-02].cost.",
             )
         if dv is not None:
             ws.add_data_validation(dv)

@@ -47,6 +47,19 @@ from planner.scenario.values import (
     is_blank,
     nfc,
 )
+from planner.workbook.cell_changes import (
+    CELL_FORM,
+    BadCellName,
+    CellChange,
+    CellTargets,
+    Placed,
+    Target,
+    is_cell_name,
+    name_problem,
+    parse_cell,
+    relocated,
+    value_problem,
+)
 from planner.workbook.reader import RawSheet, RawWorkbook, column_letter, read_workbook
 
 BASE = "base"
@@ -357,50 +370,101 @@ def _known_settings() -> str:
     return "one of the settings " + ", ".join(s.name for s in SETTINGS)
 
 
-def _scenario_overrides(
-    checker: _Checker,
-) -> tuple[dict[str, dict[str, tuple[object, str, int | None]]], dict[str, str]]:
-    """Scenario name (casefolded) -> setting key -> (value, sheet, row); every row checked.
+def _known_names(name: object) -> str:
+    """What a name must be where a cell change is accepted as well as a setting; the cell
+    form is shown when the name looks like an attempt at one (`Options.cost`)."""
+    if "." in str(name):
+        return f"{_known_settings()}, or {CELL_FORM}"
+    return _known_settings()
 
-    Scenario names match case-insensitively, like setting names; `spelled` keeps
-    the first spelling for messages.
+
+Entry = tuple[object, str, int | None]
+"""A setting's raw value and where it was given: (value, sheet or origin, row)."""
+
+
+@dataclass(slots=True)
+class _ScenarioRows:
+    """The Scenarios sheet, read: each scenario's settings and cell changes.
+
+    Keys are scenario names casefolded (they match case-insensitively, like
+    setting names); `spelled` keeps the first spelling for messages.
     """
+
+    settings: dict[str, dict[str, Entry]]
+    cells: dict[str, list[CellChange]]
+    spelled: dict[str, str]
+
+
+def _scenario_overrides(checker: _Checker) -> _ScenarioRows:
+    """Every row of the Scenarios sheet checked, chosen scenario or not: names, settings,
+    values of settings, the form of cell names (their rows are looked up later)."""
     # A value is judged by the setting it overrides, as on the Settings sheet.
     table = checker.table(next(s for s in SHEETS if s.name == "Scenarios"), ("value",))
-    out: dict[str, dict[str, tuple[object, str, int | None]]] = {}
+    found = _ScenarioRows({}, {}, {})
     if table is None:
-        return out, {}
-    spelled: dict[str, str] = {}
+        return found
+    first_change: dict[tuple[str, tuple[object, ...]], int] = {}
     columns = (table.values["scenario"], table.values["setting"], table.values["value"])
     for i, (name, setting, value) in enumerate(zip(*columns, strict=True)):
         if name is None or setting is None:
             continue
+        row = table.rows[i]
         if str(name).casefold() == BASE:
             checker.add(
                 table.name,
-                table.rows[i],
+                row,
                 "scenario",
                 name,
                 "a scenario name other than base (base is the Settings sheet alone)",
             )
             continue
+        # Named on the sheet, the scenario exists, even if its rows are all mistakes:
+        # choosing it reports those, not "no such scenario" besides.
+        scenario = str(name).casefold()
+        found.spelled.setdefault(scenario, str(name))
+        chosen = found.settings.setdefault(scenario, {})
         key = canonical_header(str(setting))
-        if key not in SETTING_BY_KEY:
-            checker.add(table.name, table.rows[i], "setting", setting, _known_settings())
+        if key not in SETTING_BY_KEY and not is_cell_name(str(setting)):
+            checker.add(table.name, row, "setting", setting, _known_names(setting))
             continue
-        chosen = out.setdefault(str(name).casefold(), {})
-        spelled.setdefault(str(name).casefold(), str(name))
+        if key not in SETTING_BY_KEY:
+            try:
+                cell = parse_cell(str(setting))
+            except BadCellName as exc:
+                checker.problems.append(name_problem(table.name, row, setting, exc.expected))
+                continue
+            identity = (scenario, (cell.sheet.name, cell.key, cell.column.name))
+            if identity in first_change:
+                checker.add(
+                    table.name,
+                    row,
+                    "setting",
+                    setting,
+                    f"each cell once per scenario (row {first_change[identity]} changes it too)",
+                )
+                continue
+            first_change[identity] = row
+            if value is not _REPORTED:  # a formula without a cached value: reported
+                change = CellChange(cell, value, table.name, row, str(setting))
+                found.cells.setdefault(scenario, []).append(change)
+            continue
         if key in chosen:
             checker.add(
                 table.name,
-                table.rows[i],
+                row,
                 "setting",
                 setting,
                 f"each setting once per scenario (row {chosen[key][2]} sets it too)",
             )
             continue
-        chosen[key] = (value, table.name, table.rows[i])
-    return out, spelled
+        chosen[key] = (value, table.name, row)
+    return found
+
+
+def scenario_names(raw: RawWorkbook) -> tuple[str, ...]:
+    """The scenarios of the Scenarios sheet, each as first spelled, sorted; problems of the
+    sheet are left for `check_workbook` to report."""
+    return tuple(sorted(_scenario_overrides(_Checker(raw)).spelled.values()))
 
 
 def parse_set_options(pairs: Sequence[str]) -> list[tuple[str, str]]:
@@ -442,24 +506,37 @@ def _outside_workbook(sheet: str) -> bool:
     return sheet.startswith("--") or sheet.endswith("()")
 
 
+@dataclass(slots=True)
+class _CellChanges:
+    """The cell changes of a call: those applied, in order (later ones win), and those
+    only checked (other scenarios', so every problem shows in one run)."""
+
+    applied: list[CellChange]
+    checked: list[CellChange]
+
+
 def _resolve_settings(
     checker: _Checker,
     scenario: str | None,
     overrides: Sequence[tuple[str, object]],
     origin: str = "--set",
-) -> Settings | None:
+) -> tuple[Settings | None, _CellChanges]:
     """Settings sheet, then the chosen scenario's overrides, then `overrides` (given as
     `origin`: `--set` or an API call); all values checked, chosen or not, so every
-    problem shows in one run."""
+    problem shows in one run. Cell changes are gathered in the same order, for
+    `check_workbook` to apply."""
     layered = {key: _setting(checker, key, entry) for key, entry in _settings_rows(checker).items()}
-    overrides_by_scenario, spelled = _scenario_overrides(checker)
+    rows = _scenario_overrides(checker)
     scenarios = {
-        name: {key: _setting(checker, key, entry) for key, entry in rows.items()}
-        for name, rows in overrides_by_scenario.items()
+        name: {key: _setting(checker, key, entry) for key, entry in entries.items()}
+        for name, entries in rows.settings.items()
     }
+    cells = _CellChanges([], [])
+    chosen = None
     if scenario is not None and scenario.strip().casefold() != BASE:
-        if scenario.strip().casefold() not in scenarios:
-            names = ", ".join(sorted(spelled.values())) or "none (there is no Scenarios sheet)"
+        chosen = scenario.strip().casefold()
+        if chosen not in scenarios:
+            names = ", ".join(sorted(rows.spelled.values())) or "none (there is no Scenarios sheet)"
             checker.add(
                 "--scenario",
                 None,
@@ -468,14 +545,23 @@ def _resolve_settings(
                 f"the name of a scenario in the Scenarios sheet: base or {names}",
             )
         else:
-            layered.update(scenarios[scenario.strip().casefold()])
+            layered.update(scenarios[chosen])
+    for name, changes in rows.cells.items():
+        (cells.applied if name == chosen else cells.checked).extend(changes)
     for name, text in overrides:
+        name = str(name)
         key = canonical_header(name)
-        if key not in SETTING_BY_KEY:
-            column = None if origin.startswith("--") else name
-            checker.add(origin, None, column, name, _known_settings())
-            continue
-        layered[key] = _setting(checker, key, (text, origin, None))
+        if key in SETTING_BY_KEY:
+            layered[key] = _setting(checker, key, (text, origin, None))
+        elif not is_cell_name(name):
+            checker.problems.append(name_problem(origin, None, name, _known_names(name)))
+        else:
+            try:
+                cell = parse_cell(name)
+            except BadCellName as exc:
+                checker.problems.append(name_problem(origin, None, name.strip(), exc.expected))
+                continue
+            cells.applied.append(CellChange(cell, text, origin, None, name.strip()))
     values: dict[str, object] = {}
     for spec in SETTINGS:
         key = canonical_header(spec.name)
@@ -503,8 +589,8 @@ def _resolve_settings(
             value = _BLANK
         values[spec.name] = value
     if any(v is _BLANK for v in values.values()) or checker.problems:
-        return None
-    return Settings(**values)  # type: ignore[arg-type]
+        return None, cells
+    return Settings(**values), cells  # type: ignore[arg-type]
 
 
 def check_workbook(
@@ -519,9 +605,19 @@ def check_workbook(
     Settings sheet alone); `overrides` are setting, value pairs applied last,
     located as `origin` in messages (`--set` on the command line, `load()` in
     the API).
+
+    A setting name may also name a cell of another sheet, `Sheet[key].column`
+    (SPEC §2): the chosen scenario's cell changes, then those of `overrides`, are
+    written into a copy of the raw cells before the sheets are checked, so each
+    new value is checked like the cell it replaces, and its problems are located
+    where it was typed. Other scenarios' cell changes are checked too: that their
+    row and column exist, and their value by its column's own rule.
     """
     checker = _Checker(raw)
-    settings = _resolve_settings(checker, scenario, overrides, origin)
+    settings, cells = _resolve_settings(checker, scenario, overrides, origin)
+    placed: Placed = {}
+    if cells.applied or cells.checked:
+        checker.raw, placed = _change_cells(checker, cells)
     spec = {s.name: s for s in SHEETS}
     tables = {
         name: checker.table(spec[name]) for name in spec if name not in ("Settings", "Scenarios")
@@ -554,7 +650,7 @@ def check_workbook(
     )
     rules = _rules(checker, tables["Rules"], known("Options", options))
     if checker.problems or settings is None:
-        raise InputError(checker.problems)
+        raise InputError(relocated(checker.problems, placed))
     return Scenario(
         name=BASE if scenario is None else scenario,
         settings=settings,
@@ -569,6 +665,35 @@ def check_workbook(
         rules=tuple(sorted(rules, key=lambda r: (r.rule, r.option_id, r.other_option_id))),
         warnings=tuple(checker.warnings),
     )
+
+
+def _change_cells(checker: _Checker, cells: _CellChanges) -> tuple[RawWorkbook, Placed]:
+    """The raw workbook with the applied cell changes written in (a copy of the sheets they
+    change), every change's row looked up.
+
+    A change that is not written in (another scenario's, one overridden later, one
+    whose row is unknown) has its value checked by its column's own rule instead.
+    """
+    targets = CellTargets(checker.raw)
+    latest: dict[tuple[str, int, str], tuple[CellChange, Target]] = {}
+    unwritten: list[CellChange] = []
+    marked = [(change, True) for change in cells.applied]
+    for change, applies in [*marked, *((change, False) for change in cells.checked)]:
+        found = targets.locate(change)
+        if isinstance(found, Problem):
+            checker.problems.append(found)
+        if not isinstance(found, Target) or not applies:
+            unwritten.append(change)
+            continue
+        cell = (found.sheet, found.position, change.cell.column.name)
+        if cell in latest:
+            unwritten.append(latest[cell][0])
+        latest[cell] = (change, found)
+    for change in unwritten:
+        problem = value_problem(change)
+        if problem is not None:
+            checker.problems.append(problem)
+    return targets.apply(latest.values())
 
 
 def _kept(checker: _Checker, table: _Table) -> list[int]:
