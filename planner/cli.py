@@ -27,7 +27,10 @@ import click
 from planner.errors import InputError, Problem
 
 if TYPE_CHECKING:
+    from planner.engine import PoolOptions
+    from planner.reports.batch_progress import BatchProgressDisplay
     from planner.scenario.data import Scenario
+    from planner.workbook.variants import Workbook
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 1, 2, 3, 4
 WARNINGS_SHOWN = 20
@@ -245,18 +248,82 @@ def _show_warnings(warnings: Sequence[str]) -> None:
         click.echo(f"warning: ... and {more} more (planner validate lists them all)", err=True)
 
 
-@cli.command()
-@workbook_argument
-@scenario_option
-@click.option("--plans", "plans", metavar="K", help="How many ranked plans.")
-@click.option(
+out_option = click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder (default outputs/<workbook stem>[-<scenario>]).",
 )
+time_limit_option = click.option(
+    "--time-limit", "time_limit", metavar="S", help="Seconds for the run."
+)
+workers_option = click.option(
+    "--workers",
+    "workers",
+    metavar="N",
+    help="Local worker processes for the solves (default: the cores this process may use).",
+)
+scheduler_option = click.option(
+    "--scheduler",
+    "scheduler",
+    metavar="ADDRESS",
+    help="Run the solves on an existing Dask cluster (tcp://host:8786) instead.",
+)
+resume_option = click.option(
+    "--resume",
+    "resume",
+    is_flag=True,
+    help="Continue an interrupted run in the same --out: finished solves are not redone.",
+)
+
+
+def _setting_options(
+    sets: Sequence[str], options: Sequence[tuple[str, str, str | None]]
+) -> tuple[list[tuple[str, str]], list[Problem]]:
+    """`--set` pairs, then settings given by their own options (`--plans`), each checked;
+    the pairs to apply and the problems found, so every problem is listed at once."""
+    from planner.workbook.validation import parse_set_options
+
+    problems: list[Problem] = []
+    try:
+        overrides: list[tuple[str, str]] = parse_set_options(sets)
+    except InputError as exc:
+        overrides = []
+        problems += exc.problems
+    for option, setting, typed in options:
+        if typed is not None:
+            problem = _option_problem(option, setting, typed)
+            if problem is None:
+                overrides.append((setting, typed))
+            else:
+                problems.append(problem)
+    return overrides, problems
+
+
+def _default_folder(out_dir: Path | None, default: str) -> tuple[Path, str | None]:
+    """The output folder and the option that chose it (None: the default)."""
+    if out_dir is None:
+        return Path("outputs") / default, None
+    return out_dir, "--out"
+
+
+@cli.command()
+@workbook_argument
+@scenario_option
+@click.option("--plans", "plans", metavar="K", help="How many ranked plans.")
+@out_option
 @set_option
-@click.option("--time-limit", "time_limit", metavar="S", help="Seconds for the run.")
+@time_limit_option
+@click.option(
+    "--all-scenarios",
+    "all_scenarios",
+    is_flag=True,
+    help="Solve base and every scenario of the Scenarios sheet, in parallel, one run folder "
+    "each, plus scenarios.xlsx (default --out: outputs/<workbook stem>-scenarios).",
+)
+@workers_option
+@scheduler_option
+@resume_option
 @_guarded
 def solve(
     workbook: Path,
@@ -265,49 +332,52 @@ def solve(
     out_dir: Path | None,
     sets: tuple[str, ...],
     time_limit: str | None,
+    all_scenarios: bool,
+    workers: str | None,
+    scheduler: str | None,
+    resume: bool,
 ) -> int:
     """Solve a scenario and write ranked plans to plans.xlsx and plans.json.
 
     Exit status: 0 plans written, 2 bad input or an output folder that cannot be
     written, 3 infeasible (with a diagnosis), 4 no plan within the time limit,
-    1 internal error.
+    1 internal error. With --all-scenarios: 0 when some scenario has a plan, 3 when
+    every one is infeasible, 4 when none found a plan in time.
 
     Example: planner solve inputs/example.xlsx --scenario high_budget --plans 3
+
+    Example: planner solve inputs/example.xlsx --all-scenarios --workers 2
     """
     import time
 
     # The run begins before the solver's modules load: SPEC's time_limit_s is the
     # wall-clock limit for the whole run (models/formulation.md, choice 10).
     t0 = time.monotonic()
+    setting_options = [("--plans", "plans", plans), ("--time-limit", "time_limit_s", time_limit)]
+    if all_scenarios:
+        return _solve_all_scenarios(
+            workbook, scenario, out_dir, sets, setting_options, workers, scheduler, resume
+        )
+    batch_only = [
+        Problem(option, None, None, None, "only with --all-scenarios", found=False)
+        for option, given in (
+            ("--workers", workers),
+            ("--scheduler", scheduler),
+            ("--resume", resume),
+        )
+        if given
+    ]
 
     import planner.api as api
     from planner.plan import RunStatus
     from planner.reports.outputs import why_unwritable
     from planner.reports.terminal import ProgressDisplay, ranked_table
-    from planner.workbook.validation import parse_set_options
 
     reading = time.monotonic()
-    if out_dir is None:
-        out_dir = Path("outputs") / (workbook.stem + (f"-{scenario}" if scenario else ""))
-        where = None
-    else:
-        where = "--out"
+    out_dir, where = _default_folder(out_dir, workbook.stem + (f"-{scenario}" if scenario else ""))
     problems = _output_problems(out_dir, where)  # before any time is spent reading
-    try:
-        overrides: list[tuple[str, str]] = parse_set_options(sets)
-    except InputError as exc:
-        overrides = []
-        problems += exc.problems
-    for option, setting, typed in (
-        ("--plans", "plans", plans),
-        ("--time-limit", "time_limit_s", time_limit),
-    ):
-        if typed is not None:
-            problem = _option_problem(option, setting, typed)
-            if problem is None:
-                overrides.append((setting, typed))
-            else:
-                problems.append(problem)
+    overrides, found_problems = _setting_options(sets, setting_options)
+    problems += batch_only + found_problems
     try:
         loaded = _load(workbook, scenario, overrides)
     except InputError as exc:
@@ -339,6 +409,370 @@ def solve(
     if result.status == RunStatus.NO_SOLUTION:
         return EXIT_NO_PLAN
     return EXIT_OK
+
+
+# --- what-if: many solves through the engine (SPEC §8) ---------------------------------
+
+
+def _pool_problems(workers: str | None, scheduler: str | None) -> list[Problem]:
+    """`--workers` must be a whole number of at least 1, and is for local workers only."""
+    problems = []
+    if workers is not None:
+        try:
+            count = int(workers.strip())
+        except ValueError:
+            count = 0
+        if count < 1:
+            problems.append(
+                Problem("--workers", None, None, workers, "a whole number of at least 1")
+            )
+        elif scheduler is not None:
+            problems.append(
+                Problem(
+                    "--workers",
+                    None,
+                    None,
+                    workers,
+                    "no --workers with --scheduler (the cluster's workers run the solves)",
+                )
+            )
+    if scheduler is not None and not scheduler.strip():
+        problems.append(Problem("--scheduler", None, None, scheduler, "a scheduler address"))
+    return problems
+
+
+def _pool_options(workers: str | None, scheduler: str | None, resume: bool) -> PoolOptions:
+    from planner.engine import PoolOptions
+
+    return PoolOptions(
+        workers=None if workers is None else int(workers.strip()),
+        scheduler=None if scheduler is None else scheduler.strip(),
+        resume=resume,
+    )
+
+
+def _open_workbook(workbook: Path, problems: list[Problem]) -> Workbook | None:
+    """The workbook read once for many variants; a file that cannot be read adds its
+    problems to `problems` (all are reported together)."""
+    from planner.workbook.validation import without_cyclic_gc
+    from planner.workbook.variants import open_workbook
+
+    try:
+        with without_cyclic_gc():
+            opened = open_workbook(workbook)
+    except InputError as exc:
+        problems += exc.problems
+        return None
+    _settle_heap()
+    return opened
+
+
+def _run_batch(out_dir: Path, work: Callable[[], int]) -> int:
+    """Run a batch command's `work`, translating what ends it early: engine trouble is one
+    sentence (exit 2); Ctrl-C or SIGTERM keep the finished solves in `out_dir`'s journal."""
+    from planner.engine import EngineError
+
+    try:
+        return work()
+    except EngineError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return EXIT_INPUT
+    except (KeyboardInterrupt, _Terminated) as exc:
+        code = 130 if isinstance(exc, KeyboardInterrupt) else 128 + signal.SIGTERM
+        word = "Interrupted" if code == 130 else "Terminated"
+        click.echo(
+            f"{word}; the solves finished so far are kept in {out_dir}: run the same "
+            "command with --resume to continue.",
+            err=True,
+        )
+        return code
+
+
+def _batch_progress() -> BatchProgressDisplay:
+    from planner.reports.batch_progress import BatchProgressDisplay
+
+    return BatchProgressDisplay(sys.stderr)
+
+
+def _write_results(out_dir: Path, write: Callable[[], list[Path]]) -> bool:
+    """Write a batch's summary files; False (after saying why) when they cannot be."""
+    from planner.reports.outputs import why_unwritable
+
+    try:
+        written = write()
+    except OSError as exc:
+        click.echo(f"Results not written: {why_unwritable(out_dir, exc)}", err=True)
+        return False
+    click.echo(f"Wrote {', '.join(str(p) for p in written)}")
+    return True
+
+
+def _batch_exit(statuses: Sequence[str]) -> int:
+    """0 when some solve found a plan, 3 when every one is infeasible, 4 when none found a
+    plan (some out of time, not run or failed), 1 when every one failed."""
+    if any(s in ("optimal", "feasible") for s in statuses):
+        return EXIT_OK
+    if statuses and all(s == "infeasible" for s in statuses):
+        return EXIT_INFEASIBLE
+    if any(s in ("no_solution", "not_run") for s in statuses):
+        return EXIT_NO_PLAN
+    return EXIT_INTERNAL if statuses else EXIT_NO_PLAN
+
+
+def _solve_all_scenarios(
+    workbook: Path,
+    scenario: str | None,
+    out_dir: Path | None,
+    sets: Sequence[str],
+    setting_options: Sequence[tuple[str, str, str | None]],
+    workers: str | None,
+    scheduler: str | None,
+    resume: bool,
+) -> int:
+    """`planner solve --all-scenarios`: every scenario's run folder, scenarios.xlsx, a table."""
+    from planner.reports.scenarios_table import (
+        scenario_rows,
+        scenarios_table,
+        write_scenarios_xlsx,
+    )
+    from planner.reports.whole_files import write_whole
+    from planner.whatif.scenario_batch import load_all, run_all_scenarios
+
+    out_dir, where = _default_folder(out_dir, f"{workbook.stem}-scenarios")
+    problems = _output_problems(out_dir, where)
+    if scenario is not None:
+        problems.append(
+            Problem(
+                "--scenario",
+                None,
+                None,
+                scenario,
+                "no --scenario with --all-scenarios (it solves every scenario)",
+            )
+        )
+    overrides, found = _setting_options(sets, setting_options)
+    problems += found + _pool_problems(workers, scheduler)
+    opened = _open_workbook(workbook, problems)
+    if opened is not None and problems:
+        try:
+            load_all(opened, overrides)
+        except InputError as exc:
+            problems += exc.problems
+    if problems or opened is None:
+        raise InputError(problems)
+    pool = _pool_options(workers, scheduler, resume)
+    command = "planner " + " ".join(sys.argv[1:])
+
+    def work() -> int:
+        progress = _batch_progress()
+        try:
+            runs = run_all_scenarios(
+                opened, sets=overrides, out=out_dir, pool=pool, progress=progress, command=command
+            )
+        finally:
+            progress.close()
+        rows = scenario_rows(runs)
+        click.echo(scenarios_table(rows))
+        summary = out_dir / "scenarios.xlsx"
+        if not _write_results(
+            out_dir,
+            lambda: [
+                *(Path(r.folder) for r in runs if r.folder),
+                *write_whole(out_dir, {summary.name: lambda p: write_scenarios_xlsx(p, rows)}),
+            ],
+        ):
+            return EXIT_INPUT
+        return _batch_exit([r.status for r in runs])
+
+    return _run_batch(out_dir, work)
+
+
+@cli.command()
+@workbook_argument
+@click.option(
+    "--vary",
+    "varies",
+    multiple=True,
+    metavar="SETTING=VALUES",
+    help="A setting or cell (Sheet[key].column) and its values: a list a,b,c or a range "
+    "start:stop:step (repeatable; the first varies slowest).",
+)
+@scenario_option
+@set_option
+@click.option("--time-limit", "time_limit", metavar="S", help="Seconds for the whole sweep.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default outputs/<workbook stem>-sweep).",
+)
+@workers_option
+@scheduler_option
+@resume_option
+@_guarded
+def sweep(
+    workbook: Path,
+    varies: tuple[str, ...],
+    scenario: str | None,
+    sets: tuple[str, ...],
+    time_limit: str | None,
+    out_dir: Path | None,
+    workers: str | None,
+    scheduler: str | None,
+    resume: bool,
+) -> int:
+    """Solve a scenario at every point of a grid of settings; write sweep.json and sweep.xlsx.
+
+    Each point is solved for plan 1 on one core; points run in parallel. Exit
+    status: 0 when some point has a plan, 2 bad input, 3 every point infeasible,
+    4 no point found a plan in time, 130 interrupted (--resume continues).
+
+    Example: planner sweep inputs/example.xlsx --vary budget=40:200:10 --time-limit 60
+    """
+    from planner.reports.sweep_files import write_sweep
+    from planner.reports.whatif_tables import sweep_table
+    from planner.whatif.grid import split_varies
+    from planner.whatif.sweep import run_sweep, validate_points
+
+    out_dir, where = _default_folder(out_dir, f"{workbook.stem}-sweep")
+    problems = _output_problems(out_dir, where)
+    overrides, found = _setting_options(sets, [])
+    seconds, found_limit = _seconds(time_limit)
+    problems += found + found_limit + _pool_problems(workers, scheduler)
+    pairs, malformed = split_varies(varies)
+    problems += malformed
+    opened = _open_workbook(workbook, problems)
+    if opened is not None and problems and (pairs or not varies):
+        try:
+            validate_points(opened, scenario, overrides, pairs)
+        except InputError as exc:
+            problems += exc.problems
+    if problems or opened is None:
+        raise InputError(problems)
+    pool = _pool_options(workers, scheduler, resume)
+
+    def work() -> int:
+        progress = _batch_progress()
+        try:
+            document = run_sweep(
+                opened,
+                scenario=scenario,
+                sets=overrides,
+                varies=pairs,
+                time_limit=seconds,
+                out=out_dir,
+                pool=pool,
+                progress=progress,
+            )
+        finally:
+            progress.close()
+        click.echo(sweep_table(document))
+        if not _write_results(out_dir, lambda: write_sweep(out_dir, document)):
+            return EXIT_INPUT
+        return _batch_exit([p["status"] for p in document["points"]])
+
+    return _run_batch(out_dir, work)
+
+
+def _seconds(typed: str | None) -> tuple[float | None, list[Problem]]:
+    """`--time-limit` of a batch, checked as the `time_limit_s` setting."""
+    if typed is None:
+        return None, []
+    problem = _option_problem("--time-limit", "time_limit_s", typed)
+    return (None, [problem]) if problem else (float(typed), [])
+
+
+@cli.command()
+@workbook_argument
+@click.option(
+    "--max-budget",
+    "max_budget",
+    metavar="B",
+    help="Highest net spend on the frontier (default: the budget setting).",
+)
+@click.option("--points", "points", metavar="N", help="Stop after N points (then incomplete).")
+@scenario_option
+@set_option
+@click.option("--time-limit", "time_limit", metavar="S", help="Seconds for the whole frontier.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default outputs/<workbook stem>-frontier).",
+)
+@workers_option
+@scheduler_option
+@resume_option
+@_guarded
+def frontier(
+    workbook: Path,
+    max_budget: str | None,
+    points: str | None,
+    scenario: str | None,
+    sets: tuple[str, ...],
+    time_limit: str | None,
+    out_dir: Path | None,
+    workers: str | None,
+    scheduler: str | None,
+    resume: bool,
+) -> int:
+    """Compute the exact reach-budget frontier; write frontier.json and frontier.xlsx.
+
+    Every non-dominated (net spend, weighted reach) pair up to the budget, each
+    with its plan. Exit status: 0 points found, 2 bad input, 3 no plan of positive
+    reach within the budget, 4 none found in time, 130 interrupted (--resume continues).
+
+    Example: planner frontier inputs/example.xlsx --max-budget 200 --time-limit 120
+    """
+    from planner.reports.frontier_files import write_frontier
+    from planner.reports.whatif_tables import frontier_table
+    from planner.whatif.frontier import run_frontier
+
+    out_dir, where = _default_folder(out_dir, f"{workbook.stem}-frontier")
+    problems = _output_problems(out_dir, where)
+    overrides, found = _setting_options(sets, [])
+    seconds, found_limit = _seconds(time_limit)
+    problems += found + found_limit + _pool_problems(workers, scheduler)
+    for option, setting, typed in (
+        ("--max-budget", "budget", max_budget),
+        ("--points", "plans", points),
+    ):
+        if typed is not None and (problem := _option_problem(option, setting, typed)):
+            problems.append(problem)
+    opened = _open_workbook(workbook, problems)
+    if opened is not None and problems:  # else run_frontier reports them, before any solve
+        try:
+            opened.load(scenario, overrides, origin="--set")
+        except InputError as exc:
+            problems += exc.problems
+    if problems or opened is None:
+        raise InputError(problems)
+    pool = _pool_options(workers, scheduler, resume)
+
+    def work() -> int:
+        progress = _batch_progress()
+        try:
+            document = run_frontier(
+                opened,
+                scenario=scenario,
+                sets=overrides,
+                max_budget=None if max_budget is None else float(max_budget),
+                points=None if points is None else int(float(points)),
+                time_limit=seconds,
+                out=out_dir,
+                pool=pool,
+                progress=progress,
+            )
+        finally:
+            progress.close()
+        click.echo(frontier_table(document))
+        if not _write_results(out_dir, lambda: write_frontier(out_dir, document)):
+            return EXIT_INPUT
+        if document["points"]:
+            return EXIT_OK
+        return EXIT_INFEASIBLE if document.get("complete") else EXIT_NO_PLAN
+
+    return _run_batch(out_dir, work)
 
 
 class _ForgivingStream(io.TextIOWrapper):

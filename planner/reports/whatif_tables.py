@@ -69,8 +69,9 @@ def frontier_table(document: Mapping[str, Any]) -> str:
         + f": {len(points)} point(s)"
         + ("" if document.get("complete") else " (not complete)"),
     ]
+    message = document.get("message") or ""
     if not points:
-        lines.append("no plan of positive weighted reach within the budget")
+        lines.append(message or "No plan with positive weighted reach fits within the budget.")
         return "\n".join(lines)
     lines.append(f"{'net':>9} {'w. reach':>10} {'proven':>6} {'opts':>4}  options")
     for point in points[:SHOWN]:
@@ -81,4 +82,6 @@ def frontier_table(document: Mapping[str, Any]) -> str:
         )
     if len(points) > SHOWN:
         lines.append(f"... and {len(points) - SHOWN} more point(s) in frontier.xlsx")
+    if message:
+        lines.append(message)
     return "\n".join(lines)

@@ -177,6 +177,15 @@ def parse_vary(typed: str) -> tuple[Vary | None, list[Problem]]:
 def parse_varies(typed: Sequence[str]) -> list[Vary]:
     """Every `--vary`, in order; raises InputError with every problem of all of them,
     including a grid of more than `MAX_POINTS` points."""
+    varies, problems = read_varies(typed)
+    if problems:
+        raise InputError(problems)
+    return varies
+
+
+def read_varies(typed: Sequence[str]) -> tuple[list[Vary], list[Problem]]:
+    """The well-formed `--vary` options, in order, and the problems of the others (and of
+    the grid as a whole), so a caller can still judge the values of the well-formed ones."""
     varies: list[Vary] = []
     problems: list[Problem] = []
     names: dict[str, str] = {}
@@ -202,9 +211,7 @@ def parse_varies(typed: Sequence[str]) -> list[Vary]:
                 f"{total:,} ({' x '.join(str(len(v.values)) for v in varies)})"
             )
             problems.append(Problem(VARY, None, None, " ".join(typed), why))
-    if problems:
-        raise InputError(problems)
-    return varies
+    return varies, problems
 
 
 def grid_points(varies: Sequence[Vary]) -> Iterator[Point]:
@@ -222,9 +229,9 @@ def split_option(typed: str) -> tuple[str, str, str]:
     return typed[: closing + 1].strip() + name.strip(), sep, values
 
 
-def split_varies(typed: Sequence[str]) -> list[tuple[str, str]]:
-    """`--vary NAME=VALUES` options as (NAME, VALUES) pairs (see `split_option`); one
-    without `=` or a name is an InputError located at `--vary`."""
+def split_varies(typed: Sequence[str]) -> tuple[list[tuple[str, str]], list[Problem]]:
+    """`--vary NAME=VALUES` options as (NAME, VALUES) pairs (see `split_option`), and a
+    problem located at `--vary` for each one without `=` or a name."""
     problems = []
     pairs = []
     for text in typed:
@@ -233,6 +240,4 @@ def split_varies(typed: Sequence[str]) -> list[tuple[str, str]]:
             problems.append(Problem(VARY, None, None, text, FORM))
             continue
         pairs.append((name, values))
-    if problems:
-        raise InputError(problems)
-    return pairs
+    return pairs, problems

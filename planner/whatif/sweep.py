@@ -32,7 +32,15 @@ from planner.engine import BatchStatus, PoolOptions, Task, run_tasks
 from planner.engine.task import NOT_RUN
 from planner.errors import InputError, Problem
 from planner.reports.plans_json import clean_number
-from planner.whatif.grid import VARY, Point, Value, Vary, grid_points, parse_varies, value_text
+from planner.whatif.grid import (
+    VARY,
+    Point,
+    Value,
+    grid_points,
+    parse_varies,
+    read_varies,
+    value_text,
+)
 
 if TYPE_CHECKING:
     from planner.scenario.data import Scenario
@@ -98,17 +106,13 @@ def run_sweep(
     return {
         "schema": SCHEMA,
         "scenario": base.name,
-        "varied": [vary.name for vary in _varies(varies)],
+        "varied": [vary.name for vary in parse_varies([f"{n}={v}" for n, v in varies])],
         "complete": all(p["status"] in SOLVED for p in points),
         "fixed": dict(sets),
         "workbook": str(workbook.path),
         "sha256": workbook.sha256,
         "points": points,
     }
-
-
-def _varies(varies: Sequence[tuple[str, str]]) -> list[Vary]:
-    return parse_varies([f"{name}={values}" for name, values in varies])
 
 
 def validate_points(
@@ -118,19 +122,14 @@ def validate_points(
     varies: Sequence[tuple[str, str]],
 ) -> tuple[Scenario, list[Point], list[Scenario]]:
     """The scenario with `sets` applied, the grid's points and each one's validated
-    variant; or InputError with every
-    problem of the options, the scenario and the values, each problem once.
+    variant; or InputError with every problem of the options, the scenario and the
+    values, each problem once.
 
     Each value is first checked alone (as many loads as values, not points), so a
     bad value in a large grid is found at once; then every point's variant is
     loaded, which is what its task will solve.
     """
-    problems: list[Problem] = []
-    try:
-        parsed = _varies(varies)
-    except InputError as exc:
-        parsed = []
-        problems += exc.problems
+    parsed, problems = read_varies([f"{name}={values}" for name, values in varies])
     base: Scenario | None = None
     try:
         base = workbook.load(scenario, list(sets), origin="--set")

@@ -8,6 +8,7 @@ import pytest
 
 from planner.errors import InputError
 from planner.whatif.grid import (
+    FORM,
     MAX_POINTS,
     grid_points,
     parse_varies,
@@ -138,7 +139,8 @@ def test_at_least_one_vary_is_needed() -> None:
 
 
 def test_split_keeps_equals_signs_in_values() -> None:
-    assert split_varies(["Options[A=1].name=x=y"]) == [("Options[A=1].name", "x=y")]
-    assert split_varies(["budget = 1,2"]) == [("budget", " 1,2")]
-    with pytest.raises(InputError):
-        split_varies(["budget"])
+    assert split_varies(["Options[A=1].name=x=y"]) == ([("Options[A=1].name", "x=y")], [])
+    assert split_varies(["budget = 1,2"]) == ([("budget", " 1,2")], [])
+    pairs, problems = split_varies(["budget", "plans=1"])
+    assert pairs == [("plans", "1")]
+    assert [str(p) for p in problems] == [f"command line --vary: found 'budget'; expected {FORM}"]
