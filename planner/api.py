@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,6 +36,7 @@ from planner.plan import ProgressEvent as ProgressEvent  # the library's, for `p
 from planner.plan import ProgressStage as ProgressStage
 from planner.scenario.changes import changed_settings
 from planner.scenario.data import Scenario, Source
+from planner.workbook.fingerprint import file_sha256 as file_sha256  # shared with Workbook
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -289,15 +289,6 @@ class Result:
             self.screened,
             self.run_info(command, timings),
         )
-
-
-def file_sha256(path: Path) -> str:
-    """The workbook's fingerprint, so a result can be traced to the exact file solved."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def versions() -> dict[str, str]:
