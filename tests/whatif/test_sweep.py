@@ -18,7 +18,7 @@ from planner.errors import InputError
 from planner.reports.sweep_files import write_sweep
 from planner.scenario.data import Scenario
 from planner.whatif import sweep
-from planner.whatif.sweep import JOURNAL, point_record, run_sweep, solve_point
+from planner.whatif.sweep import JOURNAL, point_record, run_sweep, solve_point, validate_points
 from planner.workbook.variants import Workbook, open_workbook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,3 +137,20 @@ def test_a_failing_point_is_reported_and_loses_no_other(
     expected = [p for i, p in enumerate(swept[0]["points"]) if i != 1]
     assert others == expected
     assert document["complete"] is False
+
+
+def test_each_variant_is_what_the_workbook_loads_for_its_point(workbook: Workbook) -> None:
+    """Cells are validated once per combination and settings applied after: the same
+    scenarios as loading every point in full."""
+    sets = [("min_average_trust", "60"), ("budget", "90")]
+    varies = [("budget", "80,120"), ("Options[APP-02].cost", "5,50"), ("plans", "1,2")]
+    _, grid, variants = validate_points(workbook, None, sets, varies)
+    assert len(grid) == 8
+    for point, variant in zip(grid, variants, strict=True):
+        alone = workbook.load(None, [*sets, *point.overrides()], origin="--vary")
+        assert variant == alone and variant.source == alone.source
+    assert {v.settings.budget for v in variants} == {80, 120}
+    assert {next(o.cost for o in v.options if o.option_id == "APP-02") for v in variants} == {
+        5,
+        50,
+    }
