@@ -507,6 +507,11 @@ def _write_results(out_dir: Path, write: Callable[[], list[Path]]) -> bool:
     return True
 
 
+def _failed_at(exc: OSError, default: Path) -> Path:
+    """The path an error names (a run folder), else `default`."""
+    return Path(exc.filename) if isinstance(exc.filename, str | os.PathLike) else default
+
+
 def _batch_exit(statuses: Sequence[str]) -> int:
     """0 when some solve found a plan, 3 when every one is infeasible, 4 when none found a
     plan (some out of time, not run or failed), 1 when every one failed."""
@@ -564,11 +569,22 @@ def _solve_all_scenarios(
     command = "planner " + " ".join(sys.argv[1:])
 
     def work() -> int:
+        from planner.reports.outputs import why_unwritable
+
         progress = _batch_progress()
         try:
             runs = run_all_scenarios(
                 opened, sets=overrides, out=out_dir, pool=pool, progress=progress, command=command
             )
+        except OSError as exc:  # a run folder could not be written (disk full, removed)
+            progress.close()
+            click.echo(
+                f"Results not written: {why_unwritable(_failed_at(exc, out_dir), exc)}; "
+                "the scenarios solved "
+                "so far are kept: run the same command with --resume to continue.",
+                err=True,
+            )
+            return EXIT_INPUT
         finally:
             progress.close()
         rows = scenario_rows(runs)
