@@ -1,0 +1,448 @@
+"""`planner frontier`: the exact reach–budget frontier of one scenario (SPEC §8).
+
+Every non-dominated pair (net spend, weighted reach) over the feasible plans with
+net spend at most B and positive reach, each with its plan, found by repeated
+lexicographic solves (models/formulation.md, "The reach–budget frontier"):
+
+1. The §3 optimum at budget b (plan 1: most weighted reach, then least net
+   spend, then fewest options) is a frontier point (s, r): no plan of spend at
+   most s reaches more, none of reach r spends less.
+2. The next point down is the optimum at b = s − 1e-6·max(1, |s|): every plan
+   of spend below s but within SPEC's tolerance of it counts as spending s, and
+   so is dominated by (s, r). A chain of such solves, each warm-started from
+   the previous plan (`planner.solve(..., start=...)`), walks the frontier down.
+3. [0, B] is cut into `SLICES` slices, a fixed number whatever runs them, so
+   the answer is the same on one process, many or a cluster. Each slice is a
+   chain from its top down to its bottom: a point at or below the bottom ends
+   it (the slice below finds that point from its own top), as do reach 0 and
+   an infeasible scenario. Chains run in parallel as engine tasks, one solve
+   per task, the next submitted when the previous returns; task keys are the
+   slice and the budget, so `--resume` replays a chain from the journal.
+4. Points are merged: duplicates (equal within SPEC's tolerance) and
+   dominated points removed, in ascending net spend.
+
+`--points N` and the time limit end it early (`complete: false`); a point whose
+solve was not proven keeps `proven_optimal: false` (its plan is still feasible
+and verified, but another plan may dominate it).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import planner.api as api
+from planner.engine import BatchStatus, Outcome, Pool, PoolOptions, Task
+from planner.engine.task import NOT_RUN
+from planner.errors import InputError, Problem
+from planner.reports.plans_json import clean_number
+
+if TYPE_CHECKING:
+    from planner.scenario.data import Scenario
+    from planner.workbook.variants import Workbook
+
+SCHEMA = "partnership-frontier/1"
+
+#: The journal's name in the output folder (hidden: the engine's record, not a result).
+JOURNAL = ".frontier-journal.jsonl"
+
+#: Slices of [0, B], each a chain of solves. Fixed, so that the tasks, and with them
+#: the answer, are the same whatever the number of workers.
+SLICES = 8
+
+#: SPEC §3: values within REL_TOL × max(1, |value|) of each other count as equal.
+REL_TOL = 1e-6
+
+
+def run_frontier(
+    workbook: Workbook,
+    *,
+    scenario: str | None,
+    sets: Sequence[tuple[str, str]],
+    max_budget: float | None,
+    points: int | None,
+    time_limit: float | None,
+    out: Path,
+    pool: PoolOptions,
+    progress: Callable[[BatchStatus], None] | None,
+) -> dict[str, Any]:
+    """The frontier.json document of `scenario` (with `sets` applied) up to `max_budget`
+    (default: its budget setting), at most `points` points, within `time_limit` seconds
+    for the whole command (default: its `time_limit_s` setting).
+
+    Raises `InputError` with every problem before any solve; `EngineError` when the
+    engine cannot run. The journal lives in `out`, so a rerun with `pool.resume`
+    replays the solves already made.
+    """
+    begun = time.time()
+    problems: list[Problem] = []
+    base: Scenario | None = None
+    try:
+        base = workbook.load(scenario, list(sets), origin="--set")
+    except InputError as exc:
+        problems += exc.problems
+    problems += check_arguments(max_budget, points, time_limit)
+    if problems or base is None:
+        raise InputError(problems)
+    limit = base.settings.time_limit_s if time_limit is None else time_limit
+    top = base.settings.budget if max_budget is None else float(max_budget)
+    out.mkdir(parents=True, exist_ok=True)
+    document = frontier_of(
+        base,
+        max_budget=top,
+        points=points,
+        deadline=begun + limit,
+        pool=pool,
+        journal=out / JOURNAL,
+        fingerprint=fingerprint(workbook.sha256, scenario, sets, top),
+        progress=progress,
+    )
+    return {
+        **document,
+        "fixed": dict(sets),
+        "workbook": str(workbook.path),
+        "sha256": workbook.sha256,
+    }
+
+
+def check_arguments(
+    max_budget: float | None, points: int | None, time_limit: float | None
+) -> list[Problem]:
+    """Problems with the command's own options, located as typed."""
+    problems = []
+    if max_budget is not None and not (_is_number(max_budget) and 0 <= max_budget < math.inf):
+        problems.append(Problem("--max-budget", None, None, max_budget, "a number of at least 0"))
+    if points is not None and (
+        isinstance(points, bool) or not isinstance(points, int) or points < 1
+    ):
+        problems.append(Problem("--points", None, None, points, "a whole number of at least 1"))
+    if time_limit is not None and not (_is_number(time_limit) and 0 < time_limit < math.inf):
+        problems.append(Problem("--time-limit", None, None, time_limit, "a number above 0"))
+    return problems
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and not math.isnan(value)
+
+
+def fingerprint(
+    sha256: str, scenario: str | None, sets: Sequence[tuple[str, str]], max_budget: float
+) -> str:
+    """What makes a journal this frontier's: the workbook's content, the scenario, the fixed
+    settings and B (which sets the slices, and so every task's key)."""
+    key = json.dumps(
+        {
+            "sha256": sha256,
+            "scenario": scenario,
+            "sets": list(sets),
+            "max_budget": repr(float(max_budget)),
+            "slices": SLICES,
+        },
+        sort_keys=True,
+    )
+    return "frontier:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+# -- the chains ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """Budgets (bottom, top] of [0, B] walked by one chain (slice 0 goes down to 0)."""
+
+    index: int
+    bottom: float
+    top: float
+
+
+def slices_of(max_budget: float, count: int = SLICES) -> list[Slice]:
+    """[0, B] in `count` slices, top first; one slice when B is 0 (they would all be [0, 0])."""
+    if max_budget <= 0:
+        return [Slice(0, 0.0, 0.0)]
+    return [
+        Slice(i, max_budget * i / count, max_budget * (i + 1) / count)
+        for i in reversed(range(count))
+    ]
+
+
+def next_budget(budget: float, net_spend: float) -> float:
+    """The budget of the next solve down a chain: just below the point's net spend.
+
+    Plans spending within SPEC's tolerance of s count as spending s, so they are
+    dominated by the point (s, r) and the next point spends less than s − 1e-6·max(1, |s|).
+    Never above the budget just solved (a net spend may pass it within the tolerance),
+    so every step goes down.
+    """
+    spent = min(net_spend, budget)
+    return spent - REL_TOL * max(1.0, abs(spent))
+
+
+def task_key(part: Slice, budget: float) -> str:
+    """A solve's journal key: its slice and its budget, exactly (repr round-trips)."""
+    return f"slice {part.index}: budget={budget!r}"
+
+
+def solve_point(
+    variant: Scenario, budget: float, start: tuple[str, ...], seconds: float
+) -> dict[str, Any]:
+    """The engine task of one solve: plan 1 of `variant` at `budget` within `seconds`, on
+    one thread, started from `start` (the chain's previous plan).
+
+    Module-level, so it pickles to any worker with its (picklable) scenario. Figures
+    are exact (not rounded): the chain's next budget is computed from them.
+    """
+    limit = None if math.isinf(seconds) else max(seconds, 1e-3)
+    result = api.solve(
+        variant.with_settings(budget=budget),
+        plans=1,
+        time_limit=limit,
+        threads=1,
+        start=list(start) or None,
+    )
+    record: dict[str, Any] = {"budget": budget, "status": str(result.status)}
+    if result.plans:
+        plan = result.plans[0]
+        record.update(
+            net_spend=plan.net_spend,
+            weighted_reach=plan.weighted_reach,
+            options=sorted(plan.options),
+            offers=sorted(plan.offers),
+            proven_optimal=plan.proven_optimal,
+        )
+    return record
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A frontier point as a chain found it (figures exact)."""
+
+    net_spend: float
+    weighted_reach: float
+    options: tuple[str, ...]
+    offers: tuple[str, ...]
+    proven_optimal: bool
+    slice: int
+    step: int
+
+    def preferred(self) -> tuple[bool, int, int]:
+        """Of two equal points the one kept: proven first, then the first found in slice
+        and step order (so the choice never depends on which worker finished first)."""
+        return (not self.proven_optimal, self.slice, self.step)
+
+
+@dataclass
+class _Chain:
+    """Where one slice's chain stands."""
+
+    part: Slice
+    step: int = 0
+    ended: str | None = None
+    """Why it stopped: "end" (its natural end) or what cut it short."""
+
+
+class _Frontier:
+    """The chains of one frontier: their tasks, the points found, and why they stopped."""
+
+    def __init__(self, variant: Scenario, max_budget: float) -> None:
+        self.variant = variant
+        self.chains = {part.index: _Chain(part) for part in slices_of(max_budget)}
+        self.found: list[Found] = []
+        self.unproven = 0
+        self.failures: list[str] = []
+        self.not_run = 0
+
+    def first_tasks(self) -> list[Task]:
+        """The top of every slice, highest first."""
+        return [self._task(chain, chain.part.top, ()) for chain in self.chains.values()]
+
+    def _task(self, chain: _Chain, budget: float, start: tuple[str, ...]) -> Task:
+        return Task(
+            key=task_key(chain.part, budget),
+            label=f"budget={budget:.10g}",
+            run=functools.partial(solve_point, self.variant, budget, start),
+        )
+
+    def arrived(self, outcome: Outcome) -> Task | None:
+        """Record one solve's outcome; the chain's next task, or None when it ends."""
+        chain = self.chains[_slice_of(outcome.key)]
+        record = outcome.value
+        if record is None:
+            if outcome.error == NOT_RUN:
+                self.not_run += 1
+                chain.ended = "time"
+            else:
+                self.failures.append(f"{outcome.label}: {outcome.error}")
+                chain.ended = "failed"
+            return None
+        step = chain.step
+        chain.step += 1
+        if "net_spend" not in record:
+            # Infeasible or reach 0 (SPEC §4): no plan here, nor at any lower budget.
+            chain.ended = "end" if record["status"] == "infeasible" else "time"
+            return None
+        point = Found(
+            net_spend=float(record["net_spend"]),
+            weighted_reach=float(record["weighted_reach"]),
+            options=tuple(record["options"]),
+            offers=tuple(record["offers"]),
+            proven_optimal=bool(record["proven_optimal"]),
+            slice=chain.part.index,
+            step=step,
+        )
+        self.found.append(point)
+        self.unproven += not point.proven_optimal
+        budget = float(record["budget"])
+        below = next_budget(budget, point.net_spend)
+        bottom = chain.part.bottom
+        if below < 0 or (chain.part.index > 0 and below <= bottom):
+            chain.ended = "end"
+            return None
+        return self._task(chain, below, point.options)
+
+    def stop(self, why: str) -> None:
+        """Mark every chain still running as cut short by `why`."""
+        for chain in self.chains.values():
+            if chain.ended is None:
+                chain.ended = why
+
+    @property
+    def complete(self) -> bool:
+        return self.unproven == 0 and all(c.ended == "end" for c in self.chains.values())
+
+
+def _slice_of(key: str) -> int:
+    return int(key.split(":", 1)[0].removeprefix("slice "))
+
+
+def frontier_of(
+    variant: Scenario,
+    *,
+    max_budget: float,
+    points: int | None = None,
+    deadline: float | None = None,
+    pool: PoolOptions | None = None,
+    journal: Path | None = None,
+    fingerprint: str = "",
+    progress: Callable[[BatchStatus], None] | None = None,
+) -> dict[str, Any]:
+    """The frontier.json document of a validated scenario (without the workbook's facts).
+
+    `deadline` is the `time.time()` instant the command ends; `points` stops it after
+    that many points. The library's entry (a notebook's scenario); `run_frontier` is the
+    command's.
+    """
+    frontier = _Frontier(variant, max_budget)
+    pool = pool or PoolOptions()
+    stopped_at_points = False
+    with Pool(
+        workers=pool.workers,
+        scheduler=pool.scheduler,
+        deadline=deadline,
+        journal=journal,
+        fingerprint=fingerprint,
+        resume=pool.resume,
+        progress=progress,
+    ) as running:
+        for task in frontier.first_tasks():
+            running.submit(task)
+        for outcome in running.outcomes():
+            follow = frontier.arrived(outcome)
+            if points is not None and len(merge_points(frontier.found)) >= points:
+                stopped_at_points = True
+                frontier.stop("points")
+                break  # leaving the pool stops the solves still running
+            if follow is not None:
+                running.submit(follow)
+    merged = merge_points(frontier.found)
+    if points is not None and len(merged) > points:
+        first = sorted(merged, key=lambda p: (p.step, -p.slice))[:points]
+        merged = sorted(first, key=lambda p: p.net_spend)
+    complete = frontier.complete and not stopped_at_points
+    return {
+        "schema": SCHEMA,
+        "scenario": variant.name,
+        "max_budget": clean_number(max_budget),
+        "complete": complete,
+        "message": _message(frontier, stopped_at_points, points, len(merged)),
+        "points": [point_document(p) for p in merged],
+    }
+
+
+def _message(frontier: _Frontier, stopped_at_points: bool, points: int | None, n: int) -> str:
+    """Why the frontier is incomplete, in a sentence or three; empty when it is complete."""
+    sentences = []
+    if stopped_at_points:
+        sentences.append(f"Stopped after {points} point(s), as --points asked.")
+    if frontier.not_run or any(c.ended == "time" for c in frontier.chains.values()):
+        sentences.append(
+            "The time limit ended before every budget range was walked down to its end."
+        )
+    if frontier.unproven:
+        sentences.append(
+            f"{frontier.unproven} solve(s) were not proven optimal within the time limit: "
+            "their points are feasible plans, but a better plan may dominate them."
+        )
+    if frontier.failures:
+        listed = "; ".join(frontier.failures[:3])
+        more = f" (and {len(frontier.failures) - 3} more)" if len(frontier.failures) > 3 else ""
+        sentences.append(f"Solves failed: {listed}{more}.")
+    if not sentences and n == 0:
+        sentences.append("No plan with positive weighted reach fits within the budget range.")
+    return " ".join(sentences)
+
+
+def point_document(point: Found) -> dict[str, Any]:
+    """One point of frontier.json."""
+    return {
+        "net_spend": clean_number(point.net_spend),
+        "weighted_reach": clean_number(point.weighted_reach),
+        "options": list(point.options),
+        "offers": list(point.offers),
+        "proven_optimal": point.proven_optimal,
+    }
+
+
+# -- merging ---------------------------------------------------------------------
+
+
+def _equal(a: float, b: float) -> bool:
+    return abs(a - b) <= REL_TOL * max(1.0, abs(a), abs(b))
+
+
+def merge_points(found: Iterable[Found]) -> list[Found]:
+    """The non-dominated points among `found`, one of each equal pair, ascending net spend.
+
+    A point is dominated when another spends no more and reaches no less (SPEC §3's
+    tolerance on both) and they are not equal; of equal points the `preferred` one
+    stays. One pass over the points in ascending spend (descending reach at equal
+    spend) keeps a staircase whose reach rises with spend.
+    """
+    ordered = sorted(found, key=lambda p: (p.net_spend, -p.weighted_reach, p.preferred()))
+    kept: list[Found] = []
+    for point in ordered:
+        while kept:
+            last = kept[-1]
+            same_spend = _equal(point.net_spend, last.net_spend)
+            if _equal(point.weighted_reach, last.weighted_reach) and same_spend:
+                if point.preferred() < last.preferred():
+                    kept[-1] = point  # the same point: keep the preferred record
+                break
+            if point.weighted_reach <= last.weighted_reach or _equal(
+                point.weighted_reach, last.weighted_reach
+            ):
+                break  # spends no less and reaches no more: dominated
+            if same_spend:
+                kept.pop()  # reaches more at the same spend: `last` is dominated
+                continue
+            kept.append(point)
+            break
+        else:
+            kept.append(point)
+    return kept
