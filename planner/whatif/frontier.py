@@ -312,6 +312,10 @@ class _Frontier:
             if chain.ended is None:
                 chain.ended = why
 
+    def walking(self, follow: Task | None) -> bool:
+        """Whether some chain goes on (`follow`: the next task of the one that just moved)."""
+        return follow is not None or any(c.ended is None for c in self.chains.values())
+
     @property
     def complete(self) -> bool:
         return self.unproven == 0 and all(c.ended == "end" for c in self.chains.values())
@@ -354,7 +358,11 @@ def frontier_of(
             running.submit(task)
         for outcome in running.outcomes():
             follow = frontier.arrived(outcome)
-            if points is not None and len(merge_points(frontier.found)) >= points:
+            if (
+                points is not None
+                and frontier.walking(follow)
+                and len(merge_points(frontier.found)) >= points
+            ):
                 stopped_at_points = True
                 frontier.stop("points")
                 break  # leaving the pool stops the solves still running

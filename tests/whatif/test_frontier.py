@@ -174,6 +174,11 @@ def test_points_stops_early_with_true_frontier_points() -> None:
     _assert_on_frontier(document, sc, expected)
 
 
+def test_points_above_the_frontier_size_leave_it_complete() -> None:
+    document = _run(tiny_scenario(), 40.0, points=4 + 6)
+    assert document["complete"] and len(document["points"]) == 4
+
+
 def test_a_time_limit_that_ends_first_leaves_it_incomplete() -> None:
     sc = random_scenario(13, n_options=12, n_offers=0, plans=1)
     document = _run(sc, 100.0, deadline=time.time() - 1.0)
