@@ -23,12 +23,16 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import Any
 
 from planner.engine.backend import Report
+from planner.engine.errors import EngineError
 from planner.engine.task import Finished, Task, one_line, run_in_worker
 
 #: How long to wait for processes to end when closing (terminate, then kill).
 STOP_WAIT_S = 5.0
+#: How long worker processes may take to start.
+START_WAIT_S = 60.0
 
 
 def default_workers() -> int:
@@ -43,13 +47,25 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-def _init_worker(parent_path: list[str]) -> None:
+#: In a worker: the barrier all workers of its executor meet at once started.
+_started: Any = None
+
+
+def _init_worker(parent_path: list[str], started: Any) -> None:
     """Each worker: leave Ctrl-C to the parent, and import what the parent can (the
     forkserver may have started before the parent's `sys.path` grew)."""
+    global _started
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for entry in parent_path:
         if entry not in sys.path:
             sys.path.append(entry)
+    _started = started
+
+
+def _meet() -> int:
+    """Wait until every worker of the executor runs this (see `LocalWorkers._start_all`)."""
+    _started.wait(START_WAIT_S)
+    return os.getpid()
 
 
 @dataclass
@@ -123,13 +139,38 @@ class LocalWorkers:
 
     def _new_executor(self) -> ProcessPoolExecutor:
         self._generation += 1
+        started = self._context.Barrier(self.slots)
         self._executor = ProcessPoolExecutor(
             max_workers=self.slots,
             mp_context=self._context,
             initializer=_init_worker,
-            initargs=(list(sys.path),),
+            initargs=(list(sys.path), started),
         )
+        self._start_all(self._executor)
         return self._executor
+
+    def _start_all(self, executor: ProcessPoolExecutor) -> None:
+        """Start every worker now, not one by one as tasks arrive.
+
+        The executor watches its workers for a sudden death through a list it only
+        renews when it wakes for a result; a worker started after the executor's
+        last wake-up could die unnoticed until another task ends (for ever, if none
+        is left). So `slots` calls that can only end together (a barrier) start them
+        all, and their results wake the executor with every worker known.
+        """
+        calls = [executor.submit(_meet) for _ in range(self.slots)]
+        concurrent.futures.wait(calls, timeout=START_WAIT_S + STOP_WAIT_S)
+        try:
+            pids = {call.result(timeout=0) for call in calls}
+        except Exception as exc:
+            _terminate(executor)
+            raise EngineError(
+                f"The {self.slots} local worker processes did not start ({one_line(exc)}):"
+                " check the memory free and the limit on processes (ulimit -u)."
+            ) from exc
+        if len(pids) != self.slots:  # cannot happen: the barrier holds each call
+            _terminate(executor)
+            raise EngineError(f"Only {len(pids)} of {self.slots} local worker processes started.")
 
     def _report(self, ticket: int, dispatch: _Dispatch) -> Report:
         error = dispatch.future.exception()

@@ -121,3 +121,10 @@ def die_beside(seconds: float, marks: str, name: str, other: str) -> dict[str, A
     mark(marks, name)
     wait_for(marks, other)
     os._exit(3)
+
+
+def fail_once(seconds: float, marks: str, name: str) -> dict[str, Any]:
+    """Fails on its first run only (a solve that ran out of memory once, say)."""
+    if mark(marks, name) == 1:
+        raise MemoryError("first run")
+    return {"name": name}

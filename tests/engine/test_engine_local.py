@@ -4,7 +4,11 @@ a task raising or killing its worker fails alone, and no other task is lost."""
 from __future__ import annotations
 
 import functools
+import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -151,4 +155,58 @@ def test_keys_are_unique_and_workers_a_positive_count() -> None:
     for bad in (0, -2, 1.5, True):
         with pytest.raises(EngineError, match="whole number of at least 1"):
             Pool(workers=bad)  # type: ignore[arg-type]
-    assert Pool().slots == default_workers() == len(os.sched_getaffinity(0))
+    with Pool() as pool:
+        assert pool.slots == default_workers() == len(os.sched_getaffinity(0))
+
+
+INTERRUPTED = """
+import functools, sys
+import tasks_for_tests as tt
+from planner.engine import Pool, Task
+marks, journal = sys.argv[1], sys.argv[2]
+with Pool(workers=2, journal=__import__("pathlib").Path(journal), fingerprint="f") as pool:
+    pool.submit(Task("quick", "", functools.partial(tt.square, x=3)))
+    for i in range(3):
+        slow = functools.partial(tt.sleep_pid, pause=60, marks=marks, name=f"s{i}")
+        pool.submit(Task(f"slow{i}", "", slow))
+    for outcome in pool.outcomes():
+        print(outcome.key, flush=True)
+"""
+
+
+def test_ctrl_c_on_the_terminal_ends_the_command_and_its_workers_and_keeps_the_journal(
+    tmp_path: Path,
+) -> None:
+    """SIGINT to the whole process group, as a terminal sends it on Ctrl-C."""
+    journal = tmp_path / ".journal"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(tt.__file__).parent), *sys.path])}
+    command = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTED, str(tmp_path), str(journal)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        ends = time.monotonic() + 30
+        while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < ends:
+            time.sleep(0.05)
+        os.killpg(command.pid, signal.SIGINT)
+        out, err = command.communicate(timeout=15)
+    finally:
+        if command.poll() is None:
+            os.killpg(command.pid, signal.SIGKILL)
+            command.wait()
+    assert command.returncode != 0
+    assert b"KeyboardInterrupt" in err
+    assert "slow" not in out.decode()  # none finished
+    assert [json.loads(line).get("key") for line in journal.read_text().splitlines()] == [
+        None,
+        "quick",
+    ]
+    pids = [int(p.read_text()) for p in tmp_path.glob("*.pid")]
+    assert len(pids) == 2
+    time.sleep(0.2)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
