@@ -74,7 +74,7 @@ def _read(path: Path, fingerprint: str) -> tuple[dict[str, Outcome], int]:
     for number, line in enumerate(lines, start=1):
         if number == len(lines):  # the bytes after the last newline: torn by a kill
             break  # mid-write (or nothing); that outcome was never delivered
-        record = _parse(line)
+        record = _parse(line, header=number == 1)
         if record is None:
             raise EngineError(
                 f"Line {number} of the journal {path} is not one the planner wrote, so the"
@@ -105,15 +105,16 @@ def _read(path: Path, fingerprint: str) -> tuple[dict[str, Outcome], int]:
     return finished, kept
 
 
-def _parse(line: bytes) -> dict[str, Any] | None:
-    """One line as a record, or None when it is not one (torn, or not JSON)."""
+def _parse(line: bytes, *, header: bool) -> dict[str, Any] | None:
+    """One line as a record (any JSON object for the `header`), or None when it is not
+    one."""
     try:
         record = json.loads(line)
     except ValueError:
         return None
     if not isinstance(record, dict):
         return None
-    if "journal" in record:
+    if header:
         return record
     fields = (
         isinstance(record.get("key"), str)
