@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from dask_cluster import dask_scheduler as dask_scheduler  # the real cluster, for tests/engine
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, print_blob=True)

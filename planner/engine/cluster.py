@@ -10,6 +10,7 @@ after `distributed.scheduler.allowed-failures` deaths, fails it with `KilledWork
 from __future__ import annotations
 
 import queue
+import socket
 import time
 import uuid
 from importlib.metadata import PackageNotFoundError, version
@@ -38,20 +39,11 @@ class DaskWorkers:
     def __init__(self, address: str, workers: int | None) -> None:
         from distributed import Client
 
+        _probe(address)
         try:
             self._client: Client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
         except (OSError, TimeoutError) as exc:
-            raise EngineError(
-                f"Cannot reach the Dask scheduler at {address} within"
-                f" {CONNECT_TIMEOUT_S:g} s: check that it is running, that the address and"
-                " port are right (a scheduler listens on 8786 unless told otherwise) and"
-                " that no firewall is in between."
-            ) from exc
-        except ValueError as exc:
-            raise EngineError(
-                f"{address!r} is not a Dask scheduler address ({exc}): give it as"
-                " tcp://host:port, e.g. tcp://10.0.0.5:8786."
-            ) from exc
+            raise _unreachable(address, f"no answer within {CONNECT_TIMEOUT_S:g} s") from exc
         try:
             _check_workers(self._client, address)
             threads = sum(self._client.nthreads().values())
@@ -114,6 +106,50 @@ class DaskWorkers:
         except Exception as exc:  # the task could not be unpickled there, say
             return None, one_line(exc), seconds
         return text, error, took
+
+
+def _probe(address: str) -> None:
+    """Check the address and try a plain TCP connection before the client does.
+
+    A scheduler that is not running (connection refused) or a host name that does not
+    resolve is then an error at once, where the client would retry until its timeout;
+    a port where something else listens (the dashboard's 8787, say) is an error after
+    `CONNECT_TIMEOUT_S`, where the client would wait for its handshake for ever. And a
+    client that failed can leave later ones in the same process unable to start.
+    """
+    from distributed.comm import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        from distributed.comm.registry import get_backend
+
+        get_backend(scheme)
+        host, port = parse_host_port(location)
+    except ValueError as exc:
+        raise EngineError(
+            f"{address!r} is not a Dask scheduler address ({exc}): give it as"
+            " tcp://host:port, e.g. tcp://10.0.0.5:8786."
+        ) from exc
+    if scheme != "tcp":
+        return  # tls, ws...: the client's own handshake tells
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S) as probe:
+            first = probe.recv(1)  # a scheduler speaks first: its handshake
+    except TimeoutError as exc:  # the client would wait for ever (distributed 2026.8)
+        raise _unreachable(address, "something listens there but says nothing") from exc
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise _unreachable(address, reason[:1].lower() + reason[1:]) from exc
+    if not first:
+        raise _unreachable(address, "something listens there but hangs up")
+
+
+def _unreachable(address: str, reason: str) -> EngineError:
+    return EngineError(
+        f"Cannot reach the Dask scheduler at {address} ({reason}): check that it is"
+        " running, that the address and port are right (a scheduler listens on 8786"
+        " unless told otherwise) and that no firewall is in between."
+    )
 
 
 def _check_workers(client: Client, address: str) -> None:
