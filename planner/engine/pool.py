@@ -27,7 +27,7 @@ from planner.engine.cluster import DaskWorkers
 from planner.engine.errors import EngineError
 from planner.engine.journal import Journal
 from planner.engine.local import LocalWorkers, default_workers
-from planner.engine.task import NOT_RUN, WORKER_DIED, BatchStatus, Outcome, Task
+from planner.engine.task import NOT_RUN, WORKER_DIED, BatchStatus, Outcome, Task, one_line
 from planner.engine.timeshare import time_share
 
 #: Progress is reported on every change and at least this often (seconds) while waiting.
@@ -144,7 +144,7 @@ class Pool:
         try:
             while True:
                 self._advance(wait=not self._ready)
-                self._notify(force=not self._pending())
+                self._notify()
                 if self._ready:
                     yield self._ready.popleft()
                 elif not self._pending():
@@ -239,7 +239,13 @@ class Pool:
             return
         entry.dispatched = time.monotonic()
         self._running[entry.ticket] = entry
-        self._backend.start(entry.ticket, entry.task, seconds)
+        try:
+            self._backend.start(entry.ticket, entry.task, seconds)
+        except EngineError:
+            raise
+        except Exception as exc:  # this task cannot be sent (not picklable, say): it fails
+            del self._running[entry.ticket]
+            self._finish(entry, None, one_line(exc), 0.0)
 
     def _arrive(self, report: Report) -> None:
         entry = self._running.pop(report.ticket)
@@ -266,14 +272,14 @@ class Pool:
         self._failed += error is not None
         self._ready.append(outcome)
 
-    def _notify(self, *, force: bool = False) -> None:
+    def _notify(self) -> None:
         """Call `progress` when the counts changed, or a tick has passed since."""
         if self._progress is None:
             return
         status = self.status()
         counts = (status.done, status.running, status.failed, status.queued, status.resumed)
         now = time.monotonic()
-        if force or counts != self._shown or now - self._shown_at >= TICK_S:
+        if counts != self._shown or now - self._shown_at >= TICK_S:
             self._shown, self._shown_at = counts, now
             self._progress(status)
 

@@ -71,6 +71,15 @@ def test_a_task_raising_fails_alone_with_one_line() -> None:
     assert all(found[f"sq{x}"].value == tt.square(0, x) for x in range(3))
 
 
+def test_a_task_that_cannot_be_sent_to_a_worker_fails_alone() -> None:
+    local = Task("lambda", "lambda", lambda seconds: {"x": 1})  # not picklable
+    found = by_key(run_tasks([local, *squares(2)], workers=1))
+    assert found["lambda"].value is None
+    assert found["lambda"].error is not None
+    assert "pickle" in found["lambda"].error
+    assert [found[f"sq{x}"].value for x in range(2)] == [tt.square(0, x) for x in range(2)]
+
+
 @pytest.mark.parametrize("how", ["exit", "kill", "segfault"])
 def test_a_task_killing_its_worker_fails_and_loses_no_other(tmp_path: Path, how: str) -> None:
     die = Task("die", "die", functools.partial(tt.die, how=how, marks=str(tmp_path)))
