@@ -108,3 +108,16 @@ def test_workers_without_this_planner_version_are_named() -> None:
         _check_workers(WorkersWith(a=mine, b="0.0.9"), "tcp://s:8786")  # type: ignore[arg-type]
     with pytest.raises(EngineError, match="has no partnership-planner installed"):
         _check_workers(WorkersWith(a=ModuleNotFoundError("planner")), "tcp://s:8786")  # type: ignore[arg-type]
+
+
+def test_tasks_submitted_while_iterating_run_on_the_cluster_too(dask_scheduler: str) -> None:
+    """As the frontier does: each chain's next solve is submitted when the last one ends."""
+    seen = []
+    with Pool(scheduler=dask_scheduler) as pool:
+        pool.submit(Task("sq0", "x=0", functools.partial(tt.square, x=0)))
+        for outcome in pool.outcomes():
+            seen.append(outcome.value)
+            if len(seen) < 4:
+                x = len(seen)
+                pool.submit(Task(f"sq{x}", f"x={x}", functools.partial(tt.square, x=x)))
+    assert seen == [tt.square(0, x) for x in range(4)]
