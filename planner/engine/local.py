@@ -9,6 +9,10 @@ Why these choices:
   executor, and the pool re-runs them one at a time, which names the culprit.
 - Ctrl-C must stop solves promptly: workers ignore SIGINT (the parent decides), and an
   abort terminates them rather than waiting for running solves to end.
+- The standard library's executor, with two workarounds: every worker is started with
+  its executor (`_start_all`), and before Python 3.14 terminating running calls needs
+  its private process map (`_terminate`). loky (joblib's executor) does both out of the
+  box, but would be one more dependency for two small functions.
 """
 
 from __future__ import annotations
@@ -76,7 +80,7 @@ class _Dispatch:
 
 
 class LocalWorkers:
-    """`workers` worker processes, started on first use and after a worker died."""
+    """`workers` worker processes, all started on first use and again after one died."""
 
     def __init__(self, workers: int) -> None:
         self.slots = workers
