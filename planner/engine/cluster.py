@@ -132,14 +132,24 @@ def _probe(address: str) -> None:
         ) from exc
     if scheme != "tcp":
         return  # tls, ws...: the client's own handshake tells
+    started = time.monotonic()
     try:
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S) as probe:
-            first = probe.recv(1)  # a scheduler speaks first: its handshake
-    except TimeoutError as exc:  # the client would wait for ever (distributed 2026.8)
-        raise _unreachable(address, "something listens there but says nothing") from exc
+        probe = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S)
+    except TimeoutError as exc:  # no answer at all: a host that is down, a dropping firewall
+        raise _unreachable(address, "no answer to a connection within a few seconds") from exc
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise _unreachable(address, reason[:1].lower() + reason[1:]) from exc
+    with probe:
+        # One bound for the whole probe, connection included.
+        probe.settimeout(max(0.5, CONNECT_TIMEOUT_S - (time.monotonic() - started)))
+        try:
+            first = probe.recv(1)  # a scheduler speaks first: its handshake
+        except TimeoutError as exc:  # the client would wait for ever (distributed 2026.8)
+            raise _unreachable(address, "something listens there but says nothing") from exc
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise _unreachable(address, reason[:1].lower() + reason[1:]) from exc
     if not first:
         raise _unreachable(address, "something listens there but hangs up")
 
