@@ -22,7 +22,7 @@ import time
 import warnings
 from collections.abc import Callable, Collection
 from dataclasses import replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -356,9 +356,7 @@ class _Ranking:
     def _reach(self, k: int) -> SolveResult | None:
         """Rank k's reach stage, with rank k-1's tie-break settled (if it ran in the lane);
         None when ranking stops there."""
-        first = reach_stage(
-            self.pm, self.solver, hint=self._hint(), watch=self.watching.get("watch")
-        )
+        first = reach_stage(self.pm, self.solver, **self._reach_options())
         if self.pending is None:
             return first
         speculated = self.pending
@@ -373,7 +371,7 @@ class _Ranking:
             self._cut(plan.options)
             if self._short_plan():
                 return None
-            first = reach_stage(self.pm, self.solver, watch=self.watching.get("watch"))
+            first = reach_stage(self.pm, self.solver, **self._reach_options())
         return self._narrowed(first)
 
     def _narrowed(self, first: SolveResult) -> SolveResult:
@@ -413,14 +411,15 @@ class _Ranking:
         self.pm, self.solver = narrowed, solver
         for plan in self.plans:
             self._cut(plan.options)
-        return reach_stage(
-            self.pm, self.solver, hint=self._hint(), watch=self.watching.get("watch")
-        )
+        return reach_stage(self.pm, self.solver, **self._reach_options())
 
-    def _hint(self) -> tuple[str, ...]:
-        """The start's options while rank 1 is sought, none after (later ranks are cut off
-        from plan 1, which the hint most likely is)."""
-        return () if self.plans or self.pending is not None else self.hint
+    def _reach_options(self) -> dict[str, Any]:
+        """`reach_stage`'s keyword arguments: the watch when someone listens, and the hint
+        while rank 1 is sought (later ranks are cut off from plan 1, which it most likely is)."""
+        options: dict[str, Any] = dict(self.watching)
+        if self.hint and not self.plans and self.pending is None:
+            options["hint"] = self.hint
+        return options
 
     def _settle_lane(self, rank: int) -> Plan:
         """Wait for the lane's tie-break of `rank` and keep its plan."""
