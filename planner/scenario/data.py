@@ -45,6 +45,7 @@ class Settings:
     min_plan_difference: int = 1
     time_limit_s: float = 60.0
     mip_gap: float = 0.0
+    explain_time_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)

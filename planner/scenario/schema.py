@@ -208,6 +208,15 @@ SETTINGS: tuple[Column, ...] = (
         lo=0,
         unit=FRACTION,
     ),
+    Column(
+        "explain_time_s",
+        Kind.NUMBER,
+        "wall-clock limit for the explanations of plan 1, after the plans are found",
+        default=60.0,
+        lo=0,
+        lo_strict=True,
+        unit="seconds",
+    ),
 )
 
 SHEETS: tuple[Sheet, ...] = (

@@ -21,7 +21,7 @@ from planner.workbook.validation import load_scenario, parse_set_options
 SETTINGS_LIST = (
     "one of the settings budget, home_country, currency, reach_unit, min_partner_trust, "
     "min_average_trust, max_foreign_share, max_country_share, max_cofinance_share, plans, "
-    "min_plan_difference, time_limit_s, mip_gap"
+    "min_plan_difference, time_limit_s, mip_gap, explain_time_s"
 )
 
 
