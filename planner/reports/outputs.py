@@ -1,4 +1,5 @@
-"""Write a run's results: plans.json, plans.xlsx and, when infeasible, diagnosis.txt.
+"""Write a run's results: plans.json, plans.xlsx, scenario.json and, when infeasible,
+diagnosis.txt.
 
 All files are first written under temporary names in the output folder and
 only then moved into place, one quick rename each, so a reader never finds a
@@ -25,6 +26,7 @@ from planner.checks.screening import Screened
 from planner.plan import PlanSet
 from planner.reports.plans_json import plans_document
 from planner.reports.plans_xlsx import RunInfo, write_plans_xlsx
+from planner.reports.scenario_json import scenario_document
 from planner.scenario.data import Scenario
 
 #: Seconds writing the outputs takes per option of the scenario: measured 2.4-3.4 s
@@ -63,7 +65,10 @@ def write_outputs(
         text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
         (staging / "plans.json").write_text(text, encoding="utf-8")
         write_plans_xlsx(staging / "plans.xlsx", scenario, planset, screened, run)
-        names = ["plans.json", "plans.xlsx"]
+        # The scenario as solved, for `planner compare` and `planner verify` (SPEC §7).
+        scenario_text = json.dumps(scenario_document(scenario), ensure_ascii=False)
+        (staging / "scenario.json").write_text(scenario_text + "\n", encoding="utf-8")
+        names = ["plans.json", "plans.xlsx", "scenario.json"]
         if planset.diagnosis:
             (staging / "diagnosis.txt").write_text(planset.diagnosis + "\n", encoding="utf-8")
             names.append("diagnosis.txt")

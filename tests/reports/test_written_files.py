@@ -66,6 +66,7 @@ def test_written_files_get_the_mode_the_umask_implies(tmp_path: Path, umask: int
         "scenario.xlsx",
         "results/plans.json",
         "results/plans.xlsx",
+        "results/scenario.json",
         "results/diagnosis.txt",
     }
     want = 0o666 & ~umask
@@ -79,6 +80,7 @@ def test_written_files_get_the_mode_the_umask_implies(tmp_path: Path, umask: int
         "diagnosis.txt",
         "plans.json",
         "plans.xlsx",
+        "scenario.json",
     ]
 
 
@@ -105,7 +107,12 @@ def test_writing_never_sets_the_umask(tmp_path: Path, no_umask: None) -> None:
     write_template(tmp_path / "template.xlsx")
     planset = PlanSet(scenario.name, RunStatus.INFEASIBLE, 1.0, (), "", "limits conflict")
     written = write_outputs(tmp_path / "out", scenario, planset, (), _run(scenario))
-    assert [p.name for p in written] == ["plans.json", "plans.xlsx", "diagnosis.txt"]
+    assert [p.name for p in written] == [
+        "plans.json",
+        "plans.xlsx",
+        "scenario.json",
+        "diagnosis.txt",
+    ]
     assert stat.S_ISREG(os.stat(tmp_path / "template.xlsx").st_mode)
 
 

@@ -48,7 +48,11 @@ def test_every_scenario_gets_the_run_folder_solve_writes(batch: tuple[list, Path
     for run in runs:
         folder = out / f"example-{run.scenario}"
         assert run.folder == str(folder) and run.status == "optimal"
-        assert sorted(p.name for p in folder.iterdir()) == ["plans.json", "plans.xlsx"]
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "plans.json",
+            "plans.xlsx",
+            "scenario.json",
+        ]
         document = json.loads((folder / "plans.json").read_text(encoding="utf-8"))
         assert document == run.plans
         scenario = None if run.scenario == "base" else run.scenario
