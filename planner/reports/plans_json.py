@@ -64,8 +64,12 @@ def plans_document(
 
     `screened` lists the options screened out (as `check_before_solve` found
     them); offers screened out (`never`) are screened here from the scenario,
-    which alone decides them, so every caller's document lists them.
+    which alone decides them, so every caller's document lists them. Each plan
+    carries its `segments` (`planner.reports.segments`).
     """
+    # Here, not at the top: segments uses this module's `clean_number`.
+    from planner.reports.segments import plan_segments
+
     settings = {
         k: (clean_number(v) if isinstance(v, float) else v)
         for k, v in asdict(scenario.settings).items()
@@ -76,7 +80,9 @@ def plans_document(
         "status": str(planset.status),
         "max_weighted_reach": clean_number(planset.max_weighted_reach),
         "message": planset.message,
-        "plans": [plan_document(p) for p in planset.plans],
+        "plans": [
+            {**plan_document(p), "segments": plan_segments(scenario, p)} for p in planset.plans
+        ],
         "diagnosis": planset.diagnosis,
         "screened": [{"option": s.option_id, "reason": s.reason} for s in screened],
         "screened_offers": [
