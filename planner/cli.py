@@ -791,6 +791,39 @@ def frontier(
     return _run_batch(out_dir, work)
 
 
+# --- analysts: a run re-checked, two runs compared (SPEC §7) ---------------------------
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("workbook", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@_guarded
+def verify(run: Path, workbook: Path | None) -> int:
+    """Re-check every plan of a run folder against its scenario, without the solver.
+
+    Plans are read from RUN/plans.json as they are (edited by hand or not): options,
+    offers and co-financing amounts; each broken limit is named with by how much, and
+    each written figure that differs from the recomputed one. The scenario is
+    RUN/scenario.json, or WORKBOOK (with the run's scenario and settings) when given.
+    Exit status: 0 every plan holds, 2 a plan breaks a limit or bad input.
+
+    Example: planner verify outputs/example
+    """
+    from planner.compare.runs import read_run
+    from planner.compare.verify_run import scenario_to_verify, verify_lines, verify_run
+
+    found = read_run(run)
+    checks = verify_run(found, scenario_to_verify(found, workbook))
+    for line in verify_lines(checks):
+        click.echo(line)
+    broken = [c for c in checks if not c.ok]
+    if broken:
+        click.echo(f"{len(broken)} of {len(checks)} plan(s) do not hold.", err=True)
+        return EXIT_INPUT
+    click.echo(f"All {len(checks)} plan(s) hold.")
+    return EXIT_OK
+
+
 class _ForgivingStream(io.TextIOWrapper):
     """A standard stream that goes quiet, instead of raising, once it cannot be written.
 
