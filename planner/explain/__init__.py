@@ -4,3 +4,7 @@ option and each limit is worth, as intervals that always hold the true value.
 Integer models have no useful dual prices, so a plan is explained by re-solving
 changed scenarios, through `planner.engine`, within `explain_time_s`.
 """
+
+from planner.explain.explain import STEP_SHARE, explain_plan
+
+__all__ = ["STEP_SHARE", "explain_plan"]
