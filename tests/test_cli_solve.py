@@ -125,7 +125,15 @@ def test_plans_json_follows_the_contract(example_run: tuple[int, str, Path]) -> 
 def test_plans_xlsx_has_every_sheet(example_run: tuple[int, str, Path]) -> None:
     _, _, out = example_run
     wb = openpyxl.load_workbook(out / "plans.xlsx")
-    assert wb.sheetnames == ["Summary", "Plans", "Markets", "CoFinancing", "Screened", "Run"]
+    assert wb.sheetnames == [
+        "Summary",
+        "Plans",
+        "Markets",
+        "CoFinancing",
+        "Segments",
+        "Screened",
+        "Run",
+    ]
     summary = wb["Summary"]
     assert summary["A2"].value == 1
     assert summary._charts, "the Summary sheet carries a chart of the plans"

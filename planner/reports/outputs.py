@@ -1,5 +1,5 @@
-"""Write a run's results: plans.json, plans.xlsx, scenario.json and, when infeasible,
-diagnosis.txt.
+"""Write a run's results: plans.json, plans.xlsx, scenario.json, report.html and, when
+infeasible, diagnosis.txt.
 
 All files are first written under temporary names in the output folder and
 only then moved into place, one quick rename each, so a reader never finds a
@@ -26,6 +26,7 @@ from planner.checks.screening import Screened
 from planner.plan import PlanSet
 from planner.reports.plans_json import plans_document
 from planner.reports.plans_xlsx import RunInfo, write_plans_xlsx
+from planner.reports.report_html import write_report_html
 from planner.reports.scenario_json import scenario_document
 from planner.scenario.data import Scenario
 
@@ -68,7 +69,9 @@ def write_outputs(
         # The scenario as solved, for `planner compare` and `planner verify` (SPEC §7).
         scenario_text = json.dumps(scenario_document(scenario), ensure_ascii=False)
         (staging / "scenario.json").write_text(scenario_text + "\n", encoding="utf-8")
-        names = ["plans.json", "plans.xlsx", "scenario.json"]
+        # For people: the page of SPEC §5-§6, from the same document (no solver, no network).
+        write_report_html(staging / "report.html", doc, scenario, run)
+        names = ["plans.json", "plans.xlsx", "scenario.json", "report.html"]
         if planset.diagnosis:
             (staging / "diagnosis.txt").write_text(planset.diagnosis + "\n", encoding="utf-8")
             names.append("diagnosis.txt")

@@ -1,11 +1,16 @@
 """plans.xlsx: the ranked plans for people (analysts comparing alternatives).
 
-Sheets: Summary (one row per plan, with a chart of reach against net spend),
+Sheets: Summary (one row per plan, with a chart of weighted reach by plan),
 Plans (partnership × plan), Markets (reach per plan and which required layers
-are met), CoFinancing (offers taken, amount drawn, cap use), Screened (options
-and offers left out before solving, and why) and Run (input file and its SHA-256, every
-setting used, versions, status, times). Every string from the workbook is
-written as text, never as a formula.
+are met, with a chart of plan 1's reach against addressable), CoFinancing (offers
+taken, amount drawn, cap use), Segments (each plan's weighted reach and spend by
+layer, region and origin, with a chart of plan 1's spend by layer, domestic and
+foreign), Screened (options and offers left out before solving, and why) and Run
+(input file and its SHA-256, every setting used, versions, status, times). Every
+string from the workbook is written as text, never as a formula.
+
+Every sheet keeps its header row frozen and prints landscape, fitted to the page
+width, with the header row repeated on each page.
 
 Each sheet is first described as plain data (`SheetData`), then written by
 XlsxWriter, a streaming writer: at 50,000 options (thousands of screened
@@ -18,15 +23,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import xlsxwriter
 
 from planner.checks.screening import Screened, screen_offers
 from planner.plan import PlanSet
 from planner.reports.plans_json import clean_number
+from planner.reports.segments import plan_segments
 from planner.scenario.data import Scenario
 
 HEADER_COLOR = "#305496"
+#: Foreign spend in charts (report.html uses the same two colours).
+CONTRAST_COLOR = "#E07B39"
+CEILING_COLOR = "#DCE3F0"
+#: Most markets in the chart of plan 1's reach (the sheet lists every one).
+MARKET_CHART_ROWS = 40
 MONEY = "#,##0.00"
 REACH = "#,##0.00"
 PERCENT = "0.0%"
@@ -47,6 +59,33 @@ class RunInfo:
     command: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ChartSeries:
+    """One series of a chart: a column of the sheet's rows (0-based column, rows from the
+    first data row), labelled by its header, with categories from another column."""
+
+    column: int
+    categories: int
+    rows: int
+    color: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChartSpec:
+    """A native chart of a sheet's own table, as plain data."""
+
+    kind: str
+    """XlsxWriter chart type: "column" or "bar"."""
+    title: str
+    series: tuple[ChartSeries, ...]
+    stacked: bool = False
+    overlap: int | None = None
+    """100 draws each series over the last (a value over its ceiling)."""
+    value_axis: str = ""
+    beside: bool = False
+    """Placed right of the table (narrow tables) instead of below it."""
+
+
 @dataclass(slots=True)
 class SheetData:
     """One report sheet as plain data: what to show, not how to write it."""
@@ -58,11 +97,10 @@ class SheetData:
     """Number format by column header."""
     notes: list[str] = field(default_factory=list)
     """Lines shown below the table."""
-    chart: bool = False
-    """Summary only: a chart of weighted reach and net spend by plan."""
+    charts: list[ChartSpec] = field(default_factory=list)
 
 
-def _summary(scenario: Scenario, planset: PlanSet) -> SheetData:
+def _summary(scenario: Scenario, planset: PlanSet, segments: Sequence[dict[str, Any]]) -> SheetData:
     s = scenario.settings
     partners = scenario.partner_of()
     options = {o.option_id: o for o in scenario.options}
@@ -74,7 +112,7 @@ def _summary(scenario: Scenario, planset: PlanSet) -> SheetData:
         f"net spend, {s.currency}",
         f"gross spend, {s.currency}",
         f"co-financing drawn, {s.currency}",
-        "leverage (co-financing per net unit)",
+        "leverage (co-financing per unit of own spend)",
         f"fees, {s.currency}",
         "average trust",
         "foreign share",
@@ -87,7 +125,7 @@ def _summary(scenario: Scenario, planset: PlanSet) -> SheetData:
         "bound",
     ]
     rows = []
-    for p in planset.plans:
+    for p, seg in zip(planset.plans, segments, strict=True):
         foreign = sum(scenario.is_foreign(partners[options[o].partner_id]) for o in p.options)
         rows.append(
             [
@@ -97,7 +135,7 @@ def _summary(scenario: Scenario, planset: PlanSet) -> SheetData:
                 p.net_spend,
                 p.gross_spend,
                 p.cofinanced,
-                p.cofinanced / p.net_spend if p.net_spend > 0 else None,
+                seg["leverage"],
                 p.fees,
                 p.average_trust,
                 p.foreign_share,
@@ -119,12 +157,18 @@ def _summary(scenario: Scenario, planset: PlanSet) -> SheetData:
             "foreign share": PERCENT,
             "gap": "0.00%",
             "average trust": TRUST,
-            "leverage (co-financing per net unit)": "0.00",
+            "leverage (co-financing per unit of own spend)": "0.00",
         }
     )
     notes = [f"Scenario {planset.scenario}: {planset.status}"]
     notes += [text for text in (planset.message, planset.diagnosis) if text]
-    return SheetData("Summary", header, rows, formats, notes, chart=bool(rows))
+    charts = []
+    if rows:
+        reach = ChartSeries(1, 0, len(rows), HEADER_COLOR)
+        charts.append(
+            ChartSpec("column", "Weighted reach by plan", (reach,), value_axis="weighted reach")
+        )
+    return SheetData("Summary", header, rows, formats, notes, charts)
 
 
 def _plans(scenario: Scenario, planset: PlanSet) -> SheetData:
@@ -206,7 +250,20 @@ def _markets(scenario: Scenario, planset: PlanSet) -> SheetData:
         rows.append(row)
     formats = {h: REACH for h in header if h.endswith("reach") or h.startswith("addressable")}
     formats.update({h: PERCENT for h in header if h.endswith("share")})
-    return SheetData("Markets", header, rows, formats)
+    charts = []
+    if planset.plans and rows:
+        shown = min(len(rows), MARKET_CHART_ROWS)
+        more = f" (first {shown} of {len(rows)} markets)" if shown < len(rows) else ""
+        charts.append(
+            ChartSpec(
+                "bar",
+                f"Plan 1: reach by market against addressable{more}",
+                (ChartSeries(4, 1, shown, CEILING_COLOR), ChartSeries(6, 1, shown, HEADER_COLOR)),
+                overlap=100,
+                value_axis=unit,
+            )
+        )
+    return SheetData("Markets", header, rows, formats, charts=charts)
 
 
 def _cofinancing(scenario: Scenario, planset: PlanSet) -> SheetData:
@@ -246,6 +303,67 @@ def _cofinancing(scenario: Scenario, planset: PlanSet) -> SheetData:
             )
     formats = {"share": PERCENT, "cap": MONEY, "drawn": MONEY, "cap used": PERCENT, "fee": MONEY}
     return SheetData("CoFinancing", header, rows, formats)
+
+
+def _segments(
+    scenario: Scenario, planset: PlanSet, segments: Sequence[dict[str, Any]]
+) -> SheetData:
+    """Each plan's segments (`planner.reports.segments`), plan 1's layers first, so the
+    chart of its spend by layer reads one block of rows."""
+    currency = scenario.settings.currency
+    header = [
+        "plan",
+        "by",
+        "segment",
+        "weighted reach",
+        f"spend, {currency}",
+        f"domestic spend, {currency}",
+        f"foreign spend, {currency}",
+    ]
+    rows: list[list[object]] = []
+    first_layers = 0
+    for p, seg in zip(planset.plans, segments, strict=True):
+        for x in seg["by_layer"]:
+            rows.append(
+                [
+                    p.rank,
+                    "layer",
+                    x["layer"],
+                    x["weighted_reach"],
+                    x["spend"],
+                    x["domestic_spend"],
+                    x["foreign_spend"],
+                ]
+            )
+        if p.rank == planset.plans[0].rank:
+            first_layers = len(rows)
+        for x in seg["by_region"]:
+            rows.append([p.rank, "region", x["region"], x["weighted_reach"], x["spend"]])
+        for x in seg["by_origin"]:
+            rows.append([p.rank, "origin", x["origin"], x["weighted_reach"], x["spend"]])
+    formats = {h: MONEY for h in header if currency in h}
+    formats["weighted reach"] = REACH
+    notes = [
+        "Spend is gross cost. A region's spend counts every option operating there. The reach"
+        " of a layer or origin is what its options reach on their own: segments overlap, so"
+        " they need not add up to the plan's weighted reach."
+    ]
+    charts = []
+    if first_layers:
+        charts.append(
+            ChartSpec(
+                "bar",
+                "Plan 1: gross spend by layer, domestic and foreign",
+                (
+                    ChartSeries(5, 2, first_layers, HEADER_COLOR),
+                    ChartSeries(6, 2, first_layers, CONTRAST_COLOR),
+                ),
+                stacked=True,
+                value_axis=currency,
+                beside=True,
+            )
+        )
+    return SheetData("Segments", header, rows, formats, notes, charts)
 
 
 def _screened(scenario: Scenario, screened: Sequence[Screened]) -> SheetData:
@@ -288,6 +406,10 @@ def _write_sheet(book: xlsxwriter.Workbook, sheet: SheetData, styles: dict[str, 
     # Layout first: in streaming (constant-memory) mode rows are written once, in order.
     ws.freeze_panes(1, 1)
     ws.set_row(0, 32)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)  # as wide as one page, as many pages long as needed
+    ws.repeat_rows(0)
+    ws.set_footer("&L&A&RPage &P of &N")
     for j, name in enumerate(sheet.header):
         sample = [len(str(r[j])) for r in sheet.rows[:200] if j < len(r) and r[j] is not None]
         ws.set_column(j, j, min(max(10, max([len(name), *sample]) + 2), 48))
@@ -313,20 +435,48 @@ def _write_sheet(book: xlsxwriter.Workbook, sheet: SheetData, styles: dict[str, 
                 ws.write_number(i, j, 0.0 if number is None else number, column_styles[j])
     for k, note in enumerate(sheet.notes):
         ws.write_string(len(sheet.rows) + 2 + k, 0, note)
-    if sheet.chart:
-        n = len(sheet.rows)
-        chart = book.add_chart({"type": "column"})
-        for col in (1, 3):  # weighted reach, net spend
-            chart.add_series(
-                {
-                    "name": [sheet.name, 0, col],
-                    "categories": [sheet.name, 1, 0, n, 0],
-                    "values": [sheet.name, 1, col, n, col],
-                }
-            )
-        chart.set_title({"name": "Weighted reach and net spend by plan"})
-        chart.set_x_axis({"name": "plan rank"})
-        ws.insert_chart(n + 2 + len(sheet.notes) + 1, 1, chart)
+    below = len(sheet.rows) + 2 + len(sheet.notes) + 1
+    for spec in sheet.charts:
+        chart = _chart(book, sheet, spec)
+        if spec.beside:
+            ws.insert_chart(1, len(sheet.header) + 1, chart)
+        else:
+            ws.insert_chart(below, 1, chart)
+            below += 22
+
+
+def _chart(book: xlsxwriter.Workbook, sheet: SheetData, spec: ChartSpec) -> Any:
+    options: dict[str, str] = {"type": spec.kind}
+    if spec.stacked:
+        options["subtype"] = "stacked"
+    chart = book.add_chart(options)
+    for series in spec.series:
+        values: dict[str, Any] = {
+            "name": [sheet.name, 0, series.column],
+            "categories": [sheet.name, 1, series.categories, series.rows, series.categories],
+            "values": [sheet.name, 1, series.column, series.rows, series.column],
+            "fill": {"color": series.color},
+            "border": {"none": True},
+        }
+        if spec.overlap is not None:
+            values["overlap"] = spec.overlap
+            values["gap"] = 60
+        chart.add_series(values)
+    chart.set_title({"name": spec.title, "name_font": {"size": 12, "bold": True}})
+    if spec.kind == "bar":  # categories run down: first row on top, as in the table
+        chart.set_y_axis({"reverse": True})
+        chart.set_x_axis({"name": spec.value_axis, "major_gridlines": {"visible": True}})
+        height = max(288, 60 + 18 * spec.series[0].rows)
+        chart.set_size({"width": 720, "height": height})
+    else:
+        chart.set_x_axis({"name": "plan"})
+        chart.set_y_axis({"name": spec.value_axis})
+        chart.set_size({"width": 720, "height": 320})
+    if len(spec.series) == 1:
+        chart.set_legend({"none": True})
+    else:
+        chart.set_legend({"position": "top"})
+    return chart
 
 
 def write_plans_xlsx(
@@ -337,11 +487,13 @@ def write_plans_xlsx(
     run: RunInfo,
 ) -> None:
     """Write the report to `path` (callers make the write atomic)."""
+    segments = [plan_segments(scenario, p) for p in planset.plans]
     sheets = [
-        _summary(scenario, planset),
+        _summary(scenario, planset, segments),
         _plans(scenario, planset),
         _markets(scenario, planset),
         _cofinancing(scenario, planset),
+        _segments(scenario, planset, segments),
         _screened(scenario, screened),
         _run(scenario, run),
     ]

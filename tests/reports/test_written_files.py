@@ -67,6 +67,7 @@ def test_written_files_get_the_mode_the_umask_implies(tmp_path: Path, umask: int
         "results/plans.json",
         "results/plans.xlsx",
         "results/scenario.json",
+        "results/report.html",
         "results/diagnosis.txt",
     }
     want = 0o666 & ~umask
@@ -80,6 +81,7 @@ def test_written_files_get_the_mode_the_umask_implies(tmp_path: Path, umask: int
         "diagnosis.txt",
         "plans.json",
         "plans.xlsx",
+        "report.html",
         "scenario.json",
     ]
 
@@ -111,6 +113,7 @@ def test_writing_never_sets_the_umask(tmp_path: Path, no_umask: None) -> None:
         "plans.json",
         "plans.xlsx",
         "scenario.json",
+        "report.html",
         "diagnosis.txt",
     ]
     assert stat.S_ISREG(os.stat(tmp_path / "template.xlsx").st_mode)

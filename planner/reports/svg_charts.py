@@ -1,0 +1,221 @@
+"""Charts for report.html as inline SVG, drawn here: no library, no script, no network.
+
+Three shapes cover the report: horizontal bars (reach by plan), bars against a
+ceiling (reach by market against addressable) and stacked bars (spend by layer,
+domestic and foreign). Each returns `Markup` (an SVG element) that a Jinja2
+template inserts as is; every piece of text in it (labels from the workbook,
+titles, units) is escaped here, so a market named `<script>` stays text. A
+plotting library would add a dependency and, for matplotlib, fonts and a
+renderer, for a handful of rectangles; SVG drawn by hand also stays crisp when
+printed and searchable in the page.
+
+Sizes are in CSS pixels; the SVG scales to the width of its container
+(`viewBox`, `width="100%"`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+WIDTH = 760
+LABEL_WIDTH = 190
+VALUE_WIDTH = 110
+ROW = 22
+BAR = 14
+TOP = 8
+AXIS = 40
+FONT = "font-family:inherit;font-size:12px"
+
+#: House colours: the plans.xlsx header blue, and a warm contrast for foreign spend.
+PRIMARY = "#305496"
+CONTRAST = "#E07B39"
+CEILING = "#DCE3F0"
+GRID = "#E5E7EB"
+TEXT = "#1F2937"
+MUTED = "#6B7280"
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One named part of a stacked bar, with its colour."""
+
+    name: str
+    color: str
+
+
+def nice_ticks(top: float, count: int = 5) -> list[float]:
+    """Round axis ticks from 0 to at least `top` (1, 2, 2.5 or 5 times a power of ten)."""
+    if not math.isfinite(top) or top <= 0:
+        return [0.0, 1.0]
+    raw = top / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    ticks = [0.0]
+    while ticks[-1] < top - 1e-12 * top:
+        ticks.append(round(ticks[-1] + step, 12))
+    return ticks
+
+
+def format_number(value: float) -> str:
+    """A value as a chart labels it: thousands separated, at most one decimal."""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 1 or value == 0:
+        return f"{value:,.1f}"
+    return f"{value:.2g}"
+
+
+def _short(text: str, limit: int = 28) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _frame(
+    title: str, rows: int, ticks: list[float], unit: str, legend: Sequence[Series]
+) -> tuple[list[str], float, float]:
+    """Opening of a chart: heading, gridlines and axis labels; returns the parts,
+    the height and the pixels per unit of value."""
+    plot = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    legend_height = 20 if legend else 0
+    height = TOP + legend_height + rows * ROW + AXIS
+    scale = plot / ticks[-1]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'viewBox="0 0 {WIDTH} {height}" width="100%" style="max-width:{WIDTH}px;{FONT}" '
+        f'aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+    ]
+    x = LABEL_WIDTH
+    for item in legend:
+        parts.append(
+            f'<rect x="{x}" y="{TOP}" width="12" height="12" rx="2" fill="{escape(item.color)}"/>'
+        )
+        parts.append(f'<text x="{x + 16}" y="{TOP + 10}" fill="{TEXT}">{escape(item.name)}</text>')
+        x += 28 + 7 * len(item.name)
+    base = TOP + legend_height
+    bottom = base + rows * ROW
+    for tick in ticks:
+        tx = LABEL_WIDTH + tick * scale
+        parts.append(
+            f'<line x1="{tx:.1f}" y1="{base}" x2="{tx:.1f}" y2="{bottom}" stroke="{GRID}"/>'
+        )
+        parts.append(
+            f'<text x="{tx:.1f}" y="{bottom + 15}" text-anchor="middle" fill="{MUTED}">'
+            f"{escape(format_number(tick))}</text>"
+        )
+    if unit:
+        parts.append(
+            f'<text x="{LABEL_WIDTH + ticks[-1] * scale:.1f}" y="{bottom + 32}" '
+            f'text-anchor="end" fill="{MUTED}">{escape(unit)}</text>'
+        )
+    return parts, base, scale
+
+
+def _label(parts: list[str], y: float, label: str) -> None:
+    full = escape(label)
+    parts.append(
+        f'<text class="label" x="{LABEL_WIDTH - 8}" y="{y + BAR - 3}" text-anchor="end" '
+        f'fill="{TEXT}"><title>{full}</title>{escape(_short(label))}</text>'
+    )
+
+
+def horizontal_bars(
+    rows: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    unit: str = "",
+    color: str = PRIMARY,
+    notes: Sequence[str] | None = None,
+) -> Markup:
+    """One bar per row (label, value), with the value (and its note, if any) beside it."""
+    top = max([v for _, v in rows if math.isfinite(v)] + [0.0])
+    parts, base, scale = _frame(title, len(rows), nice_ticks(top), unit, ())
+    for i, (label, value) in enumerate(rows):
+        y = base + i * ROW + (ROW - BAR) / 2
+        width = max(0.0, value) * scale if math.isfinite(value) else 0.0
+        _label(parts, y, label)
+        parts.append(
+            f'<rect class="bar" x="{LABEL_WIDTH}" y="{y:.1f}" width="{width:.1f}" '
+            f'height="{BAR}" rx="2" fill="{escape(color)}"/>'
+        )
+        text = format_number(value)
+        if notes and notes[i]:
+            text += f"  {notes[i]}"
+        parts.append(
+            f'<text x="{LABEL_WIDTH + width + 6:.1f}" y="{y + BAR - 3:.1f}" fill="{TEXT}">'
+            f"{escape(text)}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def bars_against_ceiling(
+    rows: Sequence[tuple[str, float, float]],
+    *,
+    title: str,
+    unit: str = "",
+    names: tuple[str, str] = ("reached", "addressable"),
+    notes: Sequence[str] | None = None,
+) -> Markup:
+    """One bar per row (label, value, ceiling): the ceiling pale, the value over it,
+    and the share of the ceiling reached (and the row's note, if any) beside them."""
+    top = max([x for _, v, c in rows for x in (v, c) if math.isfinite(x)] + [0.0])
+    legend = (Series(names[0], PRIMARY), Series(names[1], CEILING))
+    parts, base, scale = _frame(title, len(rows), nice_ticks(top), unit, legend)
+    for i, (label, value, ceiling) in enumerate(rows):
+        y = base + i * ROW + (ROW - BAR) / 2
+        _label(parts, y, label)
+        full = max(0.0, ceiling) * scale
+        got = min(max(0.0, value), max(0.0, ceiling)) * scale
+        parts.append(
+            f'<rect x="{LABEL_WIDTH}" y="{y:.1f}" width="{full:.1f}" height="{BAR}" rx="2" '
+            f'fill="{CEILING}"/>'
+        )
+        parts.append(
+            f'<rect class="bar" x="{LABEL_WIDTH}" y="{y:.1f}" width="{got:.1f}" '
+            f'height="{BAR}" rx="2" fill="{PRIMARY}"/>'
+        )
+        text = format_number(value) + (f" ({value / ceiling:.0%})" if ceiling > 0 else "")
+        if notes and notes[i]:
+            text += f"  {notes[i]}"
+        parts.append(
+            f'<text x="{LABEL_WIDTH + max(full, got) + 6:.1f}" y="{y + BAR - 3:.1f}" '
+            f'fill="{TEXT}">{escape(text)}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def stacked_bars(
+    rows: Sequence[tuple[str, Sequence[float]]],
+    series: Sequence[Series],
+    *,
+    title: str,
+    unit: str = "",
+) -> Markup:
+    """One bar per row (label, values), its parts in the order and colours of `series`,
+    the total beside it."""
+    totals = [sum(max(0.0, v) for v in values) for _, values in rows]
+    parts, base, scale = _frame(title, len(rows), nice_ticks(max([*totals, 0.0])), unit, series)
+    for i, (label, values) in enumerate(rows):
+        y = base + i * ROW + (ROW - BAR) / 2
+        _label(parts, y, label)
+        x = float(LABEL_WIDTH)
+        for value, part in zip(values, series, strict=True):
+            width = max(0.0, value) * scale
+            if width > 0:
+                parts.append(
+                    f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" '
+                    f'height="{BAR}" fill="{escape(part.color)}">'
+                    f"<title>{escape(f'{part.name}: {format_number(value)}')}</title></rect>"
+                )
+            x += width
+        parts.append(
+            f'<text x="{x + 6:.1f}" y="{y + BAR - 3:.1f}" fill="{TEXT}">'
+            f"{escape(format_number(totals[i]))}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
