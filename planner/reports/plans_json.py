@@ -55,6 +55,17 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     }
 
 
+def core_index(planset: PlanSet) -> dict[str, float]:
+    """SPEC §6 `core_index`: for every option in any returned plan, the share of the returned
+    plans containing it (1: a core option, in every plan), ids in code-point order."""
+    plans = planset.plans
+    counts: dict[str, int] = {}
+    for p in plans:
+        for o in set(p.options):
+            counts[o] = counts.get(o, 0) + 1
+    return {o: counts[o] / len(plans) for o in sorted(counts)}
+
+
 def plans_document(
     scenario: Scenario,
     planset: PlanSet,
@@ -80,6 +91,7 @@ def plans_document(
         "status": str(planset.status),
         "max_weighted_reach": clean_number(planset.max_weighted_reach),
         "message": planset.message,
+        "core_index": {o: clean_number(v) for o, v in core_index(planset).items()},
         "plans": [
             {**plan_document(p), "segments": plan_segments(scenario, p)} for p in planset.plans
         ],
