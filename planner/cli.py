@@ -810,10 +810,22 @@ def verify(run: Path, workbook: Path | None) -> int:
     Example: planner verify outputs/example
     """
     from planner.compare.runs import read_run
-    from planner.compare.verify_run import scenario_to_verify, verify_lines, verify_run
+    from planner.compare.verify_run import (
+        scenario_to_verify,
+        verify_lines,
+        verify_run,
+        workbook_note,
+    )
 
     found = read_run(run)
-    checks = verify_run(found, scenario_to_verify(found, workbook))
+    scenario = scenario_to_verify(found, workbook)
+    note = workbook_note(found, scenario) if workbook is not None else None
+    if note:
+        click.echo(f"warning: {note}", err=True)
+    checks = verify_run(found, scenario)
+    if not checks:
+        click.echo(f"No plans in {run} (status {found.plans.get('status')}): nothing to check.")
+        return EXIT_OK
     for line in verify_lines(checks):
         click.echo(line)
     broken = [c for c in checks if not c.ok]

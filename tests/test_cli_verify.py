@@ -145,3 +145,22 @@ def test_violations_agree_with_the_solvers_own_check(seed: int) -> None:
         assert bool(found) == bool(check_plan(scenario, plan)), (found, check_plan(scenario, plan))
         assert all(v.message for v in found)
         assert reported_mismatches(scenario, chosen, offers, paid, {"weighted_reach": -1.0})
+
+
+def test_another_workbook_is_named_and_a_run_without_plans_has_nothing_to_check(
+    copy: Path, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    other = tmp_path / "other.xlsx"
+    book = openpyxl.load_workbook(EXAMPLE)
+    book["Markets"]["A1"].comment = None  # saved again: same data, other bytes
+    book.save(other)
+    code, stdout, stderr = run(["verify", copy, other])
+    assert code == 0, stdout
+    assert f"warning: {other} is not the workbook the run was solved from" in stderr
+    doc = json.loads((copy / "plans.json").read_text(encoding="utf-8"))
+    doc["plans"], doc["status"] = [], "infeasible"
+    (copy / "plans.json").write_text(json.dumps(doc), encoding="utf-8")
+    code, stdout, _ = run(["verify", copy])
+    assert code == 0 and "nothing to check" in stdout

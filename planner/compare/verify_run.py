@@ -56,6 +56,19 @@ def scenario_to_verify(run: Run, workbook: Path | None) -> Scenario:
     return api.load(workbook, scenario=name, settings=settings, origin="plans.json settings")
 
 
+def workbook_note(run: Run, scenario: Scenario) -> str | None:
+    """A warning when the scenario's workbook is not the file the run was solved from."""
+    recorded = run.plans.get("run")
+    sha = recorded.get("sha256") if isinstance(recorded, dict) else None
+    source = scenario.source
+    if not sha or source is None or source.sha256 == sha:
+        return None
+    return (
+        f"{source.workbook} is not the workbook the run was solved from "
+        f"(its content differs: sha256 {source.sha256[:12]}…, the run's {str(sha)[:12]}…)"
+    )
+
+
 def verify_run(run: Run, scenario: Scenario) -> list[PlanCheck]:
     """Each plan of the run checked against `scenario`, in plans.json's order."""
     path = run.folder / "plans.json"
