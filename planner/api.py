@@ -233,11 +233,14 @@ class Result:
             command=command,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """The plans.json document of SPEC §5, exactly as `planner solve` writes it."""
+    def to_dict(self, explain: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The plans.json document of SPEC §5, exactly as `planner solve` writes it; with
+        `explain` (`planner.explain.explain_plan`) in plan 1, as SPEC §6 has it."""
         from planner.reports.outputs import plans_json_document
 
-        return plans_json_document(self.scenario, self.planset, self.screened, self.run_info())
+        return plans_json_document(
+            self.scenario, self.planset, self.screened, self.run_info(), explain
+        )
 
     def frame(self) -> pd.DataFrame:
         """One row per plan, indexed by rank: the figures analysts compare, ids as tuples."""
@@ -276,10 +279,11 @@ class Result:
         out_dir: str | Path,
         command: str = "",
         timings: Mapping[str, float] | None = None,
+        explain: dict[str, Any] | None = None,
     ) -> list[Path]:
         """Write plans.json, plans.xlsx (and diagnosis.txt when infeasible) into `out_dir`,
         whole or not at all; returns the paths written. `command` and `timings` go to
-        the Run sheet of plans.xlsx."""
+        the Run sheet of plans.xlsx; `explain` (SPEC §6) to plans.json and plans.xlsx."""
         from planner.reports.outputs import write_outputs
 
         return write_outputs(
@@ -288,6 +292,7 @@ class Result:
             self.planset,
             self.screened,
             self.run_info(command, timings),
+            explain,
         )
 
 

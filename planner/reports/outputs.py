@@ -42,11 +42,17 @@ def expected_write_seconds(scenario: Scenario) -> float:
 
 
 def plans_json_document(
-    scenario: Scenario, planset: PlanSet, screened: Sequence[Screened], run: RunInfo
+    scenario: Scenario,
+    planset: PlanSet,
+    screened: Sequence[Screened],
+    run: RunInfo,
+    explain: dict[str, object] | None = None,
 ) -> dict[str, Any]:
     """plans.json as written: the document of SPEC §5 and the run's audit facts (timings
     stay in plans.xlsx, so two runs of the same input give the same document)."""
     doc = plans_document(scenario, planset, tuple(screened))
+    if explain is not None and doc["plans"]:
+        doc["plans"][0]["explain"] = explain  # SPEC §6: plan 1's explanations
     doc["run"] = {"workbook": run.workbook, "sha256": run.sha256, "versions": run.versions}
     return doc
 
@@ -57,15 +63,20 @@ def write_outputs(
     planset: PlanSet,
     screened: Sequence[Screened],
     run: RunInfo,
+    explain: dict[str, object] | None = None,
 ) -> list[Path]:
-    """Write every result file of the run into `out_dir`; returns their paths."""
+    """Write every result file of the run into `out_dir`; returns their paths. `explain`
+    (SPEC §6, `planner.explain`) goes into plans.json's plan 1 and plans.xlsx."""
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
     try:
-        doc = plans_json_document(scenario, planset, screened, run)
+        doc = plans_json_document(scenario, planset, screened, run, explain)
         text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
         (staging / "plans.json").write_text(text, encoding="utf-8")
-        write_plans_xlsx(staging / "plans.xlsx", scenario, planset, screened, run)
+        segments = [p["segments"] for p in doc["plans"]]
+        write_plans_xlsx(
+            staging / "plans.xlsx", scenario, planset, screened, run, explain, segments=segments
+        )
         # The scenario as solved, for `planner compare` and `planner verify` (SPEC §7).
         scenario_text = json.dumps(scenario_document(scenario), ensure_ascii=False)
         (staging / "scenario.json").write_text(scenario_text + "\n", encoding="utf-8")

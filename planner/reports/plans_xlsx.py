@@ -30,7 +30,7 @@ import xlsxwriter
 from planner.checks.screening import Screened, screen_offers
 from planner.plan import PlanSet
 from planner.reports.plans_json import clean_number
-from planner.reports.segments import plan_segments
+from planner.reports.segments import plans_segments
 from planner.scenario.data import Scenario
 
 HEADER_COLOR = "#305496"
@@ -485,9 +485,14 @@ def write_plans_xlsx(
     planset: PlanSet,
     screened: Sequence[Screened],
     run: RunInfo,
+    explain: dict[str, object] | None = None,
+    segments: Sequence[dict[str, Any]] | None = None,
 ) -> None:
-    """Write the report to `path` (callers make the write atomic)."""
-    segments = [plan_segments(scenario, p) for p in planset.plans]
+    """Write the report to `path` (callers make the write atomic); with `explain` (plans.json's
+    `plans[0].explain`), an Explain sheet too. `segments` (each plan's, as plans.json holds
+    them) saves computing them again."""
+    if segments is None:
+        segments = plans_segments(scenario, planset.plans)
     sheets = [
         _summary(scenario, planset, segments),
         _plans(scenario, planset),
@@ -497,6 +502,10 @@ def write_plans_xlsx(
         _screened(scenario, screened),
         _run(scenario, run),
     ]
+    if explain is not None and planset.plans:
+        from planner.reports.explain_sheet import explain_sheet  # it builds on this module
+
+        sheets.insert(len(sheets) - 2, explain_sheet(scenario, planset, explain))
     # strings_to_formulas/urls off: nothing from a user's workbook becomes live content.
     book = xlsxwriter.Workbook(
         str(path),
