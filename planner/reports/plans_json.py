@@ -79,7 +79,7 @@ def plans_document(
     carries its `segments` (`planner.reports.segments`).
     """
     # Here, not at the top: segments uses this module's `clean_number`.
-    from planner.reports.segments import plan_segments
+    from planner.reports.segments import plans_segments
 
     settings = {
         k: (clean_number(v) if isinstance(v, float) else v)
@@ -93,7 +93,10 @@ def plans_document(
         "message": planset.message,
         "core_index": {o: clean_number(v) for o, v in core_index(planset).items()},
         "plans": [
-            {**plan_document(p), "segments": plan_segments(scenario, p)} for p in planset.plans
+            {**plan_document(p), "segments": segments}
+            for p, segments in zip(
+                planset.plans, plans_segments(scenario, planset.plans), strict=True
+            )
         ],
         "diagnosis": planset.diagnosis,
         "screened": [{"option": s.option_id, "reason": s.reason} for s in screened],

@@ -26,17 +26,32 @@ Pure: scenario data and the plan's decisions in, plain JSON-ready data out.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from planner.plan import Plan
 from planner.reports.plans_json import clean_number
-from planner.scenario.data import Scenario, canonical_name
+from planner.scenario.data import Coverage, Scenario, canonical_name
 
 ORIGINS = ("domestic", "foreign")
 
 
-def plan_segments(scenario: Scenario, plan: Plan) -> dict[str, Any]:
-    """The plan's segments (see the module): JSON-ready, numbers cleaned of float noise."""
+def plans_segments(scenario: Scenario, plans: Sequence[Plan]) -> list[dict[str, Any]]:
+    """The segments of each plan, the Coverage rows grouped by option once for all (a
+    50,000-option scenario's 200,000 rows are then read once, not once per plan)."""
+    if not plans:
+        return []
+    by_option: dict[str, list[Coverage]] = defaultdict(list)
+    for row in scenario.coverage:
+        by_option[row.option_id].append(row)
+    return [plan_segments(scenario, p, by_option) for p in plans]
+
+
+def plan_segments(
+    scenario: Scenario, plan: Plan, coverage_by_option: Mapping[str, list[Coverage]] | None = None
+) -> dict[str, Any]:
+    """The plan's segments (see the module): JSON-ready, numbers cleaned of float noise.
+    `coverage_by_option` (Coverage rows by option id) saves a pass over every row."""
     n = clean_number
     chosen = set(plan.options)
     option_of = {o.option_id: o for o in scenario.options if o.option_id in chosen}
@@ -53,22 +68,25 @@ def plan_segments(scenario: Scenario, plan: Plan) -> dict[str, Any]:
     region_name: dict[str, str] = {}
     for m in scenario.markets:
         region_name.setdefault(canonical_name(m.region), m.region)
+    region_key = {m.market_id: canonical_name(m.region) for m in scenario.markets}
     region_reach: dict[str, float] = defaultdict(float)
     for mid, got in plan_reach.items():
         market = market_of.get(mid)
         if market is not None:
-            region_reach[canonical_name(market.region)] += market.weight * got.reach
+            region_reach[region_key[mid]] += market.weight * got.reach
 
     # One pass over coverage: raw reach per (group, market), regions per option.
     raw_layer: dict[tuple[str, str], float] = defaultdict(float)
     raw_origin: dict[tuple[str, str], float] = defaultdict(float)
     regions_of: dict[str, set[str]] = defaultdict(set)
-    for row in scenario.coverage:
-        option = option_of.get(row.option_id)
-        if option is None:
-            continue
-        regions_of[row.option_id].add(canonical_name(market_of[row.market_id].region))
-        if row.market_id in served:
+    if coverage_by_option is None:
+        rows: Iterable[Coverage] = (r for r in scenario.coverage if r.option_id in option_of)
+    else:
+        rows = (r for oid in option_of for r in coverage_by_option.get(oid, ()))
+    for row in rows:
+        option = option_of[row.option_id]
+        regions_of[row.option_id].add(region_key[row.market_id])
+        if row.market_id in served and row.reach:
             raw_layer[option.layer, row.market_id] += row.reach
             raw_origin[origin_of[row.option_id], row.market_id] += row.reach
 
