@@ -48,6 +48,7 @@ GRID_ROWS = 300
 MARKET_ROWS = 40
 #: Most rows in the lists of replacement costs and screened options.
 LIST_ROWS = 60
+REPLACEMENT_ROWS = 25
 
 
 def number(value: object, digits: int = 1) -> str:
@@ -223,7 +224,7 @@ def _explain(
     )
     replacements = [
         {"id": oid, "name": options[oid].name if oid in options else "", "cost": value}
-        for oid, value in costs[:LIST_ROWS]
+        for oid, value in costs[:REPLACEMENT_ROWS]
     ]
     offer_values = [
         {
@@ -240,7 +241,7 @@ def _explain(
         "step_share": explain.get("step_share"),
         "priority": priority,
         "replacements": replacements,
-        "replacements_hidden": max(0, len(costs) - LIST_ROWS),
+        "replacements_hidden": max(0, len(costs) - REPLACEMENT_ROWS),
         "limits": list(explain.get("limits") or []),
         "offers": offer_values,
     }
