@@ -281,9 +281,10 @@ class Result:
         timings: Mapping[str, float] | None = None,
         explain: dict[str, Any] | None = None,
     ) -> list[Path]:
-        """Write plans.json, plans.xlsx (and diagnosis.txt when infeasible) into `out_dir`,
-        whole or not at all; returns the paths written. `command` and `timings` go to
-        the Run sheet of plans.xlsx; `explain` (SPEC §6) to plans.json and plans.xlsx."""
+        """Write plans.json, plans.xlsx, scenario.json, report.html (and diagnosis.txt when
+        infeasible) into `out_dir`, whole or not at all; returns the paths written. `command`
+        and `timings` go to the Run sheet of plans.xlsx and report.html's run details;
+        `explain` (SPEC §6) to plans.json, plans.xlsx and report.html."""
         from planner.reports.outputs import write_outputs
 
         return write_outputs(
