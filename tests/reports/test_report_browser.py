@@ -165,6 +165,7 @@ def test_screenshot_is_a_rendered_page(
 
 
 def test_markup_in_workbook_names_shows_as_text(tmp_path: Path) -> None:
+    chromium()  # skips (or fails in CI) before any solve
     scenario = planner.load(EXAMPLE)
     options = tuple(
         dataclasses.replace(o, name=f"{SCRIPT} {o.option_id}") for o in scenario.options
