@@ -51,6 +51,7 @@ def test_every_scenario_gets_the_run_folder_solve_writes(batch: tuple[list, Path
         assert sorted(p.name for p in folder.iterdir()) == [
             "plans.json",
             "plans.xlsx",
+            "report.html",
             "scenario.json",
         ]
         document = json.loads((folder / "plans.json").read_text(encoding="utf-8"))
