@@ -184,6 +184,14 @@ def _layer_chart(plan: Mapping[str, Any], currency: str) -> Markup:
     )
 
 
+def _share(value: Mapping[str, float] | None, end: str, top: float) -> float:
+    """Where an interval's end lies on the priority list's bar, in percent of its width."""
+    x = (value or {}).get(end)
+    if not isinstance(x, int | float) or not math.isfinite(x) or top <= 0:
+        return 0.0
+    return min(100.0, 100 * max(0.0, x) / top)
+
+
 def _explain(
     scenario: Scenario,
     plan: Mapping[str, Any],
@@ -196,10 +204,14 @@ def _explain(
     marginal = explain.get("marginal_value") or {}
     exclusive = explain.get("exclusive_reach") or {}
 
-    def high_low(v: Mapping[str, float] | None) -> tuple[float, float]:
-        return (v or {}).get("high", -math.inf), (v or {}).get("low", -math.inf)
+    def end(v: Mapping[str, float] | None, key: str) -> float:
+        x = (v or {}).get(key)
+        return float(x) if isinstance(x, int | float) and math.isfinite(x) else -math.inf
 
-    top = max([v.get("high", 0.0) for v in marginal.values() if v] + [0.0])
+    def high_low(v: Mapping[str, float] | None) -> tuple[float, float]:
+        return end(v, "high"), end(v, "low")
+
+    top = max([end(v, "high") for v in marginal.values()] + [0.0])
     priority = []
     for oid in sorted(plan["options"], key=lambda o: (*(-x for x in high_low(marginal.get(o))), o)):
         value = marginal.get(oid)
@@ -213,8 +225,8 @@ def _explain(
                 "marginal": value,
                 "exclusive": exclusive.get(oid),
                 "core": core.get(oid),
-                "low_pct": 100 * max(0.0, value["low"]) / top if value and top > 0 else 0.0,
-                "high_pct": 100 * max(0.0, value["high"]) / top if value and top > 0 else 0.0,
+                "low_pct": _share(value, "low", top),
+                "high_pct": _share(value, "high", top),
             }
         )
     replacement = explain.get("replacement_cost") or {}
@@ -242,7 +254,10 @@ def _explain(
         "priority": priority,
         "replacements": replacements,
         "replacements_hidden": max(0, len(costs) - REPLACEMENT_ROWS),
-        "limits": list(explain.get("limits") or []),
+        "limits": [
+            {key: limit.get(key) for key in ("limit", "value", "used", "slack", "step", "gain")}
+            for limit in explain.get("limits") or []
+        ],
         "offers": offer_values,
     }
 

@@ -231,3 +231,18 @@ def test_charts_escape_their_text_and_scale() -> None:
 )
 def test_intervals_read_as_one_number_when_proven(value: Any, shown: str) -> None:
     assert interval(value) == shown
+
+
+def test_explanations_with_unknown_values_still_render() -> None:
+    """Intervals not computed (nulls) and fields missing show as `—`, never an error:
+    a report that cannot be rendered would leave the whole run folder unwritten."""
+    scenario = markup_scenario()
+    doc = plans_json_document(scenario, planset(scenario), (), RUN)
+    doc["plans"][0]["explain"] = {
+        "marginal_value": {"O1": {"low": None, "high": None}},
+        "limits": [{"limit": "budget"}],
+        "replacement_cost": {"<i>O3</i>": None},
+    }
+    html = render_report_html(doc, scenario, RUN)
+    section = html[html.index('<section id="explain"') :]
+    assert "budget" in section and "no feasible plan contains it" in section
