@@ -324,6 +324,18 @@ def _default_folder(out_dir: Path | None, default: str) -> tuple[Path, str | Non
 @workers_option
 @scheduler_option
 @resume_option
+@click.option(
+    "--no-explain",
+    "no_explain",
+    is_flag=True,
+    help="Skip the explanations of plan 1 (re-solves within the explain_time_s setting).",
+)
+@click.option(
+    "--explain-step",
+    "explain_step",
+    metavar="SHARE",
+    help="How far explanations loosen each limit, as a share of its value (default 0.1).",
+)
 @_guarded
 def solve(
     workbook: Path,
@@ -336,6 +348,8 @@ def solve(
     workers: str | None,
     scheduler: str | None,
     resume: bool,
+    no_explain: bool,
+    explain_step: str | None,
 ) -> int:
     """Solve a scenario and write ranked plans to plans.xlsx and plans.json.
 
@@ -343,6 +357,9 @@ def solve(
     written, 3 infeasible (with a diagnosis), 4 no plan within the time limit,
     1 internal error. With --all-scenarios: 0 when some scenario has a plan, 3 when
     every one is infeasible, 4 when none found a plan in time.
+
+    Plan 1 is then explained (SPEC §6) by re-solves on --workers local processes or
+    a --scheduler's cluster, within the explain_time_s setting; --no-explain skips it.
 
     Example: planner solve inputs/example.xlsx --scenario high_budget --plans 3
 
@@ -358,15 +375,12 @@ def solve(
         return _solve_all_scenarios(
             workbook, scenario, out_dir, sets, setting_options, workers, scheduler, resume
         )
-    batch_only = [
-        Problem(option, None, None, None, "only with --all-scenarios", found=False)
-        for option, given in (
-            ("--workers", workers),
-            ("--scheduler", scheduler),
-            ("--resume", resume),
+    # --workers and --scheduler also run the explanations' re-solves; --resume is a batch's.
+    batch_only = _pool_problems(workers, scheduler) + _explain_step_problems(explain_step)
+    if resume:
+        batch_only.append(
+            Problem("--resume", None, None, None, "only with --all-scenarios", found=False)
         )
-        if given
-    ]
 
     import planner.api as api
     from planner.plan import RunStatus
@@ -396,9 +410,15 @@ def solve(
     click.echo(ranked_table(loaded, result.planset))
     if result.diagnosis:
         click.echo(result.diagnosis)  # the run's answer, with the table: on stdout only
+    explain = None
+    if result.plans and not no_explain:
+        step = 0.1 if explain_step is None else float(explain_step)
+        explain = _explain(result, step, _pool_options(workers, scheduler, False))
     command = "planner " + " ".join(sys.argv[1:])
     try:
-        written = result.write(out_dir, command, timings={"read and validate": t_read})
+        written = result.write(
+            out_dir, command, timings={"read and validate": t_read}, explain=explain
+        )
     except OSError as exc:
         # Checked before reading, the folder can still fail now (disk full, removed).
         click.echo(f"Results not written: {why_unwritable(out_dir, exc)}", err=True)
@@ -409,6 +429,40 @@ def solve(
     if result.status == RunStatus.NO_SOLUTION:
         return EXIT_NO_PLAN
     return EXIT_OK
+
+
+def _explain_step_problems(typed: str | None) -> list[Problem]:
+    """`--explain-step` must be a number greater than 0."""
+    if typed is None:
+        return []
+    try:
+        value = float(typed)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value < float("inf")):
+        return [Problem("--explain-step", None, None, typed, "a number greater than 0")]
+    return []
+
+
+def _explain(result: Any, step: float, pool: PoolOptions) -> dict[str, Any] | None:
+    """Plan 1's explanations, with a progress line while they run and plan 1 as a priority
+    list after; None (and a warning) when the engine cannot run them: the plans still stand."""
+    from planner.engine import EngineError
+    from planner.explain import explain_plan
+    from planner.reports.explain_terminal import priority_list
+    from planner.reports.plans_json import core_index
+
+    progress = _batch_progress()
+    try:
+        explain = explain_plan(result, step_share=step, pool=pool, progress=progress)
+    except EngineError as exc:
+        click.echo(f"warning: explanations skipped: {exc}", err=True)
+        return None
+    finally:
+        progress.close()
+    index = core_index(result.planset)
+    click.echo(priority_list(result.scenario, result.plans[0], explain, index))
+    return explain
 
 
 # --- what-if: many solves through the engine (SPEC §8) ---------------------------------

@@ -181,9 +181,15 @@ def test_all_scenarios_with_a_scenario_is_a_usage_error(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir())
 
 
-def test_batch_options_need_all_scenarios(tmp_path: Path) -> None:
-    code, _, stderr = run(["solve", EXAMPLE, "--workers", "2", "--out", tmp_path])
-    assert code == 2 and "command line --workers: only with --all-scenarios" in stderr
+def test_resume_needs_all_scenarios(tmp_path: Path) -> None:
+    code, _, stderr = run(["solve", EXAMPLE, "--resume", "--out", tmp_path])
+    assert code == 2 and "command line --resume: only with --all-scenarios" in stderr
+
+
+def test_workers_of_one_solve_are_checked(tmp_path: Path) -> None:
+    """--workers runs the explanations' re-solves of one solve too, and is checked as typed."""
+    code, _, stderr = run(["solve", EXAMPLE, "--workers", "0", "--out", tmp_path])
+    assert code == 2 and "command line --workers: found '0'" in stderr
 
 
 def test_frontier_writes_its_files(tmp_path: Path) -> None:
