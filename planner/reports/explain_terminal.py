@@ -51,8 +51,8 @@ def priority_list(
     names = {o.option_id: o.name for o in scenario.options}
     marginal, exclusive = explain["marginal_value"], explain["exclusive_reach"]
     lines = [
-        "Plan 1 as a priority list (marginal value: weighted reach lost without the option, "
-        "the plan re-optimised; exclusive: reach only it provides):",
+        "Plan 1 as a priority list (marginal: weighted reach lost without the option, "
+        "re-optimised; exclusive: reach only it provides):",
         f"{'#':>3}  {'option':<12} {'name':<{NAME_CHARS}} {'marginal':>15} "
         f"{'exclusive':>10} {'core':>5}",
     ]
@@ -66,8 +66,9 @@ def priority_list(
             f"{k:>3}  {o:<12} {name:<{NAME_CHARS}} {value:>15} "
             f"{interval_text(exclusive.get(o)):>10} {core:>5}"
         )
-    gains = [
-        f"{row['limit']} +{row['step']:g}: {interval_text(row['gain'])}"
+    gains = [  # a floor is loosened by lowering it, a cap by raising it
+        f"{row['limit']} {'-' if row['limit'] == 'min_average_trust' else '+'}{row['step']:g}: "
+        f"{interval_text(row['gain'])}"
         for row in explain["limits"]
         if row["step"]
     ]
