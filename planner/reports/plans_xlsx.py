@@ -442,7 +442,14 @@ def _write_sheet(book: xlsxwriter.Workbook, sheet: SheetData, styles: dict[str, 
             ws.insert_chart(1, len(sheet.header) + 1, chart)
         else:
             ws.insert_chart(below, 1, chart)
-            below += 22
+            below += 2 + _chart_height(spec) // 20  # rows of the default 20 px
+
+
+def _chart_height(spec: ChartSpec) -> int:
+    """Pixels: a bar chart grows with its categories, so every one keeps its label."""
+    if spec.kind == "bar":
+        return max(288, 100 + 24 * spec.series[0].rows)
+    return 320
 
 
 def _chart(book: xlsxwriter.Workbook, sheet: SheetData, spec: ChartSpec) -> Any:
@@ -458,6 +465,8 @@ def _chart(book: xlsxwriter.Workbook, sheet: SheetData, spec: ChartSpec) -> Any:
             "fill": {"color": series.color},
             "border": {"none": True},
         }
+        if spec.kind == "column":  # plans close in reach: the figures say what bars cannot
+            values["data_labels"] = {"value": True, "num_format": "#,##0.0"}
         if spec.overlap is not None:
             values["overlap"] = spec.overlap
             values["gap"] = 60
@@ -465,13 +474,12 @@ def _chart(book: xlsxwriter.Workbook, sheet: SheetData, spec: ChartSpec) -> Any:
     chart.set_title({"name": spec.title, "name_font": {"size": 12, "bold": True}})
     if spec.kind == "bar":  # categories run down: first row on top, as in the table
         chart.set_y_axis({"reverse": True})
-        chart.set_x_axis({"name": spec.value_axis, "major_gridlines": {"visible": True}})
-        height = max(288, 60 + 18 * spec.series[0].rows)
-        chart.set_size({"width": 720, "height": height})
+        chart.set_x_axis({"name": spec.value_axis, "min": 0, "major_gridlines": {"visible": True}})
+        chart.set_size({"width": 720, "height": _chart_height(spec)})
     else:
         chart.set_x_axis({"name": "plan"})
-        chart.set_y_axis({"name": spec.value_axis})
-        chart.set_size({"width": 720, "height": 320})
+        chart.set_y_axis({"name": spec.value_axis, "min": 0})  # bars of true proportion
+        chart.set_size({"width": 720, "height": _chart_height(spec)})
     if len(spec.series) == 1:
         chart.set_legend({"none": True})
     else:
