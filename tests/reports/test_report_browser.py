@@ -183,3 +183,20 @@ def test_markup_in_workbook_names_shows_as_text(tmp_path: Path) -> None:
         assert f"<td>{shown} {option}</td>" in dom
     market_chart = re.findall(r"<svg\b.*?</svg>", dom, flags=re.S)[1]
     assert market_chart.count(shown) >= len(scenario.markets)  # every market labelled
+
+
+def test_explanations_show_plan_1_as_a_priority_list(tmp_path: Path) -> None:
+    chromium()
+    from planner.explain import explain_plan
+
+    result = planner.solve(planner.load(EXAMPLE), plans=2)
+    explain = explain_plan(result, time_s=5.0)
+    result.write(tmp_path / "run", explain=explain)
+    dom = browse(tmp_path / "run" / "report.html", tmp_path / "profile", "--dump-dom").stdout
+    section = dom[dom.index('<section id="explain"') :]
+    section = section[: section.index("</section>")]
+    listed = re.findall(r'<td class="id">([^<]+)</td>', section.split("<h3>Limits")[0])
+    assert sorted(listed) == sorted(result.plans[0].options)
+    highs = [explain["marginal_value"][o]["high"] for o in listed if o in explain["marginal_value"]]
+    assert highs == sorted(highs, reverse=True), "a priority list, greatest marginal value first"
+    assert "budget" in section  # the limits table
