@@ -176,7 +176,7 @@ def test_results_are_plain_values_and_a_frame(example: planner.Scenario) -> None
 
 def test_to_dict_is_the_command_lines_plans_json(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    args = ["solve", str(EXAMPLE), "--plans", "2", "--time-limit", str(TIME_LIMIT)]
+    args = ["solve", "--no-explain", str(EXAMPLE), "--plans", "2", "--time-limit", str(TIME_LIMIT)]
     ran = CliRunner().invoke(cli, [*args, "--out", str(out)])
     assert ran.exit_code == 0, ran.output
     written = json.loads((out / "plans.json").read_text(encoding="utf-8"))

@@ -25,7 +25,17 @@ def run(args: list[object]) -> tuple[int, str, str]:
 
 
 def solve(workbook: Path, out: Path, *sets: str) -> Path:
-    args: list[object] = ["solve", workbook, "--plans", "1", "--time-limit", "30", "--out", out]
+    args: list[object] = [
+        "solve",
+        "--no-explain",
+        workbook,
+        "--plans",
+        "1",
+        "--time-limit",
+        "30",
+        "--out",
+        out,
+    ]
     for pair in sets:
         args += ["--set", pair]
     code, _, stderr = run(args)

@@ -51,7 +51,7 @@ def book(tmp_path: Path) -> Path:
 def test_plans_and_time_limit_are_named_as_typed(
     args: list[str], message: str, tmp_path: Path
 ) -> None:
-    result = run("solve", str(EXAMPLE), "--out", str(tmp_path / "out"), *args)
+    result = run("solve", "--no-explain", str(EXAMPLE), "--out", str(tmp_path / "out"), *args)
     assert result.exit_code == 2
     assert message in result.stderr
     assert "--set" not in result.stderr
@@ -60,7 +60,15 @@ def test_plans_and_time_limit_are_named_as_typed(
 
 def test_plans_and_time_limit_still_apply(tmp_path: Path) -> None:
     result = run(
-        "solve", str(EXAMPLE), "--out", str(tmp_path), "--plans", "2", "--time-limit", "60"
+        "solve",
+        "--no-explain",
+        str(EXAMPLE),
+        "--out",
+        str(tmp_path),
+        "--plans",
+        "2",
+        "--time-limit",
+        "60",
     )
     assert result.exit_code == 0, result.output
     assert "2 plan(s)" in result.stdout

@@ -78,7 +78,7 @@ def as_plan(doc: dict) -> Plan:
 @pytest.fixture(scope="module")
 def example_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
     out = tmp_path_factory.mktemp("example")
-    code, stdout, _ = run(["solve", str(EXAMPLE), "--out", str(out)])
+    code, stdout, _ = run(["solve", "--no-explain", str(EXAMPLE), "--out", str(out)])
     return code, stdout, out
 
 
@@ -149,7 +149,17 @@ def test_plans_xlsx_has_every_sheet(example_run: tuple[int, str, Path]) -> None:
 )
 def test_every_example_scenario_solves(scenario: str, tmp_path: Path) -> None:
     code, stdout, _ = run(
-        ["solve", str(EXAMPLE), "--scenario", scenario, "--plans", "2", "--out", str(tmp_path)]
+        [
+            "solve",
+            "--no-explain",
+            str(EXAMPLE),
+            "--scenario",
+            scenario,
+            "--plans",
+            "2",
+            "--out",
+            str(tmp_path),
+        ]
     )
     assert code == 0, stdout
     doc = json.loads((tmp_path / "plans.json").read_text())
@@ -265,6 +275,6 @@ def test_the_time_limit_counts_loading_the_solver(
     monkeypatch.delitem(sys.modules, "planner.reports.terminal")
     monkeypatch.setattr(sys, "meta_path", [SlowFinder(), *sys.meta_path])
     before = time.monotonic()
-    code, _, _ = run(["solve", str(EXAMPLE), "--out", str(tmp_path / "out")])
+    code, _, _ = run(["solve", "--no-explain", str(EXAMPLE), "--out", str(tmp_path / "out")])
     assert code == 0
     assert captured["started"] - before < 0.2

@@ -122,7 +122,16 @@ def test_infeasible_keeps_its_status_with_stdout_gone(tmp_path: Path) -> None:
 def test_no_solver_output_on_stdout_at_any_time_limit(limit: str, tmp_path: Path) -> None:
     """However short the run, HiGHS's banner and log never reach the user's stdout."""
     done = subprocess.run(
-        [*PLANNER, "solve", str(EXAMPLE), "--out", str(tmp_path), "--time-limit", limit],
+        [
+            *PLANNER,
+            "solve",
+            "--no-explain",
+            str(EXAMPLE),
+            "--out",
+            str(tmp_path),
+            "--time-limit",
+            limit,
+        ],
         capture_output=True,
         text=True,
         timeout=120,

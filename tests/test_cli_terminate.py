@@ -52,7 +52,16 @@ def test_sigterm_stops_the_second_solver_and_leaves_nothing(tmp_path: Path) -> N
     out = tmp_path / "out"
     env = dict(os.environ, PLANNER_CBC=str(fake_cbc), TMPDIR=str(temp))
     run = subprocess.Popen(
-        [sys.executable, "-c", SLOWED_PLANNER, "solve", str(workbook), "--out", str(out)],
+        [
+            sys.executable,
+            "-c",
+            SLOWED_PLANNER,
+            "solve",
+            "--no-explain",
+            str(workbook),
+            "--out",
+            out,
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -25,7 +25,9 @@ def run(args: list[object]) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def solved(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("verify") / "run"
-    code, _, stderr = run(["solve", EXAMPLE, "--plans", "3", "--time-limit", "30", "--out", out])
+    code, _, stderr = run(
+        ["solve", "--no-explain", EXAMPLE, "--plans", "3", "--time-limit", "30", "--out", out]
+    )
     assert code == 0, stderr
     return out
 

@@ -113,6 +113,7 @@ def test_a_command_writing_to_a_log_shows_progress_within_the_rank(tmp_path: Pat
             "-c",
             "from planner.cli import main; main()",
             "solve",
+            "--no-explain",
             str(workbook),
             "--out",
             str(tmp_path / "out"),

@@ -58,7 +58,9 @@ def _both(*edits: Edit) -> Edit:
 
 
 def _solve(path: Path, out: Path) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["solve", str(path), "--out", str(out), "--time-limit", "30"])
+    result = CliRunner().invoke(
+        cli, ["solve", "--no-explain", str(path), "--out", str(out), "--time-limit", "30"]
+    )
     assert isinstance(result.exception, SystemExit | None), result.exception
     return result.exit_code, result.output
 

@@ -61,7 +61,18 @@ def _without_layers_sheet() -> Tables:
 
 def _solve(path: Path, out: Path) -> tuple[int, str]:
     result = CliRunner().invoke(
-        cli, ["solve", str(path), "--out", str(out), "--time-limit", "30", "--plans", "2"]
+        cli,
+        [
+            "solve",
+            "--no-explain",
+            str(path),
+            "--out",
+            str(out),
+            "--time-limit",
+            "30",
+            "--plans",
+            "2",
+        ],
     )
     assert isinstance(result.exception, SystemExit) or result.exception is None, result.output
     return result.exit_code, result.stderr
