@@ -76,7 +76,8 @@ def explain_plan(
 ) -> dict[str, Any]:
     """The `explain` document of plan 1 of `result` (SPEC §6; plans.json `plans[0].explain`).
 
-    `time_s`: seconds for all of it (default the scenario's `explain_time_s`);
+    `time_s`: seconds for all of it (default the scenario's `explain_time_s`; 0 gives
+    the bounds known without a solve, and starts no worker);
     `step_share`: how far each limit is loosened, as a share of its value; `pool`:
     where the re-solves run (default local processes, one per core); `progress` hears
     how the batch of re-solves stands. Raises ValueError when `result` has no plan.
@@ -101,7 +102,7 @@ def explain_plan(
         (q for q in questions if not _answered(q)), key=lambda q: (ORDER[q.kind], q.subject)
     )
     solves = 0
-    if open_:
+    if open_ and time.time() < deadline:
         solves = _resolve(open_, questions, pool or PoolOptions(), deadline, progress)
 
     limit_rows = []

@@ -182,3 +182,15 @@ def test_short_time_keeps_intervals_that_hold_the_enumerated_value(
     check_against_enumeration(sc, explain, result.plans[0], exact=False)
     if not explain["complete"]:
         assert "keep their widest valid interval" in explain["message"]
+
+
+@pytest.mark.parametrize("seed", [310, 314, 318, 321, 400])
+def test_bounds_without_a_solve_hold_the_enumerated_value(seed: int) -> None:
+    """With no time for re-solves, every interval comes from plans known to meet every limit
+    and plan 1's bound alone, and still holds the true value."""
+    sc = random_scenario(seed, n_options=6 + seed % 5, n_offers=2, plans=3)
+    result = planner.solve(sc, threads=1)
+    assert result.plans
+    explain = explain_plan(result, time_s=0, step_share=0.5)
+    assert explain["solves"] == 0
+    check_against_enumeration(sc, explain, result.plans[0], exact=False)
