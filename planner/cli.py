@@ -446,7 +446,8 @@ def _explain_step_problems(typed: str | None) -> list[Problem]:
 
 def _explain(result: Any, step: float, pool: PoolOptions) -> dict[str, Any] | None:
     """Plan 1's explanations, with a progress line while they run and plan 1 as a priority
-    list after; None (and a warning) when the engine cannot run them: the plans still stand."""
+    list after; None (and a warning) when the engine cannot run them or Ctrl-C stops them:
+    the plans still stand and are written."""
     from planner.engine import EngineError
     from planner.explain import explain_plan
     from planner.reports.explain_terminal import priority_list
@@ -457,6 +458,10 @@ def _explain(result: Any, step: float, pool: PoolOptions) -> dict[str, Any] | No
         explain = explain_plan(result, step_share=step, pool=pool, progress=progress)
     except EngineError as exc:
         click.echo(f"warning: explanations skipped: {exc}", err=True)
+        return None
+    except KeyboardInterrupt:  # the plans are found: Ctrl-C gives up the explanations only
+        progress.close()
+        click.echo("Explanations interrupted; the plans are written without them.", err=True)
         return None
     finally:
         progress.close()

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 
 from planner.cli import cli
@@ -52,3 +53,20 @@ def test_explain_step_is_checked(tmp_path: Path) -> None:
     assert code == 2
     assert "command line --explain-step: found '0'" in stderr
     assert "a number greater than 0" in stderr
+
+
+def test_ctrl_c_during_explanations_keeps_the_plans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import planner.explain
+
+    def interrupted(*args: object, **kwargs: object) -> dict:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(planner.explain, "explain_plan", interrupted)
+    code, stdout, stderr = run(["solve", EXAMPLE, "--plans", "1", "--out", tmp_path])
+    assert code == 0, stderr
+    assert "Explanations interrupted; the plans are written without them." in stderr
+    doc = json.loads((tmp_path / "plans.json").read_text(encoding="utf-8"))
+    assert doc["plans"] and "explain" not in doc["plans"][0]
+    assert "priority list" not in stdout
