@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import queue
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from planner.engine.task import Finished, Task
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,3 +41,17 @@ class Backend(Protocol):
     def close(self, *, abort: bool) -> None:
         """Release the workers; `abort` stops tasks in flight at once (Ctrl-C, an error)."""
         ...
+
+
+def drain(arrived: queue.SimpleQueue[T], timeout: float) -> list[T]:
+    """What has arrived: waits up to `timeout` for the first item, then takes the rest
+    without waiting, so one collect reports every task finished meanwhile."""
+    try:
+        items = [arrived.get(timeout=max(0.0, timeout))]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            items.append(arrived.get_nowait())
+        except queue.Empty:
+            return items

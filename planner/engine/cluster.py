@@ -16,7 +16,7 @@ import uuid
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from planner.engine.backend import Report
+from planner.engine.backend import Report, drain
 from planner.engine.errors import EngineError
 from planner.engine.task import WORKER_DIED, Task, one_line, run_in_worker
 
@@ -66,15 +66,9 @@ class DaskWorkers:
         return len(self._inflight)
 
     def collect(self, timeout: float) -> list[Report]:
-        try:
-            arrived = [self._arrived.get(timeout=max(0.0, timeout))]
-        except queue.Empty:
+        arrived = drain(self._arrived, timeout)
+        if not arrived:
             return []
-        while True:
-            try:
-                arrived.append(self._arrived.get_nowait())
-            except queue.Empty:
-                break
         reports = []
         for ticket, future in arrived:
             dispatched = self._inflight.pop(ticket, None)

@@ -29,7 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from planner.engine.backend import Report
+from planner.engine.backend import Report, drain
 from planner.engine.errors import EngineError
 from planner.engine.task import Finished, Task, one_line, run_in_worker
 
@@ -107,15 +107,9 @@ class LocalWorkers:
         return len(self._inflight)
 
     def collect(self, timeout: float) -> list[Report]:
-        try:
-            arrived = [self._arrived.get(timeout=max(0.0, timeout))]
-        except queue.Empty:
+        arrived = drain(self._arrived, timeout)
+        if not arrived:
             return []
-        while True:
-            try:
-                arrived.append(self._arrived.get_nowait())
-            except queue.Empty:
-                break
         reports = []
         broken: set[int] = set()
         for ticket, future in arrived:
