@@ -105,8 +105,17 @@ def test_two_runs_differing_in_one_setting_name_exactly_it(
         "average_trust",
         "foreign_share",
     }
-    sheets = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True).sheetnames
-    assert sheets == ["Plan", "Markets", "Settings", "Rows", "Effects"]
+    # each market's weighted reach by each run's weights, each layer's gross spend
+    weights = {m.market_id: m.weight for m in a.markets}
+    for m in plan["markets"]:
+        assert m["weighted_a"] == pytest.approx(weights[m["market"]] * m["a"])
+    layers = {x["layer"]: x["spend"] for x in plans_b["segments"]["by_layer"]}
+    assert {x["layer"]: x["b"] for x in plan["layers"]} == layers
+    book = openpyxl.load_workbook(out.with_suffix(".xlsx"))
+    assert book.sheetnames == ["Plan", "Markets", "Layers", "Settings", "Rows", "Effects"]
+    assert [len(ws._charts) for ws in book] == [0, 1, 1, 0, 0, 1]
+    html = out.with_suffix(".html").read_text(encoding="utf-8")
+    assert html.count("<svg") == 3 and "<script" not in html
 
 
 def test_two_workbooks_differing_in_one_cell_name_exactly_its_row_and_column(

@@ -31,15 +31,21 @@ FIGURES = ("weighted_reach", "net_spend", "cofinanced", "average_trust", "foreig
 
 
 def run_summary(run: Run) -> dict[str, Any]:
+    """Which run a side is: its folder, scenario, status and workbook, and the units its
+    figures are in (currency, reach unit) for the charts."""
     source = run.scenario.source if run.scenario is not None else None
     found = run.plans.get("run")
     recorded: dict[str, Any] = found if isinstance(found, dict) else {}
+    settings = run.plans.get("settings")
+    units: dict[str, Any] = settings if isinstance(settings, dict) else {}
     return {
         "folder": str(run.folder),
         "scenario": run.plans.get("scenario"),
         "status": run.plans.get("status"),
         "workbook": source.workbook if source else recorded.get("workbook"),
         "sha256": source.sha256 if source else recorded.get("sha256"),
+        "currency": units.get("currency"),
+        "reach_unit": units.get("reach_unit"),
     }
 
 
@@ -59,24 +65,63 @@ def _plan_one(run: Run) -> dict[str, Any] | None:
     return plans[0] if plans and isinstance(plans[0], dict) else None
 
 
+def _entries(value: object) -> list[dict[str, Any]]:
+    """The objects of a list read from plans.json (a file edited by hand may hold anything)."""
+    return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
+
+
+def _weighted(run: Run, reach: dict[Any, Any]) -> dict[Any, float | None]:
+    """Each market's weighted reach (weight × reach) by the run's own weights; empty when
+    the run has no scenario.json to read them from."""
+    if run.scenario is None:
+        return {}
+    weight = {m.market_id: m.weight for m in run.scenario.markets}
+    return {
+        market: clean_number(weight[market] * value)
+        for market, value in reach.items()
+        if market in weight and _number(value) is not None
+    }
+
+
+def _layer_spend(plan: dict[str, Any]) -> dict[Any, Any]:
+    segments = plan.get("segments")
+    layers = segments.get("by_layer") if isinstance(segments, dict) else None
+    return {x.get("layer"): x.get("spend") for x in _entries(layers)}
+
+
 def side_by_side(a: Run, b: Run) -> dict[str, Any]:
-    """Plan 1 of each run: options and offers added and removed, and the change in each
-    figure and in each market's reach (b − a; null when a side has no value)."""
+    """Plan 1 of each run: options and offers added and removed, the change in each figure,
+    in each market's reach (and weighted reach, by each run's weights, when both runs
+    keep their scenario) and in each stack layer's gross spend (b − a; null when a side
+    has no value)."""
     pa, pb = _plan_one(a), _plan_one(b)
     empty: dict[str, Any] = {}
     one_a, one_b = pa or empty, pb or empty
     opts_a, opts_b = set(one_a.get("options", [])), set(one_b.get("options", []))
     offers_a, offers_b = set(one_a.get("offers", [])), set(one_b.get("offers", []))
-    reach_a = {m.get("market"): m.get("reach") for m in one_a.get("markets", [])}
-    reach_b = {m.get("market"): m.get("reach") for m in one_b.get("markets", [])}
+    reach_a = {m.get("market"): m.get("reach") for m in _entries(one_a.get("markets"))}
+    reach_b = {m.get("market"): m.get("reach") for m in _entries(one_b.get("markets"))}
+    weighted_a, weighted_b = _weighted(a, reach_a), _weighted(b, reach_b)
     markets = [
         {
             "market": market,
             "a": reach_a.get(market),
             "b": reach_b.get(market),
             "change": _change(reach_a.get(market), reach_b.get(market)),
+            "weighted_a": weighted_a.get(market),
+            "weighted_b": weighted_b.get(market),
         }
         for market in sorted(reach_a.keys() | reach_b.keys(), key=str)
+    ]
+    spend_a, spend_b = _layer_spend(one_a), _layer_spend(one_b)
+    layers = [
+        {
+            "layer": layer,
+            "a": spend_a.get(layer),
+            "b": spend_b.get(layer),
+            "change": _change(spend_a.get(layer), spend_b.get(layer)),
+        }
+        for layer in sorted(spend_a.keys() | spend_b.keys(), key=str)
     ]
     return {
         "a": None if pa is None else {f: pa.get(f) for f in (*FIGURES, "options", "offers")},
@@ -87,6 +132,7 @@ def side_by_side(a: Run, b: Run) -> dict[str, Any]:
         "offers_removed": sorted(offers_a - offers_b),
         "change": {f: _change(one_a.get(f), one_b.get(f)) for f in FIGURES},
         "markets": markets,
+        "layers": layers,
     }
 
 

@@ -6,7 +6,11 @@ as `=A1` never becomes a formula); compare.html is rendered by Jinja2 with
 autoescaping, so no text from a workbook ever becomes markup.
 
 compare.xlsx holds: Plan (plan 1 of each run side by side, options added and
-removed, per market), Settings, Rows (the input differences) and Effects.
+removed), Markets (each market's reach and weighted reach in A and B), Layers (gross
+spend by stack layer in A and B), Settings, Rows (the input differences) and Effects.
+Markets, Layers and Effects carry a native chart of their table; every sheet keeps
+its header row frozen and prints landscape, one page wide, as plans.xlsx does.
+compare.html draws the same three charts as inline SVG (`svg_charts`).
 """
 
 from __future__ import annotations
@@ -16,12 +20,26 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from xlsxwriter.utility import quote_sheetname, xl_range_abs
+from xlsxwriter.workbook import Workbook
 
-from planner.reports.plans_xlsx import REACH
+from planner.reports.plans_xlsx import CONTRAST_COLOR, HEADER_COLOR, MONEY, REACH
+from planner.reports.svg_charts import (
+    CONTRAST,
+    PRIMARY,
+    Series,
+    grouped_bars,
+    interval_bars,
+)
 from planner.reports.whole_files import json_writer, write_whole
-from planner.reports.xlsx_tables import open_book, write_table
+from planner.reports.xlsx_tables import open_book, set_print_layout, write_table
 
 SCHEMA = "partnership-compare/1"
+
+#: Most markets in the chart of plan 1's reach by market (the tables list every one).
+MARKET_ROWS = 40
+#: The two runs in charts: A in the house blue, B in the contrast colour.
+SIDES = (Series("A", PRIMARY), Series("B", CONTRAST))
 
 FIGURE_NAMES = {
     "weighted_reach": "weighted reach",
@@ -69,77 +87,226 @@ def _plan_rows(document: Mapping[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def _size(effect: Mapping[str, Any]) -> float:
+    """How large an effect may be: its end farthest from 0 (-1 when it has none)."""
+    value = effect.get("effect") or {}
+    ends = [x for x in (value.get("low"), value.get("high")) if isinstance(x, int | float)]
+    return max([abs(x) for x in ends], default=-1.0)
+
+
+def effects_by_size(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The effects, largest first (stable: ties keep the document's order)."""
+    return sorted(document.get("effects") or [], key=_size, reverse=True)
+
+
+def _ends(effect: Mapping[str, Any]) -> tuple[float, float] | None:
+    value = effect.get("effect") or {}
+    low, high = value.get("low"), value.get("high")
+    if not isinstance(low, int | float) or not isinstance(high, int | float):
+        return None
+    return float(low), float(high)
+
+
 def _effect_rows(document: Mapping[str, Any]) -> list[list[Any]]:
-    return [
-        [
-            e["difference"],
-            e["status"],
-            (e.get("effect") or {}).get("low"),
-            (e.get("effect") or {}).get("high"),
-            (e.get("best_reach") or {}).get("low"),
-            (e.get("best_reach") or {}).get("high"),
-            e.get("message", ""),
-        ]
-        for e in document.get("effects") or []
-    ]
+    rows = []
+    for e in effects_by_size(document):
+        ends = _ends(e)
+        middle, half = (None, None) if ends is None else (sum(ends) / 2, (ends[1] - ends[0]) / 2)
+        rows.append(
+            [
+                e["difference"],
+                e["status"],
+                (e.get("effect") or {}).get("low"),
+                (e.get("effect") or {}).get("high"),
+                (e.get("best_reach") or {}).get("low"),
+                (e.get("best_reach") or {}).get("high"),
+                e.get("message", ""),
+                middle,
+                half,
+            ]
+        )
+    return rows
+
+
+def _weighted(document: Mapping[str, Any]) -> bool:
+    """Whether the markets carry weighted reach (both runs kept their scenario)."""
+    return any(
+        m.get("weighted_a") is not None or m.get("weighted_b") is not None
+        for m in document["plan"]["markets"]
+    )
+
+
+def _bar_chart(
+    book: Workbook,
+    sheet: str,
+    title: str,
+    rows: int,
+    series: Sequence[tuple[int, str]],
+    axis: str,
+    error_column: int | None = None,
+) -> Any:
+    """A native bar chart of a sheet's table: categories in column A, one series per
+    (column, colour), first row on top; with `error_column`, error bars of its values
+    (half an interval) both ways."""
+    chart = book.add_chart({"type": "bar"})
+    for column, color in series:
+        values: dict[str, Any] = {
+            "name": [sheet, 0, column],
+            "categories": [sheet, 1, 0, rows, 0],
+            "values": [sheet, 1, column, rows, column],
+            "fill": {"color": color},
+            "border": {"none": True},
+        }
+        if error_column is not None:
+            span = f"={quote_sheetname(sheet)}!{xl_range_abs(1, error_column, rows, error_column)}"
+            values["y_error_bars"] = {
+                "type": "custom",
+                "plus_values": span,
+                "minus_values": span,
+                "line": {"color": "#1F2937"},
+            }
+        chart.add_series(values)
+    chart.set_title({"name": title, "name_font": {"size": 12, "bold": True}})
+    chart.set_y_axis({"reverse": True})
+    chart.set_x_axis({"name": axis, "major_gridlines": {"visible": True}})
+    chart.set_legend({"none": True} if len(series) == 1 else {"position": "top"})
+    chart.set_size({"width": 720, "height": max(288, 100 + 12 * (len(series) + 1) * rows)})
+    return chart
 
 
 def write_compare_xlsx(path: Path, document: Mapping[str, Any]) -> None:
     book = open_book(path)
     a, b = document["a"], document["b"]
+    currency = a.get("currency") or ""
     notes = [f"A: {a['folder']} ({a.get('scenario')})", f"B: {b['folder']} ({b.get('scenario')})"]
     if document.get("message"):
         notes.append(document["message"])
-    write_table(
-        book, "Plan", ["plan 1", "A", "B", "change (B − A)"], _plan_rows(document), notes=notes
-    )
-    write_table(
+    plan = document["plan"]
+    sheets = [
+        write_table(
+            book, "Plan", ["plan 1", "A", "B", "change (B − A)"], _plan_rows(document), notes=notes
+        )
+    ]
+    markets = plan["markets"]
+    header = ["market", "reach A", "reach B", "change", "weighted reach A", "weighted reach B"]
+    ws = write_table(
         book,
         "Markets",
-        ["market", "reach A", "reach B", "change"],
-        [[m["market"], m["a"], m["b"], m["change"]] for m in document["plan"]["markets"]],
-        {"reach A": REACH, "reach B": REACH, "change": REACH},
-    )
-    write_table(
-        book,
-        "Settings",
-        ["setting", "A", "B"],
-        [[s["setting"], _text(s["a"]), _text(s["b"])] for s in document.get("settings") or []],
-    )
-    write_table(
-        book,
-        "Rows",
-        ["sheet", "key", "column", "A", "B"],
+        header,
         [
-            [
-                r["sheet"],
-                _text(r["key"]),
-                r["column"] or "(whole row)",
-                _text(r["a"]),
-                _text(r["b"]),
-            ]
-            for r in document.get("rows") or []
+            [m["market"], m["a"], m["b"], m["change"], m.get("weighted_a"), m.get("weighted_b")]
+            for m in markets
         ],
+        dict.fromkeys(header[1:], REACH),
     )
-    write_table(
+    if markets:
+        shown = min(len(markets), MARKET_ROWS)
+        more = f" (first {shown} of {len(markets)} markets)" if shown < len(markets) else ""
+        first = 4 if _weighted(document) else 1
+        what = "weighted reach" if first == 4 else "reach"
+        ws.insert_chart(
+            1,
+            len(header) + 1,
+            _bar_chart(
+                book,
+                "Markets",
+                f"Plan 1: {what} by market, A and B{more}",
+                shown,
+                ((first, HEADER_COLOR), (first + 1, CONTRAST_COLOR)),
+                what,
+            ),
+        )
+    sheets.append(ws)
+    layers = plan.get("layers") or []
+    header = ["layer", "gross spend A", "gross spend B", "change"]
+    ws = write_table(
+        book,
+        "Layers",
+        header,
+        [[x["layer"], x["a"], x["b"], x["change"]] for x in layers],
+        dict.fromkeys(header[1:], MONEY),
+        notes=["Gross spend of plan 1's options in each stack layer (each plan's segments)."],
+    )
+    if layers:
+        ws.insert_chart(
+            1,
+            len(header) + 1,
+            _bar_chart(
+                book,
+                "Layers",
+                "Plan 1: gross spend by layer, A and B",
+                len(layers),
+                ((1, HEADER_COLOR), (2, CONTRAST_COLOR)),
+                f"gross spend, {currency}" if currency else "gross spend",
+            ),
+        )
+    sheets.append(ws)
+    sheets.append(
+        write_table(
+            book,
+            "Settings",
+            ["setting", "A", "B"],
+            [[s["setting"], _text(s["a"]), _text(s["b"])] for s in document.get("settings") or []],
+        )
+    )
+    sheets.append(
+        write_table(
+            book,
+            "Rows",
+            ["sheet", "key", "column", "A", "B"],
+            [
+                [
+                    r["sheet"],
+                    _text(r["key"]),
+                    r["column"] or "(whole row)",
+                    _text(r["a"]),
+                    _text(r["b"]),
+                ]
+                for r in document.get("rows") or []
+            ],
+        )
+    )
+    header = [
+        "difference",
+        "status",
+        "effect low",
+        "effect high",
+        "best reach low",
+        "best reach high",
+        "note",
+        "effect, middle",
+        "effect, ± half the interval",
+    ]
+    effects = _effect_rows(document)
+    ws = write_table(
         book,
         "Effects",
-        [
-            "difference",
-            "status",
-            "effect low",
-            "effect high",
-            "best reach low",
-            "best reach high",
-            "note",
-        ],
-        _effect_rows(document),
-        {c: REACH for c in ("effect low", "effect high", "best reach low", "best reach high")},
+        header,
+        effects,
+        {c: REACH for c in header if c.startswith(("effect", "best"))},
         notes=[
             "Effect: the change in A's best weighted reach with that difference alone applied, "
-            "an interval holding the true value (one number when proven)."
+            "an interval holding the true value (one number when proven). The chart draws "
+            "its middle, with error bars to its ends; largest first."
         ],
     )
+    if effects:
+        ws.insert_chart(
+            1,
+            len(header) + 1,
+            _bar_chart(
+                book,
+                "Effects",
+                "Effect of each difference alone on weighted reach",
+                len(effects),
+                ((7, HEADER_COLOR),),
+                "change in weighted reach",
+                error_column=8,
+            ),
+        )
+    sheets.append(ws)
+    for ws in sheets:
+        set_print_layout(ws)
     book.close()
 
 
@@ -154,13 +321,79 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def compare_charts(document: Mapping[str, Any]) -> dict[str, Any]:
+    """compare.html's charts as inline SVG (None when there is nothing to draw), and what
+    they leave out: plan 1's (weighted) reach by market in A and B, its gross spend by
+    layer in A and B, and the effect of each difference alone, largest first."""
+    a = document["a"]
+    plan = document["plan"]
+    weighted = _weighted(document)
+    keys = ("weighted_a", "weighted_b") if weighted else ("a", "b")
+    what = "weighted reach" if weighted else "reach"
+
+    def number(value: object) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value)
+
+    markets = sorted(
+        plan["markets"],
+        key=lambda m: -max(number(m.get(keys[0])) or 0.0, number(m.get(keys[1])) or 0.0),
+    )
+    shown = markets[:MARKET_ROWS]
+    market_chart = (
+        grouped_bars(
+            [(str(m["market"]), [number(m.get(k)) for k in keys]) for m in shown],
+            SIDES,
+            title=f"Plan 1: {what} by market, A and B",
+            unit=what if weighted else a.get("reach_unit") or what,
+        )
+        if shown
+        else None
+    )
+    layers = plan.get("layers") or []
+    currency = a.get("currency") or ""
+    layer_chart = (
+        grouped_bars(
+            [(str(x["layer"]), [number(x["a"]), number(x["b"])]) for x in layers],
+            SIDES,
+            title="Plan 1: gross spend by layer, A and B",
+            unit=f"gross spend, {currency}" if currency else "gross spend",
+        )
+        if layers
+        else None
+    )
+    effects = [(e["difference"], _ends(e)) for e in effects_by_size(document)]
+    drawn = [(label, *ends) for label, ends in effects if ends is not None]
+    effects_chart = (
+        interval_bars(
+            drawn,
+            title="Effect of each difference alone on A's best weighted reach",
+            unit="change in weighted reach",
+        )
+        if drawn
+        else None
+    )
+    return {
+        "market_chart": market_chart,
+        "markets_hidden": len(markets) - len(shown),
+        "markets_weighted": weighted,
+        "layer_chart": layer_chart,
+        "effects_chart": effects_chart,
+        "effects_undrawn": len(effects) - len(drawn),
+    }
+
+
 def compare_html(document: Mapping[str, Any]) -> str:
-    """compare.html: self-contained (no network), every value escaped."""
+    """compare.html: self-contained (no network, no script), every value escaped; the
+    charts are `Markup` made by `svg_charts`, which escapes their text itself."""
     template = _environment().get_template("compare.html.j2")
     return template.render(
         doc=document,
         plan_rows=_plan_rows(document),
         figure_names=FIGURE_NAMES,
+        charts=compare_charts(document),
+        effects=effects_by_size(document),
     )
 
 

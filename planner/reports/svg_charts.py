@@ -1,8 +1,10 @@
 """Charts for report.html as inline SVG, drawn here: no library, no script, no network.
 
-Three shapes cover the report: horizontal bars (reach by plan), bars against a
-ceiling (reach by market against addressable) and stacked bars (spend by layer,
-domestic and foreign). Each returns `Markup` (an SVG element) that a Jinja2
+Five shapes cover report.html and compare.html: horizontal bars (reach by plan),
+bars against a ceiling (reach by market against addressable), stacked bars (spend
+by layer, domestic and foreign), grouped bars (two runs side by side) and interval
+bars on an axis through 0 (the change each input difference makes, known to lie in
+an interval). Each returns `Markup` (an SVG element) that a Jinja2
 template inserts as is; every piece of text in it (labels from the workbook,
 titles, units) is escaped here, so a market named `<script>` stays text. A
 plotting library would add a dependency and, for matplotlib, fonts and a
@@ -60,6 +62,24 @@ def nice_ticks(top: float, count: int = 5) -> list[float]:
     return ticks
 
 
+def nice_range(low: float, high: float, count: int = 5) -> list[float]:
+    """Round axis ticks spanning `low` to `high` and 0, for values of either sign (the
+    change an input difference makes to reach); from 0 as `nice_ticks` when none is
+    negative."""
+    lo, hi = min(0.0, low), max(0.0, high)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [0.0, 1.0]
+    if lo == 0:
+        return nice_ticks(hi, count)
+    raw = (hi - lo) / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    ticks = [math.floor(lo / step) * step]
+    while ticks[-1] < hi - 1e-12 * (hi - lo):
+        ticks.append(round(ticks[-1] + step, 12))
+    return ticks
+
+
 def format_number(value: float) -> str:
     """A value as a chart labels it: thousands separated, at most one decimal."""
     if abs(value) >= 100:
@@ -74,14 +94,20 @@ def _short(text: str, limit: int = 28) -> str:
 
 
 def _frame(
-    title: str, rows: int, ticks: list[float], unit: str, legend: Sequence[Series]
+    title: str,
+    rows: int,
+    ticks: list[float],
+    unit: str,
+    legend: Sequence[Series],
+    row_height: float = ROW,
 ) -> tuple[list[str], float, float]:
-    """Opening of a chart: heading, gridlines and axis labels; returns the parts,
-    the height and the pixels per unit of value."""
+    """Opening of a chart: heading, gridlines and axis labels; returns the parts, the
+    top of its first row and the pixels per unit of value. The axis starts at
+    `ticks[0]` (0, or below 0 for values of either sign)."""
     plot = WIDTH - LABEL_WIDTH - VALUE_WIDTH
     legend_height = 20 if legend else 0
-    height = TOP + legend_height + rows * ROW + AXIS
-    scale = plot / ticks[-1]
+    height = TOP + legend_height + rows * row_height + AXIS
+    scale = plot / (ticks[-1] - ticks[0])
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
         f'viewBox="0 0 {WIDTH} {height}" width="100%" style="max-width:{WIDTH}px;{FONT}" '
@@ -96,9 +122,9 @@ def _frame(
         parts.append(f'<text x="{x + 16}" y="{TOP + 10}" fill="{TEXT}">{escape(item.name)}</text>')
         x += 28 + 7 * len(item.name)
     base = TOP + legend_height
-    bottom = base + rows * ROW
+    bottom = base + rows * row_height
     for tick in ticks:
-        tx = LABEL_WIDTH + tick * scale
+        tx = LABEL_WIDTH + (tick - ticks[0]) * scale
         parts.append(
             f'<line x1="{tx:.1f}" y1="{base}" x2="{tx:.1f}" y2="{bottom}" stroke="{GRID}"/>'
         )
@@ -108,7 +134,7 @@ def _frame(
         )
     if unit:
         parts.append(
-            f'<text x="{LABEL_WIDTH + ticks[-1] * scale:.1f}" y="{bottom + 32}" '
+            f'<text x="{WIDTH - VALUE_WIDTH:.1f}" y="{bottom + 32}" '
             f'text-anchor="end" fill="{MUTED}">{escape(unit)}</text>'
         )
     return parts, base, scale
@@ -217,5 +243,98 @@ def stacked_bars(
             f'<text x="{x + 6:.1f}" y="{y + BAR - 3:.1f}" fill="{TEXT}">'
             f"{escape(format_number(totals[i]))}</text>"
         )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def grouped_bars(
+    rows: Sequence[tuple[str, Sequence[float | None]]],
+    series: Sequence[Series],
+    *,
+    title: str,
+    unit: str = "",
+) -> Markup:
+    """One group per row (label, values): a bar per series, in the order and colours of
+    `series`, its value beside it; a value None (that side has none) draws no bar and
+    shows `—`. For two runs side by side (A and B), each row's bars touch."""
+    values = [v for _, vs in rows for v in vs if v is not None and math.isfinite(v)]
+    group = len(series) * BAR + 8
+    parts, base, scale = _frame(
+        title, len(rows), nice_ticks(max([*values, 0.0])), unit, series, row_height=group
+    )
+    for i, (label, row) in enumerate(rows):
+        top = base + i * group + 4
+        _label(parts, top + (len(series) - 1) * BAR / 2, label)
+        for k, (value, part) in enumerate(zip(row, series, strict=True)):
+            y = top + k * BAR
+            width, shown = 0.0, "—"
+            if value is not None and math.isfinite(value):
+                width, shown = max(0.0, value) * scale, format_number(value)
+                parts.append(
+                    f'<rect class="bar" x="{LABEL_WIDTH}" y="{y:.1f}" width="{width:.1f}" '
+                    f'height="{BAR - 1}" fill="{escape(part.color)}">'
+                    f"<title>{escape(f'{part.name}: {shown}')}</title></rect>"
+                )
+            parts.append(
+                f'<text x="{LABEL_WIDTH + width + 4:.1f}" y="{y + BAR - 3:.1f}" '
+                f'fill="{TEXT}" font-size="10">{escape(shown)}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def signed(value: float) -> str:
+    """A change as a chart labels it: its sign always shown (`+1.5`, `−2.0`, `0.0`)."""
+    text = format_number(abs(value))
+    if value > 0:
+        return "+" + text
+    return "−" + text if value < 0 else text
+
+
+def interval_bars(
+    rows: Sequence[tuple[str, float, float]],
+    *,
+    title: str,
+    unit: str = "",
+) -> Markup:
+    """One row per (label, low, high), a change known to lie between low and high, on an
+    axis through 0: a solid bar (class `bar`) from 0 to what is sure (the end nearer 0
+    when both ends share a sign; none when the interval holds 0), and when low < high a
+    pale band (class `interval`) from low to high. A gain is drawn in the house blue, a
+    loss in the contrast colour; the value, or `low to high`, is written beside."""
+    finite = [x for _, low, high in rows for x in (low, high) if math.isfinite(x)]
+    ticks = nice_range(min([*finite, 0.0]), max([*finite, 0.0]))
+    legend = (Series("gain", PRIMARY), Series("loss", CONTRAST), Series("not proven", CEILING))
+    parts, base, scale = _frame(title, len(rows), ticks, unit, legend)
+
+    def x_of(value: float) -> float:
+        clipped = min(max(value, ticks[0]), ticks[-1])  # an unbounded end runs to the edge
+        return LABEL_WIDTH + (clipped - ticks[0]) * scale
+
+    zero = x_of(0.0)
+    for i, (label, low, high) in enumerate(rows):
+        y = base + i * ROW + (ROW - BAR) / 2
+        _label(parts, y, label)
+        if low < high:
+            parts.append(
+                f'<rect class="interval" x="{x_of(low):.1f}" y="{y:.1f}" '
+                f'width="{x_of(high) - x_of(low):.1f}" height="{BAR}" fill="{CEILING}"/>'
+            )
+        sure = low if low > 0 else high if high < 0 else 0.0
+        left, right = sorted((zero, x_of(sure)))
+        color = PRIMARY if sure >= 0 else CONTRAST
+        text = signed(low) if low == high else f"{signed(low)} to {signed(high)}"
+        parts.append(
+            f'<rect class="bar" x="{left:.1f}" y="{y:.1f}" width="{right - left:.1f}" '
+            f'height="{BAR}" fill="{color}"><title>{escape(f"{label}: {text}")}</title></rect>'
+        )
+        end = max(zero, x_of(high))
+        parts.append(
+            f'<text x="{end + 6:.1f}" y="{y + BAR - 3:.1f}" fill="{TEXT}">{escape(text)}</text>'
+        )
+    parts.append(
+        f'<line x1="{zero:.1f}" y1="{base}" x2="{zero:.1f}" y2="{base + len(rows) * ROW}" '
+        f'stroke="{MUTED}"/>'
+    )
     parts.append("</svg>")
     return Markup("".join(parts))

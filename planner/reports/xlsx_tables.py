@@ -76,3 +76,12 @@ def write_cell(ws: Worksheet, row: int, col: int, value: Any, style: Any = None)
             ws.write_number(row, col, number, style)
     else:
         ws.write_string(row, col, str(value))
+
+
+def set_print_layout(ws: Worksheet) -> None:
+    """Print as plans.xlsx does: landscape, one page wide and as many long as needed, the
+    header row on every page, the sheet's name and page number in the footer."""
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.set_footer("&L&A&RPage &P of &N")
