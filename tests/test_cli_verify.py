@@ -71,6 +71,22 @@ def test_a_hand_edited_plan_over_budget_is_caught_with_by_how_much(copy: Path) -
     assert code == 2 and f"plan 1: budget exceeded by {net - budget:g}" in stdout
 
 
+def test_a_hand_edited_segment_figure_is_caught(copy: Path) -> None:
+    path = copy / "plans.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    offer = doc["plans"][0]["segments"]["offers"][0]
+    offer["used"] = offer["cap"] + 1  # more than its cap: the co-financing rows say otherwise
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    code, stdout, stderr = run(["verify", copy])
+    assert code == 2
+    drawn = sum(c["amount"] for c in doc["plans"][0]["cofinancing"] if c["offer"] == offer["offer"])
+    assert (
+        f"plan 1: reported segments.offers[{offer['offer']}].used {offer['cap'] + 1:g} differs "
+        f"from recomputed {drawn:g}"
+    ) in stdout
+    assert "1 of 3 plan(s) do not hold." in stderr
+
+
 def test_a_cofinancing_amount_above_the_cap_is_named(copy: Path) -> None:
     path = copy / "plans.json"
     doc = json.loads(path.read_text(encoding="utf-8"))
