@@ -1,13 +1,33 @@
 """Read a scenario workbook's cells, safely and fast, without judging them.
 
-The file is checked before anything loads it whole: it must be a zip (an
-encrypted workbook is an OLE container, a CSV is text), and every part that
-will be read is stream-decompressed once under a size cap, so a decompression
-bomb is refused after reading at most the cap. That same pass finds what the
-fast reader (calamine) cannot tell from blank cells: formulas without a cached
-value and Excel error values (#N/A, #DIV/0!, ...). Cells are then read with
-calamine, which is several times faster than openpyxl on scenarios with
-hundreds of thousands of rows.
+The file is checked before anything loads it whole, so that refusing a hostile
+file costs little time and little memory (a service reads what strangers send):
+
+- it must be a zip (an encrypted workbook is an OLE container, a CSV is text) of
+  at most MAX_FILE_BYTES, whose central directory, read from the file's end
+  before zipfile parses it, lists at most MAX_MEMBERS parts in at most
+  MAX_DIRECTORY_BYTES (a directory of millions of entries is refused unread);
+- the parts that will be read are judged by the sizes the directory declares
+  before any is unpacked: together at most MAX_UNPACKED_BYTES (a part named by
+  two sheets counts twice), and none over 1 MB unpacking more than MAX_RATIO
+  times its stored size (real sheets unpack 8 to 16 times). zipfile stops a
+  part at its declared size and then fails its checksum, so a size that lies
+  cannot make more come out;
+- each part is then unpacked in chunks, counted, and scanned as it streams for
+  a DOCTYPE or ENTITY declaration, which no Excel part has: entity expansion
+  ("billion laughs") and external entities are refused before any XML parser
+  sees them, as is a part not written in UTF-8 (where that scan could not see).
+
+Refusing any such file peaks well under 256 MB for the whole process (a part
+read whole is kept once, at most MAX_UNPACKED_BYTES, never copied to be joined).
+A file whose parts are well-formed cells is a scenario, however large: reading
+it costs what its size costs (50,000 options and 200,000 coverage rows, 58 MB
+unpacked, peak at about 280 MB).
+
+The same streaming pass finds what the fast reader (calamine) cannot tell from
+blank cells: formulas without a cached value and Excel error values (#N/A,
+#DIV/0!, ...). Cells are then read with calamine, which is several times faster
+than openpyxl on scenarios with hundreds of thousands of rows.
 
 calamine holds a sheet as one dense rectangle from A1 to its last cell, so a
 single stray cell at XFD1048576 would ask for half a terabyte. A sheet whose
@@ -23,6 +43,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -38,8 +59,18 @@ from planner.scenario.schema import SHEET_BY_KEY, canonical_header
 
 MAX_FILE_BYTES = 200 * 2**20
 """A scenario of 50,000 options and 200,000 coverage rows is about 6 MB."""
-MAX_UNPACKED_BYTES = 1 * 2**30
-"""Total decompressed size of the parts read: far beyond any real scenario."""
+MAX_UNPACKED_BYTES = 160 * 2**20
+"""Total unpacked size of the parts read: nearly three times the 58 MB of the largest
+benchmark scenario (50,000 options, 200,000 coverage rows), about a whole Excel sheet
+of coverage rows. The most the reader keeps in memory at once."""
+MAX_RATIO = 100
+"""Most a part over 1 MB may unpack per byte stored: sheets written by Excel, openpyxl
+or xlsxwriter unpack 8 to 16 times, even rows of identical cells; a decompression bomb
+unpacks about a thousand times."""
+MAX_MEMBERS = 10_000
+"""Most parts a workbook may hold (a workbook of 100 sheets and images has a few hundred)."""
+MAX_DIRECTORY_BYTES = 4 * 2**20
+"""Most bytes its central directory may take (MAX_MEMBERS entries with long names)."""
 MAX_ROWS = 1_048_576
 """Excel's own sheet limit."""
 MAX_CELLS = MAX_ROWS * 32
@@ -49,6 +80,12 @@ row Excel allows, 32 columns wide (the widest sheet of the schema has 10)."""
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _CHUNK = 1 << 20
+_RATIO_FLOOR = 1 << 20
+"""Parts up to this size are never judged by their ratio: they cannot hurt."""
+_END = b"PK\x05\x06"
+_END64_LOCATOR = b"PK\x06\x07"
+_END64 = b"PK\x06\x06"
+_DECLARATIONS = (b"DOCTYPE", b"ENTITY")
 
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
 _ATTR = re.compile(rb'([\w:]+)\s*=\s*"([^"]*)"')
@@ -128,16 +165,32 @@ def _file_problem(path: Path, expected: str) -> InputError:
     return InputError([Problem(None, None, None, None, f"{path.name} {expected}", found=False)])
 
 
+class _Refused(Exception):
+    """A part refused for what it is (a bomb, a DTD); says what was expected instead."""
+
+    def __init__(self, expected: str) -> None:
+        super().__init__(expected)
+        self.expected = expected
+
+
 def check_container(path: Path) -> None:
-    """Refuse what is not a readable .xlsx before any reader touches it."""
+    """Refuse what is not a readable .xlsx before any reader touches it.
+
+    Besides the file's size and kind, its zip directory is judged from the file's
+    last bytes, before zipfile parses (and holds in memory) every entry of it.
+    """
     try:
         size = path.stat().st_size
         with path.open("rb") as fh:
             head = fh.read(8)
+            if size <= MAX_FILE_BYTES and head.startswith(_ZIP_MAGIC):
+                _check_directory(fh, size)
     except FileNotFoundError:
         raise _file_problem(path, "was not found") from None
     except IsADirectoryError:
         raise _file_problem(path, "is a folder, expected an .xlsx workbook") from None
+    except _Refused as exc:
+        raise _file_problem(path, exc.expected) from None
     except OSError as exc:
         raise _file_problem(path, f"cannot be read ({exc.strerror})") from None
     if size > MAX_FILE_BYTES:
@@ -154,6 +207,38 @@ def check_container(path: Path) -> None:
         )
     if not head.startswith(_ZIP_MAGIC):
         raise _file_problem(path, "is not an .xlsx workbook (expected an Excel 2007+ file)")
+
+
+def _check_directory(fh: io.BufferedReader, size: int) -> None:
+    """Refuse a zip whose central directory lists more parts, or takes more bytes, than
+    any workbook's. Read from its end records (zip64's too); a zip without them is left
+    to zipfile, which says it is damaged."""
+    tail_size = min(size, 22 + 65_535)  # the end record and the longest comment
+    fh.seek(size - tail_size)
+    tail = fh.read(tail_size)
+    at = tail.rfind(_END)
+    if at < 0 or len(tail) < at + 22:
+        return
+    count, directory = struct.unpack_from("<HL", tail, at + 10)
+    locator = at - 20
+    zip64 = count == 0xFFFF or directory == 0xFFFFFFFF
+    if zip64 and locator >= 0 and tail[locator : locator + 4] == _END64_LOCATOR:
+        (offset,) = struct.unpack_from("<Q", tail, locator + 8)
+        if offset + 56 <= size:
+            fh.seek(offset)
+            record = fh.read(56)
+            if record[:4] == _END64:
+                count, directory = struct.unpack_from("<QQ", record, 32)
+    if count > MAX_MEMBERS:
+        raise _Refused(
+            f"holds {count:,} parts, far more than any workbook (at most {MAX_MEMBERS:,}); "
+            "expected an .xlsx workbook"
+        )
+    if directory > MAX_DIRECTORY_BYTES:
+        raise _Refused(
+            f"has a zip directory of {directory / 2**20:.0f} MB, far larger than any "
+            f"workbook's (at most {MAX_DIRECTORY_BYTES // 2**20} MB); expected an .xlsx workbook"
+        )
 
 
 def _sheet_parts(zf: zipfile.ZipFile, budget: list[int]) -> dict[str, str]:
@@ -180,9 +265,38 @@ def _sheet_parts(zf: zipfile.ZipFile, budget: list[int]) -> dict[str, str]:
     return parts
 
 
-def _read_capped(zf: zipfile.ZipFile, member: str, budget: list[int]) -> bytes:
-    """Decompress one member, counting against a shared byte budget; refuse bombs."""
-    chunks = []
+def _check_declared(zf: zipfile.ZipFile, members: list[str], budget: list[int]) -> None:
+    """Judge parts by the sizes the zip directory declares, before unpacking any: together
+    within the budget (OverflowError), and none a decompression bomb by its ratio.
+
+    zipfile never gives more than a part's declared size (it stops there and checks
+    the CRC), so a part that lies about its size is refused as damaged when read.
+    """
+    total = 0
+    for member in members:
+        info = zf.getinfo(member)
+        total += info.file_size
+        if total > budget[0]:
+            raise OverflowError
+        if info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * info.compress_size:
+            ratio = info.file_size / max(1, info.compress_size)
+            raise _Refused(
+                f"is refused: its part {member} is stored {ratio:,.0f} times smaller than it "
+                f"unpacks ({info.file_size / 2**20:,.0f} MB), as a decompression bomb is; "
+                f"expected a workbook (parts unpack at most {MAX_RATIO} times)"
+            )
+
+
+def _read_capped(zf: zipfile.ZipFile, member: str, budget: list[int], keep: bool = True) -> bytes:
+    """Unpack one part in chunks, counting against a shared byte budget, and scanning the
+    stream for what no workbook part holds (a DTD); the bytes are kept only if `keep`.
+
+    The part's declared size is judged first (`_check_declared`). What is kept grows
+    by chunks in one buffer: never held twice, as joining a list of chunks would.
+    """
+    _check_declared(zf, [member], budget)
+    kept = bytearray()
+    scan = _MarkupScan(member)
     with zf.open(member) as fh:
         while True:
             chunk = fh.read(_CHUNK)
@@ -191,8 +305,42 @@ def _read_capped(zf: zipfile.ZipFile, member: str, budget: list[int]) -> bytes:
             budget[0] -= len(chunk)
             if budget[0] < 0:
                 raise OverflowError
-            chunks.append(chunk)
-    return b"".join(chunks)
+            scan.feed(chunk)
+            if keep:
+                kept += chunk
+    return kept  # type: ignore[return-value]  # read like bytes everywhere; not copied
+
+
+class _MarkupScan:
+    """Finds a DOCTYPE or ENTITY declaration in a part as it streams by, and a part not
+    in UTF-8 (UTF-16 would hide one from this scan). Excel writes neither."""
+
+    def __init__(self, member: str) -> None:
+        self.member = member
+        self.tail = b""
+        self.first = True
+
+    def feed(self, chunk: bytes) -> None:
+        if self.first:
+            self.first = False
+            start = chunk[:4]
+            if start[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in start:
+                raise _Refused(
+                    f"is refused: its part {self.member} is not written in UTF-8, as "
+                    "every Excel workbook's parts are; expected an .xlsx workbook"
+                )
+        # A declaration cut between two chunks is seen whole in `edge`.
+        for data in (self.tail + chunk[:16], chunk):
+            at = data.find(b"<!")
+            while at >= 0:
+                if data[at + 2 : at + 9].upper().startswith(_DECLARATIONS):
+                    raise _Refused(
+                        f"is refused: its part {self.member} declares a DOCTYPE or ENTITY, "
+                        "which no Excel workbook has (XML entity expansion is refused); "
+                        "expected an .xlsx workbook saved by a spreadsheet program"
+                    )
+                at = data.find(b"<!", at + 2)
+        self.tail = chunk[-16:]
 
 
 def _uncached_formulas(xml: bytes) -> set[tuple[int, int]]:
@@ -292,6 +440,11 @@ def _check_parts(
     """
     try:
         with zipfile.ZipFile(path) as zf:
+            if len(zf.infolist()) > MAX_MEMBERS:  # its end record may understate them
+                raise _Refused(
+                    f"holds more than {MAX_MEMBERS:,} parts, far more than any workbook; "
+                    "expected an .xlsx workbook"
+                )
             # Every part the cell reader will load counts against one size budget.
             budget = [MAX_UNPACKED_BYTES]
             parts = _sheet_parts(zf, budget)
@@ -316,9 +469,12 @@ def _check_parts(
                         wanted[key] = name
             if problems:
                 raise InputError(problems)
-            for member in _WORKBOOK_PARTS[2:]:
-                if member in zf.namelist():
-                    _read_capped(zf, member, budget)
+            names = set(zf.namelist())
+            common_parts = [member for member in _WORKBOOK_PARTS[2:] if member in names]
+            # Every part read, judged by its declared size before any is unpacked.
+            _check_declared(zf, common_parts + [parts[name] for name in wanted.values()], budget)
+            for member in common_parts:
+                _read_capped(zf, member, budget, keep=False)
             declared = {key: zf.getinfo(parts[name]).file_size for key, name in wanted.items()}
             common: dict[str, bytes] = {}  # the parts a rewritten sheet is packaged with
             for key in sorted(wanted, key=lambda key: -declared[key]):
@@ -345,13 +501,24 @@ def _check_parts(
                 raise InputError(problems)
     except InputError:
         raise
+    except _Refused as exc:
+        raise _file_problem(path, exc.expected) from None
     except OverflowError:
         raise _file_problem(
             path,
             f"unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB, far beyond any scenario "
             "workbook (or it is a decompression bomb)",
         ) from None
-    except (zipfile.BadZipFile, zlib.error, ValueError, KeyError, EOFError, OSError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        ValueError,
+        KeyError,
+        EOFError,
+        OSError,
+        NotImplementedError,  # a compression method zipfile does not know
+        RuntimeError,  # a part encrypted with zip's own password
+    ) as exc:
         raise _file_problem(path, f"is a damaged .xlsx workbook ({exc})") from None
     return wanted
 
