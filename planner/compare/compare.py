@@ -15,16 +15,17 @@ alone: `settings`, `rows` and `effects` are null and `message` says why.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 from planner.compare.diff import row_differences, setting_differences
 from planner.compare.effects import Interval, PlanOne, estimate_effects
-from planner.compare.runs import Run, plan_decisions
+from planner.compare.runs import Run, number, plan_decisions
 from planner.engine import BatchStatus, PoolOptions
+from planner.reports.compare_files import SCHEMA
 from planner.reports.plans_json import clean_number
-
-SCHEMA = "partnership-compare/1"
+from planner.scenario.data import Scenario
 
 #: Plan figures compared side by side (SPEC §7).
 FIGURES = ("weighted_reach", "net_spend", "cofinanced", "average_trust", "foreign_share")
@@ -49,14 +50,8 @@ def run_summary(run: Run) -> dict[str, Any]:
     }
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
 def _change(a: object, b: object) -> float | None:
-    x, y = _number(a), _number(b)
+    x, y = number(a), number(b)
     return None if x is None or y is None else clean_number(y - x)
 
 
@@ -70,6 +65,11 @@ def _entries(value: object) -> list[dict[str, Any]]:
     return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
 
 
+def _ids(value: object) -> set[str]:
+    """The ids of a list read from plans.json (anything else holds none)."""
+    return {x for x in value if isinstance(x, str)} if isinstance(value, list) else set()
+
+
 def _weighted(run: Run, reach: dict[Any, Any]) -> dict[Any, float | None]:
     """Each market's weighted reach (weight × reach) by the run's own weights; empty when
     the run has no scenario.json to read them from."""
@@ -79,7 +79,7 @@ def _weighted(run: Run, reach: dict[Any, Any]) -> dict[Any, float | None]:
     return {
         market: clean_number(weight[market] * value)
         for market, value in reach.items()
-        if market in weight and _number(value) is not None
+        if market in weight and number(value) is not None
     }
 
 
@@ -97,8 +97,8 @@ def side_by_side(a: Run, b: Run) -> dict[str, Any]:
     pa, pb = _plan_one(a), _plan_one(b)
     empty: dict[str, Any] = {}
     one_a, one_b = pa or empty, pb or empty
-    opts_a, opts_b = set(one_a.get("options", [])), set(one_b.get("options", []))
-    offers_a, offers_b = set(one_a.get("offers", [])), set(one_b.get("offers", []))
+    opts_a, opts_b = _ids(one_a.get("options")), _ids(one_b.get("options"))
+    offers_a, offers_b = _ids(one_a.get("offers")), _ids(one_b.get("offers"))
     reach_a = {m.get("market"): m.get("reach") for m in _entries(one_a.get("markets"))}
     reach_b = {m.get("market"): m.get("reach") for m in _entries(one_b.get("markets"))}
     weighted_a, weighted_b = _weighted(a, reach_a), _weighted(b, reach_b)
@@ -136,15 +136,20 @@ def side_by_side(a: Run, b: Run) -> dict[str, Any]:
     }
 
 
-def _best_of(run: Run) -> PlanOne | None:
-    """A's plan 1 and the interval its run proved for best reach (None: no plan)."""
+def _best_of(run: Run, scenario: Scenario) -> PlanOne | None:
+    """A's plan 1 and the interval its run proved for best reach (None: no plan).
+
+    Its reach is the best only when proven with `mip_gap` 0: a plan proven optimal
+    within a gap may lie below the best by up to its bound.
+    """
     plan = _plan_one(run)
     if plan is None:
         return None
     decided = plan_decisions(run.folder / "plans.json", 0, plan)
-    reach = _number(plan.get("weighted_reach")) or 0.0
-    bound = _number(plan.get("bound"))
-    high = reach if plan.get("proven_optimal") else max(reach, bound or float("inf"))
+    reach = number(plan.get("weighted_reach")) or 0.0
+    bound = number(plan.get("bound"))
+    exact = plan.get("proven_optimal") is True and scenario.settings.mip_gap == 0
+    high = reach if exact else max(reach, math.inf if bound is None else bound)
     return PlanOne(decided.options, decided.offers, decided.cofinancing, Interval(reach, high))
 
 
@@ -185,7 +190,7 @@ def compare_runs(
     document["settings"] = [d.record() for d in settings]
     document["rows"] = [d.record() for d in rows]
     limit = a.scenario.settings.time_limit_s if time_limit is None else time_limit
-    plan_a = _best_of(a)
+    plan_a = _best_of(a, a.scenario)
     if plan_a is None and a.plans.get("status") == "infeasible":
         plan_a = PlanOne((), (), (), Interval(0.0, 0.0))
     effects, complete = estimate_effects(

@@ -81,7 +81,7 @@ def _show(value: object) -> str:
     if value is None:
         return "blank"
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:.15g}"  # every digit a workbook can hold: 1234567 → 1234568 shows
     if isinstance(value, list):
         return ";".join(str(v) for v in value) if value else "(none)"
     return str(value)

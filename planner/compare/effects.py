@@ -46,7 +46,15 @@ MAX_EFFECTS = 20
 
 #: Settings and columns that only label things or steer the search, never what is possible.
 NO_EFFECT_SETTINGS = frozenset(
-    {"currency", "reach_unit", "plans", "min_plan_difference", "time_limit_s", "mip_gap"}
+    {
+        "currency",
+        "reach_unit",
+        "plans",
+        "min_plan_difference",
+        "time_limit_s",
+        "mip_gap",
+        "explain_time_s",
+    }
 )
 NO_EFFECT_COLUMNS = frozenset(
     {("Markets", "name"), ("Partners", "name"), ("Options", "name"), ("CoFinancing", "financier")}
@@ -104,7 +112,8 @@ def solve_variant(variant: Scenario, seconds: float) -> dict[str, Any]:
         "status": status,
         "weighted_reach": plan.weighted_reach,
         "bound": plan.bound,
-        "proven_optimal": plan.proven_optimal,
+        # Proven within a gap above 0 is not the best: the bound holds it.
+        "proven_optimal": plan.proven_optimal and variant.settings.mip_gap == 0,
         "options": sorted(plan.options),
     }
 
@@ -204,12 +213,15 @@ def estimate_effects(
         else:
             status = "not_run" if outcome.error == NOT_RUN else "failed"
             entry["message"] = outcome.error
-        complete = complete and best.low == best.high and status != "failed"
         if best.low != best.high and status == "optimal":
             status = "feasible"
+        effect = Interval(best.low - best_a.high, best.high - best_a.low)
+        # Exact only when both ends are: A's best reach too (a plan proven within a gap
+        # is not).
+        complete = complete and effect.low == effect.high and status != "failed"
         entry["status"] = status
         entry["best_reach"] = best.record()
-        entry["effect"] = Interval(best.low - best_a.high, best.high - best_a.low).record()
+        entry["effect"] = effect.record()
 
     def largest(entry: dict[str, Any]) -> float:
         effect = entry.get("effect")

@@ -46,6 +46,14 @@ class PlanDecisions:
     cofinancing: tuple[CoFinancing, ...]
 
 
+def number(value: object) -> float | None:
+    """A number read from a run's JSON, or None (true and false are not numbers, though
+    Python counts them as ints)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 def problem(message: str) -> Problem:
     """A located problem with a file or folder (the message names it)."""
     return Problem(None, None, None, None, message, found=False)

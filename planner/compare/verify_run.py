@@ -26,7 +26,7 @@ from typing import Any
 
 from planner.checks.verify import REL_TOL, make_plan
 from planner.checks.violations import Violation, plan_violations, reported_mismatches
-from planner.compare.runs import Run, plan_decisions, problem
+from planner.compare.runs import Run, number, plan_decisions, problem
 from planner.errors import InputError
 from planner.plan import Plan
 from planner.reports.segments import plan_segments
@@ -126,29 +126,22 @@ def verify_run(run: Run, scenario: Scenario) -> list[PlanCheck]:
     return checks
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
 def _figure(name: str, value: object, actual: float | None) -> Violation | None:
     """A reported figure against the recomputed one (equal within SPEC §3's tolerance),
     or None when they agree."""
-    number = _number(value)
+    got = number(value)
     if value is None and actual is None:
         return None
-    if number is None or actual is None:
+    if got is None or actual is None:
         shown = "null" if value is None else repr(value)
         wanted = "null" if actual is None else f"{actual:.9g}"
         return Violation("reported", f"reported {name} {shown}, recomputed {wanted}")
-    if abs(number - actual) <= REL_TOL * max(1.0, abs(actual)):
+    if abs(got - actual) <= REL_TOL * max(1.0, abs(actual)):
         return None
     return Violation(
         "reported",
-        f"reported {name} {number:.9g} differs from recomputed {actual:.9g} "
-        f"by {number - actual:.9g}",
-        number - actual,
+        f"reported {name} {got:.9g} differs from recomputed {actual:.9g} by {got - actual:.9g}",
+        got - actual,
     )
 
 

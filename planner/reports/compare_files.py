@@ -51,18 +51,27 @@ FIGURE_NAMES = {
 
 
 def _text(value: object) -> str:
-    """A value as a table cell shows it: numbers plain, lists joined, null blank."""
+    """A value as a table cell shows it: numbers plain (to 10 significant digits, so a
+    cost of 1234567 is not shown as 1234570), lists joined, null blank."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return f"{value:.10g}"
     if isinstance(value, list):
         return "; ".join(_text(v) for v in value)
     if isinstance(value, dict):
         return ", ".join(f"{k}={_text(v)}" for k, v in value.items())
     return str(value)
+
+
+def _cell(value: object) -> object:
+    """A value as compare.xlsx writes it: a number stays a number (all its digits, and
+    sortable), anything else as `_text` shows it."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return _text(value)
 
 
 def _interval(value: Mapping[str, Any] | None) -> str:
@@ -246,7 +255,7 @@ def write_compare_xlsx(path: Path, document: Mapping[str, Any]) -> None:
             book,
             "Settings",
             ["setting", "A", "B"],
-            [[s["setting"], _text(s["a"]), _text(s["b"])] for s in document.get("settings") or []],
+            [[s["setting"], _cell(s["a"]), _cell(s["b"])] for s in document.get("settings") or []],
         )
     )
     sheets.append(
@@ -259,8 +268,8 @@ def write_compare_xlsx(path: Path, document: Mapping[str, Any]) -> None:
                     r["sheet"],
                     _text(r["key"]),
                     r["column"] or "(whole row)",
-                    _text(r["a"]),
-                    _text(r["b"]),
+                    _cell(r["a"]),
+                    _cell(r["b"]),
                 ]
                 for r in document.get("rows") or []
             ],
@@ -430,6 +439,10 @@ def compare_summary(document: Mapping[str, Any], limit: int = 10) -> str:
         lines.append(f"Settings differing: {len(settings)}; input rows differing: {len(rows)}")
         for s in settings[:limit]:
             lines.append(f"  {s['setting']}: {_text(s['a'])} → {_text(s['b'])}")
+        if len(settings) > limit:
+            lines.append(
+                f"  ... and {len(settings) - limit} more settings (compare.json lists them)"
+            )
         for r in rows[:limit]:
             where = f"{r['sheet']}[{_text(r['key'])}]"
             if r["column"] is None:

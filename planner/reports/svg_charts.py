@@ -148,6 +148,18 @@ def _label(parts: list[str], y: float, label: str) -> None:
     )
 
 
+def _beside(parts: list[str], end: float, y: float, text: str) -> None:
+    """A bar's value (and note), written just right of `end`, the bar's right end."""
+    parts.append(
+        f'<text x="{end + 6:.1f}" y="{y + BAR - 3:.1f}" fill="{TEXT}">{escape(text)}</text>'
+    )
+
+
+def _row_top(base: float, i: int) -> float:
+    """Where the bar of row `i` starts, centred in its row."""
+    return base + i * ROW + (ROW - BAR) / 2
+
+
 def horizontal_bars(
     rows: Sequence[tuple[str, float]],
     *,
@@ -160,7 +172,7 @@ def horizontal_bars(
     top = max([v for _, v in rows if math.isfinite(v)] + [0.0])
     parts, base, scale = _frame(title, len(rows), nice_ticks(top), unit, ())
     for i, (label, value) in enumerate(rows):
-        y = base + i * ROW + (ROW - BAR) / 2
+        y = _row_top(base, i)
         width = max(0.0, value) * scale if math.isfinite(value) else 0.0
         _label(parts, y, label)
         parts.append(
@@ -170,10 +182,7 @@ def horizontal_bars(
         text = format_number(value)
         if notes and notes[i]:
             text += f"  {notes[i]}"
-        parts.append(
-            f'<text x="{LABEL_WIDTH + width + 6:.1f}" y="{y + BAR - 3:.1f}" fill="{TEXT}">'
-            f"{escape(text)}</text>"
-        )
+        _beside(parts, LABEL_WIDTH + width, y, text)
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -192,7 +201,7 @@ def bars_against_ceiling(
     legend = (Series(names[0], PRIMARY), Series(names[1], CEILING))
     parts, base, scale = _frame(title, len(rows), nice_ticks(top), unit, legend)
     for i, (label, value, ceiling) in enumerate(rows):
-        y = base + i * ROW + (ROW - BAR) / 2
+        y = _row_top(base, i)
         _label(parts, y, label)
         full = max(0.0, ceiling) * scale
         got = min(max(0.0, value), max(0.0, ceiling)) * scale
@@ -207,10 +216,7 @@ def bars_against_ceiling(
         text = format_number(value) + (f" ({value / ceiling:.0%})" if ceiling > 0 else "")
         if notes and notes[i]:
             text += f"  {notes[i]}"
-        parts.append(
-            f'<text x="{LABEL_WIDTH + max(full, got) + 6:.1f}" y="{y + BAR - 3:.1f}" '
-            f'fill="{TEXT}">{escape(text)}</text>'
-        )
+        _beside(parts, LABEL_WIDTH + max(full, got), y, text)
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -227,7 +233,7 @@ def stacked_bars(
     totals = [sum(max(0.0, v) for v in values) for _, values in rows]
     parts, base, scale = _frame(title, len(rows), nice_ticks(max([*totals, 0.0])), unit, series)
     for i, (label, values) in enumerate(rows):
-        y = base + i * ROW + (ROW - BAR) / 2
+        y = _row_top(base, i)
         _label(parts, y, label)
         x = float(LABEL_WIDTH)
         for value, part in zip(values, series, strict=True):
@@ -239,10 +245,7 @@ def stacked_bars(
                     f"<title>{escape(f'{part.name}: {format_number(value)}')}</title></rect>"
                 )
             x += width
-        parts.append(
-            f'<text x="{x + 6:.1f}" y="{y + BAR - 3:.1f}" fill="{TEXT}">'
-            f"{escape(format_number(totals[i]))}</text>"
-        )
+        _beside(parts, x, y, format_number(totals[i]))
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -275,10 +278,7 @@ def grouped_bars(
                     f'height="{BAR - 1}" fill="{escape(part.color)}">'
                     f"<title>{escape(f'{part.name}: {shown}')}</title></rect>"
                 )
-            parts.append(
-                f'<text x="{LABEL_WIDTH + width + 4:.1f}" y="{y + BAR - 3:.1f}" '
-                f'fill="{TEXT}" font-size="10">{escape(shown)}</text>'
-            )
+            _beside(parts, LABEL_WIDTH + width, y, shown)
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -313,7 +313,7 @@ def interval_bars(
 
     zero = x_of(0.0)
     for i, (label, low, high) in enumerate(rows):
-        y = base + i * ROW + (ROW - BAR) / 2
+        y = _row_top(base, i)
         _label(parts, y, label)
         if low < high:
             parts.append(
@@ -328,10 +328,7 @@ def interval_bars(
             f'<rect class="bar" x="{left:.1f}" y="{y:.1f}" width="{right - left:.1f}" '
             f'height="{BAR}" fill="{color}"><title>{escape(f"{label}: {text}")}</title></rect>'
         )
-        end = max(zero, x_of(high))
-        parts.append(
-            f'<text x="{end + 6:.1f}" y="{y + BAR - 3:.1f}" fill="{TEXT}">{escape(text)}</text>'
-        )
+        _beside(parts, max(zero, x_of(high)), y, text)
     parts.append(
         f'<line x1="{zero:.1f}" y1="{base}" x2="{zero:.1f}" y2="{base + len(rows) * ROW}" '
         f'stroke="{MUTED}"/>'

@@ -56,6 +56,29 @@ def test_rows_added_and_removed_and_pairs_keyed() -> None:
     assert "added" in back.label() and apply_difference(b, back, a) == a
 
 
+def test_a_change_in_the_seventh_digit_shows_in_its_label_and_the_summary() -> None:
+    """Labels show every digit a workbook holds: 1234567 → 1234568 is not `1.23457e+06`
+    on both sides."""
+    from planner.reports.compare_files import compare_summary
+
+    a = tiny_scenario(budget=1234567.0)
+    b = a.with_settings(budget=1234568.0)
+    [diff] = setting_differences(a, b)
+    assert diff.label() == "budget: 1234567 → 1234568"
+    document = {
+        "a": {"folder": "a"},
+        "b": {"folder": "b"},
+        "settings": [diff.record()],
+        "rows": [],
+        "plan": {"a": None, "b": None, "change": {}, "added": [], "removed": []},
+    }
+    assert "  budget: 1234567 → 1234568" in compare_summary(document).splitlines()
+    document["settings"] = [{"setting": f"s{k}", "a": k, "b": k + 1} for k in range(12)]
+    shown = compare_summary(document, limit=10)
+    assert "s9: 9 → 10" in shown and "s10" not in shown
+    assert "... and 2 more settings (compare.json lists them)" in shown
+
+
 def test_settings_including_infinite_and_blank_values() -> None:
     a = tiny_scenario(budget=20.0, min_average_trust=70.0)
     b = replace(a, settings=replace(a.settings, budget=math.inf, min_average_trust=None))
@@ -79,7 +102,9 @@ def test_numbers_changed_most_are_estimated_first_and_at_most_twenty() -> None:
     )
     chosen = chosen_for_effects(row_differences(a, b))
     assert len(chosen) == 20
-    assert [d.size() for d in chosen] == sorted((d.size() for d in chosen), reverse=True)
+    sizes = [d.size() for d in chosen]
+    assert None not in sizes
+    assert sizes == sorted((x or 0.0 for x in sizes), reverse=True)
     assert chosen[0].size() == 30
 
 

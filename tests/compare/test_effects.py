@@ -3,6 +3,7 @@ best reach, exact when solved, and still valid when the time limit ends first.""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -68,3 +69,35 @@ def test_effects_not_solved_in_time_keep_a_valid_interval(tmp_path: Path, seed: 
         want = best(apply_difference(a, by_label[effect["difference"]], b)) - base
         assert effect["effect"]["low"] - 1e-6 <= want <= effect["effect"]["high"] + 1e-6
     assert doc["effects_complete"] is False
+
+
+def test_a_plan_proven_within_a_gap_is_not_taken_as_the_best(tmp_path: Path) -> None:
+    """With `mip_gap` above 0, plan 1 proven optimal may lie below the best by up to its
+    bound: the effects' intervals keep that room, and a variant's solve proven within
+    the gap narrows to its bound, not to its reach."""
+    from scenario_builders import tiny_scenario
+
+    from planner.compare.effects import solve_variant
+
+    a = tiny_scenario(budget=20.0, mip_gap=0.5)
+    b = a.with_settings(budget=25.0)
+    for scenario, folder in ((a, "a"), (b, "b")):
+        planner.solve(scenario, plans=1, time_limit=30, threads=1).write(tmp_path / folder)
+    path = tmp_path / "a" / "plans.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    reach = doc["plans"][0]["weighted_reach"]
+    assert reach == 21.0 and doc["plans"][0]["proven_optimal"] is True
+    doc["plans"][0]["bound"] = reach + 5  # what a solve stopped within the gap may prove
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    out = compare_runs(
+        read_run(tmp_path / "a"), read_run(tmp_path / "b"), time_limit=30, pool=PoolOptions(1)
+    )
+    [effect] = out["effects"]
+    assert effect["setting"] == "budget"
+    low, high = effect["effect"]["low"], effect["effect"]["high"]
+    assert high - low >= 5 - 1e-9  # A's best reach is known to lie in [21, 26] only
+    assert out["effects_complete"] is False
+    want = best(b.with_settings(mip_gap=0.0)) - best(a.with_settings(mip_gap=0.0))
+    assert low - 1e-6 <= want <= high + 1e-6
+    assert solve_variant(b, 30.0)["proven_optimal"] is False
+    assert solve_variant(b.with_settings(mip_gap=0.0), 30.0)["proven_optimal"] is True

@@ -196,7 +196,8 @@ def test_compare_xlsx_has_native_charts_frozen_headers_and_a_print_layout(
     rows = list(book["Effects"].iter_rows(min_row=2, max_row=5, values_only=True))
     assert [r[0] for r in rows] == ["loss", SCRIPT, "small", "n/a"]
     assert [(r[7], r[8]) for r in rows] == [(-6.5, 2.5), (2.0, 4.0), (1.0, 0.0), (None, None)]
-    # Names that are markup are text in the cells, as in the chart's categories.
+    # Numbers stay numbers (every digit); names that are markup are text in the cells.
+    assert book["Settings"]["B2"].value == 120.0 and book["Settings"]["B2"].data_type == "n"
     assert book["Layers"]["A2"].value == SCRIPT and book["Layers"]["A2"].data_type == "s"
 
 
