@@ -965,6 +965,104 @@ def compare(
     return _run_batch(out_file.parent, work)
 
 
+# --- the scenario desk: a web service for teams (SPEC §10) ------------------------------
+
+
+@cli.command()
+@click.option(
+    "--host", "host", default="127.0.0.1", show_default=True, help="Address to listen on."
+)
+@click.option(
+    "--port", "port", default="8000", show_default=True, help="Port (0: any free port, printed)."
+)
+@click.option(
+    "--data",
+    "data",
+    default="outputs/desk",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the run store (desk.sqlite3) and the runs' output folders.",
+)
+@click.option("--workers", "workers", metavar="N", help="Runs executing at once (default 1).")
+@scheduler_option
+@click.option(
+    "--token",
+    "token",
+    envvar="PLANNER_TOKEN",
+    metavar="T",
+    help="Secret every request must carry (also PLANNER_TOKEN); required off loopback.",
+)
+@click.option(
+    "--max-upload-mb",
+    "max_upload_mb",
+    default="20",
+    show_default=True,
+    help="Largest workbook accepted, in MB.",
+)
+@_guarded
+def serve(
+    host: str,
+    port: str,
+    data: Path,
+    workers: str | None,
+    scheduler: str | None,
+    token: str | None,
+    max_upload_mb: str,
+) -> int:
+    """Serve the scenario desk: teams upload workbooks in a browser, programs use its JSON
+    API (documented at /docs). Runs persist in --data across restarts.
+
+    Bound to a loopback address (the default) it needs no login; on any other address it
+    refuses to start without a token, then checked on every request.
+
+    Example: planner serve --port 8000 --data outputs/desk --workers 2
+
+    Example: PLANNER_TOKEN=$(cat token.txt) planner serve --host 0.0.0.0
+    """
+    problems = _pool_problems(workers, scheduler)
+    try:
+        port_number = int(port)
+        if not 0 <= port_number <= 65535:
+            raise ValueError
+    except ValueError:
+        port_number = 0
+        problems.append(Problem("--port", None, None, port, "a port number from 0 to 65535"))
+    try:
+        upload_mb = float(max_upload_mb)
+        if not 0 < upload_mb <= 2048:
+            raise ValueError
+    except ValueError:
+        upload_mb = 0.0
+        problems.append(
+            Problem("--max-upload-mb", None, None, max_upload_mb, "a number of MB from 0 to 2048")
+        )
+    if problems:
+        raise InputError(problems)
+
+    from planner.desk.config import DeskConfig
+    from planner.desk.serve import ServeError
+    from planner.desk.serve import serve as run_desk
+
+    config = DeskConfig(
+        data=data,
+        host=host,
+        port=port_number,
+        workers=1 if workers is None else int(workers.strip()),
+        scheduler=None if scheduler is None else scheduler.strip(),
+        token=token or None,
+        max_upload_bytes=int(upload_mb * 2**20),
+    )
+    try:
+        run_desk(config)
+    except ServeError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return EXIT_INPUT
+    except (KeyboardInterrupt, _Terminated):  # uvicorn re-raises the signal it stopped on
+        pass
+    click.echo("Scenario desk stopped; runs still running then are marked interrupted.", err=True)
+    return EXIT_OK
+
+
 class _ForgivingStream(io.TextIOWrapper):
     """A standard stream that goes quiet, instead of raising, once it cannot be written.
 
