@@ -110,10 +110,8 @@ def effects_by_size(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 def _ends(effect: Mapping[str, Any]) -> tuple[float, float] | None:
     value = effect.get("effect") or {}
-    low, high = value.get("low"), value.get("high")
-    if not isinstance(low, int | float) or not isinstance(high, int | float):
-        return None
-    return float(low), float(high)
+    low, high = _number(value.get("low")), _number(value.get("high"))
+    return None if low is None or high is None else (low, high)
 
 
 def _effect_rows(document: Mapping[str, Any]) -> list[list[Any]]:
@@ -143,6 +141,24 @@ def _weighted(document: Mapping[str, Any]) -> bool:
         m.get("weighted_a") is not None or m.get("weighted_b") is not None
         for m in document["plan"]["markets"]
     )
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _markets_by_reach(document: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], str]:
+    """Plan 1's markets, most reached (in A or B) first, and what they are ranked by:
+    weighted reach when the runs' weights are known, else reach."""
+    weighted = _weighted(document)
+    a, b = ("weighted_a", "weighted_b") if weighted else ("a", "b")
+    markets = sorted(
+        document["plan"]["markets"],
+        key=lambda m: -max(_number(m.get(a)) or 0.0, _number(m.get(b)) or 0.0),
+    )
+    return markets, "weighted reach" if weighted else "reach"
 
 
 def _bar_chart(
@@ -196,7 +212,7 @@ def write_compare_xlsx(path: Path, document: Mapping[str, Any]) -> None:
             book, "Plan", ["plan 1", "A", "B", "change (B − A)"], _plan_rows(document), notes=notes
         )
     ]
-    markets = plan["markets"]
+    markets, what = _markets_by_reach(document)
     header = ["market", "reach A", "reach B", "change", "weighted reach A", "weighted reach B"]
     ws = write_table(
         book,
@@ -207,12 +223,12 @@ def write_compare_xlsx(path: Path, document: Mapping[str, Any]) -> None:
             for m in markets
         ],
         dict.fromkeys(header[1:], REACH),
+        notes=[f"Markets ranked by {what} in A or B, most first."],
     )
     if markets:
         shown = min(len(markets), MARKET_ROWS)
-        more = f" (first {shown} of {len(markets)} markets)" if shown < len(markets) else ""
-        first = 4 if _weighted(document) else 1
-        what = "weighted reach" if first == 4 else "reach"
+        more = f" (the {shown} of most {what}, of {len(markets)})" if shown < len(markets) else ""
+        first = 4 if what == "weighted reach" else 1
         ws.insert_chart(
             1,
             len(header) + 1,
@@ -336,23 +352,13 @@ def compare_charts(document: Mapping[str, Any]) -> dict[str, Any]:
     layer in A and B, and the effect of each difference alone, largest first."""
     a = document["a"]
     plan = document["plan"]
-    weighted = _weighted(document)
+    markets, what = _markets_by_reach(document)
+    weighted = what == "weighted reach"
     keys = ("weighted_a", "weighted_b") if weighted else ("a", "b")
-    what = "weighted reach" if weighted else "reach"
-
-    def number(value: object) -> float | None:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return None
-        return float(value)
-
-    markets = sorted(
-        plan["markets"],
-        key=lambda m: -max(number(m.get(keys[0])) or 0.0, number(m.get(keys[1])) or 0.0),
-    )
     shown = markets[:MARKET_ROWS]
     market_chart = (
         grouped_bars(
-            [(str(m["market"]), [number(m.get(k)) for k in keys]) for m in shown],
+            [(str(m["market"]), [_number(m.get(k)) for k in keys]) for m in shown],
             SIDES,
             title=f"Plan 1: {what} by market, A and B",
             unit=what if weighted else a.get("reach_unit") or what,
@@ -364,7 +370,7 @@ def compare_charts(document: Mapping[str, Any]) -> dict[str, Any]:
     currency = a.get("currency") or ""
     layer_chart = (
         grouped_bars(
-            [(str(x["layer"]), [number(x["a"]), number(x["b"])]) for x in layers],
+            [(str(x["layer"]), [_number(x["a"]), _number(x["b"])]) for x in layers],
             SIDES,
             title="Plan 1: gross spend by layer, A and B",
             unit=f"gross spend, {currency}" if currency else "gross spend",

@@ -183,7 +183,9 @@ def test_compare_xlsx_has_native_charts_frozen_headers_and_a_print_layout(
         ("Markets!$E$2:$E$4", "Markets!$A$2:$A$4"),
         ("Markets!$F$2:$F$4", "Markets!$A$2:$A$4"),
     ]
-    assert [c.value for c in book["Markets"]["E"][:2]] == ["weighted reach A", 0.0]
+    # Most weighted reach first, as in compare.html's chart: the chart's 40 are the same.
+    assert [c.value for c in book["Markets"]["A"][:4]] == ["market", "M2", "M1", SCRIPT]
+    assert [c.value for c in book["Markets"]["E"][:2]] == ["weighted reach A", 20.0]
     assert refs("Layers") == [
         ("Layers!$B$2:$B$3", "Layers!$A$2:$A$3"),
         ("Layers!$C$2:$C$3", "Layers!$A$2:$A$3"),
@@ -206,3 +208,16 @@ def test_written_together_the_three_files_agree(tmp_path: Path) -> None:
     assert [p.name for p in paths] == ["compare.json", "compare.xlsx", "compare.html"]
     html = (tmp_path / "compare.html").read_text(encoding="utf-8")
     assert len(charts(html)) == 3
+
+
+def test_compare_xlsx_charts_the_markets_of_most_reach(tmp_path: Path) -> None:
+    path = tmp_path / "compare.xlsx"
+    write_compare_xlsx(path, document(markets=MARKET_ROWS + 5))
+    book = openpyxl.load_workbook(path)
+    [chart] = book["Markets"]._charts
+    assert [s.val.numRef.f for s in chart.series] == [
+        f"Markets!$E$2:$E${MARKET_ROWS + 1}",
+        f"Markets!$F$2:$F${MARKET_ROWS + 1}",
+    ]
+    reach = [row[4] for row in book["Markets"].iter_rows(min_row=2, values_only=True) if row[4]]
+    assert reach == sorted(reach, reverse=True) and len(reach) == MARKET_ROWS + 4
