@@ -50,6 +50,13 @@ FIGURE_NAMES = {
 }
 
 
+def _number(value: object) -> float | None:
+    """A number of the document, or None (true and false are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 def _text(value: object) -> str:
     """A value as a table cell shows it: numbers plain (to 10 significant digits, so a
     cost of 1234567 is not shown as 1234570), lists joined, null blank."""
@@ -98,9 +105,8 @@ def _plan_rows(document: Mapping[str, Any]) -> list[list[Any]]:
 
 def _size(effect: Mapping[str, Any]) -> float:
     """How large an effect may be: its end farthest from 0 (-1 when it has none)."""
-    value = effect.get("effect") or {}
-    ends = [x for x in (value.get("low"), value.get("high")) if isinstance(x, int | float)]
-    return max([abs(x) for x in ends], default=-1.0)
+    ends = _ends(effect)
+    return -1.0 if ends is None else max(abs(ends[0]), abs(ends[1]))
 
 
 def effects_by_size(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -141,12 +147,6 @@ def _weighted(document: Mapping[str, Any]) -> bool:
         m.get("weighted_a") is not None or m.get("weighted_b") is not None
         for m in document["plan"]["markets"]
     )
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
 
 
 def _markets_by_reach(document: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], str]:
