@@ -774,3 +774,60 @@ def _raw_sheet(job: _Job, cells: list[list[Any]]) -> RawSheet:
         uncached_formulas=job.formulas,
         columns=layout.columns if layout is not None else None,
     )
+
+
+def check_package(path: str | Path, max_unpacked: int) -> None:
+    """Refuse a file that a reader of every part (openpyxl) should not open: the checks of
+    `read_workbook` applied to the whole package, each part streamed once and discarded.
+
+    `read_workbook` unpacks only the parts calamine reads; a program that loads the
+    whole workbook also reads its theme, drawings, comments and the rest, so those
+    are judged here too: declared sizes (at most `max_unpacked` in all, no part a
+    bomb by its ratio) before anything is unpacked, then every XML part scanned for
+    DOCTYPE and ENTITY declarations as it streams.
+    """
+    path = Path(path)
+    check_container(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if len(zf.infolist()) > MAX_MEMBERS:
+                raise _Refused(
+                    f"holds more than {MAX_MEMBERS:,} parts, far more than any workbook; "
+                    "expected an .xlsx workbook"
+                )
+            members = [i.filename for i in zf.infolist() if not i.is_dir()]
+            budget = [max_unpacked]
+            _check_declared(zf, members, budget)
+            for member in members:
+                if member.endswith((".xml", ".rels", ".vml")):
+                    _read_capped(zf, member, budget, keep=False)
+                else:  # images, printer settings: counted, never scanned as text
+                    _count_part(zf, member, budget)
+    except _Refused as exc:
+        raise _file_problem(path, exc.expected) from None
+    except OverflowError:
+        raise _file_problem(
+            path,
+            f"unpacks to more than {max_unpacked // 2**20} MB, more than a workbook "
+            "opened whole may be",
+        ) from None
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        ValueError,
+        KeyError,
+        EOFError,
+        OSError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
+        raise _file_problem(path, f"is a damaged .xlsx workbook ({exc})") from None
+
+
+def _count_part(zf: zipfile.ZipFile, member: str, budget: list[int]) -> None:
+    """Unpack a part in chunks only to count it (and to check its CRC)."""
+    with zf.open(member) as fh:
+        while chunk := fh.read(_CHUNK):
+            budget[0] -= len(chunk)
+            if budget[0] < 0:
+                raise OverflowError
