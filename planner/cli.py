@@ -143,8 +143,17 @@ def _settle_heap() -> None:
 @workbook_argument
 @scenario_option
 @set_option
+@click.option(
+    "--annotate",
+    "annotate",
+    metavar="OUT.xlsx",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="On problems, write a copy of the workbook with each bad cell marked and commented.",
+)
 @_guarded
-def validate(workbook: Path, scenario: str | None, sets: tuple[str, ...]) -> int:
+def validate(
+    workbook: Path, scenario: str | None, sets: tuple[str, ...], annotate: Path | None = None
+) -> int:
     """Check a scenario workbook and summarise it; exit 2 on bad input, 3 if infeasible.
 
     Example: planner validate inputs/example.xlsx --scenario high_budget
@@ -153,9 +162,23 @@ def validate(workbook: Path, scenario: str | None, sets: tuple[str, ...]) -> int
     from planner.reports.summary import summarize
     from planner.workbook.validation import parse_set_options
 
-    loaded = _load(workbook, scenario, parse_set_options(sets))
+    if annotate is not None and _same_file(annotate, workbook):
+        raise InputError(
+            [Problem("--annotate", None, None, str(annotate), "a file other than the workbook")]
+        )
+    try:
+        loaded = _load(workbook, scenario, parse_set_options(sets))
+    except InputError as exc:
+        if annotate is None:
+            raise
+        click.echo(f"Input errors ({len(exc.problems)}):", err=True)
+        click.echo(exc.report(), err=True)
+        _write_annotated(workbook, exc.problems, annotate)
+        return EXIT_INPUT
     found = api.check(loaded)
     click.echo(summarize(loaded, found, workbook.name))
+    if annotate is not None:
+        click.echo(f"Nothing to mark in {workbook.name}: {annotate} was not written.")
     if found.conflicts:
         click.echo(f"Infeasible before solving ({len(found.conflicts)}):", err=True)
         for conflict in found.conflicts:
@@ -163,6 +186,38 @@ def validate(workbook: Path, scenario: str | None, sets: tuple[str, ...]) -> int
         return EXIT_INFEASIBLE
     click.echo("Valid.")
     return EXIT_OK
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def _write_annotated(workbook: Path, problems: Sequence[Problem], target: Path) -> None:
+    """`validate --annotate`: the team's workbook with its problems marked, or one line
+    on stderr saying why it could not be written (the problems are listed anyway)."""
+    from planner.reports.outputs import why_unwritable
+    from planner.workbook.annotate import annotate_workbook
+
+    try:
+        marked = annotate_workbook(workbook, problems, target)
+    except InputError as exc:
+        reasons = "; ".join(p.expected for p in exc.problems)
+        click.echo(f"Not annotated: {reasons}", err=True)
+        return
+    except OSError as exc:
+        click.echo(
+            f"Not annotated: {target} was not written: {why_unwritable(target.parent, exc)}",
+            err=True,
+        )
+        return
+    click.echo(
+        f"Marked {marked} cell(s) of {workbook.name}, every problem listed on its first "
+        f"sheet: {target}",
+        err=True,
+    )
 
 
 @cli.command()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from openpyxl import load_workbook
 from workbooks import Tables, minimal_tables, write_workbook
 
 from planner.cli import cli
@@ -279,3 +280,71 @@ def test_a_contradiction_of_two_musts_is_stated_once_by_both_commands(book, tmp_
     assert solved.exit_code == 3
     diagnosis = (out / "diagnosis.txt").read_text(encoding="utf-8")
     assert diagnosis.count(conflict) == 1 and diagnosis.count("excludes") == 1
+
+
+# --- validate --annotate: the team's own workbook with its problems marked ---------------
+
+
+def test_annotate_writes_the_marked_copy_and_says_where(book, tmp_path: Path) -> None:
+    tables = minimal_tables()
+    tables["Partners"][1][3] = 120  # Partners D2
+    out = tmp_path / "marked.xlsx"
+    result = run("validate", str(book(tables)), "--set", "plans=0", "--annotate", str(out))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0] == "Input errors (2):"
+    assert "sheet Partners, row 2, column trust: found 120; expected a number from 0 to 100" in (
+        lines
+    )
+    assert lines[-1] == (
+        f"Marked 1 cell(s) of scenario.xlsx, every problem listed on its first sheet: {out}"
+    )
+    marked = load_workbook(out)
+    comment = marked["Partners"]["D2"].comment
+    assert comment is not None
+    assert comment.text == "found 120; expected a number from 0 to 100"
+    listed = [[c.value for c in row] for row in marked["Problems"].iter_rows()]
+    assert [row[:3] for row in listed[1:]] == [["--set", None, "plans"], ["Partners", "2", "trust"]]
+
+
+def test_annotate_on_a_valid_workbook_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "marked.xlsx"
+    result = run("validate", str(EXAMPLE), "--annotate", str(out))
+    assert result.exit_code == 0, result.output
+    assert f"Nothing to mark in example.xlsx: {out} was not written." in result.stdout
+    assert result.stdout.endswith("Valid.\n")
+    assert not out.exists()
+
+
+def test_annotate_never_overwrites_the_workbook(book) -> None:
+    tables = minimal_tables()
+    tables["Partners"][1][3] = 120
+    path = book(tables)
+    before = path.read_bytes()
+    result = run("validate", str(path), "--annotate", str(path))
+    assert result.exit_code == 2
+    assert "command line --annotate: found" in result.stderr
+    assert "expected a file other than the workbook" in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_annotate_of_a_file_that_is_no_workbook_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "notes.xlsx"
+    path.write_text("option_id,cost\n")
+    out = tmp_path / "marked.xlsx"
+    result = run("validate", str(path), "--annotate", str(out))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Not annotated: notes.xlsx is not an .xlsx workbook (expected an Excel 2007+ file)"
+    )
+    assert not out.exists()
+
+
+def test_annotate_into_a_missing_folder_says_why(book, tmp_path: Path) -> None:
+    tables = minimal_tables()
+    tables["Partners"][1][3] = 120
+    out = tmp_path / "missing" / "marked.xlsx"
+    result = run("validate", str(book(tables)), "--annotate", str(out))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1].startswith(f"Not annotated: {out} was not written: ")
