@@ -90,9 +90,13 @@ def test_a_solve_run_writes_its_folder_with_the_plans_of_planner_solve(
     expected = api.solve(api.load(small, settings=QUICK), plans=3, threads=1)
     assert plan_figures(document["plans"]) == result_figures(expected) == SMALL_PLANS
     assert document["status"] == "optimal"
-    explain = document["plans"][0]["explain"]
-    assert explain["complete"] is True  # exact within explain_time_s = 2 s
-    assert set(explain["marginal_value"]) == {"O1", "O2"}
+    # Plan 1's explanations: without O1 the best is O2 alone (4), without O2 it is O1
+    # alone (10); each interval holds the true marginal value (exact when time allowed).
+    marginal = document["plans"][0]["explain"]["marginal_value"]
+    assert set(marginal) == {"O1", "O2"}
+    for option, value in (("O1", 20.0 - 4.0), ("O2", 20.0 - 10.0)):
+        low, high = marginal[option]["low"], marginal[option]["high"]
+        assert low <= value and (high is None or value <= high)
 
 
 def test_an_infeasible_run_ends_infeasible_with_its_diagnosis(
@@ -205,11 +209,12 @@ def test_cancel_a_queued_run_never_runs_and_a_running_one_stops_at_once(
         assert cancelled_a.status == "cancelled" and cancelled_a.error is None
         assert took < 5.0
         assert not psutil.pid_exists(pid_a) or psutil.Process(pid_a).status() == "zombie"
-        assert psutil.pid_exists(pid_b)
-        assert store.get(b.id).status == "running"  # type: ignore[union-attr]
+        assert pid_b != pid_a
 
         done_b = wait_status(store, b.id, ("done", "failed", "cancelled"), RUN_WAIT_S)
-        assert done_b.status == "done", done_b.error
+        assert done_b.status == "done", done_b.error  # B went on, unaffected
+        plans = json.loads((store.folder(b.id) / "plans.json").read_text())["plans"]
+        assert plan_figures(plans) == SMALL_PLANS
         time.sleep(1.0)  # C stays cancelled: no runner ever takes it
         assert store.get(c.id).status == "cancelled"  # type: ignore[union-attr]
         assert _files(store.folder(c.id)) == {"workbook.xlsx"}
