@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -428,28 +427,3 @@ def test_a_solve_run_on_a_dask_cluster_gives_the_plans_of_a_local_run(
 def test_a_dispatcher_with_no_worker_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Dispatcher(RunStore(tmp_path), DeskConfig(data=tmp_path, workers=0))
-
-
-def test_runs_submitted_from_many_threads_all_run(tmp_path: Path, small: Path) -> None:
-    """Four submissions from four threads at once, two workers: none lost."""
-    dispatcher = _dispatcher(tmp_path / "desk", workers=2)
-    try:
-        ids: list[str] = []
-        lock = threading.Lock()
-
-        def post() -> None:
-            record = submit(dispatcher, small, settings=QUICK)
-            with lock:
-                ids.append(record.id)
-
-        threads = [threading.Thread(target=post) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        assert len(set(ids)) == 4
-        for run_id in ids:
-            done = wait_status(dispatcher.store, run_id, ("done", "failed"), RUN_WAIT_S)
-            assert done.status == "done", done.error
-    finally:
-        dispatcher.stop()
