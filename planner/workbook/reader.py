@@ -808,8 +808,8 @@ def check_package(path: str | Path, max_unpacked: int) -> None:
     except OverflowError:
         raise _file_problem(
             path,
-            f"unpacks to more than {max_unpacked // 2**20} MB, more than a workbook "
-            "opened whole may be",
+            f"unpacks to more than {max_unpacked // 2**20} MB, more than a workbook opened "
+            "whole (to mark its cells) may be",
         ) from None
     except (
         zipfile.BadZipFile,

@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.cell.cell import Cell
 from test_hostile_files import laughs_in_sheet, zip_bomb, zip_not_a_workbook
+from workbooks import write_shared_strings_workbook
 
 import planner.api as api
 from planner.errors import InputError, Problem
@@ -165,3 +166,16 @@ def test_target_written_whole_or_not_at_all(broken: Path, tmp_path: Path) -> Non
     annotate_workbook(broken, problems_of(broken), out)
     assert {p.name for p in tmp_path.iterdir()} == {"broken.xlsx", "annotated.xlsx"}  # no temp
     assert load_workbook(out)["Partners"]["D3"].fill.fgColor.rgb == RED
+
+
+def test_workbook_too_large_to_open_whole_is_refused(tmp_path: Path) -> None:
+    """openpyxl holds every cell as an object: the whole package is measured first."""
+    tables = {"Options": [["option_id", "note"]]}
+    tables["Options"] += [[f"O{i}", f"note {i} " * 20] for i in range(12_000)]
+    source = write_shared_strings_workbook(tmp_path / "large.xlsx", tables)
+    with pytest.raises(InputError) as info:
+        annotate_workbook(source, [], tmp_path / "marked.xlsx", max_unpacked=2**20)
+    assert str(info.value.problems[0]) == (
+        "large.xlsx unpacks to more than 1 MB, more than a workbook opened whole "
+        "(to mark its cells) may be"
+    )
