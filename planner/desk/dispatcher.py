@@ -439,7 +439,9 @@ class Dispatcher:
         if outcome.value is None:
             raise _Failed(outcome.error or "the run failed")
         watch.show({"stage": "writing"})
-        write_run_folder(self.store.folder(record.id), outcome.value["files"])
+        # Only the names a solve run writes: a file name from a worker never becomes a path.
+        files = {n: d for n, d in outcome.value["files"].items() if n in jobs.FILES["solve"]}
+        write_run_folder(self.store.folder(record.id), files)
         timings = {k: float(v) for k, v in outcome.value.get("timings", {}).items()}
         return jobs.run_status(outcome.value["status"]), timings
 
