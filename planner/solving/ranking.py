@@ -229,6 +229,8 @@ class _Ranking:
         self.stop_reason = ""
         self.timed_out = False
         self.lane: TieBreakLane | None = None
+        self.rank_deadline: float | None = None
+        """When the share of the rank being found ends (`_share_time`)."""
         self.pending: tuple[str, ...] | None = None
         """Options of the last rank while its tie-break runs in `lane` (already cut)."""
         self.pending_reach: SolveResult | None = None
@@ -339,6 +341,9 @@ class _Ranking:
                 self._report(ProgressStage.BEGIN)
             if self.pending is None and self._short_plan():
                 return None
+            if self.pending is None and self._out_of_time():
+                return None
+            self._share_time(k)
             first = self._reach(k)
             if first is None:
                 return None
@@ -352,6 +357,27 @@ class _Ranking:
             if not self._tie_break(k, first):
                 return None
         return None
+
+    def _out_of_time(self) -> bool:
+        """Whether the run is stopped or past its solve deadline, so no rank may begin (a
+        refused solve would still answer with its start, a plan found without a search)."""
+        if self.clock() < self.solve_deadline and not self.scope.stop.is_set():
+            return False
+        self.timed_out = True
+        self.stop_reason = self._time_limit_reason()
+        return True
+
+    def _share_time(self, k: int) -> None:
+        """Give rank k its share of the time left: an equal part for each rank still to
+        find, k included (SPEC §4). Its solves stop at the share's end once they hold a
+        plan, which is then kept with its gaps, so the ranks after it still get their
+        turn; time a rank leaves unused goes to those after it. The last rank has all
+        that is left."""
+        left = self.wanted - k + 1
+        now = self.clock()
+        share = None if left <= 1 else now + (self.solve_deadline - now) / left
+        self.rank_deadline = share
+        self.solver.rank_deadline = share
 
     def _reach(self, k: int) -> SolveResult | None:
         """Rank k's reach stage, with rank k-1's tie-break settled (if it ran in the lane);
@@ -409,15 +435,22 @@ class _Ranking:
             self.lane.close()
             self.lane = None
         self.pm, self.solver = narrowed, solver
+        solver.rank_deadline = self.rank_deadline
         for plan in self.plans:
             self._cut(plan.options)
         return reach_stage(self.pm, self.solver, **self._reach_options())
 
     def _reach_options(self) -> dict[str, Any]:
-        """`reach_stage`'s keyword arguments: the watch when someone listens, and the hint
-        while rank 1 is sought (later ranks are cut off from plan 1, which it most likely is)."""
+        """`reach_stage`'s keyword arguments: the watch when someone listens, and a hint:
+        while rank 1 is sought the caller's (later ranks are cut off from plan 1, which it
+        most likely is); after, the last plan found, which the start repairs by leaving
+        out what its cut asks at the least loss of reach (`planner.solving.start_hint`),
+        a strong first plan when a rank's share of the time ends before its proof."""
         options: dict[str, Any] = dict(self.watching)
-        if self.hint and not self.plans and self.pending is None:
+        last = self.pending or (self.plans[-1].options if self.plans else None)
+        if last is not None:
+            options["hint"] = tuple(last)
+        elif self.hint:
             options["hint"] = self.hint
         return options
 
@@ -498,7 +531,7 @@ class _Ranking:
                 grace=self.grace,
                 scope=self.scope,
             )
-        self.lane.start(first, self.solver.extra_rows())
+        self.lane.start(first, self.solver.extra_rows(), self.rank_deadline)
         self._cut(options)
         self.pending, self.pending_reach = options, first
         return True
@@ -522,7 +555,9 @@ class _Ranking:
             self.estimated_cofinancing.append(rank)
         self._report(ProgressStage.KEPT, rank, plan.weighted_reach, plan.bound, plan.gap)
         ran_out = stages.best.termination == Termination.TIME_LIMIT or interrupted
-        self.timed_out = ran_out and self.clock() >= self.solve_deadline
+        # A rank stopped at the end of its share is not the run out of time: the next goes on.
+        out = self.clock() >= self.solve_deadline or self.scope.stop.is_set()
+        self.timed_out = ran_out and out
         return plan
 
     # -- progress ---------------------------------------------------------------
@@ -637,8 +672,13 @@ class _Ranking:
         unproven = [p.rank for p in plans if not p.proven_optimal]
         if unproven:
             ranks = ", ".join(str(r) for r in unproven)
+            within = (
+                "the time limit"
+                if wanted == 1
+                else f"their share of the time limit (shared among the {wanted} plans asked for)"
+            )
             sentences.append(
-                f"Plan(s) {ranks} not proven optimal within the time limit; "
+                f"Plan(s) {ranks} not proven optimal within {within}; "
                 "bound shows how much better a plan could be."
             )
         if self.estimated_cofinancing:

@@ -240,6 +240,9 @@ class _HighsRun:
         it, and a HiGHS instance is not safe to use from two threads at once."""
         self.presolve = presolve
         self.deadline = deadline
+        self.rank_deadline: float | None = None
+        """The rank's share of the time limit ends here (SPEC §4): a MIP solve holding a
+        solution is stopped then, one without goes on to `deadline`. None: no share."""
         self.mip_gap = mip_gap
         self.interrupted = False
         self.interrupted_at: float | None = None
@@ -259,6 +262,13 @@ class _HighsRun:
         """(incumbent objective, dual bound) HiGHS last reported in the solve running now,
         None between solves. Written by HiGHS's thread, one tuple at a time."""
 
+    def share_end(self) -> float:
+        """When the stage running now should end: its rank's share, else the deadline.
+        What the stage's own heuristics divide among themselves."""
+        if self.rank_deadline is None:
+            return self.deadline
+        return min(self.deadline, self.rank_deadline)
+
     def _watch(self, highs: highspy.Highs) -> None:
         """Subscribe the deadline check to every interrupt event HiGHS offers."""
         for event in (highs.cbSimplexInterrupt, highs.cbIpmInterrupt, highs.cbMipInterrupt):
@@ -267,11 +277,19 @@ class _HighsRun:
     def _interrupt_at_deadline(self, event) -> None:
         """HiGHS callback: stop as soon as the run-wide deadline has passed, the call was
         stopped, or nobody waits for this solve any more (given up on Ctrl-C)."""
+        holding = False
         if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
             out = event.data_out
             self._note_reported(out.mip_primal_bound, out.mip_dual_bound)
+            holding = _finite(out.mip_primal_bound) is not None
         now = time.monotonic()
-        if now >= self.deadline or self.scope.stop.is_set() or self.abandoned is not None:
+        share_over = holding and self.rank_deadline is not None and now >= self.rank_deadline
+        if (
+            now >= self.deadline
+            or share_over
+            or self.scope.stop.is_set()
+            or self.abandoned is not None
+        ):
             if not self.interrupted:
                 self.interrupted_at = now
             self.interrupted = True
@@ -856,7 +874,8 @@ class MatrixSolver(_HighsRun):
             offset=self._offset,
             maximise=self._maximise,
             started=started,
-            deadline=self.deadline,
+            # CBC keeps to the rank's share too: HiGHS waits for its answer when it stops.
+            deadline=min(self.deadline, self.rank_deadline or math.inf),
             grace=self.grace,
             mip_gap=self.mip_gap,
             abs_gap=self.abs_gap,

@@ -378,13 +378,14 @@ def _best_start(
     nearly (`planner.solving.start_hint`, within `GREEDY_SHARE` of the time).
     """
     found = []
+    end = solver.share_end()  # the rank's share of the time limit (SPEC §4)
     if hint:
         now = time.monotonic()
         hinted = hinted_start(
             mm,
             solver.extra_rows(),
             hint,
-            deadline=now + GREEDY_SHARE * (solver.deadline - now),
+            deadline=now + GREEDY_SHARE * (end - now),
         )
         if hinted is not None:
             found.append(hinted)
@@ -395,13 +396,13 @@ def _best_start(
         mm,
         solver.extra_rows(),
         deadline=solver.deadline,
-        stop_by=now + GREEDY_SHARE * (solver.deadline - now),
+        stop_by=now + GREEDY_SHARE * (end - now),
     )
     if greedy is not None:
         found.append(greedy)
     lp_bound = None
     now = time.monotonic()
-    remaining = solver.deadline - now
+    remaining = end - now
     if expected_lp_seconds(mm) <= LP_START_SHARE * remaining:
         rounds = len(mm.row_value) >= RINS_MIN_NONZEROS
         guided = lp_guided_start(

@@ -65,11 +65,15 @@ class TieBreakLane:
         """Whether the last tie-break was stopped by the run's deadline."""
         return self._solver.interrupted
 
-    def start(self, reach: SolveResult, cuts: Sequence[ExtraRow]) -> None:
-        """Begin the tie-break after `reach`, found under exactly `cuts` (no stage rows)."""
+    def start(
+        self, reach: SolveResult, cuts: Sequence[ExtraRow], rank_deadline: float | None = None
+    ) -> None:
+        """Begin the tie-break after `reach`, found under exactly `cuts` (no stage rows);
+        `rank_deadline` ends its rank's share of the time limit (`_HighsRun.rank_deadline`)."""
         if self._thread is not None:
             raise RuntimeError("the lane is still busy with the previous tie-break")
         solver = self._solver
+        solver.rank_deadline = rank_deadline
         solver.clear_stage_rows()
         held = len(solver.extra_rows())
         for number, row in enumerate(cuts[held:], start=held + 1):

@@ -96,8 +96,8 @@ def test_a_stop_between_two_solves_still_stops_the_call(monkeypatch: pytest.Monk
     real = ranking.reach_stage
     calls: list[int] = []
 
-    def stopped_after_the_first(pm, solver):
-        result = real(pm, solver)
+    def stopped_after_the_first(pm, solver, **options):
+        result = real(pm, solver, **options)
         calls.append(1)
         if len(calls) == 1:
             stop_all_solves(wait=0.0)

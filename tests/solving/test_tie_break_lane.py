@@ -51,9 +51,9 @@ def lane_starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     starts: list[int] = []
     original = TieBreakLane.start
 
-    def counted(self, reach, cuts) -> None:
+    def counted(self, reach, cuts, rank_deadline=None) -> None:
         starts.append(len(cuts))
-        original(self, reach, cuts)
+        original(self, reach, cuts, rank_deadline)
 
     monkeypatch.setattr(TieBreakLane, "start", counted)
     return starts
@@ -186,11 +186,11 @@ def test_an_error_in_the_run_stops_the_lanes_tie_break(
     real = ranking.reach_stage
     calls: list[int] = []
 
-    def failing_second(pm, solver):
+    def failing_second(pm, solver, **options):
         calls.append(1)
         if len(calls) == 2:
             raise ranking.SolverTroubleError("HiGHS reported numerical trouble")
-        return real(pm, solver)
+        return real(pm, solver, **options)
 
     monkeypatch.setattr(ranking, "reach_stage", failing_second)
     sc = random_scenario(5404, n_options=30, n_markets=10, n_offers=3, plans=3)
