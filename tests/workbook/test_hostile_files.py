@@ -469,10 +469,13 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     return get
 
 
-def validate_measured(path: Path) -> dict[str, Any]:
+def validate_measured(path: Path, *options: str) -> dict[str, Any]:
     """`planner validate PATH` in a process of its own: exit code, output, peak memory."""
     done = subprocess.run(
-        [sys.executable, "-c", MEASURED, sys.executable, "-c", PLANNER, "validate", str(path)],
+        [
+            *(sys.executable, "-c", MEASURED),
+            *(sys.executable, "-c", PLANNER, "validate", str(path), *options),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -496,6 +499,22 @@ def test_validate_refuses_quickly_with_memory_bounded(
     if code:
         assert re.match(r"Input errors \(\d+\), nothing was written:\n", str(done["stderr"]))
         assert done["stdout"] == ""
+
+
+@pytest.mark.parametrize(
+    "label", ["zip bomb", "junk at the cap", "billion laughs in a sheet", "many members"]
+)
+def test_annotating_a_hostile_file_is_refused_too(
+    label: str, hostile: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """openpyxl is never given what the reader refused, nor a part the reader skips."""
+    out = tmp_path / "marked.xlsx"
+    done = validate_measured(hostile(label), "--annotate", str(out))
+    assert done["code"] == 2
+    assert re.search(HOSTILE[label][2], done["stderr"]), done["stderr"]
+    assert str(done["stderr"]).splitlines()[-1].startswith("Not annotated: ")
+    assert int(done["peak_kb"]) < PEAK_LIMIT_KB, (label, int(done["peak_kb"]) // 1024, "MB")
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("label", [label for label, (_, code, _) in HOSTILE.items() if code])
