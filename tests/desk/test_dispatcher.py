@@ -427,3 +427,21 @@ def test_a_solve_run_on_a_dask_cluster_gives_the_plans_of_a_local_run(
 def test_a_dispatcher_with_no_worker_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Dispatcher(RunStore(tmp_path), DeskConfig(data=tmp_path, workers=0))
+
+
+def test_a_sweep_cancelled_midway_stops_and_writes_nothing(desk: Dispatcher, small: Path) -> None:
+    parent = submit(desk, small, settings=QUICK)
+    wait_status(desk.store, parent.id, ("done",), RUN_WAIT_S)
+    sweep = desk.start_sweep(parent.id, ["budget=0:400:1"], time_limit=60)
+
+    def under_way() -> dict[str, object] | None:
+        got = desk.store.get(sweep.id)
+        progress = got.progress if got else {}
+        return progress if progress.get("stage") == "sweeping" and progress.get("done") else None
+
+    progress = wait_for(under_way, RUN_WAIT_S, "the sweep's first points")
+    assert progress["total"] == 401 and progress["time_limit_s"] == 60
+    cancelled = desk.cancel(sweep.id)
+    assert cancelled.status == "cancelled"
+    assert cancelled.progress["done"] < 401
+    assert _files(desk.store.folder(sweep.id)) == {"workbook.xlsx"}
