@@ -179,7 +179,7 @@ def test_concurrent_writers_from_threads_lose_no_update(tmp_path: Path) -> None:
     """Four threads, each with its own store object on the same file (as two services
     would be), add runs and write progress as fast as they can."""
     RunStore(tmp_path)
-    threads_n, adds, updates = 4, 12, 15
+    threads_n, adds, updates = 4, 8, 10
     made: list[list[str]] = [[] for _ in range(threads_n)]
     errors: list[BaseException] = []
     barrier = threading.Barrier(threads_n)
