@@ -39,7 +39,7 @@ from planner.desk import security
 from planner.desk.config import DeskConfig
 from planner.desk.dispatcher import Dispatcher, RunStateError
 from planner.desk.store import RunRecord, RunStore
-from planner.desk.uploads import FORM_OVERHEAD, BodyLimit, Rejections, describe_size
+from planner.desk.uploads import BodyLimit, Rejections, TooLarge
 from planner.errors import InputError
 
 log = logging.getLogger("planner.desk")
@@ -168,10 +168,6 @@ class Desk:
             self._limiter = anyio.CapacityLimiter(VALIDATIONS)
         return self._limiter
 
-    @property
-    def body_limit(self) -> int:
-        return self.config.max_upload_bytes + FORM_OVERHEAD
-
     def template_workbook(self) -> bytes:
         """The blank scenario workbook (made once per process)."""
         if self.template_bytes is None:
@@ -237,7 +233,7 @@ class Gate:
         if self.token is not None and not security.is_public(path):
             cookie = request.cookies.get(security.SESSION_COOKIE)
             if not security.authorized(self.token, request.headers.get("authorization"), cookie):
-                if wants_json(path) or path == "/docs":
+                if wants_json(path):
                     return JSONResponse(
                         {"detail": "This desk needs its token: Authorization: Bearer <token>."},
                         401,
@@ -259,14 +255,11 @@ class Gate:
         return None
 
 
-def _too_large(scope: Any, limit: int) -> Response:
-    path = scope.get("path", "")
-    limit_text = describe_size(limit - FORM_OVERHEAD)
-    text = f"The upload is larger than the limit of {limit_text}."
-    headers = {"Connection": "close"}
-    if wants_json(path):
-        return JSONResponse({"detail": text}, 413, headers=headers)
-    return PlainTextResponse(text, 413, headers=headers)
+def _too_large(scope: Any, exc: TooLarge) -> Response:
+    """The 413 of a body refused before the app saw it (JSON for the API, else text)."""
+    if wants_json(scope.get("path", "")):
+        return JSONResponse({"detail": exc.detail}, 413, headers=exc.headers)
+    return PlainTextResponse(exc.detail, 413, headers=exc.headers)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -360,7 +353,7 @@ def create_app(config: DeskConfig) -> FastAPI:
             return JSONResponse({"detail": text}, 500)
         return PlainTextResponse(text, 500)
 
-    app.add_middleware(BodyLimit, limit=desk.body_limit, respond=_too_large)
+    app.add_middleware(BodyLimit, upload_limit=config.max_upload_bytes, respond=_too_large)
     app.add_middleware(Gate, config=config, secret=secret)
     return app
 

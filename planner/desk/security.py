@@ -187,10 +187,20 @@ def slug(text: str, limit: int = 40) -> str:
     return cleaned
 
 
+_NOT_NAME = re.compile(r"[^\w.-]+")
+
+
+def name_part(text: str, limit: int = 40) -> str:
+    """A piece of a file name made from any text, keeping letters of every script: only
+    word characters, `.` and `-` (no slash, quote, control character or space)."""
+    cleaned = _NOT_NAME.sub("-", unicodedata.normalize("NFC", text)).strip("-.")
+    return cleaned[:limit].strip("-.")
+
+
 def download_name(run_id: str, file_name: str, label: str = "") -> str:
-    """The name a downloaded file gets: made by the server from the run's id, the
-    (allow-listed) file name and the run's label as a slug, e.g. `q3-budget-1a2b3c-plans.xlsx`."""
-    prefix = slug(label)
+    """The name a downloaded file gets: made by the server from the run's label (as
+    `name_part`), its id and the allow-listed file name: `Q3-budget-<id>-plans.xlsx`."""
+    prefix = name_part(label)
     return f"{prefix + '-' if prefix else ''}{run_id}-{file_name}"
 
 

@@ -67,7 +67,11 @@ class TooLarge(HTTPException):
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        super().__init__(413, f"The upload is larger than the limit of {describe_size(limit)}.")
+        super().__init__(
+            413,
+            f"The upload is larger than the limit of {describe_size(limit)}.",
+            headers={"Connection": "close"},  # the rest of the body is never read
+        )
 
 
 def describe_size(size: int) -> str:
@@ -84,13 +88,17 @@ class BodyLimit:
 
     A declared `Content-Length` over the limit is answered 413 at once, without reading
     the body; a body without one (chunked) is counted as it arrives and the request is
-    answered 413 as soon as the count passes the limit. `respond` makes the 413
-    (JSON for the API, a page for browsers).
+    answered 413 as soon as the count passes the limit. `limit` is the upload limit
+    plus `FORM_OVERHEAD` (the form's other fields); messages name the upload limit.
+    `respond` makes the 413 (JSON for the API, text for browsers).
     """
 
-    def __init__(self, app: ASGIApp, limit: int, respond: Callable[[Scope, int], ASGIApp]) -> None:
+    def __init__(
+        self, app: ASGIApp, upload_limit: int, respond: Callable[[Scope, TooLarge], ASGIApp]
+    ) -> None:
         self.app = app
-        self.limit = limit
+        self.upload_limit = upload_limit
+        self.limit = upload_limit + FORM_OVERHEAD
         self.respond = respond
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,7 +107,7 @@ class BodyLimit:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.limit:
-            await self.respond(scope, self.limit)(scope, receive, send)
+            await self.respond(scope, TooLarge(self.upload_limit))(scope, receive, send)
             return
         counted = 0
         started = False
@@ -110,7 +118,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 counted += len(message.get("body", b""))
                 if counted > self.limit:
-                    raise TooLarge(self.limit)
+                    raise TooLarge(self.upload_limit)
             return message
 
         async def watching_send(message: Message) -> None:
@@ -121,10 +129,10 @@ class BodyLimit:
 
         try:
             await self.app(scope, counting_receive, watching_send)
-        except TooLarge:
+        except TooLarge as exc:  # raised where no handler turned it into a response
             if started:
                 raise
-            await self.respond(scope, self.limit)(scope, receive, send)
+            await self.respond(scope, exc)(scope, receive, send)
 
 
 def _content_length(scope: Scope) -> int | None:
