@@ -19,10 +19,13 @@ file costs little time and little memory (a service reads what strangers send):
   sees them, as is a part not written in UTF-8 (where that scan could not see).
 
 Refusing any such file peaks well under 256 MB for the whole process (a part
-read whole is kept once, at most MAX_UNPACKED_BYTES, never copied to be joined).
-A file whose parts are well-formed cells is a scenario, however large: reading
-it costs what its size costs (50,000 options and 200,000 coverage rows, 58 MB
-unpacked, peak at about 280 MB).
+read whole is kept once, at most MAX_UNPACKED_BYTES, never copied to be joined;
+tests/workbook/test_hostile_files.py measures each kind). Parts nothing reads
+(images, themes, drawings) are not judged here; `check_package` judges every
+part, for a program that opens the workbook whole (`annotate`). A file of
+well-formed cells within these limits is a scenario: reading it costs what its
+size costs (50,000 options and 200,000 coverage rows, 58 MB unpacked, peak at
+about 270 MB).
 
 The same streaming pass finds what the fast reader (calamine) cannot tell from
 blank cells: formulas without a cached value and Excel error values (#N/A,
