@@ -290,7 +290,9 @@ def _check_declared(zf: zipfile.ZipFile, members: list[str], budget: list[int]) 
             )
 
 
-def _read_capped(zf: zipfile.ZipFile, member: str, budget: list[int], keep: bool = True) -> bytes:
+def _read_capped(
+    zf: zipfile.ZipFile, member: str, budget: list[int], keep: bool = True, utf16: bool = False
+) -> bytes:
     """Unpack one part in chunks, counting against a shared byte budget, and scanning the
     stream for what no workbook part holds (a DTD); the bytes are kept only if `keep`.
 
@@ -299,7 +301,7 @@ def _read_capped(zf: zipfile.ZipFile, member: str, budget: list[int], keep: bool
     """
     _check_declared(zf, [member], budget)
     kept = bytearray()
-    scan = _MarkupScan(member)
+    scan = _MarkupScan(member, utf16)
     with zf.open(member) as fh:
         while True:
             chunk = fh.read(_CHUNK)
@@ -315,35 +317,55 @@ def _read_capped(zf: zipfile.ZipFile, member: str, budget: list[int], keep: bool
 
 
 class _MarkupScan:
-    """Finds a DOCTYPE or ENTITY declaration in a part as it streams by, and a part not
-    in UTF-8 (UTF-16 would hide one from this scan). Excel writes neither."""
+    """Finds a DOCTYPE or ENTITY declaration in a part as it streams by. Excel writes
+    neither, nor a workbook part in any encoding but UTF-8.
 
-    def __init__(self, member: str) -> None:
+    A part in UTF-16 (which would hide a declaration from a scan of UTF-8 bytes) is
+    refused, unless `utf16` (parts of other programs, such as SharePoint's custom
+    XML, are UTF-16): it is then scanned in its own encoding.
+    """
+
+    def __init__(self, member: str, utf16: bool = False) -> None:
         self.member = member
+        self.utf16 = utf16
         self.tail = b""
         self.first = True
+        self.encoding = "ascii"
 
     def feed(self, chunk: bytes) -> None:
         if self.first:
             self.first = False
-            start = chunk[:4]
-            if start[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in start:
+            self.encoding = _encoding_of(chunk[:4])
+            if self.encoding != "ascii" and not (self.utf16 and self.encoding != "unknown"):
                 raise _Refused(
                     f"is refused: its part {self.member} is not written in UTF-8, as "
                     "every Excel workbook's parts are; expected an .xlsx workbook"
                 )
-        # A declaration cut between two chunks is seen whole in `edge`.
-        for data in (self.tail + chunk[:16], chunk):
-            at = data.find(b"<!")
+        opening = "<!".encode(self.encoding)
+        width = len(opening) // 2
+        names = tuple(d.encode(self.encoding) for d in ("DOCTYPE", "ENTITY"))
+        # A declaration cut between two chunks is seen whole in the first piece.
+        for data in (self.tail + chunk[:32], chunk):
+            at = data.find(opening)
             while at >= 0:
-                if data[at + 2 : at + 9].upper().startswith(_DECLARATIONS):
+                if data[at + 2 * width : at + 9 * width].upper().startswith(names):
                     raise _Refused(
                         f"is refused: its part {self.member} declares a DOCTYPE or ENTITY, "
                         "which no Excel workbook has (XML entity expansion is refused); "
                         "expected an .xlsx workbook saved by a spreadsheet program"
                     )
-                at = data.find(b"<!", at + 2)
-        self.tail = chunk[-16:]
+                at = data.find(opening, at + 2 * width)
+        self.tail = chunk[-32:]
+
+
+def _encoding_of(start: bytes) -> str:
+    """How a part's first bytes say it is encoded: "ascii" for UTF-8 (the declarations
+    looked for are ASCII), a UTF-16 codec, or "unknown" (UTF-32, binary)."""
+    if (start[:2] == b"\xff\xfe" and start[2:4] != b"\x00\x00") or start[:2] == b"<\x00":
+        return "utf-16-le"
+    if start[:2] == b"\xfe\xff" or start[:2] == b"\x00<":
+        return "utf-16-be"
+    return "unknown" if b"\x00" in start or start[:2] == b"\xff\xfe" else "ascii"
 
 
 def _uncached_formulas(xml: bytes) -> set[tuple[int, int]]:
@@ -803,7 +825,7 @@ def check_package(path: str | Path, max_unpacked: int) -> None:
             _check_declared(zf, members, budget)
             for member in members:
                 if member.endswith((".xml", ".rels", ".vml")):
-                    _read_capped(zf, member, budget, keep=False)
+                    _read_capped(zf, member, budget, keep=False, utf16=True)
                 else:  # images, printer settings: counted, never scanned as text
                     _count_part(zf, member, budget)
     except _Refused as exc:

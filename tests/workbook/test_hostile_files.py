@@ -594,3 +594,19 @@ def test_real_sheets_over_a_megabyte_are_read(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info_error:  # repeated pairs: read, then judged
         api.load(path)
     assert all(p.sheet == "Coverage" for p in info_error.value.problems)
+
+
+def test_whole_package_check_scans_utf16_parts_in_their_encoding(tmp_path: Path) -> None:
+    """Parts only a whole-workbook reader opens may be UTF-16 (SharePoint's custom XML):
+    they pass unless they declare a DOCTYPE, found in their own encoding."""
+    plain = '<?xml version="1.0" encoding="utf-16"?><properties/>'
+    for encoding in ("utf-16", "utf-16-be"):
+        members = [*base_members(tmp_path), deflated("customXml/item1.xml", plain.encode(encoding))]
+        workbook_reader.check_package(write_zip(tmp_path / "ok.xlsx", members), 2**24)
+        hostile = plain.replace("?>", '?><!doctype p [<!ENTITY a "b">]>', 1).encode(encoding)
+        members = [*base_members(tmp_path), deflated("customXml/item1.xml", hostile)]
+        with pytest.raises(InputError) as info:
+            workbook_reader.check_package(write_zip(tmp_path / "bad.xlsx", members), 2**24)
+        assert "its part customXml/item1.xml declares a DOCTYPE or ENTITY" in str(
+            info.value.problems[0]
+        )
