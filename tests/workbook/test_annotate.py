@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.cell.cell import Cell
 from test_hostile_files import laughs_in_sheet, zip_bomb, zip_not_a_workbook
-from workbooks import write_shared_strings_workbook
+from workbooks import minimal_tables, write_shared_strings_workbook, write_workbook
 
 import planner.api as api
 from planner.errors import InputError, Problem
@@ -179,3 +179,18 @@ def test_workbook_too_large_to_open_whole_is_refused(tmp_path: Path) -> None:
         "large.xlsx unpacks to more than 1 MB, more than a workbook opened whole "
         "(to mark its cells) may be"
     )
+
+
+def test_headers_match_as_validation_matches_them(tmp_path: Path) -> None:
+    """A column is found by its header as validation finds it (case, spaces, underscores)."""
+    tables = minimal_tables()
+    tables["Partners"][0] = ["Partner ID", "Name", "Country", "  TRUST "]
+    tables["Partners"][2][3] = -5  # row 3, column D
+    source = write_workbook(tmp_path / "headers.xlsx", tables)
+    problems = problems_of(source)
+    assert [(p.sheet, p.row, p.column) for p in problems] == [("Partners", 3, "trust")]
+    out = tmp_path / "marked.xlsx"
+    assert annotate_workbook(source, problems, out) == 1
+    sheet = load_workbook(out)["Partners"]
+    assert sheet["D3"].comment is not None and sheet["D3"].fill.fgColor.rgb == RED
+    assert sheet["C3"].comment is None
