@@ -478,7 +478,11 @@ async def get_annotated(request: Request, token: str) -> FileResponse:
     document = desk.rejections.get(token)
     path = await run_in_threadpool(desk.rejections.annotated, token) if document else None
     if document is None or path is None:
-        raise HTTPException(404, "No highlighted workbook under that name.")
+        raise HTTPException(
+            404,
+            "No highlighted copy of this workbook: it is unknown, no longer kept, not a "
+            "workbook or too large to mark; its problems are listed with it.",
+        )
     stem = str(document.get("workbook_name", "workbook")).removesuffix(".xlsx")
     shown = f"{stem}-problems.xlsx"
     return FileResponse(

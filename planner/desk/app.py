@@ -15,6 +15,7 @@ the cross-site check of state-changing requests, and the security headers. Insid
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -305,15 +306,18 @@ def create_app(config: DeskConfig) -> FastAPI:
         title="Partnership planner — scenario desk",
         version=_version(),
         description=(
-            "Submit scenario workbooks, follow runs and download their plans (SPEC §10). "
-            "Runs: `POST /api/runs` (multipart) → 202, poll `GET /api/runs/{id}`, download "
-            "`GET /api/runs/{id}/files/{name}`. Bad workbooks: 422 with every problem."
+            "Submit scenario workbooks, follow runs and download their plans (SPEC §10): "
+            "POST /api/runs (multipart) answers 202 with the run's id; poll GET "
+            "/api/runs/{id} until its status is no longer queued or running; download "
+            "GET /api/runs/{id}/files/{name}. A bad workbook is 422 with every problem, "
+            "located; a malformed call is 400, an unknown run 404."
         ),
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.desk = desk
+    app.openapi = functools.partial(_openapi, app)  # type: ignore[method-assign]
     app.include_router(api_routes.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -356,6 +360,39 @@ def create_app(config: DeskConfig) -> FastAPI:
     app.add_middleware(BodyLimit, upload_limit=config.max_upload_bytes, respond=_too_large)
     app.add_middleware(Gate, config=config, secret=secret)
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI schema as the desk answers: a malformed call is 400 with a message
+    (FastAPI would document its own 422 validation errors, which the desk never sends;
+    its 422 is reserved for a workbook's problems)."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for methods in schema.get("paths", {}).values():
+            for operation in methods.values():
+                responses = operation.get("responses", {})
+                if responses.get("422", {}).get("description") == "Validation Error":
+                    del responses["422"]
+                    responses.setdefault(
+                        "400",
+                        {
+                            "description": "Malformed request",
+                            "content": {"application/json": {"schema": _DETAIL}},
+                        },
+                    )
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+_DETAIL = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
 
 
 def _version() -> str:

@@ -278,16 +278,18 @@ def run_context(desk: Desk, record: RunRecord) -> dict[str, Any]:
 
 
 def _progress(record: RunRecord) -> dict[str, Any]:
-    """The progress bar's share and its line of text."""
+    """The progress bar's share and its line of text: for a solve, the time used of its
+    limit (the stage's limit: the run ends by then); for a sweep or frontier, the solves
+    done of those known, else the time."""
     progress = record.progress or {}
     elapsed = progress.get("elapsed_s") or 0.0
     limit = progress.get("time_limit_s")
+    done, total = progress.get("done"), progress.get("total")
     share = 0.0
     if isinstance(limit, int | float) and limit > 0 and isinstance(elapsed, int | float):
         share = max(0.0, min(1.0, elapsed / limit))
-    done, total = progress.get("done"), progress.get("total")
-    if isinstance(done, int) and isinstance(total, int) and total > 0:
-        share = max(share, min(1.0, done / total))
+    if record.kind != "solve" and isinstance(done, int) and isinstance(total, int) and total:
+        share = max(0.0, min(1.0, done / total))
     return {"share": share, "stage": progress.get("stage") or record.status, **progress}
 
 

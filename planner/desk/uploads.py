@@ -409,7 +409,8 @@ class Rejections:
 
     def annotated(self, token: str) -> Path | None:
         """The team's workbook with each bad cell highlighted, made on first request;
-        None when there is no workbook to mark (a file that was not one)."""
+        None when there is none to mark (a file that was not a workbook, or one too large
+        to open whole: `annotate_workbook` bounds that, so the service's memory is)."""
         from planner.workbook.annotate import annotate_workbook
 
         document = self.get(token)
@@ -423,6 +424,8 @@ class Rejections:
                 try:
                     annotate_workbook(source, self.problems(token), staging)
                     os.replace(staging, target)
+                except InputError:  # too large to open whole, or unreadable to openpyxl
+                    return None
                 finally:
                     staging.unlink(missing_ok=True)
         return target

@@ -505,3 +505,54 @@ def test_the_api_is_documented_offline(http: httpx.Client) -> None:
     assert 'data-path="/api/runs"' in docs.text and "cdn" not in docs.text.lower()
     template = http.get("/api/template")
     assert template.status_code == 200 and template.content.startswith(b"PK")
+
+
+# --- what-if and compare -------------------------------------------------------------------
+
+
+def test_sweep_frontier_and_compare_start_from_a_finished_run(http: httpx.Client) -> None:
+    base = submit(http, plans="1", label="base").json()["id"]
+    high = submit(http, plans="1", label="high", scenario="high_budget").json()["id"]
+    wait_for(http, base, ("done",))
+    wait_for(http, high, ("done",))
+
+    csrf = csrf_of(http, f"/runs/{base}")
+    bad = http.post(f"/runs/{base}/sweep", data={"csrf": csrf, "vary": "nonsense=1,2"})
+    assert bad.status_code == 422 and 'class="problem"' in bad.text and "nonsense" in bad.text
+    posted = http.post(
+        f"/runs/{base}/sweep", data={"csrf": csrf, "vary": "budget=80,120", "time_limit": "20"}
+    )
+    assert posted.status_code == 303
+    sweep_id = posted.headers["location"].rsplit("/", 1)[1]
+    frontier = http.post(f"/api/runs/{base}/frontier", json={"points": 3, "time_limit": 20})
+    assert frontier.status_code == 202 and frontier.json()["parent"] == base
+
+    sweep = wait_for(http, sweep_id, ("done",))
+    points = sweep["result"]["points"]
+    assert [p["settings"] for p in points] == [{"budget": 80}, {"budget": 120}]
+    assert points[1]["weighted_reach"] == pytest.approx(
+        http.get(f"/api/runs/{base}").json()["plans"]["plans"][0]["weighted_reach"]
+    )
+    page = http.get(f"/runs/{sweep_id}").text
+    assert 'id="chart"' in page and page.count('class="point-row"') == 2
+    chart = http.get(f"/runs/{sweep_id}/chart.svg")
+    assert chart.status_code == 200 and chart.headers["content-type"] == "image/svg+xml"
+    assert "sandbox" in chart.headers["content-security-policy"]
+    done = wait_for(http, frontier.json()["id"], ("done",))
+    assert len(done["result"]["points"]) == 3
+    assert f'data-run-id="{sweep_id}"' in http.get(f"/runs/{base}").text  # listed as a child
+
+    assert http.get("/api/compare", params={"a": base, "b": sweep_id}).status_code == 409
+    deadline = time.monotonic() + 60
+    while (compared := http.get("/api/compare", params={"a": base, "b": high})).status_code == 202:
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert compared.status_code == 200, compared.text
+    document = compared.json()
+    assert document["schema"] == "partnership-compare/1"
+    assert document["a"]["folder"] == f"run {base}"  # never the server's own paths
+    assert document["plan"]["change"]["weighted_reach"] > 0
+    shown = http.get("/compare", params={"a": base, "b": high}).text
+    assert 'id="compare-frame"' in shown and 'data-state="ready"' in shown
+    report = http.get(f"/compare/{base}/{high}/compare.html")
+    assert report.status_code == 200 and "sandbox" in report.headers["content-security-policy"]

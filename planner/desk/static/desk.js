@@ -60,7 +60,7 @@
           var p = run.progress || {};
           var share = 0;
           if (p.time_limit_s > 0 && p.elapsed_s >= 0) { share = Math.min(1, p.elapsed_s / p.time_limit_s); }
-          if (p.total > 0 && p.done >= 0) { share = Math.max(share, Math.min(1, p.done / p.total)); }
+          if (run.kind !== "solve" && p.total > 0 && p.done >= 0) { share = Math.min(1, p.done / p.total); }
           bar.style.width = (share * 100).toFixed(1) + "%";
           stage.textContent = p.stage || run.status;
           var parts = [];
