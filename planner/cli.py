@@ -1025,10 +1025,20 @@ def compare(
 
 @cli.command()
 @click.option(
-    "--host", "host", default="127.0.0.1", show_default=True, help="Address to listen on."
+    "--host",
+    "host",
+    default="127.0.0.1",
+    show_default=True,
+    metavar="ADDRESS",
+    help="Address to listen on.",
 )
 @click.option(
-    "--port", "port", default="8000", show_default=True, help="Port (0: any free port, printed)."
+    "--port",
+    "port",
+    default="8000",
+    show_default=True,
+    metavar="PORT",
+    help="Port (0: any free port, printed).",
 )
 @click.option(
     "--data",
@@ -1052,6 +1062,7 @@ def compare(
     "max_upload_mb",
     default="20",
     show_default=True,
+    metavar="MB",
     help="Largest workbook accepted, in MB.",
 )
 @_guarded
@@ -1089,7 +1100,9 @@ def serve(
     except ValueError:
         upload_mb = 0.0
         problems.append(
-            Problem("--max-upload-mb", None, None, max_upload_mb, "a number of MB from 0 to 2048")
+            Problem(
+                "--max-upload-mb", None, None, max_upload_mb, "a number of MB above 0, at most 2048"
+            )
         )
     if problems:
         raise InputError(problems)

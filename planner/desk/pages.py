@@ -58,6 +58,8 @@ router = APIRouter(include_in_schema=False)
 
 #: Rows of the explanations shown on the run page (report.html holds them all).
 PRIORITY_ROWS = 40
+#: Problems listed on a page (the 422 answer of the API and the marked workbook hold all).
+PROBLEM_ROWS = 1000
 #: Fields a page form may have, at most (a form is small; a flood of fields is refused).
 MAX_FIELDS = 40
 #: Runs offered in the compare page's choosers.
@@ -194,12 +196,14 @@ def problems_page(request: Request, token: str) -> Response:
     document = desk.rejections.get(token)
     if document is None:
         raise HTTPException(404, "These problems are no longer kept; submit the workbook again.")
+    problems = document.get("problems", [])
     return render(
         request,
         "problems.html.j2",
         {
             "workbook_name": document.get("workbook_name", ""),
-            "problems": document.get("problems", []),
+            "problems": problems[:PROBLEM_ROWS],
+            "total": len(problems),
             "annotated": f"/api/uploads/{token}/annotated.xlsx"
             if document.get("annotatable")
             else None,
@@ -403,7 +407,8 @@ def _branch_problems(request: Request, parent: RunRecord, problems: Sequence[Pro
         "problems.html.j2",
         {
             "workbook_name": parent.workbook_name,
-            "problems": [problem_record(p) for p in problems],
+            "problems": [problem_record(p) for p in problems[:PROBLEM_ROWS]],
+            "total": len(problems),
             "annotated": None,
             "back": f"/runs/{parent.id}",
         },
