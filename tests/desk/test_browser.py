@@ -15,6 +15,7 @@ a time limit of 10 s), so the module takes about half a minute.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -64,9 +65,9 @@ def driver(
 ) -> Iterator[WebDriver]:
     with chromium(tmp_path_factory.mktemp("profile")) as browser:
         yield browser
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"desk browser screenshots: {artefact_folder()}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        print(f"\ndesk browser screenshots: {artefact_folder()}")
 
 
 @pytest.fixture
