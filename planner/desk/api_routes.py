@@ -143,7 +143,7 @@ def find_run(desk: Desk, run_id: str) -> RunRecord:
     """The run, or 404 (an unknown id, or text that is not an id at all)."""
     record = desk.store.get(run_id)
     if record is None:
-        raise HTTPException(404, f"No run {run_id!r}.")
+        raise HTTPException(404, f"No run {run_id[:40]!r}.")
     return record
 
 

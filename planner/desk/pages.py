@@ -99,6 +99,12 @@ def render(
             "csrf_field": security.CSRF_FIELD,
             "csrf": security.csrf_token(desk.secret, cookie),
             "token_mode": desk.config.token is not None,
+            "signed_in": desk.config.token is None
+            or security.authorized(
+                desk.config.token,
+                request.headers.get("authorization"),
+                request.cookies.get(security.SESSION_COOKIE),
+            ),
             "path": request.url.path,
             **context,
         }

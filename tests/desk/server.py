@@ -102,6 +102,15 @@ class DeskServer:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pgid, signal.SIGKILL)
 
+    def peak_memory_kb(self) -> int:
+        """The server process's peak resident memory so far (Linux `VmHWM`), in KB: the web
+        process only, not its engine workers (they are processes of their own)."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text(encoding="ascii")
+        found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+        if found is None:
+            raise RuntimeError("no VmHWM in /proc: peak memory is measured on Linux only")
+        return int(found.group(1))
+
     def output(self) -> str:
         """What this server process has printed so far (standard output and error)."""
         try:

@@ -13,8 +13,11 @@ import io
 import json
 import re
 import socket
+import struct
 import subprocess
 import time
+import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -251,6 +254,66 @@ def test_unknown_runs_and_files_are_404(http: httpx.Client) -> None:
     run_id = http.get("/api/runs").json()["runs"][0]["id"]
     for name in ("desk.sqlite3", "..%2F..%2Fdesk.sqlite3", "notes.txt", "serve.log"):
         assert http.get(f"/api/runs/{run_id}/files/{name}").status_code == 404, name
+
+
+def zip_bomb(path: Path, megabytes: int = 512) -> Path:
+    """A workbook whose Options sheet unpacks to `megabytes` of spaces, about 1 KB per MB
+    on disk: one deflated block repeated after full flushes, zip headers written by hand
+    (honest sizes), so it is built in milliseconds without ever holding the sheet."""
+    with zipfile.ZipFile(write_workbook(path.with_name("base.xlsx"), minimal_tables())) as zf:
+        parts = {info.filename: zf.read(info) for info in zf.infolist()}
+        options = next(
+            n for n in parts if n.startswith("xl/worksheets/") and b"option_id" in parts[n]
+        )
+    head = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    block, tail = b" " * 2**20, b"</worksheet>"
+    out, central = bytearray(), bytearray()
+    for name, raw in parts.items():
+        deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+        if name == options:
+            first = deflate.compress(head) + deflate.flush(zlib.Z_FULL_FLUSH)
+            middle = deflate.compress(block) + deflate.flush(zlib.Z_FULL_FLUSH)
+            payload = first + middle * megabytes + deflate.compress(tail) + deflate.flush()
+            crc = zlib.crc32(head)
+            for _ in range(megabytes):
+                crc = zlib.crc32(block, crc)
+            crc, size = zlib.crc32(tail, crc), len(head) + len(block) * megabytes + len(tail)
+        else:
+            payload = deflate.compress(raw) + deflate.flush()
+            crc, size = zlib.crc32(raw), len(raw)
+        encoded, offset = name.encode(), len(out)
+        out += struct.pack(
+            "<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc, len(payload), size, len(encoded), 0
+        )
+        out += encoded + payload
+        central += struct.pack(
+            "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 0x21, crc, len(payload), size,
+            len(encoded), 0, 0, 0, 0, 0, offset,
+        )  # fmt: skip
+        central += encoded
+    end = struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, len(parts), len(parts), len(central), len(out), 0
+    )
+    path.write_bytes(bytes(out + central + end))
+    return path
+
+
+def test_a_zip_bomb_is_refused_quickly_and_the_server_stays_small(
+    desk: DeskServer, http: httpx.Client, tmp_path: Path
+) -> None:
+    bomb = zip_bomb(tmp_path / "bomb.xlsx")
+    assert bomb.stat().st_size < LIMIT_MB * 2**20  # within the upload limit: the reader judges
+    before = run_count(http)
+    started = time.monotonic()
+    response = submit(http, bomb)
+    assert time.monotonic() - started < 3
+    assert response.status_code == 422
+    problems = response.json()["problems"]
+    assert len(problems) == 1 and "bomb.xlsx" in problems[0]["message"]
+    assert run_count(http) == before
+    peak = desk.peak_memory_kb()
+    print(f"web process peak resident memory: {peak / 1024:.0f} MB")
+    assert peak < 256 * 1024  # the whole web process, since it started
 
 
 # --- size limit ----------------------------------------------------------------------------
