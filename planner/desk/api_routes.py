@@ -22,6 +22,7 @@ their server-made ids, files by an allow-list.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from planner.desk import security
+from planner.desk import jobs, security
 from planner.desk.app import Desk, desk_of
 from planner.desk.store import RunRecord
 from planner.desk.uploads import (
@@ -50,18 +51,10 @@ from planner.errors import InputError, Problem
 
 router = APIRouter(prefix="/api", tags=["runs"])
 
-#: The files of a run that may be served, by kind: nothing else ever is.
+#: The files of a run that may be served, by kind: those its job writes and the uploaded
+#: workbook; nothing else ever is.
 FILES: dict[str, tuple[str, ...]] = {
-    "solve": (
-        "plans.json",
-        "plans.xlsx",
-        "report.html",
-        "diagnosis.txt",
-        "scenario.json",
-        "workbook.xlsx",
-    ),
-    "sweep": ("sweep.json", "sweep.xlsx", "chart.svg", "workbook.xlsx"),
-    "frontier": ("frontier.json", "frontier.xlsx", "chart.svg", "workbook.xlsx"),
+    kind: (*names, jobs.WORKBOOK) for kind, names in jobs.FILES.items()
 }
 MEDIA_TYPES = {
     ".json": "application/json",
@@ -168,8 +161,6 @@ def available_files(desk: Desk, record: RunRecord) -> list[str]:
 
 def read_result(desk: Desk, record: RunRecord) -> dict[str, Any] | None:
     """The run's result document (plans.json, sweep.json or frontier.json), if written."""
-    import json
-
     path = run_file(desk, record, RESULT_FILE[record.kind])
     if path is None:
         return None

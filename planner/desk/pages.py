@@ -36,6 +36,7 @@ from starlette.datastructures import FormData, UploadFile
 from planner.desk import security
 from planner.desk.api_routes import (
     FILES,
+    MEDIA_TYPES,
     available_files,
     cancel,
     comparable,
@@ -470,8 +471,6 @@ def compare_page(request: Request, a: str | None = None, b: str | None = None) -
 @router.get("/compare/{a}/{b}/{name}")
 def compare_file(request: Request, a: str, b: str, name: str) -> FileResponse:
     """compare.html (inline, for the frame), compare.json or compare.xlsx."""
-    from planner.desk.api_routes import MEDIA_TYPES
-
     desk = desk_of(request)
     run_a, run_b = comparable(desk, a, b)
     path = desk.comparisons.file(run_a, run_b, name)

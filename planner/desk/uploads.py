@@ -245,7 +245,8 @@ def check_form(
                     None,
                     "settings",
                     text,
-                    'a JSON object of setting overrides, such as {"budget": 150}',
+                    'setting overrides: a JSON object such as {"budget": 150} '
+                    "(on the submit page also lines such as budget = 150)",
                 )
             )
         else:

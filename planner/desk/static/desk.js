@@ -65,7 +65,7 @@
           stage.textContent = p.stage || run.status;
           var parts = [];
           if (p.elapsed_s) { parts.push(p.elapsed_s.toFixed(1) + " s" + (p.time_limit_s ? " of " + Math.round(p.time_limit_s) + " s" : "")); }
-          if (p.total) { parts.push((p.done || 0) + " of " + p.total); }
+          if (p.total) { parts.push((p.done || 0) + " of " + p.total + " solves"); }
           if (p.weighted_reach !== null && p.weighted_reach !== undefined) { parts.push("best weighted reach so far " + p.weighted_reach.toFixed(1)); }
           detail.textContent = parts.join(" · ");
           status.textContent = run.status;
