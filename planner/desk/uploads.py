@@ -48,6 +48,7 @@ FORM = "form"
 #: Rejected uploads kept for download with their problems highlighted.
 KEEP_REJECTED_S = 24 * 3600
 KEEP_REJECTED_COUNT = 200
+KEEP_REJECTED_BYTES = 512 * 2**20
 _CHUNK = 1 << 16
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 
@@ -366,8 +367,9 @@ def in_cells(problems: Sequence[Problem]) -> bool:
 
 class Rejections:
     """Rejected uploads, each kept in `folder/<token>/` (workbook.xlsx, problems.json) for
-    a day so that its page and its highlighted copy can be fetched; the oldest beyond
-    `KEEP_REJECTED_COUNT` go first. Tokens are server-made (32 hex characters)."""
+    a day so that its page and its highlighted copy can be fetched; the oldest go first
+    beyond `KEEP_REJECTED_COUNT` of them or `KEEP_REJECTED_BYTES` in all, so repeated bad
+    uploads cannot fill the disk. Tokens are server-made (32 hex characters)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -432,18 +434,23 @@ class Rejections:
         return target
 
     def prune(self) -> None:
-        """Remove kept uploads older than a day, then the oldest beyond the count."""
+        """Remove kept uploads older than a day, then the oldest beyond the count or
+        beyond `KEEP_REJECTED_BYTES` in all (the newest is always kept)."""
         if not self.folder.is_dir():
             return
         entries = []
         for entry in self.folder.iterdir():
             if entry.is_dir() and _TOKEN.fullmatch(entry.name):
                 with contextlib.suppress(OSError):
-                    entries.append((entry.stat().st_mtime, entry))
-        entries.sort(reverse=True)
+                    size = sum(f.stat().st_size for f in entry.iterdir())
+                    entries.append((entry.stat().st_mtime, size, entry))
+        entries.sort(key=lambda e: e[0], reverse=True)
         cutoff = time.time() - KEEP_REJECTED_S
-        for index, (mtime, entry) in enumerate(entries):
-            if mtime < cutoff or index >= KEEP_REJECTED_COUNT:
+        total = 0
+        for index, (mtime, size, entry) in enumerate(entries):
+            total += size
+            too_many = index >= KEEP_REJECTED_COUNT or (index > 0 and total > KEEP_REJECTED_BYTES)
+            if mtime < cutoff or too_many:
                 shutil.rmtree(entry, ignore_errors=True)
 
 

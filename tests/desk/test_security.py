@@ -10,7 +10,9 @@ called directly, or the app in-process, so each edge case costs milliseconds.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -294,3 +296,50 @@ def test_every_response_carries_the_security_headers(in_process: InProcess) -> N
     assert "httponly" in csrf_cookie and "samesite=strict" in csrf_cookie
     assert '<script src="/static/desk.js" defer></script>' in page.text
     assert "<script>" not in page.text  # no inline script anywhere
+
+
+def test_rejected_uploads_kept_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from planner.desk import uploads
+    from planner.errors import Problem
+
+    kept = uploads.Rejections(tmp_path / "rejected")
+    located = [Problem("Options", 2, "cost", "abc", "a number of at least 0")]
+    tokens = []
+    now = time.time()
+    for n in range(5):
+        path = tmp_path / f"upload-{n}.xlsx"
+        path.write_bytes(b"PK" + b"\0" * 998)
+        saved = uploads.SavedUpload(path, f"team {n}.xlsx", "0" * 64, 1000)
+        tokens.append(kept.keep(saved, located))
+        os.utime(tmp_path / "rejected" / tokens[-1], (now - 10 + n, now - 10 + n))
+    assert [t for t in tokens if kept.get(t) is not None] == tokens  # within every bound
+
+    one = sum(f.stat().st_size for f in (tmp_path / "rejected" / tokens[0]).iterdir())
+    monkeypatch.setattr(uploads, "KEEP_REJECTED_BYTES", int(2.5 * one))
+    kept.prune()
+    assert [t for t in tokens if kept.get(t) is not None] == tokens[-2:]  # newest first
+    monkeypatch.setattr(uploads, "KEEP_REJECTED_COUNT", 1)
+    kept.prune()
+    assert [t for t in tokens if kept.get(t) is not None] == tokens[-1:]
+    os.utime(tmp_path / "rejected" / tokens[-1], (now - 2 * 86400, now - 2 * 86400))
+    kept.prune()
+    assert kept.get(tokens[-1]) is None  # a day old: gone
+    assert kept.get("../" + tokens[0]) is None and kept.get("x" * 32) is None
+
+
+def test_a_rejection_keeps_its_problems_and_its_workbook_only_when_cells_can_be_marked(
+    tmp_path: Path,
+) -> None:
+    from planner.desk import uploads
+    from planner.errors import Problem
+
+    kept = uploads.Rejections(tmp_path / "rejected")
+    located = [Problem("Options", 2, "cost", "abc", "a number of at least 0")]
+    whole_file = [Problem(None, None, None, None, "team.xlsx is not a zip", found=False)]
+    for problems, marked in ((located, True), (whole_file, False)):
+        path = tmp_path / "upload.xlsx"
+        path.write_bytes(b"PK")
+        token = kept.keep(uploads.SavedUpload(path, "team.xlsx", "0" * 64, 2), problems)
+        assert not path.exists()  # moved or removed: nothing left in the uploads folder
+        assert (tmp_path / "rejected" / token / "workbook.xlsx").exists() is marked
+        assert kept.problems(token) == problems
