@@ -77,6 +77,7 @@ class Comparisons:
         self._lock = threading.Lock()
         self._running: dict[str, str] = {}  # key -> "computing" | error message
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="desk-compare")
+        self._closing = threading.Event()
 
     def key(self, a: RunRecord, b: RunRecord) -> str:
         stamp = hashlib.sha256(f"{a.finished}|{b.finished}".encode()).hexdigest()[:8]
@@ -98,10 +99,6 @@ class Comparisons:
                 state = "computing"
         return state, None
 
-    def html(self, a: RunRecord, b: RunRecord) -> Path | None:
-        path = self.folder / self.key(a, b) / "compare.html"
-        return path if path.is_file() else None
-
     def file(self, a: RunRecord, b: RunRecord, name: str) -> Path | None:
         if name not in ("compare.json", "compare.xlsx", "compare.html"):
             return None
@@ -121,7 +118,13 @@ class Comparisons:
                 if self.config.scheduler
                 else PoolOptions(workers=1)
             )
-            document = compare_runs(runs[0], runs[1], time_limit=COMPARE_TIME_LIMIT_S, pool=pool)
+            document = compare_runs(
+                runs[0],
+                runs[1],
+                time_limit=COMPARE_TIME_LIMIT_S,
+                pool=pool,
+                progress=self._check_closing,
+            )
             # The folders are the desk's own: show the runs' ids, not the server's paths.
             document["a"]["folder"] = f"run {a.id}"
             document["b"]["folder"] = f"run {b.id}"
@@ -134,6 +137,9 @@ class Comparisons:
                 shutil.rmtree(staging, ignore_errors=True)
             with self._lock:
                 self._running.pop(key, None)
+        except _Closing:  # the service stops: the pool is aborted, nothing is written
+            with self._lock:
+                self._running.pop(key, None)
         except (InputError, EngineError) as exc:
             why = exc.report() if isinstance(exc, InputError) else str(exc)
             with self._lock:
@@ -144,8 +150,19 @@ class Comparisons:
             with self._lock:
                 self._running[key] = f"failed: internal error (ref {ref}, details in the log)"
 
+    def _check_closing(self, status: object) -> None:
+        """The effects' pool calls this as solves progress: a stopping service ends it
+        (the pool closes with its processes terminated) instead of waiting for it."""
+        if self._closing.is_set():
+            raise _Closing
+
     def close(self) -> None:
+        self._closing.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class _Closing(Exception):
+    """Raised in a comparison's progress callback when the service stops."""
 
 
 @dataclass
