@@ -86,10 +86,14 @@ def upload(
     plans: str = "",
     time_limit: str = "10",
     shot: str | None = None,
+    drop: bool = False,
 ) -> None:
-    """Fill the front page's form as a person does and send it."""
+    """Fill the front page's form as a person does and send it. With `drop`, the file
+    reaches the form by a drop on the drop zone (see `drop_on_zone`)."""
     driver.get(desk.url + "/")
     driver.find_element(By.ID, "workbook").send_keys(str(workbook))
+    if drop:
+        drop_on_zone(driver)
     chosen = driver.find_element(By.ID, "chosen-file").text
     assert workbook.name in chosen, f"the drop zone does not name the chosen file: {chosen!r}"
     for field, value in (("label", label), ("plans", plans), ("time_limit", time_limit)):
@@ -99,6 +103,37 @@ def upload(
     if shot:
         screenshot(driver, shot, whole_page=False)
     driver.find_element(By.ID, "submit-button").click()
+
+
+#: A file dropped on the drop zone, as a browser dispatches it: the file is the one the
+#: file input holds (a page cannot read a path; the input is emptied first), carried by
+#: a DataTransfer through dragenter and drop. Returns what the page made of it.
+DROP = """
+const input = document.getElementById('workbook');
+const zone = document.getElementById('dropzone');
+const carried = new DataTransfer();
+carried.items.add(input.files[0]);
+input.value = '';
+document.getElementById('chosen-file').textContent = '';
+const emptied = input.files.length;
+const event = (type) =>
+  new DragEvent(type, {dataTransfer: carried, bubbles: true, cancelable: true});
+zone.dispatchEvent(event('dragenter'));
+const highlighted = zone.classList.contains('over');
+zone.dispatchEvent(event('drop'));
+return {emptied: emptied, highlighted: highlighted, files: input.files.length,
+        name: input.files.length ? input.files[0].name : null,
+        still: zone.classList.contains('over')};
+"""
+
+
+def drop_on_zone(driver: WebDriver) -> None:
+    """Drop the chosen file on the drop zone: the zone lights up while the file is over
+    it, and the drop puts the file into the form's file input."""
+    outcome = driver.execute_script(DROP)
+    assert outcome["emptied"] == 0, outcome
+    assert outcome["highlighted"] and not outcome["still"], outcome
+    assert outcome["files"] == 1 and outcome["name"], outcome
 
 
 def landed_on(driver: WebDriver, pattern: str) -> str:
@@ -166,11 +201,14 @@ def same_value(shown: str, printed: str) -> bool:
 def test_the_example_dropped_on_the_front_page_runs_and_shows_its_plans(
     driver: WebDriver, desk: DeskServer, http: httpx.Client
 ) -> None:
-    upload(driver, desk, EXAMPLE, label="example from the browser", plans="3", shot="submit")
+    upload(
+        driver, desk, EXAMPLE, label="example from the browser", plans="3", shot="submit", drop=True
+    )
     run_id = landed_on(driver, r"/runs/([0-9a-f]{12})$")
     screenshot(driver, "run-in-progress", whole_page=False)
     run = finished_run_page(driver, http, run_id)
     assert run["status"] == "done", run
+    assert run["workbook_name"] == EXAMPLE.name and run["label"] == "example from the browser"
     assert str(run["settings"]["explain_time_s"]) == "1"  # the form's override was kept
 
     plans = run["plans"]["plans"]
