@@ -89,11 +89,10 @@ def render(
 ) -> HTMLResponse:
     """A page with the layout's context (the CSRF field, whether a login is in use)."""
     desk = desk_of(request)
-    cookie = request.cookies.get(security.CSRF_COOKIE)
-    fresh = not cookie or len(cookie) > 100
+    cookie = request.cookies.get(security.CSRF_COOKIE) or ""
+    fresh = not cookie or len(cookie) > 100  # none yet, or not one the desk made
     if fresh:
         cookie = security.new_csrf_cookie()
-    assert cookie is not None
     page = _environment().get_template(template)
     html = page.render(
         {
