@@ -347,7 +347,8 @@ def test_names_that_are_markup_are_shown_as_text_and_nothing_runs(
     dom = driver.execute_script(injected)
     assert dom["label"] == 0
     assert "x" not in dom["images"]
-    assert dom["scripts"] == ["/static/desk.js"]
+    # The desk's own scripts only: an injected one would be inline or from elsewhere.
+    assert dom["scripts"] and all(src.startswith("/static/") for src in dom["scripts"]), dom
     screenshot(driver, "markup-run")
 
     # The report in its frame shows the names as text too.
