@@ -354,9 +354,21 @@ def problem_record(problem: Problem) -> dict[str, Any]:
         "row": problem.row,
         "column": problem.column,
         "value": json_value(problem.value) if problem.found else None,
+        "shown": shown_value(problem.value) if problem.found else None,
         "expected": problem.expected,
         "message": message(problem),
     }
+
+
+def shown_value(value: object) -> str:
+    """A cell value as the problems page shows it: as `planner validate` writes it (a
+    number plain, -5 not -5.0; a date named), except that text is shown as typed, without
+    the quotes a message line needs, and a number keeps every digit it has."""
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, float) and not isinstance(value, bool):
+        return f"{value:.15g}"
+    return show_value(value)
 
 
 def in_cells(problems: Sequence[Problem]) -> bool:
