@@ -225,7 +225,7 @@ def start_frontier(
 
 def comparable(desk: Desk, a: str, b: str) -> tuple[RunRecord, RunRecord]:
     """Two runs that can be compared (404 unknown, 409 not finished with plans)."""
-    from planner.desk.app import COMPARABLE
+    from planner.desk.comparisons import COMPARABLE
 
     runs = (find_run(desk, a), find_run(desk, b))
     for run in runs:

@@ -49,7 +49,8 @@ from planner.desk.api_routes import (
     start_sweep,
     submit_workbook,
 )
-from planner.desk.app import COMPARABLE, Desk, desk_of
+from planner.desk.app import Desk, desk_of
+from planner.desk.comparisons import COMPARABLE
 from planner.desk.store import STATUSES, RunRecord
 from planner.desk.uploads import describe_size, problem_record
 from planner.errors import InputError, Problem

@@ -166,6 +166,7 @@ def test_a_broken_workbook_gets_every_problem_of_planner_validate_and_queues_not
         "row": 2,
         "column": "cost",
         "value": "<b>bold</b>",
+        "shown": "<b>bold</b>",
         "expected": "a number of at least 0",
         "message": "sheet Options, row 2, column cost: found '<b>bold</b>'; "
         "expected a number of at least 0",
