@@ -94,6 +94,9 @@ SOLVE_RESERVE = 0.04
 #: other core meanwhile). Twice that left XL runs ending 2.2 s early, idle.
 VERIFY_SECONDS_PER_ROW = 1.4e-5
 
+#: Solutions of earlier reach stages kept as candidate starts of later ranks.
+POOL_KEPT = 256
+
 #: Longest wait for HiGHS to notice the deadline before its solve is given up.
 MAX_GRACE = 1.0
 
@@ -231,6 +234,8 @@ class _Ranking:
         self.lane: TieBreakLane | None = None
         self.rank_deadline: float | None = None
         """When the share of the rank being found ends (`_share_time`)."""
+        self.pool: list[np.ndarray] = []
+        """Solutions of earlier reach stages, starts for later ranks (`_gather_solutions`)."""
         self.pending: tuple[str, ...] | None = None
         """Options of the last rank while its tie-break runs in `lane` (already cut)."""
         self.pending_reach: SolveResult | None = None
@@ -347,6 +352,7 @@ class _Ranking:
             first = self._reach(k)
             if first is None:
                 return None
+            self._gather_solutions()
             verdict = self._verdict(k, first)
             if isinstance(verdict, PlanSet):
                 return verdict
@@ -366,6 +372,16 @@ class _Ranking:
         self.timed_out = True
         self.stop_reason = self._time_limit_reason()
         return True
+
+    def _gather_solutions(self) -> None:
+        """Keep the plans the rank's reach stage passed through: later ranks start from the
+        best of them that meets their cuts. Only the reach stage's, and only the one whose
+        answer is used (not a stage solved again after a wrong speculation): so the pool,
+        and with it every start, is the same whether tie-breaks run beside the next rank
+        (two cores) or after it (one)."""
+        if isinstance(self.solver, MatrixSolver):
+            self.pool.extend(self.solver.last_solutions())
+            del self.pool[:-POOL_KEPT]
 
     def _share_time(self, k: int) -> None:
         """Give rank k its share of the time left: an equal part for each rank still to
@@ -435,6 +451,7 @@ class _Ranking:
             self.lane.close()
             self.lane = None
         self.pm, self.solver = narrowed, solver
+        self.pool = []  # solutions of the old model, in its units
         solver.rank_deadline = self.rank_deadline
         for plan in self.plans:
             self._cut(plan.options)
@@ -447,6 +464,8 @@ class _Ranking:
         out what its cut asks at the least loss of reach (`planner.solving.start_hint`),
         a strong first plan when a rank's share of the time ends before its proof."""
         options: dict[str, Any] = dict(self.watching)
+        if self.pool:
+            options["pool"] = tuple(self.pool)
         last = self.pending or (self.plans[-1].options if self.plans else None)
         if last is not None:
             options["hint"] = tuple(last)

@@ -27,6 +27,7 @@ import math
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -204,6 +205,10 @@ class LiveNumbers:
     """The dual bound."""
     solution: np.ndarray | None
     """The incumbent's columns (x, y, z, u), where the solver keeps them (`MatrixSolver`)."""
+
+
+#: Improving solutions of one solve a solver keeps (`MatrixSolver.last_solutions`).
+POOL_SIZE = 64
 
 
 def _finite(value: float) -> float | None:
@@ -569,6 +574,8 @@ class MatrixSolver(_HighsRun):
         """The last improving solution HiGHS reported during the current solve."""
         self._seen_bound: float | None = None
         """The last dual bound HiGHS reported during the current solve."""
+        self._found: deque[np.ndarray] = deque(maxlen=POOL_SIZE)
+        """The improving solutions HiGHS reported in the last solve (`last_solutions`)."""
         self.race = race and rival_worthwhile(model)
         """Whether CBC runs beside HiGHS on solves that last (`planner.solving.race`)."""
         self._racing_stage = True
@@ -593,6 +600,13 @@ class MatrixSolver(_HighsRun):
         """The rows added after the model (stage rows and no-good cuts), in row order."""
         return tuple(self._extra_rows)
 
+    def last_solutions(self) -> tuple[np.ndarray, ...]:
+        """The improving solutions HiGHS reported in the last solve (at most `POOL_SIZE`,
+        the latest), each meeting every row HiGHS then held. Why: the search for one
+        rank passes through plans that are often the best of the next (S: rank 1's
+        first incumbent is plan 2), which may start from them (`ranking`)."""
+        return tuple(self._found)
+
     def _keep_improving_solution(self, event) -> None:
         """HiGHS callback: remember each better solution, so an abandoned solve still has one.
 
@@ -602,6 +616,7 @@ class MatrixSolver(_HighsRun):
             return
         out = event.data_out
         self._seen = np.array(out.mip_solution, dtype=float)
+        self._found.append(self._seen)
         self._note_bound(out)
         self._note_reported(out.objective_function_value, out.mip_dual_bound)
         race = self._race
@@ -794,6 +809,7 @@ class MatrixSolver(_HighsRun):
         started = time.monotonic()
         start, self._start = self._start, None
         self._seen, self._seen_bound = None, None
+        self._found.clear()
         refused = self._refuse()
         if refused is not None:
             return self._with_fallback(refused, start)
@@ -802,6 +818,7 @@ class MatrixSolver(_HighsRun):
             if start is not None and self.deadline > time.monotonic() and self.abandoned is None:
                 self._highs.clearSolver()
                 self._seen, self._seen_bound = None, None
+                self._found.clear()
                 result = self._run_once(presolve, started)
                 start = None
             if result.has_solution and not self._consistent(result):

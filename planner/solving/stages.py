@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,7 @@ from planner.solving.lp_start import expected_lp_seconds, lp_guided_start
 from planner.solving.result import REL_TOL, SolveResult, Termination
 from planner.solving.solver import MIP_ABS_GAP, LiveNumbers, MatrixSolver
 from planner.solving.start_hint import hinted_start
-from planner.solving.start_plan import greedy_start
+from planner.solving.start_plan import ExtraRow, all_rows, feasible_under, greedy_start
 
 if TYPE_CHECKING:
     from planner.model.pyomo_model import PlanModel
@@ -133,13 +133,15 @@ def reach_stage(
     *,
     watch: StageWatch | None = None,
     hint: Collection[str] = (),
+    pool: Sequence[np.ndarray] = (),
 ) -> SolveResult:
     """Stage 1: the most weighted reach the solver's model (with its cuts) allows.
 
     On large models the direct backend starts from the best of the greedy and
     LP-guided plans (`_best_start`); `hint`, options of a related plan, adds a
-    start made of them on models of any size (`planner.solving.start_hint`).
-    `watch`, if given, can tell how the stage stands while it runs.
+    start made of them on models of any size (`planner.solving.start_hint`), and
+    `pool`, solutions found by earlier solves of the same model, those that still
+    meet every row. `watch`, if given, can tell how the stage stands while it runs.
     """
     solver.clear_stage_rows()
     weights = None
@@ -154,7 +156,7 @@ def reach_stage(
         watch.show(_reach_reader(pm, solver, weights, None))
     lp_bound = None
     if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
-        start, lp_bound = _best_start(pm, solver, hint)
+        start, lp_bound = _best_start(pm, solver, hint, pool)
         if start is not None:
             solver.set_start(start)
     if watch is not None:
@@ -363,7 +365,10 @@ def user_amounts(pm: PlanModel | MatrixModel, result: SolveResult) -> list[float
 
 
 def _best_start(
-    mm: MatrixModel, solver: MatrixSolver, hint: Collection[str] = ()
+    mm: MatrixModel,
+    solver: MatrixSolver,
+    hint: Collection[str] = (),
+    pool: Sequence[np.ndarray] = (),
 ) -> tuple[np.ndarray | None, float | None]:
     """The start for a reach stage and, when the LP relaxation was solved, its bound.
 
@@ -377,7 +382,7 @@ def _best_start(
     a related plan) is made a start there too, as it may already be optimal or
     nearly (`planner.solving.start_hint`, within `GREEDY_SHARE` of the time).
     """
-    found = []
+    found = _still_feasible(mm, solver.extra_rows(), pool)
     end = solver.share_end()  # the rank's share of the time limit (SPEC §4)
     if hint:
         now = time.monotonic()
@@ -389,8 +394,9 @@ def _best_start(
         )
         if hinted is not None:
             found.append(hinted)
+    reach = mm.objectives["weighted_reach"]
     if not solver.large:
-        return (found[0] if found else None), None
+        return (max(found, key=lambda v: float(reach @ v)) if found else None), None
     now = time.monotonic()
     greedy = greedy_start(
         mm,
@@ -421,8 +427,44 @@ def _best_start(
                 found.append(guided.values)
     if not found:
         return None, lp_bound
-    reach = mm.objectives["weighted_reach"]
     return max(found, key=lambda v: float(reach @ v)), lp_bound
+
+
+def _still_feasible(
+    mm: MatrixModel, extra: Sequence[ExtraRow], pool: Sequence[np.ndarray]
+) -> list[np.ndarray]:
+    """The pool's best plan among those that meet every row now (the cuts added since
+    they were found exclude some), binaries rounded; [] if none.
+
+    Best in SPEC's order (most weighted reach, within the tolerance; then least net
+    spend; then fewest options), the option set itself breaking exact ties: the start
+    does not depend on the order the solutions were found in."""
+    if not len(pool):
+        return []
+    rows = all_rows(mm, extra)
+    binary = mm.integrality == 1
+    reach, spend = mm.objectives["weighted_reach"], mm.objectives["net_spend"]
+    usable: dict[bytes, np.ndarray] = {}
+    for values in pool:
+        rounded = values.copy()
+        rounded[binary] = np.round(rounded[binary])
+        key = rounded[binary].astype(np.int8).tobytes()
+        if key not in usable and feasible_under(mm, rows, rounded):
+            usable[key] = rounded
+    if not usable:
+        return []
+    most = max(float(reach @ v) for v in usable.values())
+    near = [
+        (k, v)
+        for k, v in usable.items()
+        if float(reach @ v) >= most - REL_TOL * max(1.0, abs(most))
+    ]
+
+    def order(item: tuple[bytes, np.ndarray]) -> tuple[float, int, bytes]:
+        key, values = item
+        return (round(float(spend @ values), 9), int(values[binary].sum()), key)
+
+    return [min(near, key=order)[1]]
 
 
 #: Share of the remaining time the greedy start plan may take on a large model.

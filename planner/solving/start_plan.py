@@ -98,6 +98,16 @@ def feasible(
     return _feasible(mm, _all_rows(mm, extra), values, tol)
 
 
+def all_rows(mm: MatrixModel, extra: Sequence[ExtraRow]) -> _Rows:
+    """The model's rows and `extra`, gathered once to check many vectors (`feasible_under`)."""
+    return _all_rows(mm, extra)
+
+
+def feasible_under(mm: MatrixModel, rows: _Rows, values: FloatArray) -> bool:
+    """`feasible` against rows gathered by `all_rows`."""
+    return _feasible(mm, rows, values)
+
+
 def _feasible(mm: MatrixModel, rows: _Rows, values: FloatArray, tol: float = ROW_TOL) -> bool:
     if values.shape != (mm.n_cols,) or not np.isfinite(values).all():
         return False

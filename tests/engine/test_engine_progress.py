@@ -37,7 +37,10 @@ def test_statuses_add_up_and_end_with_everything_done(tmp_path: Path) -> None:
         assert status.failed <= status.done and status.resumed <= status.done
     assert [s.done for s in statuses] == sorted(s.done for s in statuses)
     assert [s.elapsed_s for s in statuses] == sorted(s.elapsed_s for s in statuses)
-    assert statuses[0].resumed == 3 and statuses[0].eta_s is None  # nothing computed yet
+    assert statuses[0].resumed == 3
+    # No estimate before a task was computed here (the first status may come after the
+    # quick tasks already finished, on a busy machine).
+    assert all(s.eta_s is None for s in statuses if s.done - s.resumed == 0)
     last = statuses[-1]
     assert (last.done, last.running, last.queued, last.failed, last.resumed) == (11, 0, 0, 1, 3)
     assert last.eta_s == 0.0

@@ -157,8 +157,9 @@ def test_plans_proven_by_the_rival_are_the_plans_highs_proves(eager_race) -> Non
             assert check_plan(sc, plan) == []
             assert plan.proven_optimal
             assert plan.bound >= plan.weighted_reach - tolerance(plan.weighted_reach)
-    # Some scenarios HiGHS's presolve solves outright, before the rival can answer.
-    assert decided >= 5, f"the rival's proof decided a stage on only {decided} of 10 scenarios"
+    # Some scenarios HiGHS's presolve solves outright, before the rival can answer, and
+    # later ranks start from a plan of the solution pool that HiGHS then proves alone.
+    assert decided >= 3, f"the rival's proof decided a stage on only {decided} of 10 scenarios"
 
 
 def test_a_rival_proof_ends_highs_without_spoiling_the_next_solve(eager_race) -> None:
