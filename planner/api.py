@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from planner.checks.precheck import Precheck
     from planner.reports.plans_xlsx import RunInfo
+    from planner.solving.budget_chain import BudgetChain
 
 #: Where problems with `solve`'s own arguments are located in messages.
 SOLVE_CALL = "solve()"
@@ -153,6 +154,17 @@ def solve(
         versions=versions(),
         started=stamp,
     )
+
+
+def budget_chain(scenario: Scenario) -> BudgetChain:
+    """Plan 1 of `scenario` at many budgets, one after another, on one model and one HiGHS
+    instance (`BudgetChain.solve_at`, `BudgetChain.walk`): what the reach–budget frontier
+    needs (SPEC §8). Each point is the plan `solve(scenario.with_settings(budget=b),
+    plans=1, threads=1)` would return, verified the same way; keeping the model saves the
+    rebuild and HiGHS's restart of each solve (`planner.solving.budget_chain`)."""
+    from planner.solving.budget_chain import BudgetChain
+
+    return BudgetChain(scenario)
 
 
 def _with_call_settings(

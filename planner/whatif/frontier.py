@@ -32,6 +32,7 @@ import functools
 import hashlib
 import json
 import math
+import pickle
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from planner.reports.plans_json import clean_number
 
 if TYPE_CHECKING:
     from planner.scenario.data import Scenario
+    from planner.solving.budget_chain import BudgetChain
     from planner.workbook.variants import Workbook
 
 SCHEMA = "partnership-frontier/1"
@@ -195,20 +197,17 @@ def solve_point(
     """The engine task of one solve: plan 1 of `variant` at `budget` within `seconds`, on
     one thread, started from `start` (the chain's previous plan).
 
-    Module-level, so it pickles to any worker with its (picklable) scenario. Figures
-    are exact (not rounded): the chain's next budget is computed from them.
+    Module-level, so it pickles to any worker with its (picklable) scenario. The solve
+    runs on the worker's chain for `variant` (`planner.api.budget_chain`: one model and
+    one HiGHS instance for every budget the worker solves), whose answer depends on the
+    scenario, the budget and the start only, so any worker gives the same record.
+    Figures are exact (not rounded): the chain's next budget is computed from them.
     """
     limit = None if math.isinf(seconds) else max(seconds, 1e-3)
-    result = api.solve(
-        variant.with_settings(budget=budget),
-        plans=1,
-        time_limit=limit,
-        threads=1,
-        start=list(start) or None,
-    )
-    record: dict[str, Any] = {"budget": budget, "status": str(result.status)}
-    if result.plans:
-        plan = result.plans[0]
+    point = _chain_for(variant).solve_at(budget, start=start, time_limit=limit)
+    record: dict[str, Any] = {"budget": budget, "status": str(point.status)}
+    if point.plan is not None:
+        plan = point.plan
         record.update(
             net_spend=plan.net_spend,
             weighted_reach=plan.weighted_reach,
@@ -217,6 +216,23 @@ def solve_point(
             proven_optimal=plan.proven_optimal,
         )
     return record
+
+
+#: The chains this process keeps, by scenario (a worker may serve a few frontiers).
+_CHAINS: dict[str, BudgetChain] = {}
+_CHAINS_KEPT = 2
+
+
+def _chain_for(variant: Scenario) -> BudgetChain:
+    """This process's chain for `variant` (its budget setting aside: each solve sets it)."""
+    key = hashlib.sha256(pickle.dumps(variant.with_settings(budget=0.0))).hexdigest()
+    chain = _CHAINS.pop(key, None)
+    if chain is None:
+        chain = api.budget_chain(variant)
+        while len(_CHAINS) >= _CHAINS_KEPT:
+            del _CHAINS[next(iter(_CHAINS))]
+    _CHAINS[key] = chain  # the most recent last
+    return chain
 
 
 @dataclass(frozen=True, slots=True)
