@@ -26,6 +26,8 @@ from markupsafe import Markup, escape
 WIDTH = 760
 LABEL_WIDTH = 190
 VALUE_WIDTH = 110
+#: Width of one character of the charts' 12 px text, at most (digits and lower case).
+CHAR_WIDTH = 6.6
 ROW = 22
 BAR = 14
 TOP = 8
@@ -100,11 +102,13 @@ def _frame(
     unit: str,
     legend: Sequence[Series],
     row_height: float = ROW,
+    value_width: float = VALUE_WIDTH,
 ) -> tuple[list[str], float, float]:
     """Opening of a chart: heading, gridlines and axis labels; returns the parts, the
     top of its first row and the pixels per unit of value. The axis starts at
-    `ticks[0]` (0, or below 0 for values of either sign)."""
-    plot = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    `ticks[0]` (0, or below 0 for values of either sign); `value_width` is kept right
+    of the plot for the text beside the longest bar."""
+    plot = WIDTH - LABEL_WIDTH - value_width
     legend_height = 20 if legend else 0
     height = TOP + legend_height + rows * row_height + AXIS
     scale = plot / (ticks[-1] - ticks[0])
@@ -168,9 +172,16 @@ def horizontal_bars(
     color: str = PRIMARY,
     notes: Sequence[str] | None = None,
 ) -> Markup:
-    """One bar per row (label, value), with the value (and its note, if any) beside it."""
+    """One bar per row (label, value), with the value (and its note, if any) beside it;
+    the plot narrows so that the longest such text still fits in the chart."""
     top = max([v for _, v in rows if math.isfinite(v)] + [0.0])
-    parts, base, scale = _frame(title, len(rows), nice_ticks(top), unit, ())
+    texts = [
+        format_number(value) + (f"  {notes[i]}" if notes and notes[i] else "")
+        for i, (_, value) in enumerate(rows)
+    ]
+    room = max([VALUE_WIDTH, *(CHAR_WIDTH * len(t) + 12 for t in texts)])
+    value_width = min(room, (WIDTH - LABEL_WIDTH) / 2)
+    parts, base, scale = _frame(title, len(rows), nice_ticks(top), unit, (), ROW, value_width)
     for i, (label, value) in enumerate(rows):
         y = _row_top(base, i)
         width = max(0.0, value) * scale if math.isfinite(value) else 0.0
@@ -179,10 +190,7 @@ def horizontal_bars(
             f'<rect class="bar" x="{LABEL_WIDTH}" y="{y:.1f}" width="{width:.1f}" '
             f'height="{BAR}" rx="2" fill="{escape(color)}"/>'
         )
-        text = format_number(value)
-        if notes and notes[i]:
-            text += f"  {notes[i]}"
-        _beside(parts, LABEL_WIDTH + width, y, text)
+        _beside(parts, LABEL_WIDTH + width, y, texts[i])
     parts.append("</svg>")
     return Markup("".join(parts))
 
