@@ -9,6 +9,7 @@ diagnosis, the settings used). Lists of ids are in code-point order, so `O10` so
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -58,12 +59,16 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 def core_index(planset: PlanSet) -> dict[str, float]:
     """SPEC §6 `core_index`: for every option in any returned plan, the share of the returned
     plans containing it (1: a core option, in every plan), ids in code-point order."""
-    plans = planset.plans
+    return share_of_plans([p.options for p in planset.plans])
+
+
+def share_of_plans(option_sets: Sequence[Iterable[str]]) -> dict[str, float]:
+    """`core_index` of plans given by their options alone (a plans.json read back)."""
     counts: dict[str, int] = {}
-    for p in plans:
-        for o in set(p.options):
+    for options in option_sets:
+        for o in set(options):
             counts[o] = counts.get(o, 0) + 1
-    return {o: counts[o] / len(plans) for o in sorted(counts)}
+    return {o: counts[o] / len(option_sets) for o in sorted(counts)}
 
 
 def plans_document(

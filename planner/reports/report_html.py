@@ -32,6 +32,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from planner.reports.plans_json import share_of_plans
 from planner.reports.plans_xlsx import RunInfo
 from planner.reports.svg_charts import (
     CONTRAST,
@@ -92,19 +93,10 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def _core_index(plans: Sequence[Mapping[str, Any]]) -> dict[str, float]:
-    """Share of the returned plans holding each option (SPEC §6), from the plans alone."""
-    counts: dict[str, int] = {}
-    for plan in plans:
-        for option in plan["options"]:
-            counts[option] = counts.get(option, 0) + 1
-    return {o: counts[o] / len(plans) for o in sorted(counts)}
-
-
 def _grid(scenario: Scenario, plans: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     options = {o.option_id: o for o in scenario.options}
     partners = scenario.partner_of()
-    core = _core_index(plans)
+    core = share_of_plans([p["options"] for p in plans])
     members = [set(p["options"]) for p in plans]
     drawn: list[dict[str, float]] = []
     for p in plans:
@@ -282,7 +274,9 @@ def report_context(
                 "n_options": len(p["options"]),
             }
         )
-    core = document.get("core_index") or (_core_index(plans) if plans else {})
+    core = document.get("core_index") or (
+        share_of_plans([p["options"] for p in plans]) if plans else {}
+    )
     context: dict[str, Any] = {
         "scenario": document.get("scenario", scenario.name),
         "status": document.get("status", ""),
