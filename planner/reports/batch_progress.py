@@ -13,7 +13,8 @@ import math
 import time
 from typing import Protocol, TextIO
 
-from planner.reports.terminal import QUIET_SECONDS, _columns, _is_terminal
+from planner.reports.status_line import StatusLine
+from planner.reports.terminal import QUIET_SECONDS
 
 #: Where the output is not a terminal, a line at most this often (seconds), and one
 #: when the batch ends.
@@ -100,16 +101,17 @@ class BatchProgressDisplay:
         plain_every: float = PLAIN_EVERY,
         redraw_every: float = REDRAW_EVERY,
     ) -> None:
-        self.stream = stream
-        self.tty = _is_terminal(stream) if tty is None else tty
-        self.width = width
+        self.line = StatusLine(stream, tty=tty, width=width)
         self.quiet_for = quiet_for
         self.plain_every = plain_every
         self.redraw_every = redraw_every
         self._shown = False
-        self._open_line = False
         self._ended = False
         self._last = -math.inf  # time.monotonic() of the last line written
+
+    @property
+    def tty(self) -> bool:
+        return self.line.tty
 
     def __call__(self, state: BatchState) -> None:
         """Show `state` (or not: see the class)."""
@@ -123,21 +125,11 @@ class BatchProgressDisplay:
         if not ended and now - self._last < every:
             return
         line = batch_line(state)
-        if self.tty:
-            width = self.width or _columns(self.stream)
-            text = f"{batch_bar(state)} {line}"
-            self.stream.write("\r" + text[: max(1, width - 1)] + "\x1b[K")
-            self._open_line = True
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+        self.line.show(f"{batch_bar(state)} {line}" if self.tty else line)
         self._shown = True
         self._ended = ended
         self._last = now
 
     def close(self) -> None:
         """End the line shown in place, if any (nothing to do for plain lines)."""
-        if self._open_line:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._open_line = False
+        self.line.close()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-import os
-import shutil
 from typing import TextIO
 
 from planner.plan import PlanSet, ProgressEvent, ProgressStage
+from planner.reports.status_line import StatusLine
 from planner.scenario.data import Scenario
 
 
@@ -100,53 +99,28 @@ class ProgressDisplay:
         quiet_for: float = QUIET_SECONDS,
         plain_every: float = PLAIN_EVERY,
     ) -> None:
-        self.stream = stream
-        self.tty = _is_terminal(stream) if tty is None else tty
-        self.width = width
+        self.line = StatusLine(stream, tty=tty, width=width)
         self.quiet_for = quiet_for
         self.plain_every = plain_every
         self._shown = False
-        self._open_line = False
         self._last_plain = -math.inf
+
+    @property
+    def tty(self) -> bool:
+        return self.line.tty
 
     def __call__(self, event: ProgressEvent) -> None:
         """Show `event` (or not: see the class)."""
         if not self._shown and event.elapsed_s < self.quiet_for:
             return
-        line = progress_line(event)
-        if self.tty:
-            width = self.width or _columns(self.stream)
-            self.stream.write("\r" + line[: max(1, width - 1)] + "\x1b[K")
-            self._open_line = True
-        else:
+        if not self.tty:
             due = event.elapsed_s - self._last_plain >= self.plain_every
             if event.stage != ProgressStage.KEPT and not due:
                 return
-            self.stream.write(line + "\n")
             self._last_plain = event.elapsed_s
+        self.line.show(progress_line(event))
         self._shown = True
-        self.stream.flush()
 
     def close(self) -> None:
         """End the line shown in place, if any (nothing to do for plain lines)."""
-        if self._open_line:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._open_line = False
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):  # no such method, or a closed stream
-        return False
-
-
-def _columns(stream: TextIO) -> int:
-    """The width of the terminal `stream` writes to (`COLUMNS` or 80 when it says 0 or
-    cannot tell, as in some pseudo-terminals)."""
-    try:
-        columns = os.get_terminal_size(stream.fileno()).columns
-    except (AttributeError, ValueError, OSError):
-        columns = 0
-    return columns if columns > 0 else shutil.get_terminal_size().columns
+        self.line.close()
