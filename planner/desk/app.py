@@ -114,7 +114,13 @@ class Gate:
             await refusal(scope, receive, send)
             return
 
+        head = scope["method"] == "HEAD"
+        if head:  # answered as GET without its body (HTTP's HEAD; the routes are GET's)
+            scope = {**scope, "method": "GET"}
+
         async def with_headers(message: Any) -> None:
+            if head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
                 present = {name.lower() for name, _ in headers}

@@ -620,3 +620,13 @@ def test_sweep_frontier_and_compare_start_from_a_finished_run(http: httpx.Client
     assert 'id="compare-frame"' in shown and 'data-state="ready"' in shown
     report = http.get(f"/compare/{base}/{high}/compare.html")
     assert report.status_code == 200 and "sandbox" in report.headers["content-security-policy"]
+
+
+def test_head_answers_as_get_without_a_body(http: httpx.Client) -> None:
+    """Link checkers and proxies ask with HEAD: the headers of GET, no body."""
+    got = http.get("/api/runs")
+    head = http.head("/api/runs")
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert http.head("/api/runs/000000000000").status_code == 404
