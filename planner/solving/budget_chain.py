@@ -61,10 +61,16 @@ class ChainPoint:
     budget: float
     status: RunStatus
     plan: Plan | None
+    repeats: bool = False
+    """The reach stage proved that no plan within this budget reaches more than the
+    `reach_known` the caller gave (a lower budget's proven point): the optimum here is
+    that point again, so no plan is made for it (`status` is then optimal)."""
 
     @property
     def proven(self) -> bool:
         """Whether this point is settled: a proven plan, or proven that none exists."""
+        if self.repeats:
+            return True
         if self.plan is None:
             return self.status == RunStatus.INFEASIBLE
         return self.plan.proven_optimal
@@ -111,7 +117,12 @@ class BudgetChain:
     # -- one point ---------------------------------------------------------------
 
     def solve_at(
-        self, budget: float, *, start: Sequence[str] = (), time_limit: float | None = None
+        self,
+        budget: float,
+        *,
+        start: Sequence[str] = (),
+        time_limit: float | None = None,
+        reach_known: float | None = None,
     ) -> ChainPoint:
         """Plan 1 at `budget` (most weighted reach, then least net spend, then fewest
         options), started from the options `start`, within `time_limit` seconds
@@ -121,6 +132,13 @@ class BudgetChain:
         and one plan: a proven point is the §3 optimum; one cut short by time keeps
         `proven_optimal` false (its plan is feasible and verified) or has no plan
         (`no_solution`). Raises `SolverTroubleError` on HiGHS's numerical trouble.
+
+        `reach_known` is the weighted reach of a proven point at a lower budget (so the
+        optimum here reaches at least that much). When the reach stage proves that no
+        plan within `budget` reaches more, within SPEC's tolerance, the optimum here is
+        that point again: the tie-break is skipped and the answer says so (`repeats`).
+        Why: a frontier chain's last step into the range of the chain below would
+        otherwise solve that chain's first point a second time.
         """
         began = time.monotonic()
         limit = self.scenario.settings.time_limit_s if time_limit is None else time_limit
@@ -141,26 +159,26 @@ class BudgetChain:
         solver.rank_deadline = None
         solver.highs.clearSolver()  # the answer may not depend on earlier points
         try:
-            return self._stages(model, solver, budget, start, deadline)
+            return self._stages(model, solver, budget, start, deadline, reach_known)
         finally:
             if solver.abandoned is not None:  # its thread may still be inside HiGHS
                 self.model, self.solver = None, None
                 solver.scope.end(until=deadline)
 
     def _holding(self, model: MatrixModel) -> _ChainSolver:
-        """The chain's solver, holding `model`: the one HiGHS holds already with its budget
-        row moved when `model` differs from it there only, else a new instance."""
+        """The chain's solver, holding `model`: the instance HiGHS holds already with its
+        budget row moved when `model` differs from the last one there only, else a new one."""
         held, solver = self.model, self.solver
         if held is not None and solver is not None and _same_but_budget(held, model):
             rows = model.block("budget")
             for row in range(rows.start, rows.stop):
                 solver.highs.changeRowBounds(row, model.row_lower[row], model.row_upper[row])
             solver.model = model
-            self.model = model
-            return solver
-        solver = _ChainSolver(model, deadline=math.inf, mip_gap=model.settings.mip_gap)
-        self.model, self.solver = model, solver
-        self.rebuilt += 1
+        else:
+            solver = _ChainSolver(model, deadline=math.inf, mip_gap=model.settings.mip_gap)
+            self.solver = solver
+            self.rebuilt += 1
+        self.model = model
         return solver
 
     def _stages(
@@ -170,11 +188,14 @@ class BudgetChain:
         budget: float,
         start: Sequence[str],
         deadline: float,
+        reach_known: float | None,
     ) -> ChainPoint:
         first = reach_stage(model, solver, hint=tuple(start))
         verdict = _verdict(model, first)
         if verdict is not None:
             return ChainPoint(budget, verdict, None)
+        if reach_known is not None and _no_more_than(model, first, reach_known):
+            return ChainPoint(budget, RunStatus.OPTIMAL, None, repeats=True)
         stages = tie_break(model, solver, first)
         plan, _most = _make_verified_plan(model, 1, stages, deadline=deadline)
         status = RunStatus.OPTIMAL if stages.proven else RunStatus.FEASIBLE
@@ -243,6 +264,17 @@ def _verdict(model: MatrixModel, first: SolveResult) -> RunStatus | None:
         )
         return RunStatus.INFEASIBLE if proven else RunStatus.NO_SOLUTION
     return None
+
+
+def _no_more_than(model: MatrixModel, first: SolveResult, reach: float) -> bool:
+    """Whether a proven reach stage shows every plan reaching at most `reach` (plus SPEC's
+    tolerance): its dual bound, an upper bound on every plan's weighted reach, says so."""
+    if first.termination != Termination.OPTIMAL:
+        return False
+    bound = first.bound if first.bound is not None else first.incumbent
+    if bound is None:
+        return False
+    return bound <= reach + objective_tolerance(model, "weighted_reach", reach)
 
 
 def _unit_scaling(model: MatrixModel) -> bool:

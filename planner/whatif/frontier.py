@@ -192,7 +192,12 @@ def task_key(part: Slice, budget: float) -> str:
 
 
 def solve_point(
-    variant: Scenario, budget: float, start: tuple[str, ...], seconds: float
+    variant: Scenario,
+    budget: float,
+    start: tuple[str, ...],
+    seconds: float,
+    *,
+    reach_known: float | None = None,
 ) -> dict[str, Any]:
     """The engine task of one solve: plan 1 of `variant` at `budget` within `seconds`, on
     one thread, started from `start` (the chain's previous plan).
@@ -202,10 +207,16 @@ def solve_point(
     one HiGHS instance for every budget the worker solves), whose answer depends on the
     scenario, the budget and the start only, so any worker gives the same record.
     Figures are exact (not rounded): the chain's next budget is computed from them.
+    `reach_known`: the reach of the slice below's first point, proven; when no plan
+    within `budget` reaches more, the record says `repeats` and has no plan.
     """
     limit = None if math.isinf(seconds) else max(seconds, 1e-3)
-    point = _chain_for(variant).solve_at(budget, start=start, time_limit=limit)
+    point = _chain_for(variant).solve_at(
+        budget, start=start, time_limit=limit, reach_known=reach_known
+    )
     record: dict[str, Any] = {"budget": budget, "status": str(point.status)}
+    if point.repeats:
+        record["repeats"] = True
     if point.plan is not None:
         plan = point.plan
         record.update(
@@ -273,16 +284,27 @@ class _Frontier:
         self.unproven = 0
         self.failures: list[str] = []
         self.not_run = 0
+        self.tops: dict[int, float] = {}
+        """Slice → the weighted reach of its first point, once that point is proven."""
 
     def first_tasks(self) -> list[Task]:
         """The top of every slice, highest first."""
         return [self._task(chain, chain.part.top, ()) for chain in self.chains.values()]
 
     def _task(self, chain: _Chain, budget: float, start: tuple[str, ...]) -> Task:
+        """The solve at `budget` down `chain`. Below a slice's top it is told the reach of
+        the slice below's first point when that is known and proven: the optimum at any
+        budget above that slice's top reaches at least as much, and where it reaches no
+        more it is that point again, which the solve then says without its tie-break
+        (`repeats`). Either way the chain ends there with the same points; only the
+        time spent differs."""
+        known = None
+        if budget < chain.part.top and chain.part.index > 0:
+            known = self.tops.get(chain.part.index - 1)
         return Task(
             key=task_key(chain.part, budget),
             label=f"budget={budget:.10g}",
-            run=functools.partial(solve_point, self.variant, budget, start),
+            run=functools.partial(solve_point, self.variant, budget, start, reach_known=known),
         )
 
     def arrived(self, outcome: Outcome) -> Task | None:
@@ -300,8 +322,10 @@ class _Frontier:
         step = chain.step
         chain.step += 1
         if "net_spend" not in record:
-            # Infeasible or reach 0 (SPEC §4): no plan here, nor at any lower budget.
-            chain.ended = "end" if record["status"] == "infeasible" else "time"
+            # Infeasible or reach 0 (SPEC §4): no plan here, nor at any lower budget; or
+            # the slice below's first point again (`repeats`): the slice below goes on.
+            ended = record["status"] == "infeasible" or record.get("repeats", False)
+            chain.ended = "end" if ended else "time"
             return None
         point = Found(
             net_spend=float(record["net_spend"]),
@@ -314,6 +338,8 @@ class _Frontier:
         )
         self.found.append(point)
         self.unproven += not point.proven_optimal
+        if step == 0 and point.proven_optimal:
+            self.tops[chain.part.index] = point.weighted_reach
         budget = float(record["budget"])
         below = next_budget(budget, point.net_spend)
         bottom = chain.part.bottom
