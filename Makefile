@@ -43,17 +43,22 @@ bench-read: $(STAMP)
 fuzz: $(STAMP)
 	PLANNER_FUZZ_EXAMPLES=400 $(BIN)/pytest tests/test_fuzz_workbook.py -p no:cacheprovider
 
-.PHONY: bench bench-quick bench-whatif
+.PHONY: bench bench-quick bench-whatif bench-explain
 
 # Full performance benchmark (~60 min on 2 cores; see bench/README.md).
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	$(BIN)/python bench/run_bench.py --sizes S,M,L,XL --runs 3
 	$(BIN)/python bench/whatif_bench.py --runs 3
+	$(BIN)/python bench/explain_bench.py --runs 3
 
 # Many solves: sweeps on 1 and 2 local workers and on Dask, the frontier (~5 min).
 bench-whatif: $(STAMP)
 	$(BIN)/python bench/whatif_bench.py --runs 3
+
+# Plan 1's explanations at S within 60 s: how many are exact, the width left open (~4 min).
+bench-explain: $(STAMP)
+	$(BIN)/python bench/explain_bench.py --runs 3
 
 # Smoke run of the benchmark (S only, one run, < 2 min).
 bench-quick: $(STAMP)

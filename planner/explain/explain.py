@@ -26,7 +26,7 @@ import functools
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import planner.api as api
@@ -58,6 +58,8 @@ MIN_SHARE_S = 1.0
 NAMED = 8
 
 ORDER = {"marginal": 0, "offer": 1, "limit": 2, "replacement": 3}
+#: Which questions share the time first (`time_share`): plan 1's own, then the rest.
+TIER = {"marginal": 0, "offer": 0, "limit": 0, "replacement": 1}
 WORDS = {
     "marginal": "marginal value of",
     "replacement": "replacement cost of",
@@ -294,10 +296,10 @@ def _resolve(
     returns how many solves ran.
 
     Questions are handed to the pool a few at a time, in order, so one answered meanwhile
-    by another's plan is never solved; each gets a fair share of the time left (the time
-    left over the rounds of questions still waiting), and one cut short goes back to the
-    end of the line, to be solved again from its best plan with the larger share that is
-    left once the others are done, while that share is larger than before.
+    by another's plan is never solved; each gets a fair share of the time left
+    (`time_share`: plan 1's own questions first), and one cut short goes back to the end
+    of its tier, to be solved again from its best plan with the larger share that is left
+    once the others are done, while that share is larger than before.
     """
     waiting = deque(open_)
     running: dict[str, Question] = {}
@@ -318,8 +320,7 @@ def _resolve(
                 q = waiting.popleft()
                 if _answered(q):
                     continue
-                rounds = math.ceil((len(waiting) + len(running) + 1) / pool.slots)
-                share = max(MIN_SHARE_S, left / rounds)
+                share = time_share(q, [*waiting, *running.values()], left, pool.slots)
                 if q.key in given and share < RETRY_GROWTH * given[q.key]:
                     continue  # no more time than last time: it would end the same way
                 given[q.key] = share
@@ -336,13 +337,28 @@ def _resolve(
                 _take(q, outcome.value, questions)
                 if not _answered(q):
                     q.note = " (its solve was cut short by its time share)"
-                    if q.attempts < MOST_ATTEMPTS:
-                        waiting.append(q)
+                    if q.attempts < MOST_ATTEMPTS:  # last of its tier, before later tiers
+                        later = (i for i, w in enumerate(waiting) if TIER[w.kind] > TIER[q.kind])
+                        waiting.insert(next(later, len(waiting)), q)
             fill()
     for q in waiting:
         if not _answered(q) and not q.note:
             q.note = " (not solved in time)"
     return solves
+
+
+def time_share(q: Question, others: Sequence[Question], left: float, slots: int) -> float:
+    """Seconds for `q`'s next solve: what is left, over the rounds of questions of its
+    tier or a tier before it still to solve (`q` included), at least `MIN_SHARE_S`.
+
+    Why tiers: plan 1's priority list (marginal values), the value of its offers and
+    the gain of each limit come first (SPEC §6); the many replacement costs get what
+    they leave. An equal share for every question would give each too little to prove
+    anything at S (186 questions, 60 s, 2 workers: 0.6 s where a proof takes 1-2 s).
+    """
+    tier = TIER[q.kind]
+    ahead = 1 + sum(1 for other in others if TIER[other.kind] <= tier)
+    return max(MIN_SHARE_S, left / math.ceil(ahead / slots))
 
 
 def _submit(pool: Pool, q: Question, share: float) -> str:
