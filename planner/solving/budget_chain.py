@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -179,6 +179,12 @@ class BudgetChain:
             self.solver = solver
             self.rebuilt += 1
         self.model = model
+        upper = model.col_upper.copy()
+        upper[unaffordable(model)] = 0.0
+        moved = np.flatnonzero(upper != solver.model.col_upper).astype(np.int32)
+        if len(moved):
+            solver.highs.changeColsBounds(len(moved), moved, model.col_lower[moved], upper[moved])
+        solver.model = replace(model, col_upper=upper)
         return solver
 
     def _stages(
@@ -264,6 +270,39 @@ def _verdict(model: MatrixModel, first: SolveResult) -> RunStatus | None:
         )
         return RunStatus.INFEASIBLE if proven else RunStatus.NO_SOLUTION
     return None
+
+
+def unaffordable(model: MatrixModel) -> np.ndarray:
+    """Per column: an option or offer that no plan within the model's budget can take.
+
+    Exact: with every cost and fee at least 0, a plan's net spend is at least, for each
+    of its options o, o's cost less the most co-financing o can get (the bounds of its
+    amounts z, at most the share σ of its cost, row 5), and at least the fee of each
+    offer it takes; an option or offer above the budget on its own (with a margin far
+    above rounding) is in no plan. HiGHS's presolve finds the same, but the merged
+    tie-break runs without presolve (`planner.solving.stages`), and at a small budget
+    most options are such columns: held at 0 they leave HiGHS a smaller problem.
+    Nothing is marked when some cost or fee is negative; `must` columns never are (the
+    budget row keeps such a point infeasible, as it should).
+    """
+    marked = np.zeros(model.n_cols, dtype=bool)
+    rows = model.block("budget")
+    if rows.stop - rows.start != 1:
+        return marked
+    budget = float(model.row_upper[rows.start])
+    spend = model.objectives["net_spend"]
+    x, z = slice(model.x_start, model.y_start), model.z_start
+    if not math.isfinite(budget) or bool((spend[:z] < 0).any()):
+        return marked
+    share = min(1.0, max(0.0, float(model.settings.max_cofinance_share)))
+    paid = np.bincount(model.pair_option, weights=model.col_upper[z : model.u_start], minlength=z)[
+        : model.y_start
+    ]
+    least = spend[:z].copy()
+    least[x] = spend[x] - np.minimum(share * spend[x], paid)
+    margin = 1e-9 * max(1.0, abs(budget))
+    marked[:z] = (least > budget + margin) & (model.col_lower[:z] < 0.5)
+    return marked
 
 
 def _no_more_than(model: MatrixModel, first: SolveResult, reach: float) -> bool:
