@@ -166,22 +166,25 @@ class BudgetChain:
                 solver.scope.end(until=deadline)
 
     def _holding(self, model: MatrixModel) -> _ChainSolver:
-        """The chain's solver, holding `model`: the instance HiGHS holds already with its
-        budget row moved when `model` differs from the last one there only, else a new one."""
+        """The chain's solver, holding `model` with the columns no plan within its budget
+        can take held at 0 (`unaffordable`): the instance HiGHS holds already, its budget
+        row and column bounds moved, when `model` differs from the last one in the budget
+        row's upper side only; else a new instance."""
         held, solver = self.model, self.solver
-        if held is not None and solver is not None and _same_but_budget(held, model):
-            rows = model.block("budget")
-            for row in range(rows.start, rows.stop):
-                solver.highs.changeRowBounds(row, model.row_lower[row], model.row_upper[row])
-            solver.model = model
-        else:
+        if held is None or solver is None or not _same_but_budget(held, model):
             solver = _ChainSolver(model, deadline=math.inf, mip_gap=model.settings.mip_gap)
             self.solver = solver
             self.rebuilt += 1
+        else:
+            rows = model.block("budget")
+            for row in range(rows.start, rows.stop):
+                solver.highs.changeRowBounds(row, model.row_lower[row], model.row_upper[row])
         self.model = model
+        # What HiGHS holds now: the last point's bounds (a new instance: the model's own).
+        holds = solver.model.col_upper
         upper = model.col_upper.copy()
         upper[unaffordable(model)] = 0.0
-        moved = np.flatnonzero(upper != solver.model.col_upper).astype(np.int32)
+        moved = np.flatnonzero(upper != holds).astype(np.int32)
         if len(moved):
             solver.highs.changeColsBounds(len(moved), moved, model.col_lower[moved], upper[moved])
         solver.model = replace(model, col_upper=upper)

@@ -12,6 +12,7 @@ import itertools
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from scenario_builders import random_scenario, tiny_scenario
 
@@ -84,6 +85,11 @@ def test_jumping_between_budgets_answers_as_a_fresh_chain() -> None:
         again = used.solve_at(budget)
         fresh = BudgetChain(sc).solve_at(budget)
         assert again == fresh
+        # HiGHS holds exactly the bounds the chain's model says (columns held at 0 where
+        # the budget rules them out, freed again when it rises).
+        assert used.solver is not None
+        held = np.asarray(used.solver.highs.getLp().col_upper_)
+        assert np.array_equal(held, used.solver.model.col_upper)
     assert used.rebuilt == 1
 
 
