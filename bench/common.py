@@ -42,7 +42,23 @@ def workbook_path(size: str, seed: int = SEED) -> Path:
 
 
 def scenario_pickle_path(size: str, seed: int = SEED) -> Path:
-    return CACHE / f"{instance_key(size, seed)}.scenario.pickle"
+    """Where the read scenario is cached; its name holds the shape of the scenario's
+    classes, so a pickle of an older shape (a setting added since) is never loaded."""
+    return CACHE / f"{instance_key(size, seed)}.{_scenario_shape()}.scenario.pickle"
+
+
+def _scenario_shape() -> str:
+    """A digest of the field names of the scenario's data classes."""
+    import dataclasses
+    import hashlib
+
+    from planner.scenario import data
+
+    names = []
+    for cls in vars(data).values():
+        if isinstance(cls, type) and dataclasses.is_dataclass(cls):
+            names.append(cls.__name__ + ":" + ",".join(f.name for f in dataclasses.fields(cls)))
+    return hashlib.sha256("|".join(sorted(names)).encode()).hexdigest()[:8]
 
 
 def ensure_instance(size: str, seed: int = SEED, log=print) -> Path:

@@ -139,6 +139,12 @@ def main() -> None:
     times["highs"] = highs
     times["rank"] = max(0.0, rank_total - build - highs)
     times["rank_total"] = rank_total
+    # Where rank_plans' time went, by stage (SPEC §3's order): reach stages, tie-breaks
+    # (on the main solver, and waited for when they ran beside the next reach stage).
+    times["reach"] = float(planset.timings.get("reach stages", 0.0))
+    times["tie_break"] = float(planset.timings.get("tie-breaks", 0.0)) + float(
+        planset.timings.get("tie-breaks beside, waited for", 0.0)
+    )
 
     t0 = time.perf_counter()
     problems = []

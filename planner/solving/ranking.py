@@ -94,6 +94,12 @@ SOLVE_RESERVE = 0.04
 #: other core meanwhile). Twice that left XL runs ending 2.2 s early, idle.
 VERIFY_SECONDS_PER_ROW = 1.4e-5
 
+#: `PlanSet.timings` keys: seconds in reach stages and in tie-breaks on the main solver.
+REACH_TIMING = "reach stages"
+TIE_BREAK_TIMING = "tie-breaks"
+#: Seconds the main solver waited for a tie-break running beside (the rest overlapped).
+LANE_WAIT_TIMING = "tie-breaks beside, waited for"
+
 #: Solutions of earlier reach stages kept as candidate starts of later ranks.
 POOL_KEPT = 256
 
@@ -395,9 +401,22 @@ class _Ranking:
         self.rank_deadline = share
         self.solver.rank_deadline = share
 
+    def _clocked(self, name: str, began: float) -> None:
+        """Add the time since `began` to the timing `name` (where a run's time goes)."""
+        self.timings[name] = self.timings.get(name, 0.0) + self.clock() - began
+
     def _reach(self, k: int) -> SolveResult | None:
         """Rank k's reach stage, with rank k-1's tie-break settled (if it ran in the lane);
         None when ranking stops there."""
+        began = self.clock()
+        waited = self.timings.get(LANE_WAIT_TIMING, 0.0)
+        try:
+            return self._reach_settled(k)
+        finally:  # the wait for the lane's tie-break is its own timing
+            self._clocked(REACH_TIMING, began)
+            self.timings[REACH_TIMING] -= self.timings.get(LANE_WAIT_TIMING, 0.0) - waited
+
+    def _reach_settled(self, k: int) -> SolveResult | None:
         first = reach_stage(self.pm, self.solver, **self._reach_options())
         if self.pending is None:
             return first
@@ -479,7 +498,9 @@ class _Ranking:
         shown = self.showing
         self.showing = rank
         self.watch.show(tie_break_reader(self.pm, self.pending_reach))
+        began = self.clock()
         stages = self.lane.result(tick=self._tick)
+        self._clocked(LANE_WAIT_TIMING, began)
         self.pending, self.pending_reach = None, None
         self.watch.show(None)  # the next stage says how it stands
         plan = self._keep(rank, stages, self.lane.interrupted)
@@ -557,7 +578,9 @@ class _Ranking:
 
     def _tie_break(self, k: int, first: SolveResult) -> bool:
         """Rank k's tie-break on the main solver; keep its plan and cut it. Whether to go on."""
+        began = self.clock()
         stages = tie_break(self.pm, self.solver, first, **self.watching)
+        self._clocked(TIE_BREAK_TIMING, began)
         plan = self._keep(k, stages, self.solver.interrupted)
         self._cut(plan.options)
         if self.timed_out:
