@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from scenario_builders import random_scenario, tiny_scenario
+from solving.test_magnitudes import _untied, _weights
 
 from planner.checks.verify import check_plan
 from planner.plan import RunStatus
@@ -161,3 +162,15 @@ def test_a_walk_cut_short_by_time_says_so_and_claims_no_proof() -> None:
         assert check_plan(sc.with_settings(budget=top), rushed.plan) == []
     # The same chain still answers in full afterwards.
     _assert_same(chain.solve_at(top), _cold(sc, top), sc)
+
+
+def test_presolve_misleading_the_tie_break_is_caught() -> None:
+    """HiGHS 1.16 with presolve, given a start, reports the presolved optimum but returns the
+    start's columns (O3 and O5 cost nothing and add nothing, yet stay in): the chain sees
+    that the reported objective is not the columns' own and solves the stage again
+    without presolve, so SPEC §3's fewest options holds."""
+    sc = _weights(_untied(2144), 10.0)
+    chain = BudgetChain(sc)
+    point = chain.solve_at(sc.settings.budget)
+    assert point.plan is not None and point.plan.options == ("O0", "O6")
+    _assert_same(point, _cold(sc, sc.settings.budget), sc)
