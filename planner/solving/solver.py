@@ -245,6 +245,9 @@ class _HighsRun:
         it, and a HiGHS instance is not safe to use from two threads at once."""
         self.presolve = presolve
         self.deadline = deadline
+        self.heuristics_end: float | None = None
+        """When a reach stage's start heuristics must end, if not at `share_end()`: plan 1
+        of many gets the whole time for them, as a run of one plan does."""
         self.rank_deadline: float | None = None
         """The rank's share of the time limit ends here (SPEC §4): a MIP solve holding a
         solution is stopped then, one without goes on to `deadline`. None: no share."""

@@ -383,14 +383,16 @@ def _best_start(
     nearly (`planner.solving.start_hint`, within `GREEDY_SHARE` of the time).
     """
     found = _still_feasible(mm, solver.extra_rows(), pool)
-    end = solver.share_end()  # the rank's share of the time limit (SPEC §4)
+    end = solver.heuristics_end or solver.share_end()  # the rank's share (SPEC §4)
     if hint:
         now = time.monotonic()
         hinted = hinted_start(
             mm,
             solver.extra_rows(),
             hint,
-            deadline=now + GREEDY_SHARE * (end - now),
+            deadline=max(
+                now + GREEDY_SHARE * (end - now), min(now + HINT_FLOOR_S, solver.deadline)
+            ),
         )
         if hinted is not None:
             found.append(hinted)
@@ -466,6 +468,12 @@ def _still_feasible(
 
     return [min(near, key=order)[1]]
 
+
+#: Least time the repair of a related plan into a start may take (seconds), within the
+#: run's deadline even past the rank's share: on large models 5 % of a share is too
+#: little for it, and a late rank without it answers with the greedy plan (L: 30 %
+#: below the repaired one).
+HINT_FLOOR_S = 1.0
 
 #: Share of the remaining time the greedy start plan may take on a large model.
 GREEDY_SHARE = 0.05
