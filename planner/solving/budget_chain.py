@@ -106,17 +106,23 @@ class _ChainSolver(MatrixSolver):
     answer stands only when its reported objective is its own columns' objective to
     1e-9 relative (far below every gap, far above rounding); otherwise the stage is
     solved again without presolve, from the same start, as `stages` would have
-    solved it (`misled` counts those)."""
+    solved it (`misled` counts those).
+
+    Both only on models that `MatrixSolver` counts as small (up to
+    `SMALL_MODEL_NONZEROS`, where it runs presolve itself): there they were measured;
+    on larger models presolve cannot be interrupted and grows fast (formulation
+    choice 9), and the restart was not measured."""
 
     misled = 0
 
     def _options(self, presolve: str, remaining: float) -> dict[str, bool | float | str | int]:
         options = super()._options(presolve, remaining)
-        options["mip_allow_restart"] = False
+        if not self.large:
+            options["mip_allow_restart"] = False
         return options
 
     def _solve_once(self, presolve: str) -> SolveResult:
-        if self._maximise or presolve != "off":
+        if self.large or self._maximise or presolve != "off":
             return super()._solve_once(presolve)
         start = self._start
         first = super()._solve_once("on")
