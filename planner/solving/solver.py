@@ -843,10 +843,15 @@ class MatrixSolver(_HighsRun):
         return abs(recomputed - result.incumbent) <= tolerance(result.incumbent)
 
     def _with_fallback(self, result: SolveResult, start: np.ndarray | None) -> SolveResult:
-        """`result`, or when it has no solution, the best known vector that meets every row."""
-        if result.has_solution or result.termination != Termination.TIME_LIMIT:
+        """`result`, or when it was cut short, the best known vector that meets every row
+        if it is better: a solve stopped early answers at least as well as its start (HiGHS
+        may set a start aside and stop, at a rank's share, on a plan of its own)."""
+        if result.termination != Termination.TIME_LIMIT:
             return result
         best: tuple[float, np.ndarray] | None = None
+        if result.has_solution:
+            assert result.incumbent is not None
+            best = (result.incumbent, np.asarray(result.columns(), dtype=np.float64))
         for values in (self._seen, start):
             if values is None or not feasible(
                 self.model, self._extra_rows, values, tol=FALLBACK_TOL
@@ -855,7 +860,7 @@ class MatrixSolver(_HighsRun):
             value = float(self._cost @ values) + self._offset
             if best is None or self._better(value, best[0]):
                 best = (value, values)
-        if best is None:
+        if best is None or (result.has_solution and best[0] == result.incumbent):
             return result
         bound = self._seen_bound if result.bound is None else result.bound
         return self._result(
