@@ -80,6 +80,20 @@ MAX_CELLS = MAX_ROWS * 32
 """Most cells a sheet may span once its empty rows and columns are left out: every
 row Excel allows, 32 columns wide (the widest sheet of the schema has 10)."""
 
+#: What unpacking a damaged package raises: a bad zip, a bad deflate stream, a part
+#: missing or cut short, a compression method zipfile does not know
+#: (NotImplementedError), a part encrypted with zip's own password (RuntimeError).
+DAMAGED = (
+    zipfile.BadZipFile,
+    zlib.error,
+    ValueError,
+    KeyError,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+)
+
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _CHUNK = 1 << 20
@@ -534,16 +548,7 @@ def _check_parts(
             f"unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB, far beyond any scenario "
             "workbook (or it is a decompression bomb)",
         ) from None
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        ValueError,
-        KeyError,
-        EOFError,
-        OSError,
-        NotImplementedError,  # a compression method zipfile does not know
-        RuntimeError,  # a part encrypted with zip's own password
-    ) as exc:
+    except DAMAGED as exc:
         raise _file_problem(path, f"is a damaged .xlsx workbook ({exc})") from None
     return wanted
 
@@ -836,16 +841,7 @@ def check_package(path: str | Path, max_unpacked: int) -> None:
             f"unpacks to more than {max_unpacked // 2**20} MB, more than a workbook opened "
             "whole (to mark its cells) may be",
         ) from None
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        ValueError,
-        KeyError,
-        EOFError,
-        OSError,
-        NotImplementedError,
-        RuntimeError,
-    ) as exc:
+    except DAMAGED as exc:
         raise _file_problem(path, f"is a damaged .xlsx workbook ({exc})") from None
 
 
