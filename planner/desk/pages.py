@@ -54,7 +54,7 @@ from planner.desk.comparisons import COMPARABLE
 from planner.desk.store import STATUSES, RunRecord
 from planner.desk.uploads import describe_size, problem_record
 from planner.errors import InputError, Problem
-from planner.reports.report_html import interval, number, percent
+from planner.reports.report_html import html_environment
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,18 +71,8 @@ ACTIVE = ("queued", "running")
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("planner.desk", "templates"),
-        autoescape=True,  # every value is text; nothing from a request or workbook is markup
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["number"] = number
-    env.filters["percent"] = percent
-    env.filters["interval"] = interval
-    env.filters["size"] = describe_size
-    return env
+    """The pages' templates: autoescaped (nothing from a request or workbook is markup)."""
+    return html_environment("planner.desk", size=describe_size)
 
 
 def render(

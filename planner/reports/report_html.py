@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,19 +78,25 @@ def interval(value: Mapping[str, float] | None, digits: int = 1) -> str:
     return a if a == b else f"{a} – {b}"
 
 
-@functools.cache
-def _environment() -> jinja2.Environment:
+def html_environment(package: str, **filters: Callable[..., str]) -> jinja2.Environment:
+    """Templates of `package`'s `templates/` folder, for HTML pages: autoescaped, so every
+    value is text unless it is Markup made in code (the charts); an undefined name is an
+    error, not an empty string; with the `number`, `percent` and `interval` filters (and
+    `filters`)."""
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("planner.reports", "templates"),
-        autoescape=True,  # every value is text unless it is Markup made here (the charts)
+        loader=jinja2.PackageLoader(package, "templates"),
+        autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["number"] = number
-    env.filters["percent"] = percent
-    env.filters["interval"] = interval
+    env.filters.update(number=number, percent=percent, interval=interval, **filters)
     return env
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    return html_environment("planner.reports")
 
 
 def _grid(scenario: Scenario, plans: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
