@@ -10,14 +10,20 @@ lexicographic solves (models/formulation.md, "The reach–budget frontier"):
 2. The next point down is the optimum at b = s − 1e-6·max(1, |s|): every plan
    of spend below s but within SPEC's tolerance of it counts as spending s, and
    so is dominated by (s, r). A chain of such solves, each warm-started from
-   the previous plan (`planner.solve(..., start=...)`), walks the frontier down.
+   the previous plan, walks the frontier down. A worker makes every solve on
+   its budget chain (`planner.api.budget_chain`: one model and one HiGHS
+   instance per scenario, only the budget moved), which gives the plan a cold
+   `planner.solve` at that budget gives.
 3. [0, B] is cut into `SLICES` slices, a fixed number whatever runs them, so
    the answer is the same on one process, many or a cluster. Each slice is a
    chain from its top down to its bottom: a point at or below the bottom ends
    it (the slice below finds that point from its own top), as do reach 0 and
-   an infeasible scenario. Chains run in parallel as engine tasks, one solve
-   per task, the next submitted when the previous returns; task keys are the
-   slice and the budget, so `--resume` replays a chain from the journal.
+   an infeasible scenario; so does a step told the slice below's proven first
+   reach whose reach stage shows nothing within its budget reaches more (that
+   point again, `repeats`, found without a tie-break). Chains run in parallel
+   as engine tasks, one solve per task, the next submitted when the previous
+   returns; task keys are the slice and the budget, so `--resume` replays a
+   chain from the journal.
 4. Points are merged: duplicates (equal within SPEC's tolerance) and
    dominated points removed, in ascending net spend.
 
