@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -97,7 +98,19 @@ def test_every_point_infeasible_is_exit_3(tmp_path: Path) -> None:
     ]
 
 
-def test_no_point_in_time_is_exit_4(tmp_path: Path) -> None:
+def test_no_point_in_time_is_exit_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The limit must end before the first point is dispatched on any machine: on a fast
+    # one, reading the grid takes less than the millisecond asked for, so that step is
+    # made to outlast it here.
+    import planner.whatif.sweep as sweep_module
+
+    checked = sweep_module.validate_points
+
+    def slow_validate_points(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.05)
+        return checked(*args, **kwargs)
+
+    monkeypatch.setattr(sweep_module, "validate_points", slow_validate_points)
     code, _, _ = run(
         ["sweep", EXAMPLE, "--vary", "budget=80,120", "--time-limit", "0.001", "--out", tmp_path]
     )
