@@ -154,3 +154,32 @@ def test_each_variant_is_what_the_workbook_loads_for_its_point(workbook: Workboo
         5,
         50,
     }
+
+
+def test_points_are_dispatched_largest_budget_first_and_reported_in_grid_order(
+    workbook: Workbook, swept: tuple[dict, Path], tmp_path: Path
+) -> None:
+    """One worker runs the points in dispatch order, which its journal records: the
+    slowest expected (the largest budget) first; the document keeps grid order and
+    the same points as two workers give."""
+    document = budget_sweep(workbook, tmp_path, PoolOptions(workers=1))
+    assert document == swept[0]
+    lines = (tmp_path / JOURNAL).read_text(encoding="utf-8").splitlines()[1:]
+    keys = [json.loads(line)["key"] for line in lines]
+    assert keys == [f"budget={b}" for b in sorted(BUDGETS, reverse=True)]
+
+
+def test_longest_first_orders_by_the_options_a_budget_affords_ties_in_grid_order(
+    workbook: Workbook,
+) -> None:
+    _, _, variants = validate_points(
+        workbook, None, [], [("budget", "80,5000,0,120"), ("min_average_trust", "60,70")]
+    )
+    order = sweep.longest_first(variants)
+    budgets = [variants[i].settings.budget for i in order]
+    trusts = [variants[i].settings.min_average_trust for i in order]
+    # 5000 affords every option, as does nothing larger; 0 affords none.
+    assert budgets == [5000, 5000, 120, 120, 80, 80, 0, 0]
+    assert trusts == [60, 70] * 4, "equal effort: grid order"
+    _, _, same_budget = validate_points(workbook, None, [], [("max_foreign_share", "0.2,0.5,0.9")])
+    assert sweep.longest_first(same_budget) == [0, 1, 2]
