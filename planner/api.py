@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
     from planner.checks.precheck import Precheck
     from planner.reports.plans_xlsx import RunInfo
+    from planner.solving.bound_chain import ReachChain
     from planner.solving.budget_chain import BudgetChain
 
 #: Where problems with `solve`'s own arguments are located in messages.
@@ -165,6 +166,17 @@ def budget_chain(scenario: Scenario) -> BudgetChain:
     from planner.solving.budget_chain import BudgetChain
 
     return BudgetChain(scenario)
+
+
+def reach_chain(scenario: Scenario) -> ReachChain:
+    """The best weighted reach of many variants of `scenario` (an option or offer left out
+    or forced in, a limit loosened), one after another, on one model and one HiGHS
+    instance (`ReachChain.best_reach`): what the explanations of plan 1 need (SPEC §6).
+    Each variant's model is built as a cold solve builds it and handed to HiGHS as the
+    bounds and coefficients that changed (`planner.solving.bound_chain`)."""
+    from planner.solving.bound_chain import ReachChain
+
+    return ReachChain(scenario)
 
 
 def _with_call_settings(

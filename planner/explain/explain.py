@@ -9,8 +9,13 @@ The steps, each a plain call:
    bounds on every question's best reach from the returned plans, plan 1 less an option
    or plus one (checked independently) and plan 1's own bound; many questions are
    answered here (an option whose exclusive reach is 0 has marginal value 0);
-3. one engine task per question still open, `planner.solve(variant, plans=1, threads=1,
-   start=...)` warm-started from plan 1 as the change allows, cheapest questions first
+3. one engine task per question still open (`answer_held`): the best weighted reach of
+   the question's variant on the worker's held model of the scenario
+   (`planner.api.reach_chain`: one model and one HiGHS instance per worker, each
+   question a change of bounds or coefficients, the reach stage alone, proven to SPEC's
+   tolerance, its plan checked independently), or where the model cannot be held a
+   cold `planner.solve(variant, plans=1, threads=1, start=...)` (`answer_question`);
+   warm-started from plan 1 as the change allows, cheapest questions first
    (without an option, without an offer, a limit loosened, with an option), within
    `explain_time_s`; every plan a task finds that meets the original scenario's limits
    narrows the other questions too; a task cut short by its time share is run again,
@@ -35,6 +40,7 @@ from planner.engine import BatchStatus, Pool, PoolOptions, Task
 from planner.engine.task import NOT_RUN
 from planner.explain.questions import (
     PROBE_REACH,
+    Kind,
     Question,
     exclusive_reach,
     feasible_reach,
@@ -42,7 +48,7 @@ from planner.explain.questions import (
     tolerance,
     with_probe,
 )
-from planner.plan import Plan
+from planner.plan import CoFinancing, Plan
 from planner.reports.plans_json import clean_number
 from planner.scenario.data import Scenario
 
@@ -105,7 +111,7 @@ def explain_plan(
     )
     solves = 0
     if open_ and time.time() < deadline:
-        solves = _resolve(open_, questions, pool or PoolOptions(), deadline, progress)
+        solves = _resolve(scenario, open_, questions, pool or PoolOptions(), deadline, progress)
 
     limit_rows = []
     for lim in limits_of(scenario, plan, step_share):
@@ -285,7 +291,87 @@ def answer_question(
     return {"status": status, "reach": None, "bound": None, "proven": status == "infeasible"}
 
 
+#: The held models this process keeps, with the scenario each is for: a worker may serve
+#: a few explanations (found by equality, the most recently used kept last).
+_CHAINS: list[tuple[Scenario, Any]] = []
+_CHAINS_KEPT = 2
+
+
+def _chain_for(scenario: Scenario) -> Any:
+    """This process's `planner.api.reach_chain` of `scenario`."""
+    for i, (held, chain) in enumerate(_CHAINS):
+        if held == scenario:
+            _CHAINS.append(_CHAINS.pop(i))
+            return chain
+    chain = api.reach_chain(scenario)
+    _CHAINS.append((scenario, chain))
+    del _CHAINS[:-_CHAINS_KEPT]
+    return chain
+
+
+def answer_held(
+    scenario: Scenario,
+    kind: Kind,
+    subject: str,
+    variant: Scenario,
+    start: tuple[str, ...],
+    most: float,
+    seconds: float,
+) -> dict[str, Any]:
+    """The engine task of one question on this process's held model of `scenario`: the
+    same document as `answer_question` (the best weighted reach of `variant`, plus the
+    probe's `PROBE_REACH` for a replacement question), within `seconds` (at most `most`).
+
+    Why: a cold solve per question builds, conditions and hands over the model, and
+    HiGHS restarts after its root; on the held model a question is the variant's bounds
+    and coefficients moved, and only its reach is wanted (no tie-break). A replacement
+    question is asked as "with the option forced in" (no probe market: the held model's
+    layout is the scenario's); infeasible then means no plan contains it. The plan the
+    solve found is checked independently (`feasible_reach`) before it narrows anything;
+    one that fails the check keeps only the solve's bound. A variant whose model cannot
+    be held (not in the scenario's units) is solved cold (`answer_question`).
+    Module-level, so it pickles to any worker.
+    """
+    seconds = min(seconds, most)
+    limit = None if math.isinf(seconds) else max(seconds, 1e-3)
+    asked = scenario.with_decisions(must=[subject]) if kind == "replacement" else variant
+    answer = _chain_for(scenario).best_reach(asked, start=start, time_limit=limit)
+    if answer is None:
+        return answer_question(variant, start, most, seconds)
+    shift = PROBE_REACH if kind == "replacement" else 0.0
+    if answer.termination == "infeasible":
+        return {"status": "infeasible", "reach": None, "bound": None, "proven": True}
+    bound = None if answer.bound is None else answer.bound + shift
+    found = None
+    if answer.reach is not None and _keeps_to(kind, subject, answer.options, answer.offers):
+        cofinancing = [CoFinancing(c, o, a) for c, o, a in answer.cofinancing]
+        found = feasible_reach(asked, answer.options, answer.offers, cofinancing)
+    if found is None or abs(found - float(answer.reach or 0.0)) > tolerance(found):
+        return {"status": "no_solution", "reach": None, "bound": bound, "proven": False}
+    proven = answer.termination == "optimal"
+    return {
+        "status": "optimal" if proven else "feasible",
+        "reach": found + shift,
+        "bound": max(found + shift, math.inf if bound is None else bound),
+        "proven": proven,
+        "options": list(answer.options),
+        "offers": list(answer.offers),
+    }
+
+
+def _keeps_to(kind: Kind, subject: str, options: Sequence[str], offers: Sequence[str]) -> bool:
+    """Whether a plan found for a question of `kind` about `subject` is one it asks about."""
+    if kind == "marginal":
+        return subject not in options
+    if kind == "replacement":
+        return subject in options
+    if kind == "offer":
+        return subject not in offers
+    return True
+
+
 def _resolve(
+    scenario: Scenario,
     open_: list[Question],
     questions: list[Question],
     options: PoolOptions,
@@ -324,7 +410,7 @@ def _resolve(
                 if q.key in given and share < RETRY_GROWTH * given[q.key]:
                     continue  # no more time than last time: it would end the same way
                 given[q.key] = share
-                running[_submit(pool, q, share)] = q
+                running[_submit(pool, scenario, q, share)] = q
 
         fill()
         for outcome in pool.outcomes():
@@ -361,13 +447,15 @@ def time_share(q: Question, others: Sequence[Question], left: float, slots: int)
     return max(MIN_SHARE_S, left / math.ceil(ahead / slots))
 
 
-def _submit(pool: Pool, q: Question, share: float) -> str:
-    """Hand `q` to the pool for at most `share` seconds; returns its task's key."""
+def _submit(pool: Pool, scenario: Scenario, q: Question, share: float) -> str:
+    """Hand `q` about `scenario` to the pool for at most `share` seconds; returns its
+    task's key."""
     q.attempts += 1
     start = q.best or q.start
     key = q.key if q.attempts == 1 else f"{q.key}#{q.attempts}"
     label = f"{WORDS[q.kind]} {q.subject}"
-    pool.submit(Task(key, label, functools.partial(answer_question, q.variant, start, share)))
+    task = functools.partial(answer_held, scenario, q.kind, q.subject, q.variant, start, share)
+    pool.submit(Task(key, label, task))
     return key
 
 
@@ -388,6 +476,9 @@ def _take(q: Question, value: dict[str, Any], questions: list[Question]) -> None
             _learn(questions, frozenset(value["options"]), frozenset(value["offers"]), found)
             for other in questions:
                 _settle(other)
+    elif value["bound"] is not None:  # no plan it could rely on, but the solve's bound
+        q.narrow(hi=float(value["bound"]) - q.shift)
+        _settle(q)
     elif value["status"] == "infeasible":
         if q.kind == "replacement":
             if q.feasible is None:  # a verified plan containing it outweighs the solver

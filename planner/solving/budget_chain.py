@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -43,14 +43,11 @@ from planner.model.conditioning import condition
 from planner.model.matrix_model import MatrixModel, build_matrix_model
 from planner.plan import Plan, RunStatus
 from planner.scenario.data import Scenario
+from planner.solving.bound_chain import GRACE, ChainSolver, HeldModel, unit_scaling
 from planner.solving.diagnose import decision_conflicts
 from planner.solving.ranking import SOLVE_RESERVE, _make_verified_plan, rank_plans
 from planner.solving.result import REL_TOL, SolveResult, Termination
-from planner.solving.solver import MatrixSolver
 from planner.solving.stages import SolverTroubleError, objective_tolerance, reach_stage, tie_break
-
-#: Longest wait for HiGHS to notice a point's deadline before its solve is given up.
-GRACE = 0.5
 
 
 @dataclass(frozen=True)
@@ -88,60 +85,8 @@ def budget_below(budget: float, net_spend: float) -> float:
     return spent - REL_TOL * max(1.0, abs(spent))
 
 
-class _ChainSolver(MatrixSolver):
-    """`MatrixSolver` without HiGHS's restart after root reductions, and with its presolve
-    on the merged tie-break, each answer of which is checked.
-
-    Restart: measured on S's frontier budgets, it rebuilds the search on a model a
-    tenth smaller and costs more than it saves (reach stage 0.19 → 0.09 s, the same
-    optima); the merged tie-break already runs without it. Nor HiGHS's feasibility-jump
-    heuristic: a chain's solves start from the previous plan, and without it a walk
-    of S's frontier took 2.1 s of CPU instead of 2.36 (a primal heuristic: no proof
-    depends on it).
-
-    Presolve on the tie-break: `planner.solving.stages` runs the merged tie-break
-    without presolve because HiGHS 1.16, given a start, proved that start optimal
-    although a plan of fewer options existed (`tests/solving/test_magnitudes.py`, seed
-    2144). The cause, measured on that scenario: with presolve, HiGHS reports the
-    optimum of the presolved model (22.000002) but returns the start's columns, whose
-    objective is 22.000004: the start's value is taken without the cost of the columns
-    presolve removed. So a tie-break here runs with presolve (2.5x faster at S) and its
-    answer stands only when its reported objective is its own columns' objective to
-    1e-9 relative (far below every gap, far above rounding); otherwise the stage is
-    solved again without presolve, from the same start, as `stages` would have
-    solved it (`misled` counts those).
-
-    Both only on models that `MatrixSolver` counts as small (up to
-    `SMALL_MODEL_NONZEROS`, where it runs presolve itself): there they were measured;
-    on larger models presolve cannot be interrupted and grows fast (formulation
-    choice 9), and the restart was not measured."""
-
-    misled = 0
-
-    def _options(self, presolve: str, remaining: float) -> dict[str, bool | float | str | int]:
-        options = super()._options(presolve, remaining)
-        if not self.large:
-            options["mip_allow_restart"] = False
-            options["mip_heuristic_run_feasibility_jump"] = False
-        return options
-
-    def _solve_once(self, presolve: str) -> SolveResult:
-        if self.large or self._maximise or presolve != "off":
-            return super()._solve_once(presolve)
-        start = self._start
-        first = super()._solve_once("on")
-        if not first.has_solution or first.incumbent is None or self._own_value(first):
-            return first
-        self.misled += 1
-        self._start = start
-        self.highs.clearSolver()
-        return super()._solve_once("off")
-
-    def _own_value(self, result: SolveResult) -> bool:
-        """Whether HiGHS's reported objective is that of the columns it returned."""
-        assert result.incumbent is not None
-        own = float(self._cost @ result.columns()) + self._offset
-        return abs(own - result.incumbent) <= 1e-9 * max(1.0, abs(result.incumbent))
+#: The chain's solver (`planner.solving.bound_chain.ChainSolver`), under its old name.
+_ChainSolver = ChainSolver
 
 
 class BudgetChain:
@@ -152,10 +97,22 @@ class BudgetChain:
         self.scenario = canonical_order(scenario)
         self.conflicts = bool(decision_conflicts(self.scenario))
         """Decisions and rules contradict each other: infeasible at every budget."""
-        self.model: MatrixModel | None = None
-        self.solver: _ChainSolver | None = None
-        self.rebuilt = 0
+        self.held = HeldModel()
+
+    @property
+    def model(self) -> MatrixModel | None:
+        """The model HiGHS holds now (None before the first point)."""
+        return self.held.model
+
+    @property
+    def solver(self) -> ChainSolver | None:
+        """The chain's solver (None before the first point, or after an abandoned solve)."""
+        return self.held.solver
+
+    @property
+    def rebuilt(self) -> int:
         """How many times the model was handed to a new HiGHS instance (for tests)."""
+        return self.held.rebuilt
 
     # -- one point ---------------------------------------------------------------
 
@@ -194,7 +151,7 @@ class BudgetChain:
             model = condition(build_matrix_model(variant, deadline=solve_deadline))
         except BuildTimeout:
             return ChainPoint(budget, RunStatus.NO_SOLUTION, None)
-        if not _unit_scaling(model):
+        if not unit_scaling(model):
             return self._cold(variant, start, limit, began)
         solver = self._holding(model)
         solver.deadline = solve_deadline
@@ -205,33 +162,18 @@ class BudgetChain:
             return self._stages(model, solver, budget, start, deadline, reach_known)
         finally:
             if solver.abandoned is not None:  # its thread may still be inside HiGHS
-                self.model, self.solver = None, None
+                self.held.drop()
                 solver.scope.end(until=deadline)
 
-    def _holding(self, model: MatrixModel) -> _ChainSolver:
+    def _holding(self, model: MatrixModel) -> ChainSolver:
         """The chain's solver, holding `model` with the columns no plan within its budget
         can take held at 0 (`unaffordable`): the instance HiGHS holds already, its budget
         row and column bounds moved, when `model` differs from the last one in the budget
-        row's upper side only; else a new instance."""
-        held, solver = self.model, self.solver
-        if held is None or solver is None or not _same_but_budget(held, model):
-            solver = _ChainSolver(model, deadline=math.inf, mip_gap=model.settings.mip_gap)
-            self.solver = solver
-            self.rebuilt += 1
-        else:
-            rows = model.block("budget")
-            for row in range(rows.start, rows.stop):
-                solver.highs.changeRowBounds(row, model.row_lower[row], model.row_upper[row])
-        self.model = model
-        # What HiGHS holds now: the last point's bounds (a new instance: the model's own).
-        holds = solver.model.col_upper
+        row's upper side only; else a new instance (`planner.solving.bound_chain`)."""
         upper = model.col_upper.copy()
         upper[unaffordable(model)] = 0.0
-        moved = np.flatnonzero(upper != holds).astype(np.int32)
-        if len(moved):
-            solver.highs.changeColsBounds(len(moved), moved, model.col_lower[moved], upper[moved])
-        solver.model = replace(model, col_upper=upper)
-        return solver
+        rows = model.block("budget")
+        return self.held.hold(model, upper=upper, only_rows=slice(rows.start, rows.stop))
 
     def _stages(
         self,
@@ -362,35 +304,5 @@ def _no_more_than(model: MatrixModel, first: SolveResult, reach: float) -> bool:
     return bound <= reach + objective_tolerance(model, "weighted_reach", reach)
 
 
-def _unit_scaling(model: MatrixModel) -> bool:
-    """Whether conditioning left every column, row and objective in the scenario's units."""
-    scaling = model.scaling
-    if scaling is None:
-        return True
-    return (
-        bool(np.all(scaling.columns == 1.0))
-        and bool(np.all(scaling.rows == 1.0))
-        and all(factor == 1.0 for factor in scaling.objectives.values())
-    )
-
-
-def _same_but_budget(held: MatrixModel, model: MatrixModel) -> bool:
-    """Whether `model` is `held` with at most the budget row's upper side changed."""
-    if held.blocks != model.blocks or held.option_ids != model.option_ids:
-        return False
-    rows = model.block("budget")
-    other = np.ones(model.n_rows, dtype=bool)
-    other[rows.start : rows.stop] = False
-    same = (
-        np.array_equal(held.col_lower, model.col_lower)
-        and np.array_equal(held.col_upper, model.col_upper)
-        and np.array_equal(held.integrality, model.integrality)
-        and np.array_equal(held.row_start, model.row_start)
-        and np.array_equal(held.row_index, model.row_index)
-        and np.array_equal(held.row_value, model.row_value)
-        and np.array_equal(held.row_lower, model.row_lower)
-        and np.array_equal(held.row_upper[other], model.row_upper[other])
-        and held.objectives.keys() == model.objectives.keys()
-        and all(np.array_equal(held.objectives[k], model.objectives[k]) for k in held.objectives)
-    )
-    return bool(same)
+#: Old names of what moved to `planner.solving.bound_chain`.
+_unit_scaling = unit_scaling
