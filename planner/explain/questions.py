@@ -53,6 +53,10 @@ class Question:
     attempts: int = 0
     note: str = ""  # why it is unfinished, when it is
     best: tuple[str, ...] = field(default=())  # options of the best plan found for it
+    restricts: bool = True
+    """Every plan of the variant meets the scenario's own limits and decisions (false for
+    a limit loosened, or an offer the scenario takes by decision left out): only then
+    does a plan found for it narrow the other questions."""
 
     @property
     def key(self) -> str:

@@ -27,6 +27,11 @@ budgets, same optima), so a chain's solver runs without it; rebuilding is cheap
 Every answer is a function of the scenario, the budget and the start alone: the
 instance's solution and basis are cleared before each point, so a chain that jumps
 between budgets (a worker serving several slices) answers as a fresh one would.
+
+The held instance, its solver (`ChainSolver`: no restart, the checked presolved
+tie-break) and the moving of bounds are `planner.solving.bound_chain`'s, shared with
+the explanations' re-solves; a budget chain keeps an instance only across models that
+differ in the budget row's upper side (and the columns `unaffordable` holds at 0).
 """
 
 from __future__ import annotations

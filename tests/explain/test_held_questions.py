@@ -133,3 +133,28 @@ def test_an_explanation_is_the_same_on_one_worker_as_on_two(seed: int) -> None:
     for kind in ("marginal_value", "replacement_cost", "offers", "exclusive_reach"):
         assert one[kind] == two[kind], kind
     assert [row["gain"] for row in one["limits"]] == [row["gain"] for row in two["limits"]]
+
+
+def test_a_plan_without_an_offer_taken_by_decision_narrows_no_other_question() -> None:
+    """A plan leaving out an offer the scenario forces in does not meet the scenario's
+    decisions, so it is no lower bound on the best reach without some option."""
+    sc = _scenario(511)
+    forced = next(c.offer_id for c in sc.offers if c.decision == "must")
+    questions = _questions(sc)
+    offer = next(q for q in questions if q.kind == "offer" and q.subject == forced)
+    marginal = next(q for q in questions if q.kind == "marginal")
+    assert not offer.restricts and marginal.restricts
+    before = marginal.lo
+    others = [o for o in offer.start if o != marginal.subject]
+    value = {
+        "status": "feasible",
+        "reach": before + 1.0,
+        "bound": before + 1.0,
+        "proven": False,
+        "options": others,
+        "offers": [],
+    }
+    explain._take(offer, value, questions)
+    assert offer.lo == before + 1.0 and marginal.lo == before
+    explain._take(dataclasses.replace(offer, restricts=True), value, questions)
+    assert marginal.lo == before + 1.0  # the same plan from a restricting question does
