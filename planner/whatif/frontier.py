@@ -18,12 +18,15 @@ lexicographic solves (models/formulation.md, "The reach–budget frontier"):
    the answer is the same on one process, many or a cluster. Each slice is a
    chain from its top down to its bottom: a point at or below the bottom ends
    it (the slice below finds that point from its own top), as do reach 0 and
-   an infeasible scenario; so does a step told the slice below's proven first
+   an infeasible scenario; so does a solve told the slice below's proven first
    reach whose reach stage shows nothing within its budget reaches more (that
    point again, `repeats`, found without a tie-break). Chains run in parallel
-   as engine tasks, one solve per task, the next submitted when the previous
+   as engine tasks, one solve per task, the next asked for when the previous
    returns; task keys are the slice and the budget, so `--resume` replays a
-   chain from the journal.
+   chain from the journal. The pool is handed only as many solves as it runs
+   at once, the most urgent first (`planner.whatif.frontier_queue`): each
+   chain's first solve, then the highest budget, so no chain waits behind
+   solves queued after it started and ends the command alone.
 4. Points are merged: duplicates (equal within SPEC's tolerance) and
    dominated points removed, in ascending net spend.
 
@@ -49,6 +52,7 @@ from planner.engine import BatchStatus, Outcome, Pool, PoolOptions, Task
 from planner.engine.task import NOT_RUN
 from planner.errors import InputError, Problem
 from planner.reports.plans_json import clean_number
+from planner.whatif.frontier_queue import Step, Waiting
 
 if TYPE_CHECKING:
     from planner.scenario.data import Scenario
@@ -203,9 +207,12 @@ def solve_point(
     seconds: float,
     *,
     reach_known: float | None = None,
+    cap: float = math.inf,
 ) -> dict[str, Any]:
-    """The engine task of one solve: plan 1 of `variant` at `budget` within `seconds`, on
-    one thread, started from `start` (the chain's previous plan).
+    """The engine task of one solve: plan 1 of `variant` at `budget` within `seconds` (at
+    most `cap`: the share of the time limit the frontier gives it, as the pool hands it
+    one solve at a time), on one thread, started from `start` (the chain's previous
+    plan).
 
     Module-level, so it pickles to any worker with its (picklable) scenario. The solve
     runs on the worker's chain for `variant` (`planner.api.budget_chain`: one model and
@@ -215,6 +222,7 @@ def solve_point(
     `reach_known`: the reach of the slice below's first point, proven; when no plan
     within `budget` reaches more, the record says `repeats` and has no plan.
     """
+    seconds = min(seconds, cap)
     limit = None if math.isinf(seconds) else max(seconds, 1e-3)
     point = _chain_for(variant).solve_at(
         budget, start=start, time_limit=limit, reach_known=reach_known
@@ -297,28 +305,32 @@ class _Frontier:
         self.tops: dict[int, float] = {}
         """Slice → the weighted reach of its first point, once that point is proven."""
 
-    def first_tasks(self) -> list[Task]:
+    def first_steps(self) -> list[Step]:
         """The top of every slice, highest first."""
-        return [self._task(chain, chain.part.top, ()) for chain in self.chains.values()]
+        return [Step(i, chain.part.top, (), first=True) for i, chain in self.chains.items()]
 
-    def _task(self, chain: _Chain, budget: float, start: tuple[str, ...]) -> Task:
-        """The solve at `budget` down `chain`. Below a slice's top it is told the reach of
-        the slice below's first point when that is known and proven: the optimum at any
-        budget above that slice's top reaches at least as much, and where it reaches no
-        more it is that point again, which the solve then says without its tie-break
-        (`repeats`). Either way the chain ends there with the same points; only the
-        time spent differs."""
-        known = None
-        if budget < chain.part.top and chain.part.index > 0:
-            known = self.tops.get(chain.part.index - 1)
+    def task(self, step: Step, cap: float = math.inf) -> Task:
+        """The solve of `step`, made when it goes to a worker (`cap`: its seconds at most).
+
+        It is told the reach of the slice below's first point when that is known and
+        proven by then: the optimum at any budget above that slice's top reaches at
+        least as much, and where it reaches no more it is that point again, which the
+        solve then says without its tie-break (`repeats`). Either way the chain ends
+        there with the same points; only the time spent differs. Deciding this at
+        dispatch, not when the step is asked for, tells more solves: the slice below
+        has had the longest to find its first point."""
+        part = self.chains[step.slice].part
+        known = self.tops.get(part.index - 1) if part.index > 0 else None
         return Task(
-            key=task_key(chain.part, budget),
-            label=f"budget={budget:.10g}",
-            run=functools.partial(solve_point, self.variant, budget, start, reach_known=known),
+            key=task_key(part, step.budget),
+            label=f"budget={step.budget:.10g}",
+            run=functools.partial(
+                solve_point, self.variant, step.budget, step.start, reach_known=known, cap=cap
+            ),
         )
 
-    def arrived(self, outcome: Outcome) -> Task | None:
-        """Record one solve's outcome; the chain's next task, or None when it ends."""
+    def arrived(self, outcome: Outcome) -> Step | None:
+        """Record one solve's outcome; the chain's next step, or None when it ends."""
         chain = self.chains[_slice_of(outcome.key)]
         record = outcome.value
         if record is None:
@@ -336,6 +348,8 @@ class _Frontier:
             # the slice below's first point again (`repeats`): the slice below goes on.
             ended = record["status"] == "infeasible" or record.get("repeats", False)
             chain.ended = "end" if ended else "time"
+            if step == 0 and record.get("repeats", False):
+                self._pass_through(chain.part)
             return None
         point = Found(
             net_spend=float(record["net_spend"]),
@@ -356,7 +370,14 @@ class _Frontier:
         if below < 0 or (chain.part.index > 0 and below <= bottom):
             chain.ended = "end"
             return None
-        return self._task(chain, below, point.options)
+        return Step(chain.part.index, below, point.options)
+
+    def _pass_through(self, part: Slice) -> None:
+        """A slice whose first solve repeats the slice below's first point holds no point:
+        the slice above is told that point's reach, as the slice below would tell it."""
+        reach = self.tops.get(part.index - 1)
+        if reach is not None:
+            self.tops[part.index] = reach
 
     def stop(self, why: str) -> None:
         """Mark every chain still running as cut short by `why`."""
@@ -364,7 +385,7 @@ class _Frontier:
             if chain.ended is None:
                 chain.ended = why
 
-    def walking(self, follow: Task | None) -> bool:
+    def walking(self, follow: Step | None) -> bool:
         """Whether some chain goes on (`follow`: the next task of the one that just moved)."""
         return follow is not None or any(c.ended is None for c in self.chains.values())
 
@@ -406,9 +427,10 @@ def frontier_of(
         resume=pool.resume,
         progress=progress,
     ) as running:
-        for task in frontier.first_tasks():
-            running.submit(task)
+        waiting = Waiting(running, deadline, frontier.task)
+        waiting.add(frontier.first_steps())
         for outcome in running.outcomes():
+            waiting.landed()
             follow = frontier.arrived(outcome)
             if (
                 points is not None
@@ -418,8 +440,7 @@ def frontier_of(
                 stopped_at_points = True
                 frontier.stop("points")
                 break  # leaving the pool stops the solves still running
-            if follow is not None:
-                running.submit(follow)
+            waiting.add([follow] if follow is not None else [])
     merged = merge_points(frontier.found)
     if points is not None and len(merged) > points:
         first = sorted(merged, key=lambda p: (p.step, -p.slice))[:points]

@@ -330,13 +330,14 @@ def _outcome(part: int, budget: float, value: dict | None, error: str | None = N
 
 def test_a_chain_walks_down_its_slice_and_stops_at_its_bottom() -> None:
     frontier = _Frontier(tiny_scenario(), 80.0)
-    (top, *_rest) = frontier.first_tasks()
-    assert top.key == task_key(slices_of(80.0)[0], 80.0)
+    (top, *_rest) = frontier.first_steps()
+    assert frontier.task(top).key == task_key(slices_of(80.0)[0], 80.0)
     record = {"budget": 80.0, "status": "optimal", "net_spend": 75.0, "weighted_reach": 9.0}
     record |= {"options": ["A", "B"], "offers": [], "proven_optimal": True}
     follow = frontier.arrived(_outcome(7, 80.0, record))
-    assert follow is not None and follow.key == task_key(slices_of(80.0)[0], 75.0 - 75e-6)
-    assert follow.run.args[2] == ("A", "B")  # type: ignore[attr-defined]  # the warm start
+    assert follow is not None and not follow.first
+    assert frontier.task(follow).key == task_key(slices_of(80.0)[0], 75.0 - 75e-6)
+    assert follow.start == ("A", "B")  # the warm start
     low = {**record, "budget": 75.0 - 75e-6, "net_spend": 70.0, "proven_optimal": False}
     assert frontier.arrived(_outcome(7, 75.0 - 75e-6, low)) is None  # 70 ≤ bottom 70
     assert frontier.chains[7].ended == "end"

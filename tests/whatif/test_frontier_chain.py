@@ -18,6 +18,7 @@ import planner
 import planner.whatif.frontier as frontier
 from planner.engine import Outcome, PoolOptions
 from planner.whatif.frontier import _Frontier, frontier_of, slices_of, solve_point, task_key
+from planner.whatif.frontier_queue import Step
 from planner.workbook.variants import open_workbook
 
 TOL = 1e-6
@@ -71,21 +72,41 @@ def _record(budget: float, spend: float, reach: float, proven: bool = True) -> d
     }
 
 
-def test_a_step_into_the_slice_below_is_told_its_proven_first_reach() -> None:
+def _known(state: _Frontier, step: Step) -> float | None:
+    run = state.task(step).run
+    assert isinstance(run, functools.partial)
+    known: float | None = run.keywords["reach_known"]
+    return known
+
+
+def test_a_solve_is_told_the_proven_first_reach_of_the_slice_below() -> None:
     state = _Frontier(tiny_scenario(), 80.0)
     parts = {p.index: p for p in slices_of(80.0)}
+    tops = {step.slice: step for step in state.first_steps()}
+    assert all(_known(state, step) is None for step in tops.values())  # nothing known yet
     # Slice 3 (30, 40]: its first point, proven. Slice 4 (40, 50] walks down from 50.
     state.arrived(_outcome(3, 40.0, _record(40.0, 35.0, 9.0)))
     follow = state.arrived(_outcome(4, 50.0, _record(50.0, 45.0, 12.0)))
-    assert follow is not None and follow.key == task_key(parts[4], 45.0 - 45e-6)
-    assert isinstance(follow.run, functools.partial)
-    assert follow.run.keywords == {"reach_known": 9.0}
+    assert follow is not None and state.task(follow).key == task_key(parts[4], 45.0 - 45e-6)
+    assert _known(state, follow) == 9.0
+    assert _known(state, tops[4]) == 9.0  # decided when the solve goes out, tops too
     # A slice whose neighbour below has no proven first point is told nothing.
     state.arrived(_outcome(5, 60.0, _record(60.0, 55.0, 14.0, proven=False)))
     follow = state.arrived(_outcome(6, 70.0, _record(70.0, 65.0, 15.0)))
-    assert follow is not None and follow.run.keywords == {"reach_known": None}  # type: ignore[attr-defined]
-    # The first task of every slice, and every task of slice 0, are told nothing.
-    assert all(t.run.keywords == {"reach_known": None} for t in state.first_tasks())  # type: ignore[attr-defined]
+    assert follow is not None and _known(state, follow) is None
+    # Slice 0 has no slice below.
+    assert _known(state, tops[0]) is None
+
+
+def test_a_slice_whose_top_repeats_passes_the_reach_below_it_on() -> None:
+    """An empty slice between two others: the one above is told the reach below it."""
+    state = _Frontier(tiny_scenario(), 80.0)
+    state.arrived(_outcome(3, 40.0, _record(40.0, 35.0, 9.0)))
+    repeated = {"budget": 50.0, "status": "optimal", "repeats": True}
+    assert state.arrived(_outcome(4, 50.0, repeated)) is None
+    assert state.chains[4].ended == "end" and state.found[-1].slice == 3
+    follow = state.arrived(_outcome(5, 60.0, _record(60.0, 55.0, 14.0)))
+    assert follow is not None and _known(state, follow) == 9.0
 
 
 def test_a_repeated_point_ends_the_chain_and_leaves_the_frontier_complete() -> None:
