@@ -251,6 +251,14 @@ class _HighsRun:
         self.rank_deadline: float | None = None
         """The rank's share of the time limit ends here (SPEC §4): a MIP solve holding a
         solution is stopped then, one without goes on to `deadline`. None: no share."""
+        self.improve_until: float | None = None
+        """When set, a reach stage's start on a large model is improved by swaps until then
+        (`planner.solving.start_hint.improved_by_swaps`): plan 1 of many (see
+        `planner.solving.ranking`)."""
+        self.start_only = False
+        """Whether the next solve (only) answers with its start (`set_start`) without a
+        search: a later rank of a large model whose share ends before HiGHS could finish
+        its root (see `planner.solving.ranking`). Without a start it searches as usual."""
         self.mip_gap = mip_gap
         self.interrupted = False
         self.interrupted_at: float | None = None
@@ -816,6 +824,10 @@ class MatrixSolver(_HighsRun):
         refused = self._refuse()
         if refused is not None:
             return self._with_fallback(refused, start)
+        start_only, self.start_only = self.start_only, False  # the next solve only
+        if start_only and start is not None:
+            unsearched = SolveResult(Termination.TIME_LIMIT, None, None, 0.0, message="start only")
+            return self._with_fallback(unsearched, start)
         result = self._run_once(presolve, started)
         if result.has_solution and not self._consistent(result):
             if start is not None and self.deadline > time.monotonic() and self.abandoned is None:

@@ -30,10 +30,13 @@ from collections.abc import Collection, Sequence
 import numpy as np
 
 from planner.model.matrix_model import MatrixModel
-from planner.solving.start_plan import ROW_TOL, ExtraRow, FloatArray, Greedy, feasible
+from planner.solving.start_plan import ROW_TOL, ExtraRow, FloatArray, Greedy, Late, feasible
 
 #: Spend saved by dropping an option below which the saving counts as none (model units).
 NO_SAVING = 1e-12
+
+#: Relative gain in weighted reach below which a swap does not count as an improvement.
+IMPROVEMENT = 1e-9
 
 
 def hinted_start(
@@ -42,10 +45,18 @@ def hinted_start(
     options: Collection[str],
     *,
     deadline: float | None = None,
+    refill: bool = False,
 ) -> FloatArray | None:
     """A full column vector of `mm` made of `options` (less those dropped to meet every row of
     `mm` and `extra`), or None when dropping options cannot make it feasible or `deadline`
-    (a `time.monotonic()` instant) passes first. Ids not in the model are ignored."""
+    (a `time.monotonic()` instant) passes first. Ids not in the model are ignored.
+
+    With `refill`, the repaired plan is then filled with other options where they fit and
+    add reach (`Greedy.fill`), if that reaches more: dropping freed budget and room that
+    a swap would use. For a later rank, whose cut bars the options dropped from coming
+    back, the last plan repaired and refilled is the last plan with a swap (L, 10 plans:
+    later ranks started 0.01–0.3 % from plan 1 with it, 24 % below without, where the
+    repair alone ran out of time and the greedy plan stood)."""
     index = mm.option_index()
     n_x = mm.y_start
     lower, upper = mm.col_lower[:n_x], mm.col_upper[:n_x]
@@ -59,7 +70,7 @@ def hinted_start(
             return None
         values = greedy.complete(sorted(chosen))
         if feasible(mm, extra, values):
-            return values
+            return _better(mm, extra, values, greedy, sorted(chosen)) if refill else values
         helping = _helping(greedy, values, chosen, lower)
         if not helping:
             return None
@@ -70,6 +81,69 @@ def hinted_start(
                 key=lambda o: (loss[o] / max(float(spend[o]), NO_SAVING), -float(spend[o]), o),
             )
         )
+
+
+def improved_by_swaps(
+    mm: MatrixModel, extra: Sequence[ExtraRow], values: FloatArray, *, deadline: float
+) -> FloatArray:
+    """`values` (a vector meeting every row), improved by swaps while one improves it and
+    `deadline` (a `time.monotonic()` instant) has not passed.
+
+    A swap leaves one option out and fills the room it frees with the options that fit
+    best (`Greedy.fill`, never the one left out); the first swap that reaches more is
+    taken, and the search starts again from there. The options tried first are those
+    whose leaving costs least reach per unit of spend saved, as in the repair above.
+    Why: on large models the LP-guided search stops at a plan that such swaps still
+    improve (L, 10 plans: each later rank, found by one such move from the last, reached
+    more than plan 1 before plan 1 was improved this way).
+    """
+    n_x = mm.y_start
+    greedy = Greedy(mm, extra, deadline)
+    losses = _ReachLoss(mm, greedy)
+    spend = mm.objectives["net_spend"][:n_x]
+    lower = mm.col_lower[:n_x]
+    if time.monotonic() >= deadline:
+        return values
+    best = _better(mm, extra, values, greedy, np.flatnonzero(values[:n_x] > 0.5).tolist())
+    improved = True
+    while improved:
+        improved = False
+        chosen = np.flatnonzero(best[:n_x] > 0.5).tolist()
+        droppable = [o for o in chosen if lower[o] < 0.5]
+        loss = losses.of(best, droppable)
+        for o in sorted(
+            droppable,
+            key=lambda o: (loss[o] / max(float(spend[o]), NO_SAVING), -float(spend[o]), o),
+        ):
+            if time.monotonic() >= deadline:
+                return best
+            swapped = _better(mm, extra, best, greedy, [c for c in chosen if c != o], (o,))
+            if swapped is not best:
+                best, improved = swapped, True
+                break
+    return best
+
+
+def _better(
+    mm: MatrixModel,
+    extra: Sequence[ExtraRow],
+    values: FloatArray,
+    greedy: Greedy,
+    chosen: list[int],
+    leave_out: tuple[int, ...] = (),
+) -> FloatArray:
+    """`values`, or `chosen` filled (`Greedy.fill`) when that meets every row and reaches
+    more; `values` past the greedy's deadline."""
+    try:
+        filled = greedy.fill(chosen, leave_out=leave_out)
+    except Late:
+        return values
+    if filled is None or not feasible(mm, extra, filled):
+        return values
+    reach = mm.objectives["weighted_reach"]
+    most = float(reach @ values)
+    gained = float(reach @ filled)
+    return filled if gained > most + IMPROVEMENT * max(1.0, abs(most)) else values
 
 
 def _helping(greedy: Greedy, values: FloatArray, chosen: set[int], lower: FloatArray) -> list[int]:

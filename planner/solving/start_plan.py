@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,7 +151,7 @@ def greedy_start(
         began = time.monotonic()
         try:
             values = greedy.construct(weights)
-        except _Late:
+        except Late:
             break
         if values is not None and (reach := float(reach_cost @ values)) > best_reach + 1e-9:
             best, best_reach = values, reach
@@ -264,24 +264,51 @@ class Greedy:
 
     def construct(self, weights: FloatArray) -> FloatArray | None:
         """One greedy construction with capacity rows priced by `weights`; None if infeasible."""
+        self._begin((), weights)
+        return self._grow(self.candidates)
+
+    def fill(self, chosen: Sequence[int], leave_out: Collection[int] = ()) -> FloatArray | None:
+        """The options `chosen` (x indices), offers taken for them, then every other option
+        that still adds reach and fits, in the greedy's order, never those in `leave_out`;
+        None if the vector fails a row; raises `Late` past the deadline.
+
+        Why: a related plan repaired by dropping options (`planner.solving.start_hint`)
+        leaves budget and room unused; what a swap would add back is found this way
+        (a drop then an add), so a later rank starts near the plan it will most likely
+        be rather than below it.
+        """
+        taken = self._begin(chosen, np.ones(len(self.capacity_rows)))
+        self._take_offers()
+        barred = taken.union(leave_out)
+        return self._grow([o for o in self.candidates if o not in barred])
+
+    def _begin(self, chosen: Sequence[int], weights: FloatArray) -> set[int]:
+        """Start a construction from `chosen` and the `must` options, capacity rows priced by
+        `weights`; the options it holds."""
         mm = self.mm
         n_x = mm.y_start
         self.values = mm.col_lower.copy()
+        self.values[np.asarray(chosen, dtype=np.int64)] = 1.0
         self.act = self.rows.activity(self.values)
         self.room = mm.col_upper[mm.u_start :].tolist()
         price = np.bincount(
             self.cap_option, weights=weights[self.cap_slot] * self.cap_use, minlength=n_x
         )
         self.price = price.tolist()
-        for o in np.flatnonzero(self.values[:n_x] > 0.5).tolist():
+        taken = set(np.flatnonzero(self.values[:n_x] > 0.5).tolist())
+        for o in sorted(taken):
             self._take_reach(o)
-        candidates = self.candidates
+        return taken
+
+    def _grow(self, candidates: list[int]) -> FloatArray | None:
+        """Add options from `candidates` and offers while any fits; reach set; the vector
+        if it meets every row."""
         for _round in range(MAX_ROUNDS):
             added, candidates = self._add_options(candidates)
             if not self._take_offers() and not added:
                 break
         self._set_reach()
-        return self.values.copy() if _feasible(mm, self.rows, self.values) else None
+        return self.values.copy() if _feasible(self.mm, self.rows, self.values) else None
 
     def complete(self, chosen: Sequence[int]) -> FloatArray:
         """The vector with exactly the options `chosen` (x indices) and those at a lower bound
@@ -415,7 +442,7 @@ class Greedy:
         while heap:
             steps += 1
             if steps % 1024 == 0 and self._late():
-                raise _Late
+                raise Late
             _, o = heapq.heappop(heap)
             gain = self._gain(o)
             if gain <= 0:
@@ -521,5 +548,5 @@ class Greedy:
         values[mm.u_start :] = np.maximum(u, mm.col_lower[mm.u_start :])
 
 
-class _Late(Exception):
+class Late(Exception):
     """The deadline passed while the start plan was being built."""
