@@ -41,9 +41,9 @@ from planner.solving.result import SolveResult, Termination
 from planner.solving.solver import MatrixSolver
 from planner.solving.stages import (
     SolverTroubleError,
-    _best_start,
-    _within_lp_bound,
+    best_start,
     user_amounts,
+    within_lp_bound,
 )
 
 #: Longest wait for HiGHS to notice a solve's deadline before the solve is given up.
@@ -317,10 +317,10 @@ class ReachChain:
     def _reach(self, model: MatrixModel, solver: ChainSolver, start: Sequence[str]) -> ReachAnswer:
         solver.clear_stage_rows()
         solver.use_objective("weighted_reach")
-        first, lp_bound = _best_start(model, solver, tuple(start), ())
+        first, lp_bound = best_start(model, solver, tuple(start), ())
         if first is not None:
             solver.set_start(first)
-        result = _within_lp_bound(solver.solve(), lp_bound)
+        result = within_lp_bound(solver.solve(), lp_bound)
         if result.termination in (Termination.UNBOUNDED, Termination.NUMERICAL):
             raise SolverTroubleError(f"HiGHS reported {result.termination}: {result.message}")
         if result.termination == Termination.INFEASIBLE:

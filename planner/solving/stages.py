@@ -138,7 +138,7 @@ def reach_stage(
     """Stage 1: the most weighted reach the solver's model (with its cuts) allows.
 
     On large models the direct backend starts from the best of the greedy and
-    LP-guided plans (`_best_start`); `hint`, options of a related plan, adds a
+    LP-guided plans (`best_start`); `hint`, options of a related plan, adds a
     start made of them on models of any size (`planner.solving.start_hint`), and
     `pool`, solutions found by earlier solves of the same model, those that still
     meet every row. `watch`, if given, can tell how the stage stands while it runs.
@@ -156,7 +156,7 @@ def reach_stage(
         watch.show(_reach_reader(pm, solver, weights, None))
     lp_bound = None
     if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
-        start, lp_bound = _best_start(pm, solver, hint, pool)
+        start, lp_bound = best_start(pm, solver, hint, pool)
         if start is not None:
             solver.set_start(start)
         if (hint or len(pool)) and not solver.large:
@@ -170,10 +170,10 @@ def reach_stage(
     if weights is not None:
         assert isinstance(pm, MatrixModel)
         result = _as_reach(pm, result, weights)
-    return _within_lp_bound(result, lp_bound)
+    return within_lp_bound(result, lp_bound)
 
 
-def _within_lp_bound(result: SolveResult, lp_bound: float | None) -> SolveResult:
+def within_lp_bound(result: SolveResult, lp_bound: float | None) -> SolveResult:
     """`result` with the LP relaxation's bound where it is the tighter one (or the only one).
 
     On large models HiGHS may stop before its own root LP ends (no bound at
@@ -369,7 +369,7 @@ def user_amounts(pm: PlanModel | MatrixModel, result: SolveResult) -> list[float
     return z.tolist()
 
 
-def _best_start(
+def best_start(
     mm: MatrixModel,
     solver: MatrixSolver,
     hint: Collection[str] = (),
