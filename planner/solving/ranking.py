@@ -428,8 +428,9 @@ class _Ranking:
     def _plan_one_search(self, now: float) -> None:
         """Plan 1's start search on models with neighbourhood rounds: the whole time a
         one-plan run gives it, less the time each later rank asked for is expected to
-        take (`LATER_RANK_S`, at most `LATER_RANKS_MOST` of the time left); with
-        later ranks, its last part improves the plan by swaps (`improved_by_swaps`).
+        take (`LATER_RANK_S`, at most `LATER_RANKS_MOST` of the time left); the start
+        found is then improved by swaps (`improved_by_swaps`: to that end with later
+        ranks; alone, in what the LP-guided search leaves, before HiGHS's own search).
 
         Why: the later ranks of such models answer with their start, each in about a
         second (`_root_out_of_reach`), and each start is the last plan less an option,
@@ -444,8 +445,7 @@ class _Ranking:
         if later and end - now < per_rank:  # too short for both: equal shares
             return
         self.solver.heuristics_end = end  # the search itself ends at SEARCH_SHARE of it
-        if later:
-            self.solver.improve_until = end
+        self.solver.improve_until = end
 
     def _root_out_of_reach(self, now: float) -> bool:
         """Whether the rank's share ends before HiGHS could solve the root LP twice over
