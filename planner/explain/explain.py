@@ -39,6 +39,7 @@ import planner.api as api
 from planner.checks.screening import screen_options
 from planner.engine import BatchStatus, Pool, PoolOptions, Task
 from planner.engine.task import NOT_RUN
+from planner.engine.worker_memo import WorkerMemo
 from planner.explain.questions import (
     PROBE_REACH,
     Kind,
@@ -304,22 +305,13 @@ def answer_question(
     return {"status": status, "reach": None, "bound": None, "proven": status == "infeasible"}
 
 
-#: The held models this process keeps, with the scenario each is for: a worker may serve
-#: a few explanations (found by equality, the most recently used kept last).
-_CHAINS: list[tuple[Scenario, Any]] = []
-_CHAINS_KEPT = 2
+#: The held models this process keeps: a worker may serve a few explanations.
+_CHAINS: WorkerMemo[Scenario, Any] = WorkerMemo(kept=2)
 
 
 def _chain_for(scenario: Scenario) -> Any:
     """This process's `planner.api.reach_chain` of `scenario`."""
-    for i, (held, chain) in enumerate(_CHAINS):
-        if held == scenario:
-            _CHAINS.append(_CHAINS.pop(i))
-            return chain
-    chain = api.reach_chain(scenario)
-    _CHAINS.append((scenario, chain))
-    del _CHAINS[:-_CHAINS_KEPT]
-    return chain
+    return _CHAINS.get(scenario, lambda: api.reach_chain(scenario))
 
 
 def answer_held(

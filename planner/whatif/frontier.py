@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 import planner.api as api
 from planner.engine import BatchStatus, Outcome, Pool, PoolOptions, Task
 from planner.engine.task import NOT_RUN
+from planner.engine.worker_memo import WorkerMemo
 from planner.errors import InputError, Problem
 from planner.reports.plans_json import clean_number
 from planner.whatif.frontier_queue import Step, Waiting
@@ -242,26 +243,15 @@ def solve_point(
     return record
 
 
-#: The chains this process keeps, with the scenario each is for (its budget set to 0): a
+#: The chains this process keeps, keyed by the scenario with its budget set to 0: a
 #: worker may serve a few frontiers.
-_CHAINS: list[tuple[Scenario, BudgetChain]] = []
-_CHAINS_KEPT = 2
+_CHAINS: WorkerMemo[Scenario, BudgetChain] = WorkerMemo(kept=2)
 
 
 def _chain_for(variant: Scenario) -> BudgetChain:
-    """This process's chain for `variant`, its budget setting aside (each solve sets it).
-
-    Found by equality (0.2 ms at S, where hashing the pickled scenario took 4 ms a
-    task), the most recently used kept last."""
+    """This process's chain for `variant`, its budget setting aside (each solve sets it)."""
     key = replace(variant, settings=replace(variant.settings, budget=0.0))
-    for i, (scenario, chain) in enumerate(_CHAINS):
-        if scenario == key:
-            _CHAINS.append(_CHAINS.pop(i))
-            return chain
-    chain = api.budget_chain(variant)
-    _CHAINS.append((key, chain))
-    del _CHAINS[:-_CHAINS_KEPT]
-    return chain
+    return _CHAINS.get(key, lambda: api.budget_chain(variant))
 
 
 @dataclass(frozen=True, slots=True)

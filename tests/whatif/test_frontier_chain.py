@@ -46,13 +46,13 @@ def test_a_worker_keeps_one_chain_per_scenario() -> None:
     frontier._CHAINS.clear()
     sc = random_scenario(57, n_options=10, n_offers=3, plans=1)
     first = solve_point(sc, 60.0, (), 30.0)
-    chain = frontier._CHAINS[0][1]
+    (chain,) = frontier._CHAINS.values()
     again = solve_point(sc.with_settings(budget=1.0), 40.0, tuple(first["options"]), 30.0)
-    assert [c for _, c in frontier._CHAINS] == [chain]  # the budget setting is not the key
+    assert frontier._CHAINS.values() == [chain]  # the budget setting is not the key
     assert chain.rebuilt == 1 and again["weighted_reach"] <= first["weighted_reach"]
     for seed in (1, 2, 3):
         solve_point(random_scenario(seed, n_options=6, plans=1), 30.0, (), 30.0)
-    assert len(frontier._CHAINS) == frontier._CHAINS_KEPT
+    assert len(frontier._CHAINS) == frontier._CHAINS.kept
     frontier._CHAINS.clear()
 
 
