@@ -209,3 +209,16 @@ def tiny_scenario(budget: float = 20.0, **settings: object) -> Scenario:
             ),
         )
     )
+
+
+def with_decisions_forced(sc: Scenario) -> Scenario:
+    """`sc` with decisions a user would make: its first option forced in, its second
+    forced out, its first offer forced in (no minimum eligible spend), and half as much
+    budget again so the forced choices still leave room for a plan."""
+    options = list(sc.options)
+    options[0] = replace(options[0], decision="must")
+    options[1] = replace(options[1], decision="never")
+    offers = list(sc.offers)
+    offers[0] = replace(offers[0], decision="must", min_eligible_spend=0.0)
+    settings = replace(sc.settings, budget=sc.settings.budget * 1.5)
+    return replace(sc, options=tuple(options), offers=tuple(offers), settings=settings)

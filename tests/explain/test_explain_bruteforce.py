@@ -13,7 +13,7 @@ import math
 
 import pytest
 from model.test_model_bruteforce import enumerate_plans
-from scenario_builders import random_scenario
+from scenario_builders import random_scenario, with_decisions_forced
 
 import planner
 from planner.engine import PoolOptions
@@ -143,19 +143,12 @@ def test_explanations_equal_enumeration(seed: int) -> None:
 @pytest.mark.parametrize("seed", [400, 402, 404, 406, 408])
 def test_explanations_with_decisions_equal_enumeration(seed: int) -> None:
     """Options forced in (no marginal value) and out (no replacement cost), an offer forced."""
-    sc = random_scenario(seed, n_options=9, n_offers=2, plans=1)
-    options = list(sc.options)
-    options[0] = dataclasses.replace(options[0], decision="must")
-    options[1] = dataclasses.replace(options[1], decision="never")
-    offers = list(sc.offers)
-    offers[0] = dataclasses.replace(offers[0], decision="must", min_eligible_spend=0.0)
-    settings = dataclasses.replace(sc.settings, budget=sc.settings.budget * 1.5)
-    sc = dataclasses.replace(sc, options=tuple(options), offers=tuple(offers), settings=settings)
+    sc = with_decisions_forced(random_scenario(seed, n_options=9, n_offers=2, plans=1))
     result = planner.solve(sc, threads=1)
     assert result.plans, "every seed here has a plan"
     explain = explain_plan(result, time_s=60, pool=PoolOptions(workers=2))
-    assert options[0].option_id not in explain["marginal_value"]
-    assert options[1].option_id not in explain["replacement_cost"]
+    assert sc.options[0].option_id not in explain["marginal_value"]
+    assert sc.options[1].option_id not in explain["replacement_cost"]
     check_against_enumeration(sc, explain, result.plans[0], exact=True)
 
 

@@ -15,7 +15,7 @@ import math
 import random
 
 import pytest
-from scenario_builders import random_scenario
+from scenario_builders import random_scenario, with_decisions_forced
 
 import planner
 import planner.explain.explain as explain
@@ -35,17 +35,7 @@ def _scenario(seed: int) -> Scenario:
     """A random scenario, every other one with an option and an offer forced in and an
     option forced out (so questions override decisions too)."""
     sc = random_scenario(seed, n_options=7 + seed % 5, n_offers=2 + seed % 2, plans=2)
-    if seed % 2:
-        options = list(sc.options)
-        options[0] = dataclasses.replace(options[0], decision="must")
-        options[1] = dataclasses.replace(options[1], decision="never")
-        offers = list(sc.offers)
-        offers[0] = dataclasses.replace(offers[0], decision="must", min_eligible_spend=0.0)
-        settings = dataclasses.replace(sc.settings, budget=sc.settings.budget * 1.5)
-        sc = dataclasses.replace(
-            sc, options=tuple(options), offers=tuple(offers), settings=settings
-        )
-    return sc
+    return with_decisions_forced(sc) if seed % 2 else sc
 
 
 def _questions(sc: Scenario) -> list[Question]:

@@ -13,10 +13,9 @@ best plan that leaves out enough of every plan the product returned before it.
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 
 import pytest
-from scenario_builders import random_scenario
+from scenario_builders import random_scenario, with_decisions_forced
 
 from planner.plan import RunStatus
 from planner.scenario.data import Scenario
@@ -238,14 +237,7 @@ def test_random_scenarios_d2(seed: int) -> None:
 def test_random_scenarios_with_decisions(seed: int) -> None:
     """Some options and offers forced in or out, as a user would."""
     sc = random_scenario(seed, n_options=9, n_offers=2, plans=4, min_plan_difference=1 + seed % 2)
-    opts = list(sc.options)
-    opts[0] = replace(opts[0], decision="must")
-    opts[1] = replace(opts[1], decision="never")
-    offers = list(sc.offers)
-    offers[0] = replace(offers[0], decision="must", min_eligible_spend=0.0)
-    sc = replace(sc, options=tuple(opts), offers=tuple(offers))
-    sc = replace(sc, settings=replace(sc.settings, budget=sc.settings.budget * 1.5))
-    assert_matches_bruteforce(sc)
+    assert_matches_bruteforce(with_decisions_forced(sc))
 
 
 def test_twelve_options() -> None:
