@@ -36,9 +36,9 @@ import numpy as np
 
 from planner.model.common import BuildTimeout
 from planner.model.matrix_model import MatrixModel
+from planner.solving.model_rows import ExtraRow
 from planner.solving.result import Termination, tolerance
 from planner.solving.solver import MatrixSolver, SolveScope
-from planner.solving.start_plan import ExtraRow
 
 #: A binary the relaxation sets within this of 0 or 1 is fixed there in the RENS sub-MIP.
 FIX_TOL = 1e-6

@@ -32,8 +32,8 @@ import numpy as np
 from planner.model.matrix_model import MatrixModel
 from planner.solving.cbc_rival import CbcRival, RivalAnswer, cbc_command
 from planner.solving.highs_instance import quiet_highs
+from planner.solving.model_rows import ExtraRow, feasible
 from planner.solving.result import FALLBACK_TOL, SolveResult, Termination, finite_or_none
-from planner.solving.start_plan import ExtraRow, feasible
 
 #: Largest model (nonzeros) on which CBC races HiGHS: up to M-sized models (50k).
 #: Above it CBC's preprocessing alone can outlast the limit (bench/README.md).

@@ -37,7 +37,9 @@ import numpy as np
 from planner.model.common import check_deadline
 from planner.model.conditioning import condition, out_of_scale
 from planner.model.matrix_model import OBJECTIVES, MatrixModel
+from planner.solving.greedy_layout import GreedyLayout
 from planner.solving.highs_instance import HIGHS_THREADS, quiet_highs
+from planner.solving.model_rows import ExtraRow, feasible
 from planner.solving.race import StageRace, rival_worthwhile
 from planner.solving.result import (
     FALLBACK_TOL,
@@ -46,7 +48,6 @@ from planner.solving.result import (
     finite_or_none,
     tolerance,
 )
-from planner.solving.start_plan import ExtraRow, feasible
 
 #: HiGHS's absolute MIP gap for every stage unless a stage needs a finer one.
 MIP_ABS_GAP = 1e-7
@@ -548,6 +549,9 @@ class MatrixSolver(_HighsRun):
         """Above `SMALL_MODEL_NONZEROS`: presolve off, sub-MIPs on, root LP by interior point."""
         self.root_lp = "choose" if small else "ipx"
         self.model = model
+        self.start_layout: GreedyLayout | None = None
+        """The model's rows laid out for start heuristics, once (`planner.solving.stages`):
+        each later rank's start reads them with only its cuts added."""
         check_deadline(deadline, "handing the model to HiGHS")
         self._highs = quiet_highs()
         status = self._highs.passModel(

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from planner.model.matrix_model import MatrixModel
+from planner.solving.greedy_layout import layout_for
 from planner.solving.lp_start import expected_lp_seconds, lp_guided_start
+from planner.solving.model_rows import ExtraRow, all_rows, feasible_under
 from planner.solving.result import REL_TOL, SolveResult, Termination
 from planner.solving.solver import MIP_ABS_GAP, LiveNumbers, MatrixSolver
 from planner.solving.start_hint import hinted_start, improved_by_swaps
-from planner.solving.start_plan import ExtraRow, all_rows, feasible_under, greedy_start
+from planner.solving.start_plan import greedy_start
 
 if TYPE_CHECKING:
     from planner.model.pyomo_model import PlanModel
@@ -388,6 +390,7 @@ def best_start(
     nearly (`planner.solving.start_hint`, within `GREEDY_SHARE` of the time).
     """
     began = time.monotonic()
+    layout = solver.start_layout = layout_for(mm, solver.start_layout)
     found = _still_feasible(mm, solver.extra_rows(), pool)
     end = solver.heuristics_end or solver.share_end()  # the rank's share (SPEC §4)
     if hint:
@@ -396,7 +399,7 @@ def best_start(
         least = min(now + floor, solver.deadline)
         share = end if solver.start_only else now + GREEDY_SHARE * (end - now)
         hinted = hinted_start(
-            mm, solver.extra_rows(), hint, deadline=max(share, least), refill=True
+            mm, solver.extra_rows(), hint, deadline=max(share, least), refill=True, layout=layout
         )
         if hinted is not None:
             found.append(hinted)
@@ -409,6 +412,7 @@ def best_start(
         solver.extra_rows(),
         deadline=solver.deadline,
         stop_by=now + GREEDY_SHARE * (end - now),
+        layout=layout,
     )
     if greedy is not None:
         found.append(greedy)
@@ -446,7 +450,7 @@ def best_start(
             # bound by HiGHS alone, 0.43 % so; L: 0.54 -> 0.30 %).
             now = time.monotonic()
             swap_end = min(swap_end, now + (1 - SEARCH_SHARE) * (end - began))
-        best = improved_by_swaps(mm, solver.extra_rows(), best, deadline=swap_end)
+        best = improved_by_swaps(mm, solver.extra_rows(), best, deadline=swap_end, layout=layout)
     return best, lp_bound
 
 

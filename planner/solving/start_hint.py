@@ -30,7 +30,9 @@ from collections.abc import Collection, Sequence
 import numpy as np
 
 from planner.model.matrix_model import MatrixModel
-from planner.solving.start_plan import ROW_TOL, ExtraRow, FloatArray, Greedy, Late, feasible
+from planner.solving.greedy_layout import GreedyLayout
+from planner.solving.model_rows import ROW_TOL, ExtraRow, FloatArray, feasible
+from planner.solving.start_plan import Greedy, Late
 
 #: Spend saved by dropping an option below which the saving counts as none (model units).
 NO_SAVING = 1e-12
@@ -46,6 +48,7 @@ def hinted_start(
     *,
     deadline: float | None = None,
     refill: bool = False,
+    layout: GreedyLayout | None = None,
 ) -> FloatArray | None:
     """A full column vector of `mm` made of `options` (less those dropped to meet every row of
     `mm` and `extra`), or None when dropping options cannot make it feasible or `deadline`
@@ -56,13 +59,13 @@ def hinted_start(
     a swap would use. For a later rank, whose cut bars the options dropped from coming
     back, the last plan repaired and refilled is the last plan with a swap (L, 10 plans:
     later ranks started 0.01–0.3 % from plan 1 with it, 24 % below without, where the
-    repair alone ran out of time and the greedy plan stood)."""
+    repair alone ran out of time and the greedy plan stood). `layout`: `mm`'s, if held."""
     index = mm.option_index()
     n_x = mm.y_start
     lower, upper = mm.col_lower[:n_x], mm.col_upper[:n_x]
     chosen = {index[o] for o in options if o in index and upper[index[o]] > 0.5}
     chosen.update(np.flatnonzero(lower > 0.5).tolist())
-    greedy = Greedy(mm, extra, deadline)
+    greedy = Greedy(mm, extra, deadline, layout)
     losses = _ReachLoss(mm, greedy)
     spend = mm.objectives["net_spend"][:n_x]
     while True:
@@ -84,7 +87,12 @@ def hinted_start(
 
 
 def improved_by_swaps(
-    mm: MatrixModel, extra: Sequence[ExtraRow], values: FloatArray, *, deadline: float
+    mm: MatrixModel,
+    extra: Sequence[ExtraRow],
+    values: FloatArray,
+    *,
+    deadline: float,
+    layout: GreedyLayout | None = None,
 ) -> FloatArray:
     """`values` (a vector meeting every row), improved by swaps while one improves it and
     `deadline` (a `time.monotonic()` instant) has not passed.
@@ -98,7 +106,7 @@ def improved_by_swaps(
     more than plan 1 before plan 1 was improved this way).
     """
     n_x = mm.y_start
-    greedy = Greedy(mm, extra, deadline)
+    greedy = Greedy(mm, extra, deadline, layout)
     losses = _ReachLoss(mm, greedy)
     spend = mm.objectives["net_spend"][:n_x]
     lower = mm.col_lower[:n_x]
@@ -175,33 +183,16 @@ class _ReachLoss:
     (formulation eqs. 1 and 2: u_m ≤ (side − x-part) / a over each row of market m)."""
 
     def __init__(self, mm: MatrixModel, greedy: Greedy) -> None:
-        rows = greedy.rows
-        self.rows = rows
+        laid = greedy.laid
+        self.rows = laid.rows
         self.u_start = u = mm.u_start
         self.weight = mm.objectives["weighted_reach"][u:]
         self.u_lower, self.u_upper = mm.col_lower[u:], mm.col_upper[u:]
-        on = greedy.u_rows[rows.row_of]
-        row_of, col, val = rows.row_of[on].tolist(), rows.col[on].tolist(), rows.val[on].tolist()
-        u_entries: dict[int, list[tuple[int, float]]] = {}
-        x_entries: dict[int, list[tuple[int, float]]] = {}
-        for r, c, v in zip(row_of, col, val, strict=True):
-            if c >= u:
-                u_entries.setdefault(r, []).append((c - u, v))
-            elif c < mm.y_start:
-                x_entries.setdefault(r, []).append((c, v))
-        self.market_rows: dict[int, list[tuple[int, float]]] = {}
+        self.market_rows = laid.market_rows
         """Market (u index) → its rows over u, with u's coefficient there."""
-        self.row_market: dict[int, int] = {}
-        self.option_rows: dict[int, list[tuple[int, float]]] = {}
+        self.row_market = laid.row_market
+        self.option_rows = laid.option_rows
         """Option → its entries (row, coefficient) in those rows."""
-        for r, entries in u_entries.items():
-            if len(entries) != 1 or entries[0][1] <= 0 or not np.isfinite(rows.upper[r]):
-                continue  # not a row (1) or (2): it bounds no single market's reach from above
-            market, a = entries[0]
-            self.market_rows.setdefault(market, []).append((r, a))
-            self.row_market[r] = market
-            for o, v in x_entries.get(r, ()):
-                self.option_rows.setdefault(o, []).append((r, v))
 
     def of(self, values: FloatArray, options: list[int]) -> dict[int, float]:
         """Weighted reach (model units) lost when each of `options` alone leaves `values`."""

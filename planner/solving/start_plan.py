@@ -19,108 +19,21 @@ vector that fails any row or bound is not returned.
 from __future__ import annotations
 
 import heapq
-import itertools
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from planner.model.matrix_model import MatrixModel
-
-FloatArray = npt.NDArray[np.float64]
-
-#: Row activity may exceed a bound by this much (absolute, as HiGHS measures it): far
-#: inside HiGHS's MIP feasibility tolerance (1e-7), so HiGHS accepts the start.
-ROW_TOL = 1e-9
+from planner.solving.greedy_layout import GreedyLayout, layout_for
+from planner.solving.model_rows import ROW_TOL, ExtraRow, FloatArray, feasible_under
 
 #: Rounds of (options, then offers) before the heuristic stops improving.
 MAX_ROUNDS = 4
 
 #: Greedy constructions per start plan (each re-weights the limits that bound the last).
 RUNS = 4
-
-#: Rows that only set reach u (formulation eqs. 1 and 2): u follows x, not checked per step.
-_REACH_BLOCKS = ("reach", "full_stack")
-
-
-@dataclass(frozen=True, slots=True)
-class ExtraRow:
-    """A row appended to the model after it was built (stage row or no-good cut)."""
-
-    cols: npt.NDArray[np.int32]
-    vals: FloatArray
-    lower: float
-    upper: float
-
-
-@dataclass
-class _Rows:
-    """The model's rows plus extra rows, as flat arrays (row of every nonzero, CSR order)."""
-
-    row_of: npt.NDArray[np.int64]
-    col: npt.NDArray[np.int32]
-    val: FloatArray
-    lower: FloatArray
-    upper: FloatArray
-
-    @property
-    def n_rows(self) -> int:
-        return len(self.lower)
-
-    def activity(self, values: FloatArray) -> FloatArray:
-        weights = self.val * values[self.col]
-        return np.bincount(self.row_of, weights=weights, minlength=self.n_rows).astype(np.float64)
-
-
-def _all_rows(mm: MatrixModel, extra: Sequence[ExtraRow]) -> _Rows:
-    counts = np.diff(mm.row_start)
-    row_of = [np.repeat(np.arange(mm.n_rows), counts)]
-    cols, vals = [mm.row_index], [mm.row_value]
-    for k, row in enumerate(extra):
-        row_of.append(np.full(len(row.cols), mm.n_rows + k))
-        cols.append(np.asarray(row.cols, dtype=np.int32))
-        vals.append(np.asarray(row.vals, dtype=np.float64))
-    return _Rows(
-        np.concatenate(row_of).astype(np.int64),
-        np.concatenate(cols).astype(np.int32),
-        np.concatenate(vals),
-        np.concatenate([mm.row_lower, [r.lower for r in extra]]),
-        np.concatenate([mm.row_upper, [r.upper for r in extra]]),
-    )
-
-
-def feasible(
-    mm: MatrixModel, extra: Sequence[ExtraRow], values: FloatArray, *, tol: float = ROW_TOL
-) -> bool:
-    """Whether `values` meets every bound, integrality and row, within `tol` (absolute)."""
-    return _feasible(mm, _all_rows(mm, extra), values, tol)
-
-
-def all_rows(mm: MatrixModel, extra: Sequence[ExtraRow]) -> _Rows:
-    """The model's rows and `extra`, gathered once to check many vectors (`feasible_under`)."""
-    return _all_rows(mm, extra)
-
-
-def feasible_under(mm: MatrixModel, rows: _Rows, values: FloatArray) -> bool:
-    """`feasible` against rows gathered by `all_rows`."""
-    return _feasible(mm, rows, values)
-
-
-def _feasible(mm: MatrixModel, rows: _Rows, values: FloatArray, tol: float = ROW_TOL) -> bool:
-    if values.shape != (mm.n_cols,) or not np.isfinite(values).all():
-        return False
-    if (values < mm.col_lower - tol).any() or (values > mm.col_upper + tol).any():
-        return False
-    integer = mm.integrality == 1
-    if (np.abs(values[integer] - np.round(values[integer])) > tol).any():
-        return False
-    act = rows.activity(values)
-    with np.errstate(invalid="ignore"):
-        over = act > rows.upper + tol
-        under = act < rows.lower - tol
-    return not (over.any() or under.any())
 
 
 def greedy_start(
@@ -130,6 +43,7 @@ def greedy_start(
     deadline: float | None = None,
     runs: int = RUNS,
     stop_by: float | None = None,
+    layout: GreedyLayout | None = None,
 ) -> FloatArray | None:
     """A full column vector (x, y, z, u) that satisfies every row of `mm` and `extra`, or None.
 
@@ -140,9 +54,9 @@ def greedy_start(
     `>=` rule such as average trust or a `must` offer's matching spend left
     unmet), or when `deadline` (a `time.monotonic()` instant) passed before one
     finished. Past `stop_by` (a `time.monotonic()` instant) no further run
-    starts that would, at the last run's pace, end after it.
+    starts that would, at the last run's pace, end after it. `layout`: `mm`'s, if held.
     """
-    greedy = Greedy(mm, extra, deadline)
+    greedy = Greedy(mm, extra, deadline, layout)
     weights = np.ones(len(greedy.capacity_rows))
     best: FloatArray | None = None
     best_reach = -np.inf
@@ -170,91 +84,32 @@ class Greedy:
     starts made of a related plan's options (`planner.solving.start_hint`).
     """
 
-    def __init__(self, mm: MatrixModel, extra: Sequence[ExtraRow], deadline: float | None) -> None:
+    def __init__(
+        self,
+        mm: MatrixModel,
+        extra: Sequence[ExtraRow],
+        deadline: float | None,
+        layout: GreedyLayout | None = None,
+    ) -> None:
+        """`layout`: `mm`'s, when one is held (built here otherwise)."""
         self.mm = mm
         self.deadline = deadline
-        self.rows = rows = _all_rows(mm, extra)
-        u_start, n_x = mm.u_start, mm.y_start
-        # Rows over u follow from x at the end: the reach blocks, and any extra
-        # row over u (a weighted-reach stage row) is left to the final check.
-        u_rows = np.zeros(rows.n_rows, dtype=bool)
-        for name in _REACH_BLOCKS:
-            block = mm.block(name)
-            u_rows[block.start : block.stop] = True
-        u_rows[np.unique(rows.row_of[rows.col >= u_start])] = True
-        self.u_rows = u_rows
-        checked = ~u_rows[rows.row_of]
-        # Column-wise view of the checked rows: the rows one column touches.
-        order = np.argsort(rows.col[checked], kind="stable")
-        self.c_row = rows.row_of[checked][order]
-        self.c_val = rows.val[checked][order]
-        self.c_start = np.searchsorted(rows.col[checked][order], np.arange(mm.n_cols + 1))
-        # Per option, plain lists: the greedy loop touches a handful of entries at a time.
-        bounds = self.c_start[: n_x + 1].tolist()
-        c_row, c_val = self.c_row.tolist(), self.c_val.tolist()
-        self.x_entries = [
-            (c_row[bounds[o] : bounds[o + 1]], c_val[bounds[o] : bounds[o + 1]]) for o in range(n_x)
-        ]
-        self.up_tol = (rows.upper + ROW_TOL).tolist()
-        self.lo_tol = (rows.lower - ROW_TOL).tolist()
-
-        # Reach per option from rows (1): u_m - Σ reach_om x_o ≤ 0, as (market, reach, weight).
-        reach = mm.block("reach")
-        lo, hi = int(mm.row_start[reach.start]), int(mm.row_start[reach.stop])
-        r_row, r_col, r_val = rows.row_of[lo:hi], rows.col[lo:hi], rows.val[lo:hi]
-        market_of_row = np.full(rows.n_rows, -1, dtype=np.int64)
-        is_u = r_col >= u_start
-        market_of_row[r_row[is_u]] = r_col[is_u] - u_start
-        opt = r_col < n_x
-        o_col, o_market, o_reach = r_col[opt], market_of_row[r_row[opt]], -r_val[opt]
-        order = np.argsort(o_col, kind="stable")
-        weight = mm.objectives["weighted_reach"][u_start:]
-        o_col, o_market, o_reach = o_col[order], o_market[order], o_reach[order]
-        starts = np.searchsorted(o_col, np.arange(n_x + 1)).tolist()
-        markets, reaches, weights = (
-            o_market.tolist(),
-            o_reach.tolist(),
-            weight[o_market].tolist(),
-        )
-        self.x_reach = [
-            list(zip(markets[a:b], reaches[a:b], weights[a:b], strict=True))
-            for a, b in itertools.pairwise(starts)
-        ]
-        # The same entries as flat arrays, to price every candidate at once (`_ratios`).
-        self.r_option, self.r_market = o_col, o_market
-        self.r_reach, self.r_weight = o_reach, weight[o_market]
-
-        # Capacity rows: ≤ rows with a positive limit and no negative coefficient on
-        # any option (budget, resources). The greedy prices options by their use of them.
-        x_entry = rows.col < n_x
-        negative = np.zeros(rows.n_rows, dtype=bool)
-        negative[rows.row_of[x_entry & (rows.val < 0)]] = True
-        positive = np.zeros(rows.n_rows, dtype=bool)
-        positive[rows.row_of[x_entry & (rows.val > 0)]] = True
-        self.capacity_rows = np.flatnonzero(
-            positive & ~negative & ~u_rows & np.isfinite(rows.upper) & (rows.upper > 0)
-        )
-        cap_entry = x_entry & np.isin(rows.row_of, self.capacity_rows)
-        self.cap_option = rows.col[cap_entry]
-        self.cap_slot = np.searchsorted(self.capacity_rows, rows.row_of[cap_entry])
-        self.cap_use = rows.val[cap_entry] / rows.upper[rows.row_of[cap_entry]]
-
-        self.pair_option = mm.pair_option
-        pair_offer = mm.pair_offer
-        self.offer_pairs = [
-            mm.z_start + np.flatnonzero(pair_offer == k) for k in range(len(mm.offer_ids))
-        ]
-        z_entry = (rows.col >= mm.z_start) & (rows.col < u_start) & (rows.val < 0)
-        self.relief_rows = set(np.unique(rows.row_of[z_entry]).tolist())
-        """Rows an amount of co-financing lowers (the budget): worth a co-financed try."""
-        self.pair_y = (mm.y_start + pair_offer).tolist()
-        """The y column of every z column's offer, by z column - z_start."""
-        self.option_pairs: list[list[int]] = [[] for _ in range(n_x)]
-        for p, o in enumerate(self.pair_option.tolist()):
-            self.option_pairs[o].append(mm.z_start + p)
-        self.candidates = np.flatnonzero(
-            (mm.col_upper[:n_x] > 0.5) & (mm.col_lower[:n_x] < 0.5)
-        ).tolist()
+        self.layout = layout = layout_for(mm, layout)
+        self.laid = laid = layout.with_rows(extra)
+        self.rows = rows = laid.rows
+        self.u_rows = laid.u_rows
+        self.c_row, self.c_val, self.c_start = laid.c_row, laid.c_val, laid.c_start
+        self.x_entries = laid.x_entries
+        self.up_tol, self.lo_tol = laid.up_tol, laid.lo_tol
+        self.x_reach = layout.x_reach
+        self.r_option, self.r_market = layout.r_option, layout.r_market
+        self.r_reach, self.r_weight = layout.r_reach, layout.r_weight
+        self.capacity_rows, self.cap_option = laid.capacity_rows, laid.cap_option
+        self.cap_slot, self.cap_use = laid.cap_slot, laid.cap_use
+        self.pair_option, self.offer_pairs = layout.pair_option, layout.offer_pairs
+        self.relief_rows = laid.relief_rows
+        self.pair_y, self.option_pairs = layout.pair_y, layout.option_pairs
+        self.candidates = layout.candidates
         self.values = mm.col_lower.copy()
         self.act = rows.activity(self.values)
         self.room: list[float] = []
@@ -308,7 +163,7 @@ class Greedy:
             if not self._take_offers() and not added:
                 break
         self._set_reach()
-        return self.values.copy() if _feasible(self.mm, self.rows, self.values) else None
+        return self.values.copy() if feasible_under(self.mm, self.rows, self.values) else None
 
     def complete(self, chosen: Sequence[int]) -> FloatArray:
         """The vector with exactly the options `chosen` (x indices) and those at a lower bound

@@ -20,10 +20,10 @@ import threading
 from collections.abc import Callable, Sequence
 
 from planner.model.matrix_model import MatrixModel
+from planner.solving.model_rows import ExtraRow
 from planner.solving.result import SolveResult
 from planner.solving.solver import TICK_SECONDS, UNWIND_WAIT, MatrixSolver, SolveScope
 from planner.solving.stages import Stages, tie_break
-from planner.solving.start_plan import ExtraRow
 
 #: How long `TieBreakLane.close` waits for the lane's thread: its solve is given up
 #: `UNWIND_WAIT` after the interrupt; the rest is room for a loaded machine.

@@ -22,11 +22,11 @@ from planner.checks.verify import check_plan
 from planner.model.matrix_model import build_matrix_model
 from planner.solving.cbc_rival import CbcRival, RivalAnswer, cbc_command
 from planner.solving.highs_instance import HIGHS_THREADS
+from planner.solving.model_rows import feasible
 from planner.solving.race import StageRace
 from planner.solving.ranking import rank_plans
 from planner.solving.result import SolveResult, Termination, tolerance
 from planner.solving.solver import MatrixSolver
-from planner.solving.start_plan import feasible
 
 
 def _optimum(lp: highspy.HighsLp) -> tuple[np.ndarray, float]:

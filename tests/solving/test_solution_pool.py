@@ -12,10 +12,10 @@ from scenario_builders import random_scenario
 import planner.solving.ranking as ranking
 from planner.model.common import canonical_order
 from planner.model.matrix_model import build_matrix_model
+from planner.solving.model_rows import feasible
 from planner.solving.ranking import rank_plans
 from planner.solving.solver import MatrixSolver
 from planner.solving.stages import _still_feasible
-from planner.solving.start_plan import feasible
 
 
 def _rank_one(seed: int):

@@ -11,9 +11,9 @@ from scenario_builders import random_scenario
 
 from planner.model.common import canonical_order
 from planner.model.matrix_model import build_matrix_model
+from planner.solving.model_rows import feasible
 from planner.solving.result import Termination
 from planner.solving.solver import MatrixSolver
-from planner.solving.start_plan import feasible
 
 
 def _solver():

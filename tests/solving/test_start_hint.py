@@ -24,10 +24,10 @@ from planner.model.matrix_model import build_matrix_model
 from planner.plan import CoFinancing, RunStatus
 from planner.scenario.data import Scenario
 from planner.solving import solver as solver_module
+from planner.solving.model_rows import feasible
 from planner.solving.ranking import rank_plans
 from planner.solving.result import SolveResult, Termination
 from planner.solving.start_hint import hinted_start
-from planner.solving.start_plan import feasible
 
 TOL = 1e-6
 

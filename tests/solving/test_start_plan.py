@@ -22,10 +22,11 @@ from planner.plan import CoFinancing
 from planner.scenario.data import Coverage, Market, Offer, Option, Partner, Scenario, Settings
 from planner.solving import solver as solver_module
 from planner.solving.lp_start import lp_guided_start
+from planner.solving.model_rows import ExtraRow, feasible
 from planner.solving.ranking import rank_plans
 from planner.solving.result import Termination
 from planner.solving.solver import MatrixSolver
-from planner.solving.start_plan import ExtraRow, feasible, greedy_start
+from planner.solving.start_plan import greedy_start
 
 
 def _verified_reach(mm: MatrixModel, values: np.ndarray) -> float:
