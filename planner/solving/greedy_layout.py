@@ -29,7 +29,6 @@ from planner.solving.model_rows import (
     model_rows,
 )
 
-
 #: Rows that only set reach u (formulation eqs. 1 and 2): u follows x, not checked per step.
 REACH_BLOCKS = ("reach", "full_stack")
 
