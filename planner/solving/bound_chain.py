@@ -37,7 +37,7 @@ from planner.model.conditioning import condition
 from planner.model.matrix_model import MatrixModel, build_matrix_model
 from planner.scenario.data import Scenario
 from planner.solving.ranking import SOLVE_RESERVE
-from planner.solving.result import SolveResult, Termination
+from planner.solving.result import Termination
 from planner.solving.solver import MatrixSolver
 from planner.solving.stages import (
     SolverTroubleError,
@@ -56,34 +56,16 @@ REACH_GAP = 5e-7
 
 
 class ChainSolver(MatrixSolver):
-    """`MatrixSolver` without HiGHS's restart after root reductions, and with its presolve
-    on the merged tie-break, each answer of which is checked.
+    """`MatrixSolver` without HiGHS's restart after root reductions nor its
+    feasibility-jump heuristic.
 
     Restart: measured on S's frontier budgets, it rebuilds the search on a model a
     tenth smaller and costs more than it saves (reach stage 0.19 → 0.09 s, the same
-    optima); the merged tie-break already runs without it. Nor HiGHS's feasibility-jump
-    heuristic: a chain's solves start from a related plan, and without it a walk
-    of S's frontier took 2.1 s of CPU instead of 2.36 (a primal heuristic: no proof
-    depends on it).
-
-    Presolve on the tie-break: `planner.solving.stages` runs the merged tie-break
-    without presolve because HiGHS 1.16, given a start, proved that start optimal
-    although a plan of fewer options existed (`tests/solving/test_magnitudes.py`, seed
-    2144). The cause, measured on that scenario: with presolve, HiGHS reports the
-    optimum of the presolved model (22.000002) but returns the start's columns, whose
-    objective is 22.000004: the start's value is taken without the cost of the columns
-    presolve removed. So a tie-break here runs with presolve (2.5x faster at S) and its
-    answer stands only when its reported objective is its own columns' objective to
-    1e-9 relative (far below every gap, far above rounding); otherwise the stage is
-    solved again without presolve, from the same start, as `stages` would have
-    solved it (`misled` counts those).
-
-    Both only on models that `MatrixSolver` counts as small (up to
-    `SMALL_MODEL_NONZEROS`, where it runs presolve itself): there they were measured;
-    on larger models presolve cannot be interrupted and grows fast (formulation
-    choice 9), and the restart was not measured."""
-
-    misled = 0
+    optima); the merged tie-break already runs without it. Feasibility jump: a chain's
+    solves start from a related plan, and without it a walk of S's frontier took 2.1 s
+    of CPU instead of 2.36 (a primal heuristic: no proof depends on it). Both only on
+    models that `MatrixSolver` counts as small (up to `SMALL_MODEL_NONZEROS`): there
+    they were measured."""
 
     def _options(self, presolve: str, remaining: float) -> dict[str, bool | float | str | int]:
         options = super()._options(presolve, remaining)
@@ -91,24 +73,6 @@ class ChainSolver(MatrixSolver):
             options["mip_allow_restart"] = False
             options["mip_heuristic_run_feasibility_jump"] = False
         return options
-
-    def _solve_once(self, presolve: str) -> SolveResult:
-        if self.large or self._maximise or presolve != "off":
-            return super()._solve_once(presolve)
-        start = self._start
-        first = super()._solve_once("on")
-        if not first.has_solution or first.incumbent is None or self._own_value(first):
-            return first
-        self.misled += 1
-        self._start = start
-        self.highs.clearSolver()
-        return super()._solve_once("off")
-
-    def _own_value(self, result: SolveResult) -> bool:
-        """Whether HiGHS's reported objective is that of the columns it returned."""
-        assert result.incumbent is not None
-        own = float(self._cost @ result.columns()) + self._offset
-        return abs(own - result.incumbent) <= 1e-9 * max(1.0, abs(result.incumbent))
 
 
 class HeldModel:

@@ -569,7 +569,8 @@ def _merged_tie_break(
     best = reach
     # HiGHS 1.16 with presolve on, given a start, has proven that start optimal although
     # a plan with fewer options and the same reach and net spend existed
-    # (tests/solving/test_magnitudes.py, seed 2144): the merged stage runs without presolve.
+    # (tests/solving/test_magnitudes.py, seed 2144): the merged stage asks for no presolve,
+    # and the solver runs presolve only where it checks the answer (`MatrixSolver`).
     presolve, solver.presolve = solver.presolve, "off"
     try:
         for _attempt in range(2):
