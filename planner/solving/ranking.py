@@ -376,7 +376,7 @@ class _Ranking:
             first = self._reach(k)
             if first is None:
                 return None
-            self._gather_solutions()
+            self._gather_solutions(first)
             verdict = self._verdict(k, first)
             if isinstance(verdict, PlanSet):
                 return verdict
@@ -397,14 +397,17 @@ class _Ranking:
         self.stop_reason = self._time_limit_reason()
         return True
 
-    def _gather_solutions(self) -> None:
-        """Keep the plans the rank's reach stage passed through: later ranks start from the
-        best of them that meets their cuts. Only the reach stage's, and only the one whose
-        answer is used (not a stage solved again after a wrong speculation): so the pool,
-        and with it every start, is the same whether tie-breaks run beside the next rank
-        (two cores) or after it (one)."""
+    def _gather_solutions(self, answer: SolveResult) -> None:
+        """Keep the plans the rank's reach stage passed through, and its answer: later ranks
+        start from the best of them that meets their cuts, and the next rank's repair of
+        the last plan keeps that answer's co-financing (`stages.best_start`). Only the reach
+        stage's, and only the one whose answer is used (not a stage solved again after a
+        wrong speculation): so the pool, and with it every start, is the same whether
+        tie-breaks run beside the next rank (two cores) or after it (one)."""
         if isinstance(self.solver, MatrixSolver):
             self.pool.extend(self.solver.last_solutions())
+            if answer.has_solution:
+                self.pool.append(np.asarray(answer.columns(), dtype=np.float64))
             del self.pool[:-POOL_KEPT]
 
     def _share_time(self, k: int) -> None:

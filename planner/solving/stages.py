@@ -399,7 +399,13 @@ def best_start(
         least = min(now + floor, solver.deadline)
         share = end if solver.start_only else now + GREEDY_SHARE * (end - now)
         hinted = hinted_start(
-            mm, solver.extra_rows(), hint, deadline=max(share, least), refill=True, layout=layout
+            mm,
+            solver.extra_rows(),
+            hint,
+            deadline=max(share, least),
+            refill=True,
+            layout=layout,
+            prior=_with_options(mm, pool, hint),
         )
         if hinted is not None:
             found.append(hinted)
@@ -452,6 +458,20 @@ def best_start(
             swap_end = min(swap_end, now + (1 - SEARCH_SHARE) * (end - began))
         best = improved_by_swaps(mm, solver.extra_rows(), best, deadline=swap_end, layout=layout)
     return best, lp_bound
+
+
+def _with_options(
+    mm: MatrixModel, pool: Sequence[np.ndarray], options: Collection[str]
+) -> np.ndarray | None:
+    """The latest vector of `pool` whose chosen options are exactly `options`, if any: the
+    plan a hint comes from, whose co-financing its repair keeps (`hinted_start`)."""
+    index = mm.option_index()
+    wanted = np.zeros(mm.y_start, dtype=bool)
+    wanted[[index[o] for o in options if o in index]] = True
+    for values in reversed(pool):
+        if values.shape == (mm.n_cols,) and np.array_equal(values[: mm.y_start] > 0.5, wanted):
+            return values
+    return None
 
 
 def _still_feasible(

@@ -31,7 +31,7 @@ import numpy as np
 
 from planner.model.matrix_model import MatrixModel
 from planner.solving.greedy_layout import GreedyLayout
-from planner.solving.model_rows import ROW_TOL, ExtraRow, FloatArray, feasible
+from planner.solving.model_rows import ROW_TOL, ExtraRow, FloatArray, feasible_under
 from planner.solving.start_plan import Greedy, Late
 
 #: Spend saved by dropping an option below which the saving counts as none (model units).
@@ -49,10 +49,15 @@ def hinted_start(
     deadline: float | None = None,
     refill: bool = False,
     layout: GreedyLayout | None = None,
+    prior: FloatArray | None = None,
 ) -> FloatArray | None:
     """A full column vector of `mm` made of `options` (less those dropped to meet every row of
     `mm` and `extra`), or None when dropping options cannot make it feasible or `deadline`
     (a `time.monotonic()` instant) passes first. Ids not in the model are ignored.
+
+    `prior`, a vector of `mm` with exactly these options (the plan they come from), lends
+    them its co-financing amounts (`Greedy.complete`); if no repair from there meets
+    every row, the greedy's own amounts are tried.
 
     With `refill`, the repaired plan is then filled with other options where they fit and
     add reach (`Greedy.fill`), if that reaches more: dropping freed budget and room that
@@ -67,13 +72,33 @@ def hinted_start(
     chosen.update(np.flatnonzero(lower > 0.5).tolist())
     greedy = Greedy(mm, extra, deadline, layout)
     losses = _ReachLoss(mm, greedy)
+    for lent in (prior, None) if prior is not None else (None,):
+        values = _repaired(greedy, losses, set(chosen), lent, deadline)
+        if values is not None:
+            chosen_now = np.flatnonzero(values[:n_x] > 0.5).tolist()
+            return _better(mm, values, greedy, chosen_now) if refill else values
+    return None
+
+
+def _repaired(
+    greedy: Greedy,
+    losses: _ReachLoss,
+    chosen: set[int],
+    prior: FloatArray | None,
+    deadline: float | None,
+) -> FloatArray | None:
+    """The options `chosen` completed (with `prior`'s amounts) and, while a row fails, less
+    the option whose leaving mends it at the least loss of reach per unit of spend saved."""
+    mm = greedy.mm
+    n_x = mm.y_start
+    lower = mm.col_lower[:n_x]
     spend = mm.objectives["net_spend"][:n_x]
     while True:
         if deadline is not None and time.monotonic() >= deadline:
             return None
-        values = greedy.complete(sorted(chosen))
-        if feasible(mm, extra, values):
-            return _better(mm, extra, values, greedy, sorted(chosen)) if refill else values
+        values = greedy.complete(sorted(chosen), prior)
+        if feasible_under(mm, greedy.rows, values):
+            return values
         helping = _helping(greedy, values, chosen, lower)
         if not helping:
             return None
@@ -112,7 +137,7 @@ def improved_by_swaps(
     lower = mm.col_lower[:n_x]
     if time.monotonic() >= deadline:
         return values
-    best = _better(mm, extra, values, greedy, np.flatnonzero(values[:n_x] > 0.5).tolist())
+    best = _better(mm, values, greedy, np.flatnonzero(values[:n_x] > 0.5).tolist())
     improved = True
     while improved:
         improved = False
@@ -125,7 +150,7 @@ def improved_by_swaps(
         ):
             if time.monotonic() >= deadline:
                 return best
-            swapped = _better(mm, extra, best, greedy, [c for c in chosen if c != o], (o,))
+            swapped = _better(mm, best, greedy, [c for c in chosen if c != o], (o,))
             if swapped is not best:
                 best, improved = swapped, True
                 break
@@ -134,19 +159,18 @@ def improved_by_swaps(
 
 def _better(
     mm: MatrixModel,
-    extra: Sequence[ExtraRow],
     values: FloatArray,
     greedy: Greedy,
     chosen: list[int],
     leave_out: tuple[int, ...] = (),
 ) -> FloatArray:
-    """`values`, or `chosen` filled (`Greedy.fill`) when that meets every row and reaches
-    more; `values` past the greedy's deadline."""
+    """`values`, or `chosen` filled (`Greedy.fill`, with `values`' co-financing for them)
+    when that meets every row and reaches more; `values` past the greedy's deadline."""
     try:
-        filled = greedy.fill(chosen, leave_out=leave_out)
+        filled = greedy.fill(chosen, leave_out=leave_out, prior=values)
     except Late:
         return values
-    if filled is None or not feasible(mm, extra, filled):
+    if filled is None or not feasible_under(mm, greedy.rows, filled):
         return values
     reach = mm.objectives["weighted_reach"]
     most = float(reach @ values)

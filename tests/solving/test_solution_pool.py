@@ -74,7 +74,7 @@ def test_rank_2_starts_from_the_pool_when_rank_1_passed_through_a_good_plan(
     pooled = rank_plans(sc, threads=1)
     assert handed[0] == 0 and all(n > 0 for n in handed[1:])
 
-    monkeypatch.setattr(ranking._Ranking, "_gather_solutions", lambda self: None)
+    monkeypatch.setattr(ranking._Ranking, "_gather_solutions", lambda self, answer: None)
     plain = rank_plans(sc, threads=1)
     assert all(p.proven_optimal for p in pooled.plans + plain.plans)
     key = [(round(p.weighted_reach, 6), round(p.net_spend, 6), len(p.options)) for p in plain.plans]

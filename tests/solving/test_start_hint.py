@@ -249,3 +249,50 @@ def test_rank_plans_takes_the_hint_as_option_ids() -> None:
     plain = rank_plans(sc)
     hinted = rank_plans(sc, start=("O1", "O2", "unknown"))
     assert [p.options for p in hinted.plans] == [p.options for p in plain.plans]
+
+
+def _shared_offers_scenario() -> Scenario:
+    """Tiny scenario, budget 10, at most half of an option's cost co-financed: {O1, O2}
+    (gross 20) fits only with offer A paying O2 and offer B paying O1 (5 each). A (id
+    first, eligible for both) taken the greedy's way pays O1, and B, eligible for O1
+    alone, then has nothing left to pay."""
+    from planner.scenario.data import Offer
+
+    sc = tiny_scenario(budget=10.0, max_cofinance_share=0.5)
+    options = tuple(replace(o, layer="apps") if o.option_id == "O2" else o for o in sc.options)
+    offers = (
+        Offer("A", "A", 0.5, 5.0, layers=("cloud", "apps")),
+        Offer("B", "B", 0.5, 5.0, layers=("cloud",)),
+    )
+    return replace(sc, options=options, offers=offers)
+
+
+def test_a_hint_keeps_the_co_financing_of_the_plan_it_comes_from() -> None:
+    """Given the solved plan's vector, the hint keeps both options (its amounts fit);
+    with the greedy's own amounts the budget forces one out."""
+    sc = _shared_offers_scenario()
+    best = planner.solve(sc, threads=1).plans[0]
+    assert set(best.options) == {"O1", "O2"} and best.weighted_reach == pytest.approx(21.0)
+    mm = build_matrix_model(sc)
+    solver = solver_module.MatrixSolver(mm, deadline=float("inf"))
+    prior = np.asarray(solver.solve().columns(), dtype=np.float64)
+    kept = hinted_start(mm, (), ["O1", "O2"], prior=prior)
+    assert kept is not None
+    assert _plan_of(sc, kept) == (frozenset({"O1", "O2"}), pytest.approx(21.0))
+    alone = hinted_start(mm, (), ["O1", "O2"])
+    assert alone is not None
+    assert len(_plan_of(sc, alone)[0]) == 1
+
+
+def test_a_prior_whose_amounts_cannot_be_repaired_falls_back_to_the_greedys() -> None:
+    """A prior with amounts that break a row whatever is dropped (here: more co-financing
+    than any option may get) is set aside, and the hint is repaired as without it."""
+    sc = _shared_offers_scenario()
+    mm = build_matrix_model(sc)
+    solver = solver_module.MatrixSolver(mm, deadline=float("inf"))
+    prior = np.asarray(solver.solve().columns(), dtype=np.float64)
+    prior[mm.z_start : mm.u_start] *= 3.0
+    assert hinted_start(mm, (), ["O1", "O2"], prior=prior) is not None
+    np.testing.assert_array_equal(
+        hinted_start(mm, (), ["O1", "O2"], prior=prior), hinted_start(mm, (), ["O1", "O2"])
+    )
