@@ -11,8 +11,11 @@ Stages, each timed around the product's public functions:
   progress in the process (overlapping runs counted once; a wrapper around
   `highspy.Highs.run`, installed before the product is imported; the product
   exposes no per-solve solver time);
+- search: the product's own start search outside HiGHS's runs (`stages.best_start`:
+  the greedy plan, the LP-guided search's own steps, the repair and refill of the last
+  plan for a later rank, swaps), the wall time with it in progress and no HiGHS run;
 - rank: the rest of `rank_plans` (stage bookkeeping, loading solutions,
-  co-financing LP set-up, in-rank verification, no-good cuts);
+  co-financing LP set-up, in-rank verification, no-good cuts; the search too);
 - verify: `planner.checks.verify.check_plan` on every returned plan, run again here
   (the product also verifies inside `rank_plans`; this figure is its cost);
 - write: `planner.reports.outputs.write_outputs` into a temporary folder.
@@ -38,48 +41,71 @@ T_START = time.perf_counter()
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import emit  # noqa: E402
 
-_HIGHS = {"seconds": 0.0, "calls": 0}
-_RUNNING: dict[int, float] = {}
-"""Start time of every HiGHS run still in progress (a run given up at the deadline
-never returns; its time up to the moment of measuring is HiGHS's too)."""
-_BUSY_SINCE: list[float] = []
-"""When the current stretch with at least one HiGHS run in progress began."""
-_LOCK = threading.Lock()
 
+class _Busy:
+    """Wall time with at least one of some overlapping activities in progress.
 
-def _highs_seconds() -> float:
-    """Wall time so far with at least one HiGHS run in progress.
-
-    Runs overlap when the product proves a tie-break beside the next reach
-    stage (two threads): summing them would count those seconds twice, and
-    the run's share outside HiGHS would come out negative.
+    Runs overlap when the product proves a tie-break beside the next reach stage (two
+    threads), and its start search runs HiGHS inside it (LP relaxations, sub-MIPs):
+    summing them would count those seconds twice, and the run's share outside them
+    would come out negative. An activity given up at the deadline never ends; its
+    time up to the moment of measuring counts.
     """
-    with _LOCK:
-        now = time.perf_counter()
-        return _HIGHS["seconds"] + sum(now - t0 for t0 in _BUSY_SINCE)
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.calls = 0
+        self.active = 0
+        self.since = 0.0
+
+    def enter(self) -> None:
+        with _LOCK:
+            if self.active == 0:
+                self.since = time.perf_counter()
+            self.active += 1
+
+    def leave(self) -> None:
+        with _LOCK:
+            self.active -= 1
+            self.calls += 1
+            if self.active == 0:
+                self.seconds += time.perf_counter() - self.since
+
+    def so_far(self) -> float:
+        with _LOCK:
+            extra = time.perf_counter() - self.since if self.active else 0.0
+            return self.seconds + extra
 
 
-def _install_highs_timer() -> None:
+_LOCK = threading.Lock()
+_HIGHS = _Busy()
+"""HiGHS's own time: `Highs.run()` in progress."""
+_WORKING = _Busy()
+"""HiGHS's time or the product's own start search (`stages.best_start`: the greedy,
+the LP-guided search, the repair of the last plan, swaps) in progress."""
+
+
+def _timed(busy: tuple[_Busy, ...], original):
+    def timed(*args, **kwargs):
+        for b in busy:
+            b.enter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            for b in busy:
+                b.leave()
+
+    return timed
+
+
+def _install_timers() -> None:
+    """Before the product is imported: HiGHS's runs and the start search, timed."""
     import highspy
 
-    original = highspy.Highs.run
+    highspy.Highs.run = _timed((_HIGHS, _WORKING), highspy.Highs.run)
+    import planner.solving.stages as stages
 
-    def timed_run(self, *args, **kwargs):
-        with _LOCK:
-            t0 = time.perf_counter()
-            _RUNNING[id(self)] = t0
-            if len(_RUNNING) == 1:
-                _BUSY_SINCE.append(t0)
-        try:
-            return original(self, *args, **kwargs)
-        finally:
-            with _LOCK:
-                del _RUNNING[id(self)]
-                _HIGHS["calls"] += 1
-                if not _RUNNING:
-                    _HIGHS["seconds"] += time.perf_counter() - _BUSY_SINCE.pop()
-
-    highspy.Highs.run = timed_run
+    stages.best_start = _timed((_WORKING,), stages.best_start)
 
 
 def main() -> None:
@@ -91,7 +117,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     run_started = time.monotonic()  # as the command line: the limit covers the imports too
-    _install_highs_timer()
+    _install_timers()
     import planner.solving.solver  # noqa: F401  (HiGHS)
     from planner.checks.precheck import check_before_solve
     from planner.checks.verify import check_plan
@@ -127,16 +153,18 @@ def main() -> None:
         if event.stage in ("begin", "kept"):  # not the updates within a rank
             events.append((event.rank, event.elapsed_s, event.gap))
 
-    highs_before = _highs_seconds()
+    highs_before, working_before = _HIGHS.so_far(), _WORKING.so_far()
     t0 = time.perf_counter()
     planset = rank_plans(
         scenario, progress=progress, started=run_started, after=expected_write_seconds(scenario)
     )
     rank_total = time.perf_counter() - t0
-    highs = _highs_seconds() - highs_before
+    highs = _HIGHS.so_far() - highs_before
+    search = _WORKING.so_far() - working_before - highs
     build = float(planset.timings.get("build", 0.0))
     times["build"] = build
     times["highs"] = highs
+    times["search"] = search
     times["rank"] = max(0.0, rank_total - build - highs)
     times["rank_total"] = rank_total
     # Where rank_plans' time went, by stage (SPEC §3's order): reach stages, tie-breaks
@@ -200,7 +228,7 @@ def main() -> None:
             "plan1_net_spend": first.net_spend if first else None,
             "plan1_n_options": len(first.options) if first else None,
             "plan_times": plan_times,
-            "highs_calls": _HIGHS["calls"],
+            "highs_calls": _HIGHS.calls,
             "verify_problems": problems[:5],
             "times": times,
             "n_options": len(scenario.options),

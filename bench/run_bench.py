@@ -55,6 +55,7 @@ STAGES = (
     "validate",
     "build",
     "highs",
+    "search",
     "rank",
     "reach",
     "tie_break",
@@ -133,6 +134,9 @@ def summarise_product(records: list[dict]) -> dict:
         "times_runs": [r["times"] for r in ok],
         "peak_mb": median([r["peak_mb"] for r in ok]),
         "non_highs_share": median([1 - r["times"]["highs"] / r["times"]["e2e"] for r in ok]),
+        "overhead_share": median(
+            [1 - (r["times"]["highs"] + r["times"]["search"]) / r["times"]["e2e"] for r in ok]
+        ),
         "status": rep["status"],
         "statuses": [r["status"] for r in ok],
         "n_plans": rep["n_plans"],
@@ -311,10 +315,12 @@ def verdicts(result: dict, time_limit: float) -> list[dict]:
                 p = sizes[size]["product"].get(plans)
                 if p and p.get("ok"):
                     share = p["non_highs_share"]
+                    overhead = p["overhead_share"]
                     add(
                         f"{size} plans={plans}: all but HiGHS's own time <= 20 % of the run",
                         share <= 0.20,
-                        f"{100 * share:.0f} %",
+                        f"{100 * share:.0f} % (the product's own start search "
+                        f"{100 * (share - overhead):.0f} %, the rest {100 * overhead:.0f} %)",
                     )
     mk = result.get("mknap")
     if mk and mk.get("product", {}).get("ok"):
@@ -375,6 +381,7 @@ def tables(result: dict) -> str:
         *STAGES,
         "peak MB",
         "non-HiGHS",
+        "neither",
         "status",
         "plans (proven)",
         "gap plan 1",
@@ -393,6 +400,7 @@ def tables(result: dict) -> str:
                 *(fmt(t[s]) for s in STAGES),
                 fmt(p["peak_mb"], 0),
                 f"{100 * p['non_highs_share']:.0f}%",
+                f"{100 * p['overhead_share']:.0f}%",
                 p["status"],
                 f"{p['n_plans']} ({p['n_proven']})",
                 pct(p["plan1_gap"]),
@@ -403,13 +411,16 @@ def tables(result: dict) -> str:
         "Stages: import = loading planner and HiGHS; read = `read_workbook`; validate = "
         "`check_workbook` + `check_before_solve`; build = model build + hand-off to HiGHS "
         "(`rank_plans` timings); highs = wall time with a HiGHS `run()` in progress "
-        "(overlapping runs counted once); rank = rest of `rank_plans` "
-        "(incl. in-rank verification and co-financing LP set-up); reach and tie_break = "
+        "(overlapping runs counted once); search = the product's own start search "
+        "(`best_start`: greedy, LP-guided steps, repair and refill of the last plan, swaps) "
+        "with no HiGHS run in progress; rank = rest of `rank_plans` (the search included, "
+        "in-rank verification and co-financing LP set-up); reach and tie_break = "
         "`rank_plans`' time in reach stages and in tie-breaks (those run beside the next "
         "reach stage count only as waited for), overlapping highs and rank; "
         "verify = `check_plan` on every "
         "plan again (not in e2e); write = `write_outputs`; e2e = import + read + validate + "
-        "rank_plans + write. non-HiGHS = 1 − highs/e2e."
+        "rank_plans + write. non-HiGHS = 1 − highs/e2e; neither = 1 − (highs + search)/e2e, "
+        "the time in neither HiGHS nor the product's own search."
     )
     lines.append("")
     lines.append("### Plan 1 against baselines (median seconds, from the scenario in memory)")
