@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from planner.checks.screening import Screened
 from planner.plan import PlanSet
 from planner.reports.plans_json import plans_document
@@ -30,15 +32,25 @@ from planner.reports.report_html import write_report_html
 from planner.reports.scenario_json import scenario_document
 from planner.scenario.data import Scenario
 
-#: Seconds writing the outputs takes per option of the scenario: measured 2.4-3.4 s
-#: for a 9,458-option plan of a 50,000-option scenario (0.5-0.9 s at 10,000), with
-#: room kept (at 6e-5, two of six XL runs ended 0.18 s past a 60 s limit).
+#: Seconds writing the outputs takes per option of the scenario, for one plan: measured
+#: 2.4-3.4 s for a 9,458-option plan of a 50,000-option scenario (0.5-0.9 s at 10,000),
+#: with room kept (at 6e-5, two of six XL runs ended 0.18 s past a 60 s limit).
 WRITE_SECONDS_PER_OPTION = 8e-5
+
+#: And per option for each plan asked for after the first: every plan adds its options
+#: to plans.json (with its segments), plans.xlsx and report.html. Measured at XL (50,000
+#: options, plans of ~9,500), plans.json by orjson: 2.5 s for 1 plan, 6.1 s for 9 (0.45 s
+#: a plan); with only the first term, a run asked for 10 plans (plans.json then by the
+#: standard library, 1.6 s more) ended 0.84 s past its 60 s limit.
+WRITE_SECONDS_PER_OPTION_PLAN = 9e-6
 
 
 def expected_write_seconds(scenario: Scenario) -> float:
-    """How long `write_outputs` will take, so that a run's time limit can include it."""
-    return 0.02 + WRITE_SECONDS_PER_OPTION * len(scenario.options)
+    """How long `write_outputs` will take, so that a run's time limit can include it: it
+    grows with the options and with the plans asked for."""
+    later = max(0, scenario.settings.plans - 1)
+    per_option = WRITE_SECONDS_PER_OPTION + WRITE_SECONDS_PER_OPTION_PLAN * later
+    return 0.02 + per_option * len(scenario.options)
 
 
 def plans_json_document(
@@ -71,8 +83,8 @@ def write_outputs(
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
     try:
         doc = plans_json_document(scenario, planset, screened, run, explain)
-        text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-        (staging / "plans.json").write_text(text, encoding="utf-8")
+        text = orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
+        (staging / "plans.json").write_bytes(text)
         segments = [p["segments"] for p in doc["plans"]]
         write_plans_xlsx(
             staging / "plans.xlsx", scenario, planset, screened, run, explain, segments=segments

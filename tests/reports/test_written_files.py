@@ -155,3 +155,16 @@ def test_a_failed_run_leaves_the_earlier_results(
     with pytest.raises(OSError, match="disk full"):
         write_outputs(out, scenario, planset, (), _run(scenario))
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_the_time_kept_for_writing_grows_with_the_plans_asked_for() -> None:
+    """Each plan adds its options to every file: a run asked for 10 plans keeps more
+    time for writing than one asked for 1 (an XL run once ended past its limit)."""
+    from planner.reports.outputs import expected_write_seconds
+
+    scenario = load_scenario(EXAMPLE)
+    one = expected_write_seconds(scenario.with_settings(plans=1))
+    ten = expected_write_seconds(scenario.with_settings(plans=10))
+    assert one > 0
+    assert ten > one
+    assert ten - one == pytest.approx(9 * 9e-6 * len(scenario.options))
