@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from planner.model.matrix_model import MatrixModel
-from planner.solving.greedy_layout import layout_for
+from planner.solving.greedy_layout import GreedyLayout, layout_for
 from planner.solving.lp_start import expected_lp_seconds, lp_guided_start
 from planner.solving.model_rows import ExtraRow, all_rows, feasible_under
 from planner.solving.result import REL_TOL, SolveResult, Termination
@@ -390,7 +390,6 @@ def best_start(
     nearly (`planner.solving.start_hint`, within `GREEDY_SHARE` of the time).
     """
     began = time.monotonic()
-    layout = solver.start_layout = layout_for(mm, solver.start_layout)
     found = _still_feasible(mm, solver.extra_rows(), pool)
     end = solver.heuristics_end or solver.share_end()  # the rank's share (SPEC §4)
     if hint:
@@ -404,7 +403,7 @@ def best_start(
             hint,
             deadline=max(share, least),
             refill=True,
-            layout=layout,
+            layout=_layout(mm, solver),
             prior=_with_options(mm, pool, hint),
         )
         if hinted is not None:
@@ -418,7 +417,7 @@ def best_start(
         solver.extra_rows(),
         deadline=solver.deadline,
         stop_by=now + GREEDY_SHARE * (end - now),
-        layout=layout,
+        layout=_layout(mm, solver),
     )
     if greedy is not None:
         found.append(greedy)
@@ -456,8 +455,18 @@ def best_start(
             # bound by HiGHS alone, 0.43 % so; L: 0.54 -> 0.30 %).
             now = time.monotonic()
             swap_end = min(swap_end, now + (1 - SEARCH_SHARE) * (end - began))
-        best = improved_by_swaps(mm, solver.extra_rows(), best, deadline=swap_end, layout=layout)
+        best = improved_by_swaps(
+            mm, solver.extra_rows(), best, deadline=swap_end, layout=_layout(mm, solver)
+        )
     return best, lp_bound
+
+
+def _layout(mm: MatrixModel, solver: MatrixSolver) -> GreedyLayout:
+    """`mm`'s rows laid out for the start heuristics, kept by `solver` for its later
+    stages; built only when a heuristic needs it (small models without a hint never do,
+    and the frontier's and explanations' many quick solves would pay for it each time)."""
+    solver.start_layout = layout_for(mm, solver.start_layout)
+    return solver.start_layout
 
 
 def _with_options(
