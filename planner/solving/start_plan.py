@@ -180,7 +180,7 @@ class Greedy:
             kept = (values[self.pair_option] > 0.5) & (prior[z] > 0.0)
             values[z] = np.where(kept, prior[z], 0.0)
             y_kept = np.zeros(mm.z_start - mm.y_start, dtype=bool)
-            y_kept[np.asarray(self.pair_y, dtype=np.int64)[kept] - mm.y_start] = True
+            y_kept[mm.pair_offer[kept]] = True
             y = slice(mm.y_start, mm.z_start)
             values[y] = np.maximum(values[y], y_kept & (prior[y] > 0.5))
         self.act = self.rows.activity(values)
