@@ -549,8 +549,6 @@ class MatrixSolver(_HighsRun):
             deadline=deadline, mip_gap=mip_gap, presolve=presolve, grace=grace, scope=scope
         )
         self.sub_mips = not small
-        self.misled = 0
-        """How many presolved tie-break answers failed their check (`_solve_once`)."""
         self.large = not small
         """Above `SMALL_MODEL_NONZEROS`: presolve off, sub-MIPs on, root LP by interior point."""
         self.root_lp = "choose" if small else "ipx"
@@ -829,8 +827,8 @@ class MatrixSolver(_HighsRun):
         presolved model (22.000002) but returns the start's columns, whose objective is
         22.000004: the start's value is taken without the cost of the columns presolve
         removed. Presolve makes the tie-break 2.5x faster at S, so it runs, and an
-        answer that fails the check is solved again without presolve from the same start
-        (`misled` counts those). Only on models counted as small (up to
+        answer that fails the check is solved again without presolve from the same start.
+        Only on models counted as small (up to
         `SMALL_MODEL_NONZEROS`, where presolve is on for every other stage): on larger
         models presolve cannot be interrupted and grows fast (formulation choice 9).
         """
@@ -840,16 +838,20 @@ class MatrixSolver(_HighsRun):
         first = self._checked_run("on")
         if not first.has_solution or first.incumbent is None or self._own_value(first):
             return first
-        self.misled += 1
         self._start = start
         self.highs.clearSolver()
         return self._checked_run("off")
 
     def _own_value(self, result: SolveResult) -> bool:
-        """Whether HiGHS's reported objective is that of the columns it returned."""
+        """Whether HiGHS's reported objective is that of the columns it returned, to
+        `OWN_VALUE_TOL` relative (`_consistent` allows the wider `tolerance`)."""
         assert result.incumbent is not None
-        own = float(self._cost @ result.columns()) + self._offset
-        return abs(own - result.incumbent) <= OWN_VALUE_TOL * max(1.0, abs(result.incumbent))
+        gap = abs(self._objective_of(result) - result.incumbent)
+        return gap <= OWN_VALUE_TOL * max(1.0, abs(result.incumbent))
+
+    def _objective_of(self, result: SolveResult) -> float:
+        """The active objective at the columns `result` holds, recomputed here."""
+        return float(self._cost @ result.columns()) + self._offset
 
     def _checked_run(self, presolve: str) -> SolveResult:
         """One HiGHS run, checked: its reported objective must be its solution's.
@@ -888,15 +890,14 @@ class MatrixSolver(_HighsRun):
                     result.seconds,
                     message=(
                         f"HiGHS reported objective {result.incumbent} for a solution "
-                        f"whose objective is {float(self._cost @ result.columns()) + self._offset}"
+                        f"whose objective is {self._objective_of(result)}"
                     ),
                 )
         return self._with_fallback(result, start)
 
     def _consistent(self, result: SolveResult) -> bool:
         assert result.incumbent is not None
-        recomputed = float(self._cost @ result.columns()) + self._offset
-        return abs(recomputed - result.incumbent) <= tolerance(result.incumbent)
+        return abs(self._objective_of(result) - result.incumbent) <= tolerance(result.incumbent)
 
     def _with_fallback(self, result: SolveResult, start: np.ndarray | None) -> SolveResult:
         """`result`, or when it was cut short, the best known vector that meets every row
