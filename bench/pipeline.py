@@ -120,7 +120,7 @@ def main() -> None:
     _install_timers()
     import planner.solving.solver  # noqa: F401  (HiGHS)
     from planner.checks.precheck import check_before_solve
-    from planner.checks.verify import check_plan
+    from planner.checks.verify import ScenarioIndex, check_plan
     from planner.plan import ProgressEvent
     from planner.reports.outputs import expected_write_seconds, write_outputs
     from planner.reports.plans_xlsx import RunInfo
@@ -176,8 +176,10 @@ def main() -> None:
 
     t0 = time.perf_counter()
     problems = []
+    checked = planset_scenario(scenario)
+    index = ScenarioIndex(checked)
     for plan in planset.plans:
-        problems.extend(check_plan(planset_scenario(scenario), plan))
+        problems.extend(check_plan(checked, plan, index=index))
     times["verify"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

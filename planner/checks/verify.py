@@ -11,13 +11,27 @@ returned wrong MIP answers before (SOLVER-NOTES), so every plan passes through
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from planner.checks.scenario_index import ScenarioIndex, is_eligible, regions_by_option
+from planner.checks.scenario_index import canon as _canon
 from planner.plan import CoFinancing, MarketReach, Plan
-from planner.scenario.data import Offer, Option, Scenario
+from planner.scenario.data import Scenario
+
+__all__ = [
+    "REL_TOL",
+    "SUM_ROUNDING",
+    "PlanMetrics",
+    "PlanVerificationError",
+    "ScenarioIndex",
+    "check_plan",
+    "evaluate_plan",
+    "is_eligible",
+    "make_plan",
+    "regions_by_option",
+]
 
 #: SPEC §3: values within REL_TOL × max(1, |value|) of each other count as equal.
 REL_TOL = 1e-6
@@ -31,12 +45,6 @@ SUM_ROUNDING = 1e-12
 
 class PlanVerificationError(RuntimeError):
     """A plan produced by the solver broke a SPEC §3 constraint: an internal error."""
-
-
-@functools.lru_cache(maxsize=65536)
-def _canon(text: str) -> str:
-    # Cached: a 50,000-option plan canonicalises the same few names 500,000 times.
-    return " ".join(text.split()).casefold()
 
 
 def _tol(*values: float) -> float:
@@ -57,40 +65,12 @@ class PlanMetrics:
     markets: tuple[MarketReach, ...]
 
 
-def regions_by_option(scenario: Scenario) -> dict[str, set[str]]:
-    region_of = {m.market_id: _canon(m.region) for m in scenario.markets}
-    out: dict[str, set[str]] = {}
-    for row in scenario.coverage:
-        out.setdefault(row.option_id, set()).add(region_of[row.market_id])
-    return out
-
-
-def is_eligible(
-    scenario: Scenario,
-    offer: Offer,
-    option: Option,
-    regions: dict[str, set[str]] | None = None,
-) -> bool:
-    """SPEC §2 eligibility, re-derived from the text.
-
-    Kind in `kinds` (a blank kind only when `kinds` is `*`), layer in `layers`,
-    and unless `regions` is `*`, some market of the option's Coverage rows lies
-    in one of `regions`. `regions` (option id -> canonical regions of its
-    markets) may be passed in by callers that check many pairs.
-    """
-    if offer.kinds is not None:
-        if option.kind is None:
-            return False
-        if _canon(option.kind) not in {_canon(k) for k in offer.kinds}:
-            return False
-    if offer.layers is not None and _canon(option.layer) not in {_canon(x) for x in offer.layers}:
-        return False
-    if offer.regions is None:
-        return True
-    wanted = {_canon(r) for r in offer.regions}
-    if regions is None:
-        regions = regions_by_option(scenario)
-    return not wanted.isdisjoint(regions.get(option.option_id, ()))
+def _index_of(scenario: Scenario, index: ScenarioIndex | None) -> ScenarioIndex:
+    if index is None:
+        return ScenarioIndex(scenario)
+    if index.scenario is not scenario:
+        raise ValueError("the ScenarioIndex given was built for another scenario")
+    return index
 
 
 def evaluate_plan(
@@ -98,27 +78,29 @@ def evaluate_plan(
     options: Iterable[str],
     offers: Iterable[str],
     cofinancing: Iterable[CoFinancing],
+    *,
+    index: ScenarioIndex | None = None,
 ) -> PlanMetrics:
     """Recompute a plan's reach, spend and trust figures from the scenario alone.
 
     Market reach is min(addressable, Σ reach·x) when every required layer is
     supplied there (some chosen option of that layer has a Coverage row in the
     market), else 0. Average trust and foreign share weigh options by cost, so
-    cost-0 options carry no weight; both are None when gross spend is 0.
+    cost-0 options carry no weight; both are None when gross spend is 0. Callers
+    that evaluate many plans of one scenario pass its `index`, built once.
     """
-    chosen = set(options)
-    taken = set(offers)
-    option_of = {o.option_id: o for o in scenario.options}
-    offer_of = {c.offer_id: c for c in scenario.offers}
-    partner_of = {p.partner_id: p for p in scenario.partners}
-    home = _canon(scenario.settings.home_country)
+    ix = _index_of(scenario, index)
+    chosen = ix.in_order(set(options))
+    taken = sorted(set(offers))
+    option_of, partner_of = ix.option_of, ix.partner_of
 
     raw: dict[str, float] = {m.market_id: 0.0 for m in scenario.markets}
     supplied: dict[str, set[str]] = {m.market_id: set() for m in scenario.markets}
-    for row in scenario.coverage:
-        if row.option_id in chosen:
-            raw[row.market_id] += row.reach
-            supplied[row.market_id].add(_canon(option_of[row.option_id].layer))
+    coverage = scenario.coverage
+    for r in ix.rows_of(ix.coverage_rows, chosen):
+        option_id, market_id, reach = coverage[r]
+        raw[market_id] += reach
+        supplied[market_id].add(_canon(option_of[option_id].layer))
     markets = []
     weighted = 0.0
     for m in scenario.markets:
@@ -133,17 +115,13 @@ def evaluate_plan(
 
     gross = float(sum(option_of[o].cost for o in chosen))
     cofinanced = float(sum(cf.amount for cf in cofinancing))
-    fees = float(sum(offer_of[c].fee for c in taken))
+    fees = float(sum(ix.offer_of[c].fee for c in taken))
     spend_weighted = [o for o in chosen if option_of[o].cost > 0]
     if gross > 0:
         trust_sum = sum(
             partner_of[option_of[o].partner_id].trust * option_of[o].cost for o in spend_weighted
         )
-        foreign = sum(
-            option_of[o].cost
-            for o in spend_weighted
-            if _canon(partner_of[option_of[o].partner_id].country) != home
-        )
+        foreign = sum(option_of[o].cost for o in spend_weighted if ix.foreign_of[o])
         average_trust: float | None = trust_sum / gross
         foreign_share: float | None = foreign / gross
     else:
@@ -170,12 +148,13 @@ def make_plan(
     bound: float,
     proven_optimal: bool,
     gap: float | None,
+    index: ScenarioIndex | None = None,
 ) -> Plan:
     """A `Plan` whose every figure is recomputed here (ids sorted in code-point order)."""
     options = tuple(sorted(set(options)))
     offers = tuple(sorted(set(offers)))
     cofinancing = tuple(sorted(cofinancing, key=lambda cf: (cf.offer_id, cf.option_id)))
-    metrics = evaluate_plan(scenario, options, offers, cofinancing)
+    metrics = evaluate_plan(scenario, options, offers, cofinancing, index=index)
     return Plan(
         rank=rank,
         options=options,
@@ -195,19 +174,17 @@ def make_plan(
     )
 
 
-def check_plan(scenario: Scenario, plan: Plan) -> list[str]:
+def check_plan(scenario: Scenario, plan: Plan, *, index: ScenarioIndex | None = None) -> list[str]:
     """Every SPEC §3 constraint the plan breaks, as sentences; empty when it is valid.
 
     Also checks that the plan's reported figures equal those recomputed here.
-    Each constraint holds within 1e-6 × max(1, |value|) (SPEC §3).
+    Each constraint holds within 1e-6 × max(1, |value|) (SPEC §3). Callers that
+    check many plans of one scenario pass its `index`, built once.
     """
+    ix = _index_of(scenario, index)
     s = scenario.settings
     problems: list[str] = []
-    option_of = {o.option_id: o for o in scenario.options}
-    offer_of = {c.offer_id: c for c in scenario.offers}
-    partner_of = {p.partner_id: p for p in scenario.partners}
-    layer_of = {_canon(la.layer): la for la in scenario.layers}
-    home = _canon(s.home_country)
+    option_of, offer_of, partner_of = ix.option_of, ix.offer_of, ix.partner_of
 
     unknown = [o for o in plan.options if o not in option_of] + [
         c for c in plan.offers if c not in offer_of
@@ -216,7 +193,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[str]:
         return [f"unknown ids in plan: {', '.join(unknown)}"]
     chosen = set(plan.options)
     taken = set(plan.offers)
-    regions = regions_by_option(scenario)
+    ordered = ix.in_order(chosen)
 
     def le(what: str, lhs: float, rhs: float, *terms: float) -> None:
         # SPEC's tolerance on the sides, plus the rounding of the `terms` a side was
@@ -226,17 +203,20 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[str]:
         if not math.isfinite(excess) or excess > _tol(lhs, rhs) + rounding:
             problems.append(f"{what}: {lhs:.9g} exceeds {rhs:.9g}")
 
-    # Rule 9 and decisions.
-    for o in scenario.options:
-        trust = partner_of[o.partner_id].trust
-        layer = layer_of.get(_canon(o.layer))
-        floor = max(s.min_partner_trust, layer.min_trust if layer else 0.0)
-        if o.option_id in chosen and trust < floor:
-            problems.append(f"trust_floor: {o.option_id} partner trust {trust:g} < {floor:g}")
-        if o.decision == "must" and o.option_id not in chosen:
-            problems.append(f"decisions: must option {o.option_id} left out")
-        if o.decision == "never" and o.option_id in chosen:
-            problems.append(f"decisions: never option {o.option_id} chosen")
+    # Rule 9 and decisions, option by option in the scenario's order (only chosen and
+    # decided options can break them).
+    for oid in ix.in_order(chosen | ix.decided):
+        option = option_of[oid]
+        if oid in chosen:
+            trust = partner_of[option.partner_id].trust
+            layer = ix.layer_of.get(_canon(option.layer))
+            floor = max(s.min_partner_trust, layer.min_trust if layer else 0.0)
+            if trust < floor:
+                problems.append(f"trust_floor: {oid} partner trust {trust:g} < {floor:g}")
+        if option.decision == "must" and oid not in chosen:
+            problems.append(f"decisions: must option {oid} left out")
+        if option.decision == "never" and oid in chosen:
+            problems.append(f"decisions: never option {oid} chosen")
     for c in scenario.offers:
         if c.decision == "must" and c.offer_id not in taken:
             problems.append(f"decisions: must offer {c.offer_id} not taken")
@@ -259,7 +239,7 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[str]:
             problems.append(f"cofinance_option: {cf.offer_id} pays unchosen {cf.option_id}")
             continue
         offer, option = offer_of[cf.offer_id], option_of[cf.option_id]
-        if not is_eligible(scenario, offer, option, regions):
+        if cf.option_id not in ix.eligible(cf.offer_id):
             problems.append(f"eligibility: {cf.option_id} is not eligible for {cf.offer_id}")
         if cf.amount < -_tol(cf.amount):
             problems.append(f"co-financing amount {cf.amount} for {key} is negative")
@@ -275,52 +255,47 @@ def check_plan(scenario: Scenario, plan: Plan) -> list[str]:
             s.max_cofinance_share * option_of[option_id].cost,
         )
     for offer_id in sorted(taken):
-        offer = offer_of[offer_id]
-        eligible_spend = sum(
-            option_of[o].cost for o in chosen if is_eligible(scenario, offer, option_of[o], regions)
-        )
-        le(f"matching_spend[{offer_id}]", offer.min_eligible_spend, eligible_spend)
+        eligible = ix.eligible(offer_id)
+        eligible_spend = sum(option_of[o].cost for o in ordered if o in eligible)
+        le(f"matching_spend[{offer_id}]", offer_of[offer_id].min_eligible_spend, eligible_spend)
 
     # Rule 7: budget, with fees.
-    metrics = evaluate_plan(scenario, plan.options, plan.offers, plan.cofinancing)
+    metrics = evaluate_plan(scenario, plan.options, plan.offers, plan.cofinancing, index=ix)
     le("budget", metrics.net_spend, s.budget, metrics.gross_spend, metrics.cofinanced, metrics.fees)
 
     # Rule 8: resources.
     used: dict[str, float] = {}
-    for row in scenario.usage:
-        if row.option_id in chosen:
-            used[row.resource] = used.get(row.resource, 0.0) + row.amount
-    for r in scenario.resources:
-        le(f"resources[{r.resource}]", used.get(r.resource, 0.0), r.capacity)
+    usage = scenario.usage
+    for r in ix.rows_of(ix.usage_rows, ordered):
+        _, resource, amount = usage[r]
+        used[resource] = used.get(resource, 0.0) + amount
+    for res in scenario.resources:
+        le(f"resources[{res.resource}]", used.get(res.resource, 0.0), res.capacity)
 
     # Rules 10-12 on gross spend; cost-0 options weigh nothing.
     gross = metrics.gross_spend
     if s.min_average_trust is not None and gross > 0:
         trust_spend = sum(
-            partner_of[option_of[o].partner_id].trust * option_of[o].cost for o in chosen
+            partner_of[option_of[o].partner_id].trust * option_of[o].cost for o in ordered
         )
         le("average_trust", s.min_average_trust * gross, trust_spend)
 
-    def foreign(o: str) -> bool:
-        return _canon(partner_of[option_of[o].partner_id].country) != home
-
-    le(
-        "foreign_share",
-        sum(option_of[o].cost for o in chosen if foreign(o)),
-        s.max_foreign_share * gross,
-    )
+    foreign = [o for o in ordered if ix.foreign_of[o]]
+    le("foreign_share", sum(option_of[o].cost for o in foreign), s.max_foreign_share * gross)
+    by_layer: dict[str, list[str]] = {}
+    for oid in ordered:
+        by_layer.setdefault(_canon(option_of[oid].layer), []).append(oid)
     for layer in scenario.layers:
-        in_layer = [o for o in chosen if _canon(option_of[o].layer) == _canon(layer.layer)]
+        in_layer = by_layer.get(_canon(layer.layer), [])
         le(
             f"layer_foreign_share[{layer.layer}]",
-            sum(option_of[o].cost for o in in_layer if foreign(o)),
+            sum(option_of[o].cost for o in in_layer if ix.foreign_of[o]),
             layer.max_foreign_share * sum(option_of[o].cost for o in in_layer),
         )
     by_country: dict[str, float] = {}
-    for oid in chosen:
-        if foreign(oid):
-            country = _canon(partner_of[option_of[oid].partner_id].country)
-            by_country[country] = by_country.get(country, 0.0) + option_of[oid].cost
+    for oid in foreign:
+        country = _canon(partner_of[option_of[oid].partner_id].country)
+        by_country[country] = by_country.get(country, 0.0) + option_of[oid].cost
     for country, spend in sorted(by_country.items()):
         le(f"country_share[{country}]", spend, s.max_country_share * gross)
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from planner.checks.verify import PlanVerificationError, check_plan, make_plan
+from planner.checks.verify import PlanVerificationError, ScenarioIndex, check_plan, make_plan
 from planner.model.common import BuildTimeout, canonical_order, extract_decisions
 from planner.model.conditioning import condition, reach_limits
 from planner.model.matrix_model import MatrixModel, build_matrix_model
@@ -269,6 +269,9 @@ class _Ranking:
         self.pending_reach: SolveResult | None = None
         """The reach stage the lane's tie-break holds, while it runs."""
         self.ceiling = sum(m.weight * m.addressable for m in scenario.markets)
+        self.index: ScenarioIndex | None = None
+        """The model's scenario indexed for checking plans, built with the first plan kept
+        (again for a model narrowed and rebuilt, `_narrowed`)."""
         self.watch = StageWatch()
         """How the stage running now stands (set by the stages, read by `_tick`)."""
         self.watching: dict[str, StageWatch] = {"watch": self.watch} if progress else {}
@@ -670,8 +673,10 @@ class _Ranking:
     def _keep(self, rank: int, stages: Stages, interrupted: bool) -> Plan:
         """Verify and record plan `rank`; note whether the run is out of time after it."""
         earlier = self.plans[-1].bound if self.plans else None
+        if self.index is None or self.index.scenario is not self.pm.scenario:
+            self.index = ScenarioIndex(self.pm.scenario)  # a narrowed model holds its own
         plan, most = _make_verified_plan(
-            self.pm, rank, stages, deadline=self.deadline, earlier_bound=earlier
+            self.pm, rank, stages, deadline=self.deadline, earlier_bound=earlier, index=self.index
         )
         self.plans.append(plan)
         if not most:
@@ -844,6 +849,7 @@ def _make_verified_plan(
     *,
     deadline: float,
     earlier_bound: float | None = None,
+    index: ScenarioIndex | None = None,
 ) -> tuple[Plan, bool]:
     """Turn the last stage's solution into a checked `Plan` with recomputed figures.
 
@@ -875,6 +881,7 @@ def _make_verified_plan(
         bound=bound,
         proven_optimal=stages.proven,
         gap=None,
+        index=index,
     )
     # SPEC §4's gap, of the plan's own reported reach and bound (without a dual bound
     # yet, the ceiling is the bound).
@@ -883,7 +890,7 @@ def _make_verified_plan(
         gap=0.0 if stages.proven else reach_gap(plan.weighted_reach, bound),
         spend_gap=_spend_gap(pm, plan, stages),
     )
-    problems = check_plan(pm.scenario, plan)
+    problems = check_plan(pm.scenario, plan, index=index)
     if problems:
         raise PlanVerificationError(
             f"plan {rank} failed independent verification: " + "; ".join(problems[:5])

@@ -1,0 +1,148 @@
+"""A scenario's facts looked up once, for checking and evaluating many plans of it.
+
+A run checks every plan it keeps, and a 50,000-option scenario re-indexed for
+each plan (options by id, every Coverage row scanned, each option's regions,
+each offer's eligibility) cost 0.6 s a plan, most of a later rank's time. Built
+once, a plan's check walks only its own options' rows. Like `verify`, this is
+derived from the scenario's data and SPEC's words alone, sharing nothing with
+the model, so the check stays independent of what it checks.
+
+Sums over a plan's options follow the scenario's order (its Coverage and Usage
+rows, its options), never a set's: the same plan gives the same bits in every
+process.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from functools import cached_property
+
+from planner.scenario.data import Layer, Offer, Option, Partner, Scenario
+
+
+@functools.lru_cache(maxsize=65536)
+def canon(text: str) -> str:
+    """SPEC §2's case- and space-insensitive form of a name (re-derived, not imported).
+
+    Cached: a 50,000-option plan canonicalises the same few names 500,000 times."""
+    return " ".join(text.split()).casefold()
+
+
+def regions_by_option(scenario: Scenario) -> dict[str, set[str]]:
+    """Each option's markets' regions (canonical), from its Coverage rows."""
+    region_of = {m.market_id: canon(m.region) for m in scenario.markets}
+    out: dict[str, set[str]] = {}
+    for row in scenario.coverage:
+        out.setdefault(row.option_id, set()).add(region_of[row.market_id])
+    return out
+
+
+def eligibility_test(
+    offer: Offer, regions: Callable[[], dict[str, set[str]]]
+) -> Callable[[Option], bool]:
+    """SPEC §2 eligibility for one offer, re-derived from the text, as a test of an option.
+
+    Kind in `kinds` (a blank kind only when `kinds` is `*`), layer in `layers`,
+    and unless `regions` is `*`, some market of the option's Coverage rows lies
+    in one of `regions`. `regions()` gives option id -> canonical regions of its
+    markets, asked for only when the offer names regions.
+    """
+    kinds = None if offer.kinds is None else {canon(k) for k in offer.kinds}
+    layers = None if offer.layers is None else {canon(x) for x in offer.layers}
+    wanted = None if offer.regions is None else {canon(r) for r in offer.regions}
+    where = regions() if wanted is not None else {}
+
+    def test(option: Option) -> bool:
+        if kinds is not None and (option.kind is None or canon(option.kind) not in kinds):
+            return False
+        if layers is not None and canon(option.layer) not in layers:
+            return False
+        return wanted is None or not wanted.isdisjoint(where.get(option.option_id, ()))
+
+    return test
+
+
+def is_eligible(
+    scenario: Scenario,
+    offer: Offer,
+    option: Option,
+    regions: dict[str, set[str]] | None = None,
+) -> bool:
+    """SPEC §2 eligibility of one pair (`eligibility_test`). `regions` (option id ->
+    canonical regions of its markets) may be passed in by callers that check many pairs.
+    """
+    known = regions
+    return eligibility_test(offer, lambda: known or regions_by_option(scenario))(option)
+
+
+class ScenarioIndex:
+    """Lookups over one scenario, each built the first time a check needs it.
+
+    Holds no solver state and changes nothing: one per scenario, kept for as long
+    as plans of that scenario are checked (a ranking run keeps one for its ranks).
+    """
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.option_of: dict[str, Option] = {o.option_id: o for o in scenario.options}
+        self.offer_of: dict[str, Offer] = {c.offer_id: c for c in scenario.offers}
+        self.partner_of: dict[str, Partner] = {p.partner_id: p for p in scenario.partners}
+        self.layer_of: dict[str, Layer] = {canon(la.layer): la for la in scenario.layers}
+        self.home = canon(scenario.settings.home_country)
+        self._eligible: dict[str, frozenset[str]] = {}
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Each option's place in the scenario's options."""
+        return {o.option_id: i for i, o in enumerate(self.scenario.options)}
+
+    @cached_property
+    def decided(self) -> frozenset[str]:
+        """The options with a must or never decision."""
+        return frozenset(o.option_id for o in self.scenario.options if o.decision is not None)
+
+    @cached_property
+    def coverage_rows(self) -> dict[str, list[int]]:
+        """Each option's Coverage rows, as positions in the scenario's rows."""
+        return _rows_by_option(o for o, *_ in self.scenario.coverage)
+
+    @cached_property
+    def usage_rows(self) -> dict[str, list[int]]:
+        """Each option's Usage rows, as positions in the scenario's rows."""
+        return _rows_by_option(o for o, *_ in self.scenario.usage)
+
+    @cached_property
+    def regions(self) -> dict[str, set[str]]:
+        """Each option's markets' regions (canonical)."""
+        return regions_by_option(self.scenario)
+
+    @cached_property
+    def foreign_of(self) -> dict[str, bool]:
+        """Whether each option's partner is foreign (its country is not the home country)."""
+        country = {p.partner_id: canon(p.country) != self.home for p in self.scenario.partners}
+        return {o.option_id: country[o.partner_id] for o in self.scenario.options}
+
+    def in_order(self, option_ids: Iterable[str]) -> list[str]:
+        """`option_ids` in the scenario's order (a KeyError for an id not in it)."""
+        return sorted(option_ids, key=self.position.__getitem__)
+
+    def rows_of(self, rows: dict[str, list[int]], option_ids: Iterable[str]) -> list[int]:
+        """The rows of `option_ids` in `rows` (coverage or usage), in the scenario's order."""
+        return sorted(r for o in option_ids for r in rows.get(o, ()))
+
+    def eligible(self, offer_id: str) -> frozenset[str]:
+        """The options eligible for an offer (SPEC §2), derived once per offer."""
+        known = self._eligible.get(offer_id)
+        if known is None:
+            test = eligibility_test(self.offer_of[offer_id], lambda: self.regions)
+            known = frozenset(o.option_id for o in self.scenario.options if test(o))
+            self._eligible[offer_id] = known
+        return known
+
+
+def _rows_by_option(option_ids: Iterable[str]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for i, option_id in enumerate(option_ids):
+        out.setdefault(option_id, []).append(i)
+    return out
