@@ -49,6 +49,16 @@ if TYPE_CHECKING:
 #: Where problems with `solve`'s own arguments are located in messages.
 SOLVE_CALL = "solve()"
 
+#: What `solve`, `budget_chain` and `reach_chain` import when first called (lazily, so
+#: that commands and `import planner` start quickly): the `imports` of an engine task
+#: that solves, which local workers then bring with them instead of importing each.
+SOLVE_IMPORTS: tuple[str, ...] = (
+    "planner.solving.ranking",
+    "planner.solving.budget_chain",
+    "planner.solving.bound_chain",
+    "planner.reports.outputs",
+)
+
 
 def load(
     path: str | Path,

@@ -190,7 +190,8 @@ def estimate_effects(
         key = f"effect-{i}"
         starts[key] = start
         entry["task"] = key
-        tasks.append(Task(key, diff.label(), functools.partial(solve_variant, variant)))
+        run = functools.partial(solve_variant, variant)
+        tasks.append(Task(key, diff.label(), run, imports=api.SOLVE_IMPORTS))
     outcomes = {}
     if tasks:
         found = run_tasks(

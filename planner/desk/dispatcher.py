@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from planner.api import SOLVE_IMPORTS
 from planner.desk import jobs
 from planner.desk.config import DeskConfig
 from planner.desk.store import INTERRUPTED, RunRecord, RunStore, now, queued_progress
@@ -429,6 +430,7 @@ class Dispatcher:
                 params.get("time_limit"),
                 str(progress_file) if progress_file else None,
             ),
+            imports=SOLVE_IMPORTS,
         )
         options = self._pool_options()
         with Pool(workers=options.workers, scheduler=options.scheduler, progress=watch) as pool:

@@ -18,6 +18,7 @@ Why these choices:
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import multiprocessing
 import os
 import queue
@@ -49,6 +50,32 @@ def default_workers() -> int:
 
 def _start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def task_modules(task: Task) -> list[str]:
+    """What a worker imports to run `task`: its declared `imports`, and the module of
+    `task.run` (a function or a `functools.partial` of one) when it is this package's
+    (another's, a test's say, may not import cleanly outside its own process)."""
+    run: Any = task.run
+    while isinstance(run, functools.partial):
+        run = run.func
+    module = getattr(run, "__module__", None)
+    named = [module] if isinstance(module, str) else []
+    ours = [m for m in named if m.partition(".")[0] == __name__.partition(".")[0]]
+    return list(dict.fromkeys([*ours, *task.imports]))
+
+
+def _preload(context: Any, task: Task) -> None:
+    """Have the forkserver import what `task` needs before it forks the first worker.
+
+    The forkserver is one per process and starts with the first pool; it reads the list
+    then, so a later pool's workers come with the modules the first pool's tasks named
+    (for more, they import the rest on their first task, as without a forkserver). A
+    module the forkserver cannot import is skipped there, and the worker fails on it
+    as it would have anyway.
+    """
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(task_modules(task))
 
 
 #: In a worker: the barrier all workers of its executor meet at once started.
@@ -92,7 +119,7 @@ class LocalWorkers:
 
     def start(self, ticket: int, task: Task, seconds: float) -> None:
         for _ in range(2):
-            executor = self._executor or self._new_executor()
+            executor = self._executor or self._new_executor(task)
             try:
                 future = executor.submit(run_in_worker, task.run, seconds)
                 break
@@ -135,8 +162,9 @@ class LocalWorkers:
             executor.shutdown(wait=True)
         self._inflight.clear()
 
-    def _new_executor(self) -> ProcessPoolExecutor:
+    def _new_executor(self, task: Task) -> ProcessPoolExecutor:
         self._generation += 1
+        _preload(self._context, task)
         started = self._context.Barrier(self.slots)
         self._executor = ProcessPoolExecutor(
             max_workers=self.slots,

@@ -484,7 +484,7 @@ def _submit(
     task = functools.partial(
         answer_held, scenario, q.kind, q.subject, q.variant, start, share, gap=gap
     )
-    pool.submit(Task(key, label, task))
+    pool.submit(Task(key, label, task, imports=api.SOLVE_IMPORTS))
     return key
 
 

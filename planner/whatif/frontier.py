@@ -317,6 +317,7 @@ class _Frontier:
             run=functools.partial(
                 solve_point, self.variant, step.budget, step.start, reach_known=known, cap=cap
             ),
+            imports=api.SOLVE_IMPORTS,
         )
 
     def arrived(self, outcome: Outcome) -> Step | None:

@@ -85,6 +85,7 @@ def run_all_scenarios(
             key=name,
             label=f"scenario {name}",
             run=functools.partial(solve_scenario, variant, command),
+            imports=api.SOLVE_IMPORTS,
         )
         for name, variant in scenarios
     ]

@@ -85,6 +85,7 @@ def run_sweep(
             key=point.label,
             label=point.label,
             run=functools.partial(solve_point, variant, settings_of(point)),
+            imports=api.SOLVE_IMPORTS,
         )
         for point, variant in zip(grid, variants, strict=True)
     ]

@@ -128,3 +128,10 @@ def fail_once(seconds: float, marks: str, name: str) -> dict[str, Any]:
     if mark(marks, name) == 1:
         raise MemoryError("first run")
     return {"name": name}
+
+
+def modules_present(seconds: float, names: list[str]) -> dict[str, Any]:
+    """Which of `names` the worker had imported before this task ran."""
+    import sys
+
+    return {name: name in sys.modules for name in names}
