@@ -29,8 +29,8 @@ from planner.checks.violations import Violation, plan_violations, reported_misma
 from planner.compare.runs import Run, number, plan_decisions, problem
 from planner.errors import InputError
 from planner.plan import Plan
-from planner.reports.segments import plan_segments
-from planner.scenario.data import Coverage, Scenario, canonical_name
+from planner.reports.segments import SegmentTables, plan_segments
+from planner.scenario.data import Scenario, canonical_name
 
 #: The lists of a plan's `segments` and the field naming each of their entries.
 SEGMENT_LISTS = {
@@ -95,9 +95,7 @@ def workbook_note(run: Run, scenario: Scenario) -> str | None:
 def verify_run(run: Run, scenario: Scenario) -> list[PlanCheck]:
     """Each plan of the run checked against `scenario`, in plans.json's order."""
     path = run.folder / "plans.json"
-    by_option: dict[str, list[Coverage]] = defaultdict(list)
-    for row in scenario.coverage:
-        by_option[row.option_id].append(row)
+    tables = SegmentTables(scenario)
     checks = []
     for i, plan in enumerate(run.plans["plans"]):
         decided = plan_decisions(path, i, plan)
@@ -117,7 +115,7 @@ def verify_run(run: Run, scenario: Scenario) -> list[PlanCheck]:
                 gap=None,
             )
             if "segments" in plan:  # runs made before segments existed have none
-                segments = plan_segments(scenario, recomputed, by_option)
+                segments = plan_segments(scenario, recomputed, tables)
                 found += segment_mismatches(plan["segments"], segments)
             explain = plan.get("explain")
             if i == 0 and explain is not None:

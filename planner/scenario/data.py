@@ -15,6 +15,7 @@ names are kept as written, for reports, and compared through `canonical_name`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple
@@ -23,8 +24,11 @@ Decision = Literal["must", "never"]
 RuleKind = Literal["requires", "excludes"]
 
 
+@functools.lru_cache(maxsize=65536)
 def canonical_name(text: str) -> str:
-    """The form in which two category names (layer, kind, region, country) compare equal."""
+    """The form in which two category names (layer, kind, region, country) compare equal.
+
+    Cached: reports of a 50,000-option plan ask for the same few names 400,000 times."""
     return " ".join(text.split()).casefold()
 
 

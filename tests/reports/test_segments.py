@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+import orjson
 import pytest
 from scenario_builders import random_scenario, sorted_scenario, tiny_scenario
 
@@ -21,6 +22,7 @@ from planner.scenario.data import (
     Scenario,
     Settings,
 )
+from planner.solving.ranking import rank_plans
 
 
 def _handmade() -> Scenario:
@@ -165,3 +167,14 @@ def test_plans_document_holds_segments_per_plan() -> None:
     assert len(doc["plans"]) == 2
     for written, plan in zip(doc["plans"], plans, strict=True):
         assert written["segments"] == plan_segments(scenario, plan)
+
+
+def test_segments_are_plain_json_numbers() -> None:
+    # Arrays compute them; orjson (plans.json) refuses numpy's own number types.
+    sc = random_scenario(3, n_options=10, n_offers=2)
+    result = rank_plans(sc)
+    for plan in result.plans:
+        segments = plan_segments(sc, plan)
+        orjson.dumps(segments)
+        for row in segments["by_region"] + segments["by_layer"] + segments["by_origin"]:
+            assert all(type(v) in (str, float) for v in row.values()), row
