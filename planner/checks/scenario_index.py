@@ -76,6 +76,20 @@ def is_eligible(
     return eligibility_test(offer, lambda: known or regions_by_option(scenario))(option)
 
 
+#: The scenario's data an index is built from; of its settings only the home country.
+INDEXED = (
+    "markets",
+    "partners",
+    "options",
+    "coverage",
+    "layers",
+    "offers",
+    "resources",
+    "usage",
+    "rules",
+)
+
+
 class ScenarioIndex:
     """Lookups over one scenario, each built the first time a check needs it.
 
@@ -91,6 +105,22 @@ class ScenarioIndex:
         self.layer_of: dict[str, Layer] = {canon(la.layer): la for la in scenario.layers}
         self.home = canon(scenario.settings.home_country)
         self._eligible: dict[str, frozenset[str]] = {}
+
+    def serves(self, scenario: Scenario) -> bool:
+        """Whether this index holds `scenario`'s data: equal rows (compared at once when
+        they are the very same, as `dataclasses.replace` of a setting keeps them) and
+        home country. So one index checks the plans of every budget of a budget chain,
+        whose models each hold a copy of the scenario."""
+        if scenario is self.scenario:
+            return True
+        if canon(scenario.settings.home_country) != self.home:
+            return False
+        mine = self.scenario
+        return all(
+            getattr(scenario, name) is getattr(mine, name)
+            or getattr(scenario, name) == getattr(mine, name)
+            for name in INDEXED
+        )
 
     @cached_property
     def position(self) -> dict[str, int]:

@@ -68,7 +68,7 @@ class PlanMetrics:
 def _index_of(scenario: Scenario, index: ScenarioIndex | None) -> ScenarioIndex:
     if index is None:
         return ScenarioIndex(scenario)
-    if index.scenario is not scenario:
+    if not index.serves(scenario):
         raise ValueError("the ScenarioIndex given was built for another scenario")
     return index
 

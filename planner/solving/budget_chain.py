@@ -43,6 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.checks.verify import ScenarioIndex
 from planner.model.common import BuildTimeout, canonical_order
 from planner.model.conditioning import condition
 from planner.model.matrix_model import MatrixModel, build_matrix_model
@@ -103,6 +104,9 @@ class BudgetChain:
         self.conflicts = bool(decision_conflicts(self.scenario))
         """Decisions and rules contradict each other: infeasible at every budget."""
         self.held = HeldModel()
+        self.index: ScenarioIndex | None = None
+        """The scenario indexed for checking plans: one for every budget (the variants
+        share its rows)."""
 
     @property
     def model(self) -> MatrixModel | None:
@@ -196,7 +200,9 @@ class BudgetChain:
         if reach_known is not None and _no_more_than(model, first, reach_known):
             return ChainPoint(budget, RunStatus.OPTIMAL, None, repeats=True)
         stages = tie_break(model, solver, first)
-        plan, _most = _make_verified_plan(model, 1, stages, deadline=deadline)
+        if self.index is None or not self.index.serves(model.scenario):
+            self.index = ScenarioIndex(model.scenario)
+        plan, _most = _make_verified_plan(model, 1, stages, deadline=deadline, index=self.index)
         status = RunStatus.OPTIMAL if stages.proven else RunStatus.FEASIBLE
         return ChainPoint(budget, status, plan)
 

@@ -673,7 +673,7 @@ class _Ranking:
     def _keep(self, rank: int, stages: Stages, interrupted: bool) -> Plan:
         """Verify and record plan `rank`; note whether the run is out of time after it."""
         earlier = self.plans[-1].bound if self.plans else None
-        if self.index is None or self.index.scenario is not self.pm.scenario:
+        if self.index is None or not self.index.serves(self.pm.scenario):
             self.index = ScenarioIndex(self.pm.scenario)  # a narrowed model holds its own
         plan, most = _make_verified_plan(
             self.pm, rank, stages, deadline=self.deadline, earlier_bound=earlier, index=self.index
@@ -861,6 +861,7 @@ def _make_verified_plan(
     less, or nothing (a rank answered by its start), the earlier bound stands.
     """
     best = stages.best
+    index = ScenarioIndex(pm.scenario) if index is None else index  # one for make and check
     amounts_found = user_amounts(pm, best)
     options, offers, found = extract_decisions(pm, list(best.x), list(best.y), amounts_found)
     amounts = max_cofinancing(pm.scenario, options, offers, deadline=deadline, found=found)

@@ -64,7 +64,7 @@ def test_eligible_options_are_the_pairs_is_eligible_accepts(seed: int) -> None:
 
 def test_an_index_of_another_scenario_is_refused() -> None:
     sc = tiny_scenario()
-    other = replace(sc, settings=replace(sc.settings, budget=sc.settings.budget + 1))
+    other = replace(sc, options=sc.options[:-1])
     plan = make_plan(sc, 1, ["O1"], [], [], bound=100.0, proven_optimal=False, gap=None)
     with pytest.raises(ValueError, match="another scenario"):
         check_plan(sc, plan, index=ScenarioIndex(other))
@@ -98,3 +98,17 @@ def test_figures_are_the_same_bits_whatever_the_process_hash_seed() -> None:
         )
         seen.add(tuple(json.loads(out.stdout)))
     assert len(seen) == 1, seen
+
+
+def test_an_index_serves_the_variants_that_share_its_rows() -> None:
+    sc = random_scenario(4, n_options=10, n_offers=2)
+    index = ScenarioIndex(sc)
+    cheaper = sc.with_settings(budget=sc.settings.budget / 2)
+    assert index.serves(cheaper)  # a budget chain's next point: the same rows
+    plan = _random_plan(cheaper, random.Random(1), 1)
+    assert check_plan(cheaper, plan, index=index) == check_plan(cheaper, plan)
+    fewer = replace(sc, options=sc.options[:-1])
+    abroad = sc.with_settings(home_country=sc.settings.home_country + " abroad")
+    assert not index.serves(fewer) and not index.serves(abroad)
+    with pytest.raises(ValueError, match="another scenario"):
+        check_plan(abroad, plan, index=index)

@@ -82,8 +82,10 @@ def test_jumping_between_budgets_answers_as_a_fresh_chain() -> None:
     top = sum(o.cost for o in sc.options)
     budgets = [top, 0.3 * top, 0.8 * top, 0.1 * top, 0.55 * top, top]
     used = BudgetChain(sc)
+    indexes = []
     for budget in budgets:
         again = used.solve_at(budget)
+        indexes.append(used.index)
         fresh = BudgetChain(sc).solve_at(budget)
         assert again == fresh
         # HiGHS holds exactly the bounds the chain's model says (columns held at 0 where
@@ -92,6 +94,8 @@ def test_jumping_between_budgets_answers_as_a_fresh_chain() -> None:
         held = np.asarray(used.solver.highs.getLp().col_upper_)
         assert np.array_equal(held, used.solver.model.col_upper)
     assert used.rebuilt == 1
+    # And one index of the scenario checked every budget's plan.
+    assert indexes[0] is not None and all(index is indexes[0] for index in indexes)
 
 
 def test_a_start_changes_no_proven_point() -> None:
