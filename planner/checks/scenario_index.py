@@ -171,6 +171,15 @@ class ScenarioIndex:
         return known
 
 
+def index_for(scenario: Scenario, index: ScenarioIndex | None) -> ScenarioIndex:
+    """`index` when given (it must serve `scenario`), else a new one for a one-off check."""
+    if index is None:
+        return ScenarioIndex(scenario)
+    if not index.serves(scenario):
+        raise ValueError("the ScenarioIndex given was built for another scenario")
+    return index
+
+
 def _rows_by_option(option_ids: Iterable[str]) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     for i, option_id in enumerate(option_ids):

@@ -15,7 +15,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from planner.checks.scenario_index import ScenarioIndex, is_eligible, regions_by_option
+from planner.checks.scenario_index import (
+    ScenarioIndex,
+    index_for,
+    is_eligible,
+    regions_by_option,
+)
 from planner.checks.scenario_index import canon as _canon
 from planner.plan import CoFinancing, MarketReach, Plan
 from planner.scenario.data import Scenario
@@ -65,14 +70,6 @@ class PlanMetrics:
     markets: tuple[MarketReach, ...]
 
 
-def _index_of(scenario: Scenario, index: ScenarioIndex | None) -> ScenarioIndex:
-    if index is None:
-        return ScenarioIndex(scenario)
-    if not index.serves(scenario):
-        raise ValueError("the ScenarioIndex given was built for another scenario")
-    return index
-
-
 def evaluate_plan(
     scenario: Scenario,
     options: Iterable[str],
@@ -89,7 +86,7 @@ def evaluate_plan(
     cost-0 options carry no weight; both are None when gross spend is 0. Callers
     that evaluate many plans of one scenario pass its `index`, built once.
     """
-    ix = _index_of(scenario, index)
+    ix = index_for(scenario, index)
     chosen = ix.in_order(set(options))
     taken = sorted(set(offers))
     option_of, partner_of = ix.option_of, ix.partner_of
@@ -104,10 +101,11 @@ def evaluate_plan(
     markets = []
     weighted = 0.0
     for m in scenario.markets:
-        missing = tuple(
-            sorted(
-                layer for layer in m.required_layers if _canon(layer) not in supplied[m.market_id]
-            )
+        wanted = m.required_layers
+        missing = (
+            tuple(sorted(la for la in wanted if _canon(la) not in supplied[m.market_id]))
+            if wanted
+            else ()
         )
         reach = 0.0 if missing else min(m.addressable, raw[m.market_id])
         weighted += m.weight * reach
@@ -181,7 +179,7 @@ def check_plan(scenario: Scenario, plan: Plan, *, index: ScenarioIndex | None = 
     Each constraint holds within 1e-6 × max(1, |value|) (SPEC §3). Callers that
     check many plans of one scenario pass its `index`, built once.
     """
-    ix = _index_of(scenario, index)
+    ix = index_for(scenario, index)
     s = scenario.settings
     problems: list[str] = []
     option_of, offer_of, partner_of = ix.option_of, ix.offer_of, ix.partner_of

@@ -16,8 +16,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from planner.checks.verify import SUM_ROUNDING, _canon, _tol, evaluate_plan, is_eligible
-from planner.checks.verify import regions_by_option as _regions_by_option
+from planner.checks.scenario_index import ScenarioIndex, index_for
+from planner.checks.verify import SUM_ROUNDING, _canon, _tol, evaluate_plan
 from planner.plan import CoFinancing
 from planner.scenario.data import Scenario
 
@@ -47,20 +47,21 @@ def plan_violations(
     options: Iterable[str],
     offers: Iterable[str],
     cofinancing: Iterable[CoFinancing],
+    *,
+    index: ScenarioIndex | None = None,
 ) -> list[Violation]:
     """Every SPEC §3 limit the plan (its decisions) breaks in `scenario`; empty when valid.
 
     Each quantity holds within 1e-6 × max(1, |value|) (SPEC §3), as in `check_plan`.
     Ids not in the scenario are reported and nothing else is checked (there is
-    nothing to check them against).
+    nothing to check them against). Callers checking many plans of one scenario pass
+    its `index`, built once.
     """
     s = scenario.settings
+    ix = index_for(scenario, index)
     chosen_list, taken_list, paid = list(options), list(offers), list(cofinancing)
-    option_of = {o.option_id: o for o in scenario.options}
-    offer_of = {c.offer_id: c for c in scenario.offers}
-    partner_of = {p.partner_id: p for p in scenario.partners}
-    layer_of = {_canon(la.layer): la for la in scenario.layers}
-    home = _canon(s.home_country)
+    option_of, offer_of, partner_of = ix.option_of, ix.offer_of, ix.partner_of
+    layer_of = ix.layer_of
     out: list[Violation] = []
 
     unknown = [f"option {o}" for o in chosen_list if o not in option_of] + [
@@ -74,7 +75,7 @@ def plan_violations(
     if unknown:
         return [Violation("ids", f"not in the scenario: {', '.join(unknown)}")]
     chosen, taken = set(chosen_list), set(taken_list)
-    regions = _regions_by_option(scenario)
+    ordered = ix.in_order(chosen)  # sums in the scenario's order, the same in every process
 
     def over(limit: str, what: str, lhs: float, rhs: float, sides: str, *terms: float) -> None:
         excess = lhs - rhs
@@ -122,7 +123,7 @@ def plan_violations(
             out.append(Violation("cofinance_option", f"co-financing {pair}: option not chosen"))
             continue
         offer, option = offer_of[cf.offer_id], option_of[cf.option_id]
-        if not is_eligible(scenario, offer, option, regions):
+        if cf.option_id not in ix.eligible(cf.offer_id):
             out.append(
                 Violation("eligibility", f"co-financing {pair}: option not eligible for offer")
             )
@@ -160,9 +161,8 @@ def plan_violations(
         )
     for offer_id in sorted(taken):
         offer = offer_of[offer_id]
-        spend = sum(
-            option_of[o].cost for o in chosen if is_eligible(scenario, offer, option_of[o], regions)
-        )
+        eligible = ix.eligible(offer_id)
+        spend = sum(option_of[o].cost for o in ordered if o in eligible)
         over(
             f"matching_spend[{offer_id}]",
             f"offer {offer_id}: eligible spend short of min_eligible_spend",
@@ -172,7 +172,7 @@ def plan_violations(
         )
 
     # Rule 7: budget, with fees.
-    m = evaluate_plan(scenario, chosen, taken, paid)
+    m = evaluate_plan(scenario, chosen, taken, paid, index=ix)
     over(
         "budget",
         "budget exceeded",
@@ -186,9 +186,10 @@ def plan_violations(
 
     # Rule 8: resources.
     used: dict[str, float] = {}
-    for row in scenario.usage:
-        if row.option_id in chosen:
-            used[row.resource] = used.get(row.resource, 0.0) + row.amount
+    usage = scenario.usage
+    for at in ix.rows_of(ix.usage_rows, ordered):
+        _, resource, amount = usage[at]
+        used[resource] = used.get(resource, 0.0) + amount
     for r in scenario.resources:
         amount = used.get(r.resource, 0.0)
         over(
@@ -203,7 +204,7 @@ def plan_violations(
     gross = m.gross_spend
 
     def foreign(o: str) -> bool:
-        return _canon(partner_of[option_of[o].partner_id].country) != home
+        return ix.foreign_of[o]
 
     def share_over(limit: str, what: str, part: float, whole: float, most: float) -> None:
         if whole <= 0:
@@ -221,7 +222,7 @@ def plan_violations(
 
     if s.min_average_trust is not None and gross > 0:
         trust_spend = sum(
-            partner_of[option_of[o].partner_id].trust * option_of[o].cost for o in chosen
+            partner_of[option_of[o].partner_id].trust * option_of[o].cost for o in ordered
         )
         average = trust_spend / gross
         if s.min_average_trust * gross - trust_spend > _tol(s.min_average_trust * gross):
@@ -237,12 +238,15 @@ def plan_violations(
     share_over(
         "foreign_share",
         "foreign share of gross spend",
-        sum(option_of[o].cost for o in chosen if foreign(o)),
+        sum(option_of[o].cost for o in ordered if foreign(o)),
         gross,
         s.max_foreign_share,
     )
+    by_layer: dict[str, list[str]] = {}
+    for oid in ordered:
+        by_layer.setdefault(_canon(option_of[oid].layer), []).append(oid)
     for layer in scenario.layers:
-        in_layer = [o for o in chosen if _canon(option_of[o].layer) == _canon(layer.layer)]
+        in_layer = by_layer.get(_canon(layer.layer), [])
         share_over(
             f"layer_foreign_share[{layer.layer}]",
             f"layer {layer.layer}: foreign share",
@@ -251,7 +255,7 @@ def plan_violations(
             layer.max_foreign_share,
         )
     by_country: dict[str, tuple[str, float]] = {}
-    for oid in sorted(chosen):
+    for oid in ordered:
         if foreign(oid):
             country = partner_of[option_of[oid].partner_id].country
             name, spend = by_country.get(_canon(country), (country, 0.0))
@@ -293,14 +297,16 @@ def reported_mismatches(
     offers: Sequence[str],
     cofinancing: Sequence[CoFinancing],
     reported: Mapping[str, object],
+    *,
+    index: ScenarioIndex | None = None,
 ) -> list[Violation]:
     """Each figure in `reported` (a plans.json plan) that differs from the one recomputed
     from the plan's decisions: `FIGURES`, each market's reach, and a bound below the
     plan's own weighted reach. Figures absent from `reported` are not compared."""
-    known = {o.option_id for o in scenario.options}
-    if any(o not in known for o in options):
+    ix = index_for(scenario, index)
+    if any(o not in ix.option_of for o in options):
         return []  # `plan_violations` names the unknown ids; nothing to recompute
-    m = evaluate_plan(scenario, options, offers, cofinancing)
+    m = evaluate_plan(scenario, options, offers, cofinancing, index=ix)
     out: list[Violation] = []
 
     def compare(name: str, value: object, actual: float | None) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from planner.checks.verify import REL_TOL, make_plan
+from planner.checks.verify import REL_TOL, ScenarioIndex, make_plan
 from planner.checks.violations import Violation, plan_violations, reported_mismatches
 from planner.compare.runs import Run, number, plan_decisions, problem
 from planner.errors import InputError
@@ -96,13 +96,16 @@ def verify_run(run: Run, scenario: Scenario) -> list[PlanCheck]:
     """Each plan of the run checked against `scenario`, in plans.json's order."""
     path = run.folder / "plans.json"
     tables = SegmentTables(scenario)
+    index = ScenarioIndex(scenario)  # one for every plan of the run
     checks = []
     for i, plan in enumerate(run.plans["plans"]):
         decided = plan_decisions(path, i, plan)
-        found = plan_violations(scenario, decided.options, decided.offers, decided.cofinancing)
+        found = plan_violations(
+            scenario, decided.options, decided.offers, decided.cofinancing, index=index
+        )
         if not any(v.limit == "ids" for v in found):  # else there is nothing to recompute
             found += reported_mismatches(
-                scenario, decided.options, decided.offers, decided.cofinancing, plan
+                scenario, decided.options, decided.offers, decided.cofinancing, plan, index=index
             )
             recomputed = make_plan(
                 scenario,
@@ -113,6 +116,7 @@ def verify_run(run: Run, scenario: Scenario) -> list[PlanCheck]:
                 bound=0.0,
                 proven_optimal=True,
                 gap=None,
+                index=index,
             )
             if "segments" in plan:  # runs made before segments existed have none
                 segments = plan_segments(scenario, recomputed, tables)

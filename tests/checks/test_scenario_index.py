@@ -15,6 +15,7 @@ from scenario_builders import random_scenario, tiny_scenario
 
 from planner.checks.scenario_index import ScenarioIndex, is_eligible, regions_by_option
 from planner.checks.verify import check_plan, evaluate_plan, make_plan
+from planner.checks.violations import plan_violations, reported_mismatches
 from planner.plan import CoFinancing, Plan
 from planner.scenario.data import Scenario
 
@@ -112,3 +113,19 @@ def test_an_index_serves_the_variants_that_share_its_rows() -> None:
     assert not index.serves(fewer) and not index.serves(abroad)
     with pytest.raises(ValueError, match="another scenario"):
         check_plan(abroad, plan, index=index)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_violations_on_one_index_are_those_of_a_fresh_check(seed: int) -> None:
+    sc = random_scenario(seed, n_options=12, n_offers=3)
+    rng = random.Random(seed + 100)
+    index = ScenarioIndex(sc)
+    for k in range(1, 10):
+        plan = _random_plan(sc, rng, k)
+        decisions = (plan.options, plan.offers, plan.cofinancing)
+        alone = plan_violations(sc, *decisions)
+        assert plan_violations(sc, *decisions, index=index) == alone
+        reported = {"weighted_reach": plan.weighted_reach + k, "net_spend": plan.net_spend}
+        assert reported_mismatches(sc, *decisions, reported, index=index) == (
+            reported_mismatches(sc, *decisions, reported)
+        )
