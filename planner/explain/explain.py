@@ -37,6 +37,7 @@ from typing import Any
 
 import planner.api as api
 from planner.checks.screening import screen_options
+from planner.checks.verify import ScenarioIndex
 from planner.engine import BatchStatus, Pool, PoolOptions, Task
 from planner.engine.task import NOT_RUN
 from planner.engine.worker_memo import WorkerMemo
@@ -228,23 +229,24 @@ def _questions(result: api.Result, plan: Plan, top: float, step_share: float) ->
 def _bounds_without_solve(result: api.Result, plan: Plan, questions: list[Question]) -> None:
     """Narrow every question from plans known to meet every limit (see the module's list)."""
     scenario = result.scenario
+    index = ScenarioIndex(scenario)  # every plan below is one of this scenario's
     for q in questions:
         if q.kind == "marginal":
             rest = [x for x in plan.options if x != q.subject]
-            found = feasible_reach(scenario, rest, plan.offers, plan.cofinancing)
+            found = feasible_reach(scenario, rest, plan.offers, plan.cofinancing, index=index)
             if found is not None:
                 q.narrow(lo=found)
                 q.best = tuple(rest)
         elif q.kind == "replacement":
             more = [*plan.options, q.subject]
-            found = feasible_reach(scenario, more, plan.offers, plan.cofinancing)
+            found = feasible_reach(scenario, more, plan.offers, plan.cofinancing, index=index)
             if found is not None:
                 q.feasible = True
                 q.narrow(lo=found)
                 q.best = tuple(sorted(more))
         elif q.kind == "offer":
             others = [c for c in plan.offers if c != q.subject]
-            found = feasible_reach(scenario, plan.options, others, plan.cofinancing)
+            found = feasible_reach(scenario, plan.options, others, plan.cofinancing, index=index)
             if found is not None:
                 q.narrow(lo=found)
     for p in result.plans:
