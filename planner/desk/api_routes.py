@@ -129,7 +129,9 @@ async def submit_workbook(
     finally:
         discard([saved.path])
     desk.dispatcher.submit(record.id, loaded)
-    return Submitted(desk.store.get(record.id) or record)
+    # The run as queued (SPEC §10: 202 with status "queued"), not as read back: a
+    # dispatcher with an idle worker may have started it already.
+    return Submitted(record)
 
 
 def find_run(desk: Desk, run_id: str) -> RunRecord:
