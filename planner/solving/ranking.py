@@ -873,6 +873,12 @@ def _make_verified_plan(
     bound = min(reach_bound, ceiling) if reach_bound is not None else ceiling
     if earlier_bound is not None and not stages.proven:
         bound = min(bound, earlier_bound)
+    if stages.proven and pm.scenario.settings.mip_gap == 0:
+        # Proven to SPEC's tolerance: the bound is the plan's own reach (make_plan takes
+        # the larger). HiGHS's dual bound then exceeds it only by its own tolerance, by
+        # an amount that depends on the search's path (1593.0000001 or 1593.0 for the
+        # same proven plan), which would make equal runs write different bounds.
+        bound = -math.inf
     plan = make_plan(
         pm.scenario,
         rank,
