@@ -72,8 +72,11 @@ def is_eligible(
     """SPEC §2 eligibility of one pair (`eligibility_test`). `regions` (option id ->
     canonical regions of its markets) may be passed in by callers that check many pairs.
     """
-    known = regions
-    return eligibility_test(offer, lambda: known or regions_by_option(scenario))(option)
+
+    def where() -> dict[str, set[str]]:
+        return regions_by_option(scenario) if regions is None else regions
+
+    return eligibility_test(offer, where)(option)
 
 
 #: The scenario's data an index is built from; of its settings only the home country.
