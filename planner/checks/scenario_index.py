@@ -174,6 +174,12 @@ class ScenarioIndex:
         return known
 
 
+def kept_index(index: ScenarioIndex | None, scenario: Scenario) -> ScenarioIndex:
+    """`index` while it serves `scenario`, else a new one: for callers that keep an index
+    across plans whose scenario may change (a narrowed model, another budget's copy)."""
+    return index if index is not None and index.serves(scenario) else ScenarioIndex(scenario)
+
+
 def index_for(scenario: Scenario, index: ScenarioIndex | None) -> ScenarioIndex:
     """`index` when given (it must serve `scenario`), else a new one for a one-off check."""
     if index is None:

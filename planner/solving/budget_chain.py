@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.checks.verify import ScenarioIndex
+from planner.checks.scenario_index import ScenarioIndex, kept_index
 from planner.model.common import BuildTimeout, canonical_order
 from planner.model.conditioning import condition
 from planner.model.matrix_model import MatrixModel, build_matrix_model
@@ -200,8 +200,7 @@ class BudgetChain:
         if reach_known is not None and _no_more_than(model, first, reach_known):
             return ChainPoint(budget, RunStatus.OPTIMAL, None, repeats=True)
         stages = tie_break(model, solver, first)
-        if self.index is None or not self.index.serves(model.scenario):
-            self.index = ScenarioIndex(model.scenario)
+        self.index = kept_index(self.index, model.scenario)
         plan, _most = _make_verified_plan(model, 1, stages, deadline=deadline, index=self.index)
         status = RunStatus.OPTIMAL if stages.proven else RunStatus.FEASIBLE
         return ChainPoint(budget, status, plan)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from planner.checks.scenario_index import kept_index
 from planner.checks.verify import PlanVerificationError, ScenarioIndex, check_plan, make_plan
 from planner.model.common import BuildTimeout, canonical_order, extract_decisions
 from planner.model.conditioning import condition, reach_limits
@@ -673,8 +674,7 @@ class _Ranking:
     def _keep(self, rank: int, stages: Stages, interrupted: bool) -> Plan:
         """Verify and record plan `rank`; note whether the run is out of time after it."""
         earlier = self.plans[-1].bound if self.plans else None
-        if self.index is None or not self.index.serves(self.pm.scenario):
-            self.index = ScenarioIndex(self.pm.scenario)  # a narrowed model holds its own
+        self.index = kept_index(self.index, self.pm.scenario)  # a narrowed model: its own
         plan, most = _make_verified_plan(
             self.pm, rank, stages, deadline=self.deadline, earlier_bound=earlier, index=self.index
         )
@@ -861,7 +861,7 @@ def _make_verified_plan(
     less, or nothing (a rank answered by its start), the earlier bound stands.
     """
     best = stages.best
-    index = ScenarioIndex(pm.scenario) if index is None else index  # one for make and check
+    index = kept_index(index, pm.scenario)  # one for make and check
     amounts_found = user_amounts(pm, best)
     options, offers, found = extract_decisions(pm, list(best.x), list(best.y), amounts_found)
     amounts = max_cofinancing(pm.scenario, options, offers, deadline=deadline, found=found)
