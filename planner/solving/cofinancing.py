@@ -29,7 +29,9 @@ from planner.solving.highs_instance import HIGHS_THREADS, quiet_highs
 #: plan's LP takes milliseconds; a plan verified at the deadline still gets its amounts).
 MIN_LP_SECONDS = 0.1
 
-#: Amounts at or below this are left out of a plan.
+#: Amounts at or below this share of the largest amount a pair may get are left out of a
+#: plan: below what the LP tells apart in its units (`_unit`), whatever the money's units
+#: (an absolute 1e-9 dropped real amounts of a scenario in billions, money × 1e-9).
 LEAST_AMOUNT = 1e-9
 
 Amount = tuple[str, str, float]
@@ -41,7 +43,8 @@ class CoFinancingAmounts:
     """The amounts to report for one plan, and whether they are proven the most possible."""
 
     amounts: tuple[Amount, ...]
-    """(offer_id, option_id, amount) with amounts > `LEAST_AMOUNT`, in id order."""
+    """(offer_id, option_id, amount) with amounts above `LEAST_AMOUNT` of the largest a
+    pair may get, in id order."""
     most: bool
     """True when the LP proved them the most co-financing the plan allows (so its net spend
     is the least possible for its options and offers); False when the LP did not end in
@@ -86,12 +89,13 @@ def max_cofinancing(
         (1, lambda o: mcs * cost[o]),
     )
     values = _solve_lp(pairs, ub, limits, deadline)
+    least = LEAST_AMOUNT * _unit(ub)
     if values is None:
-        return CoFinancingAmounts(_within_rules(pairs, ub, limits, found), most=False)
+        return CoFinancingAmounts(_within_rules(pairs, ub, limits, found, least), most=False)
     out = []
     for (c, o), v, bound in zip(pairs, values, ub, strict=True):
         amount = min(max(0.0, float(v)), bound)
-        if amount > LEAST_AMOUNT:
+        if amount > least:
             out.append((c, o, amount))
     return CoFinancingAmounts(tuple(sorted(out)), most=True)
 
@@ -119,10 +123,7 @@ def _solve_lp(
     for event in (h.cbSimplexInterrupt, h.cbIpmInterrupt):
         event.subscribe(interrupt_at_deadline)
     n = len(pairs)
-    # In units of a power of two near the largest amount a pair may get (exact): HiGHS's
-    # feasibility tolerance is absolute, and money of 1e-8 would otherwise sit within it.
-    sizes = [abs(v) for v in ub if np.isfinite(v) and v != 0.0]
-    unit = float(np.exp2(np.round(np.log2(max(sizes))))) if sizes else 1.0
+    unit = _unit(ub)
     h.addVars(n, np.zeros(n), np.array(ub, dtype=float) / unit)
     h.changeColsCost(n, np.arange(n, dtype=np.int32), np.full(n, -1.0))
     for key_pos, limit in limits:
@@ -140,6 +141,14 @@ def _solve_lp(
     return [unit * v for v in h.getSolution().col_value]
 
 
+def _unit(ub: Sequence[float]) -> float:
+    """The LP's unit of money: a power of two near the largest amount a pair may get (exact
+    in binary). Why: HiGHS's feasibility tolerance is absolute, and money of 1e-8 would
+    otherwise sit within it."""
+    sizes = [abs(v) for v in ub if np.isfinite(v) and v != 0.0]
+    return float(np.exp2(np.round(np.log2(max(sizes))))) if sizes else 1.0
+
+
 def _groups(pairs: Sequence[tuple[str, str]], key_pos: int) -> dict[str, list[int]]:
     """Pair positions by offer (`key_pos` 0) or by option (1)."""
     groups: dict[str, list[int]] = {}
@@ -153,6 +162,7 @@ def _within_rules(
     ub: Sequence[float],
     limits: Sequence[tuple[int, Callable[[str], float]]],
     found: Iterable[Amount],
+    least: float,
 ) -> tuple[Amount, ...]:
     """`found` on the eligible pairs, each within its bound, every group within its limit.
 
@@ -160,7 +170,7 @@ def _within_rules(
     rule 5), then every offer's and every option's amounts are scaled down
     together where their sum exceeds the offer's cap (rule 4) or the option's
     share (rule 5). Scaling only lowers amounts, so a later limit never breaks
-    an earlier one.
+    an earlier one. Amounts at or below `least` are left out.
     """
     given = {(c, o): a for c, o, a in found}
     amounts = np.array(
@@ -173,7 +183,5 @@ def _within_rules(
             if total > cap:
                 amounts[ks] *= cap / total
     return tuple(
-        sorted(
-            (c, o, float(a)) for (c, o), a in zip(pairs, amounts, strict=True) if a > LEAST_AMOUNT
-        )
+        sorted((c, o, float(a)) for (c, o), a in zip(pairs, amounts, strict=True) if a > least)
     )
