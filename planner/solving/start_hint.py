@@ -40,6 +40,13 @@ NO_SAVING = 1e-12
 #: Relative gain in weighted reach below which a swap does not count as an improvement.
 IMPROVEMENT = 1e-9
 
+#: Options tried, least reach lost first, when a related plan must lose one for a cut
+#: (`_best_single_drop`).
+DROPS_TRIED = 24
+#: Share of the time from a start's beginning to its deadline after which no further drop
+#: is tried (the first always is).
+DROPS_SHARE = 0.25
+
 
 def hinted_start(
     mm: MatrixModel,
@@ -50,6 +57,7 @@ def hinted_start(
     refill: bool = False,
     layout: GreedyLayout | None = None,
     prior: FloatArray | None = None,
+    drops: int = DROPS_TRIED,
 ) -> FloatArray | None:
     """A full column vector of `mm` made of `options` (less those dropped to meet every row of
     `mm` and `extra`), or None when dropping options cannot make it feasible or `deadline`
@@ -64,7 +72,10 @@ def hinted_start(
     a swap would use. For a later rank, whose cut bars the options dropped from coming
     back, the last plan repaired and refilled is the last plan with a swap (L, 10 plans:
     later ranks started 0.01–0.3 % from plan 1 with it, 24 % below without, where the
-    repair alone ran out of time and the greedy plan stood). `layout`: `mm`'s, if held."""
+    repair alone ran out of time and the greedy plan stood). With a refill, where the
+    plan fails only a cut, up to `drops` single drops are also tried (`_best_single_drop`).
+    `layout`: `mm`'s, if held."""
+    began = time.monotonic()
     index = mm.option_index()
     n_x = mm.y_start
     lower, upper = mm.col_lower[:n_x], mm.col_upper[:n_x]
@@ -75,8 +86,12 @@ def hinted_start(
     for lent in (prior, None) if prior is not None else (None,):
         values = _repaired(greedy, losses, set(chosen), lent, deadline)
         if values is not None:
+            if not refill:
+                return values
             chosen_now = np.flatnonzero(values[:n_x] > 0.5).tolist()
-            return _better(mm, values, greedy, chosen_now) if refill else values
+            repaired = _better(mm, values, greedy, chosen_now)
+            until = None if deadline is None else began + DROPS_SHARE * (deadline - began)
+            return _best_single_drop(greedy, losses, sorted(chosen), lent, repaired, drops, until)
     return None
 
 
@@ -109,6 +124,63 @@ def _repaired(
                 key=lambda o: (loss[o] / max(float(spend[o]), NO_SAVING), -float(spend[o]), o),
             )
         )
+
+
+def _best_single_drop(
+    greedy: Greedy,
+    losses: _ReachLoss,
+    chosen: list[int],
+    prior: FloatArray | None,
+    repaired: FloatArray,
+    drops: int,
+    until: float | None,
+) -> FloatArray:
+    """`repaired`, or a better plan made of `chosen` less one option, refilled without it,
+    when `chosen` fails only rows added after the model (the cut of the plan it is).
+
+    Why: a later rank's start is the last plan less what its cut asks, one option. The
+    repair drops the option losing least reach per unit of spend saved, the right
+    choice for a budget, not for a cut, which any option mends: M, a plan of 9,271.5
+    repaired and refilled reached 9,257.7, while its best single drop, refilled, reached
+    9,269.6. So the `DROPS_TRIED` options whose leaving costs least reach are each left
+    out in turn (at most `drops`) and the freed room refilled (`Greedy.fill`, ~27 ms at
+    M); the best that meets every row is kept, until `until` (a `time.monotonic()`
+    instant; None: no limit but the greedy's deadline).
+    """
+    mm = greedy.mm
+    if drops <= 0 or not _fails_only_extra_rows(greedy, greedy.complete(chosen, prior)):
+        return repaired
+    complete = greedy.values
+    lower = mm.col_lower
+    droppable = [o for o in chosen if lower[o] < 0.5]
+    loss = losses.of(complete, droppable)
+    reach = mm.objectives["weighted_reach"]
+    best, most = repaired, float(reach @ repaired)
+    for tried, o in enumerate(sorted(droppable, key=lambda o: (loss[o], o))[:drops]):
+        if tried and until is not None and time.monotonic() >= until:
+            break
+        try:
+            filled = greedy.fill([c for c in chosen if c != o], leave_out=(o,), prior=prior)
+        except Late:
+            break
+        if filled is None or not feasible_under(mm, greedy.rows, filled):
+            continue
+        gained = float(reach @ filled)
+        if gained > most + IMPROVEMENT * max(1.0, abs(most)):
+            best, most = filled, gained
+    return best
+
+
+def _fails_only_extra_rows(greedy: Greedy, values: FloatArray) -> bool:
+    """Whether `values` fails some row, and every row it fails was added after the model
+    (a no-good cut), not one of the model's own (a budget, a share cap, a rule)."""
+    rows = greedy.rows
+    act = rows.activity(values)
+    with np.errstate(invalid="ignore"):
+        failing = (act > rows.upper + ROW_TOL) | (act < rows.lower - ROW_TOL)
+    failing &= ~greedy.u_rows
+    own = greedy.mm.n_rows
+    return bool(failing[own:].any()) and not bool(failing[:own].any())
 
 
 def improved_by_swaps(

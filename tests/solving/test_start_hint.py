@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from model.test_model_bruteforce import enumerate_plans
-from scenario_builders import random_scenario, tiny_scenario
+from scenario_builders import random_scenario, sorted_scenario, tiny_scenario
 
 import planner
 from planner.checks.verify import check_plan, make_plan
@@ -24,7 +24,7 @@ from planner.model.matrix_model import build_matrix_model
 from planner.plan import CoFinancing, RunStatus
 from planner.scenario.data import Scenario
 from planner.solving import solver as solver_module
-from planner.solving.model_rows import feasible
+from planner.solving.model_rows import ExtraRow, feasible
 from planner.solving.ranking import rank_plans
 from planner.solving.result import SolveResult, Termination
 from planner.solving.start_hint import hinted_start
@@ -296,3 +296,60 @@ def test_a_prior_whose_amounts_cannot_be_repaired_falls_back_to_the_greedys() ->
     np.testing.assert_array_equal(
         hinted_start(mm, (), ["O1", "O2"], prior=prior), hinted_start(mm, (), ["O1", "O2"])
     )
+
+
+def _cut_of(sc: Scenario, options: list[str]) -> ExtraRow:
+    """The no-good cut of a plan of `options` (formulation eq. 14), as the ranking adds it."""
+    mm = build_matrix_model(sc)
+    index = mm.option_index()
+    cols = np.asarray(sorted(index[o] for o in options), dtype=np.int32) + mm.x_start
+    return ExtraRow(cols, np.ones(len(cols)), -np.inf, float(len(cols) - 1))
+
+
+def _drop_scenario() -> Scenario:
+    """Budget 30, plan {A, B, C} (spend 30, reach 6 + 2 + 9 = 17), D (cost 20, reach 3)
+    outside. Leaving A out saves most spend per reach lost (6 per 20), B loses least (2)."""
+    from planner.scenario.data import Coverage, Market, Option
+
+    base = tiny_scenario(budget=30.0)
+    markets = tuple(Market(f"M{i}", f"M{i}", "East Africa", 1.0, 10.0) for i in range(1, 5))
+    options = (
+        Option("A", "P1", "A", "cloud", None, 20.0),
+        Option("B", "P1", "B", "cloud", None, 5.0),
+        Option("C", "P2", "C", "cloud", None, 5.0),
+        Option("D", "P2", "D", "cloud", None, 20.0),
+    )
+    coverage = (
+        Coverage("A", "M1", 6.0),
+        Coverage("B", "M2", 2.0),
+        Coverage("C", "M3", 9.0),
+        Coverage("D", "M4", 3.0),
+    )
+    return sorted_scenario(replace(base, markets=markets, options=options, coverage=coverage))
+
+
+def test_a_plan_cut_off_loses_the_option_whose_leaving_costs_least_after_refilling() -> None:
+    """A later rank's start is the last plan less one option (its cut). Leaving A out
+    (least reach per unit saved, the budget's rule) and refilling gives {B, C, D}, 14;
+    leaving B out gives {A, C}, 15, the best plan without all of {A, B, C}."""
+    sc = _drop_scenario()
+    plan = ["A", "B", "C"]
+    values = hinted_start(build_matrix_model(sc), (_cut_of(sc, plan),), plan, refill=True)
+    assert values is not None
+    assert _plan_of(sc, values) == (frozenset({"A", "C"}), pytest.approx(15.0))
+    best_without = max(
+        reach for chosen, reach, _spend in enumerate_plans(sc) if not {"A", "B", "C"} <= chosen
+    )
+    assert best_without == pytest.approx(15.0)
+
+
+def test_a_hint_over_its_budget_is_still_repaired_by_the_budgets_rule() -> None:
+    """Only a cut, which any option's leaving mends, gets the single-drop search: a hint
+    failing one of the model's own rows (here the budget, 25 for a plan of 30), which
+    may need several options to leave, is repaired by the budget's rule alone: A leaves
+    first (6 per 20 saved), then nothing fits the refill: {B, C}, 11."""
+    sc = replace(_drop_scenario(), settings=replace(_drop_scenario().settings, budget=25.0))
+    values = hinted_start(build_matrix_model(sc), (), ["A", "B", "C"], refill=True)
+    assert values is not None
+    options, reach = _plan_of(sc, values)
+    assert options == frozenset({"B", "C"}) and reach == pytest.approx(11.0)
