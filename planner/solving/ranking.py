@@ -9,7 +9,9 @@ beside the next rank's reach stage (`planner.solving.tie_break_lane`, choice 15)
 returned, a no-good cut over the option binaries (eq. 14) makes every later
 plan leave out at least `min_plan_difference` of its options.
 Cuts refer to plans actually returned, so ties may be broken either way
-(SPEC §4) and the list stays well defined.
+(SPEC §4) and the list stays well defined. Plans cut short by their share of the
+time may come out worse than a later one: they are listed best first at the end
+(`planner.solving.plan_order`).
 
 Every plan is checked by `planner.checks.verify` before it is returned; a plan that
 fails is an internal error (`PlanVerificationError`), never output.
@@ -52,6 +54,7 @@ from planner.solving.diagnose import (
     diagnose_infeasibility,
 )
 from planner.solving.lp_start import expected_lp_seconds
+from planner.solving.plan_order import in_spec_order
 from planner.solving.race import cores_available
 from planner.solving.result import REL_TOL, SolveResult, Termination
 from planner.solving.solver import MatrixSolver, SolveScope
@@ -791,6 +794,7 @@ class _Ranking:
             return self._result(
                 RunStatus.INFEASIBLE, f"Infeasible: {NOTHING_REACHED}.", NO_REACH_LEAD
             )
+        plans = self._listed_best_first()
         sentences = []
         if len(plans) < wanted:
             sentences.append(
@@ -821,6 +825,15 @@ class _Ranking:
         short_of_time = self.timed_out and len(plans) < wanted
         status = RunStatus.FEASIBLE if (unproven or short_of_time) else RunStatus.OPTIMAL
         return self._result(status, " ".join(sentences), plans=plans)
+
+    def _listed_best_first(self) -> list[Plan]:
+        """The plans kept, best first (`planner.solving.plan_order`), and the ranks whose
+        co-financing amounts are the solve's own renumbered with them."""
+        listed = in_spec_order(self.plans, self.d)
+        rank_of = {p.options: p.rank for p in listed}  # each plan's options are its own
+        found = {p.rank: rank_of[p.options] for p in self.plans}
+        self.estimated_cofinancing = sorted(found[r] for r in self.estimated_cofinancing)
+        return listed
 
     def _result(
         self,
