@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -91,7 +92,8 @@ def hinted_start(
             chosen_now = np.flatnonzero(values[:n_x] > 0.5).tolist()
             repaired = _better(mm, values, greedy, chosen_now)
             until = None if deadline is None else began + DROPS_SHARE * (deadline - began)
-            return _best_single_drop(greedy, losses, sorted(chosen), lent, repaired, drops, until)
+            drop = _Drops(extra, drops, until)
+            return _best_single_drop(greedy, losses, sorted(chosen), lent, repaired, drop)
     return None
 
 
@@ -126,14 +128,24 @@ def _repaired(
         )
 
 
+@dataclass(frozen=True)
+class _Drops:
+    """How `_best_single_drop` searches: the rows added after the model (the cuts), how
+    many options it tries at most, and when it stops trying (a `time.monotonic()`
+    instant, or None: only the greedy's deadline)."""
+
+    extra: Sequence[ExtraRow]
+    most: int
+    until: float | None
+
+
 def _best_single_drop(
     greedy: Greedy,
     losses: _ReachLoss,
     chosen: list[int],
     prior: FloatArray | None,
     repaired: FloatArray,
-    drops: int,
-    until: float | None,
+    drops: _Drops,
 ) -> FloatArray:
     """`repaired`, or a better plan made of `chosen` less one option, refilled without it,
     when `chosen` fails only rows added after the model (the cut of the plan it is).
@@ -142,22 +154,25 @@ def _best_single_drop(
     repair drops the option losing least reach per unit of spend saved, the right
     choice for a budget, not for a cut, which any option mends: M, a plan of 9,271.5
     repaired and refilled reached 9,257.7, while its best single drop, refilled, reached
-    9,269.6. So the `DROPS_TRIED` options whose leaving costs least reach are each left
-    out in turn (at most `drops`) and the freed room refilled (`Greedy.fill`, ~27 ms at
-    M); the best that meets every row is kept, until `until` (a `time.monotonic()`
-    instant; None: no limit but the greedy's deadline).
+    9,269.6. So the options whose leaving costs least reach are each left out in turn
+    (at most `drops.most`) and the freed room refilled (`Greedy.fill`, ~27 ms at M);
+    the best that meets every row is kept. Options whose drop an earlier plan already
+    took (a cut's plan holds all of `chosen` but that option: the same refill would
+    make that plan again) are passed over, so a plan serving many ranks gives each a
+    new neighbour within the time. Trying stops at `drops.until` once one was tried.
     """
     mm = greedy.mm
-    if drops <= 0 or not _fails_only_extra_rows(greedy, greedy.complete(chosen, prior)):
+    if drops.most <= 0 or not _fails_only_extra_rows(greedy, greedy.complete(chosen, prior)):
         return repaired
     complete = greedy.values
     lower = mm.col_lower
-    droppable = [o for o in chosen if lower[o] < 0.5]
+    taken = _drops_taken(mm, drops.extra, chosen)
+    droppable = [o for o in chosen if lower[o] < 0.5 and o not in taken]
     loss = losses.of(complete, droppable)
     reach = mm.objectives["weighted_reach"]
     best, most = repaired, float(reach @ repaired)
-    for tried, o in enumerate(sorted(droppable, key=lambda o: (loss[o], o))[:drops]):
-        if tried and until is not None and time.monotonic() >= until:
+    for tried, o in enumerate(sorted(droppable, key=lambda o: (loss[o], o))[: drops.most]):
+        if tried and drops.until is not None and time.monotonic() >= drops.until:
             break
         try:
             filled = greedy.fill([c for c in chosen if c != o], leave_out=(o,), prior=prior)
@@ -169,6 +184,21 @@ def _best_single_drop(
         if gained > most + IMPROVEMENT * max(1.0, abs(most)):
             best, most = filled, gained
     return best
+
+
+def _drops_taken(mm: MatrixModel, extra: Sequence[ExtraRow], chosen: list[int]) -> set[int]:
+    """Options o of `chosen` such that some cut's plan holds every other option of `chosen`
+    and not o: that plan is `chosen` less o, refilled (or a plan with it)."""
+    plan = set(chosen)
+    taken: set[int] = set()
+    for row in extra:
+        if not (np.isinf(row.lower) and bool(np.all(row.vals == 1.0))):
+            continue  # not a no-good cut (eq. 14)
+        cut = set((np.asarray(row.cols) - mm.x_start).tolist())
+        missing = plan - cut
+        if len(missing) == 1:
+            taken.update(missing)
+    return taken
 
 
 def _fails_only_extra_rows(greedy: Greedy, values: FloatArray) -> bool:

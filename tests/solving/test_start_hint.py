@@ -353,3 +353,19 @@ def test_a_hint_over_its_budget_is_still_repaired_by_the_budgets_rule() -> None:
     assert values is not None
     options, reach = _plan_of(sc, values)
     assert options == frozenset({"B", "C"}) and reach == pytest.approx(11.0)
+
+
+def test_a_drop_an_earlier_plan_already_took_is_passed_over() -> None:
+    """Plans {B, C, D} (A left out of {A, B, C}, D filled in) and {A, C} (B left out) were
+    returned: from {A, B, C} again, leaving A or B out would make them again (or plans
+    holding them), so only C is tried; a cut not of a plan (a stage row) is ignored."""
+    from planner.solving.start_hint import _drops_taken
+
+    sc = _drop_scenario()
+    mm = build_matrix_model(sc)
+    index = mm.option_index()
+    chosen = sorted(index[o] for o in ("A", "B", "C"))
+    cuts = [_cut_of(sc, ["B", "C", "D"]), _cut_of(sc, ["A", "C"]), _cut_of(sc, ["A", "B", "C"])]
+    stage = ExtraRow(np.asarray([index["C"]], dtype=np.int32), np.asarray([2.0]), 1.0, np.inf)
+    taken = _drops_taken(mm, [*cuts, stage], chosen)
+    assert taken == {index["A"], index["B"]}
