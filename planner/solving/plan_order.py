@@ -38,12 +38,12 @@ def in_spec_order(plans: Sequence[Plan], min_difference: int) -> list[Plan]:
     listed: list[Plan] = []
     for position, found in enumerate(order):
         plan = plans[found]
+        # Ranks 1..`whole` (as found) have every earlier plan listed before this one: their
+        # bounds hold here, and this plan passed no plan found before it if it is among them.
         before = set(order[:position])
-        moved_ahead = not set(range(found)) <= before
-        bound = max(
-            plan.weighted_reach,
-            min(plans[j].bound for j in range(len(plans)) if set(range(j)) <= before),
-        )
+        whole = next(j for j in range(len(plans) + 1) if j not in before)
+        moved_ahead = found > whole
+        bound = max(plan.weighted_reach, min(p.bound for p in plans[: whole + 1]))
         if moved_ahead:
             plan = replace(
                 plan,

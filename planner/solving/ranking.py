@@ -813,7 +813,7 @@ class _Ranking:
             return self._result(
                 RunStatus.INFEASIBLE, f"Infeasible: {NOTHING_REACHED}.", NO_REACH_LEAD
             )
-        plans = self._listed_best_first()
+        plans, estimated = self._listed_best_first()
         sentences = []
         if len(plans) < wanted:
             sentences.append(
@@ -832,8 +832,8 @@ class _Ranking:
                 f"Plan(s) {ranks} not proven optimal within {within}; "
                 "bound shows how much better a plan could be."
             )
-        if self.estimated_cofinancing:
-            ranks = ", ".join(str(r) for r in self.estimated_cofinancing)
+        if estimated:
+            ranks = ", ".join(str(r) for r in estimated)
             sentences.append(
                 f"Plan(s) {ranks}: the co-financing amounts are the solver's own, as the "
                 "co-financing could not be re-optimised within the time limit; net spend "
@@ -845,14 +845,13 @@ class _Ranking:
         status = RunStatus.FEASIBLE if (unproven or short_of_time) else RunStatus.OPTIMAL
         return self._result(status, " ".join(sentences), plans=plans)
 
-    def _listed_best_first(self) -> list[Plan]:
-        """The plans kept, best first (`planner.solving.plan_order`), and the ranks whose
-        co-financing amounts are the solve's own renumbered with them."""
+    def _listed_best_first(self) -> tuple[list[Plan], list[int]]:
+        """The plans kept, best first (`planner.solving.plan_order`), and the ranks, in that
+        list, of those whose co-financing amounts are the solve's own."""
         listed = in_spec_order(self.plans, self.d)
         rank_of = {p.options: p.rank for p in listed}  # each plan's options are its own
         found = {p.rank: rank_of[p.options] for p in self.plans}
-        self.estimated_cofinancing = sorted(found[r] for r in self.estimated_cofinancing)
-        return listed
+        return listed, sorted(found[r] for r in self.estimated_cofinancing)
 
     def _result(
         self,

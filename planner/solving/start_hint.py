@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.model.matrix_model import MatrixModel
+from planner.model.matrix_model import BoolArray, MatrixModel
 from planner.solving.greedy_layout import GreedyLayout
 from planner.solving.model_rows import ROW_TOL, ExtraRow, FloatArray, feasible_under
 from planner.solving.start_plan import Greedy, Late
@@ -204,13 +204,22 @@ def _drops_taken(mm: MatrixModel, extra: Sequence[ExtraRow], chosen: list[int]) 
 def _fails_only_extra_rows(greedy: Greedy, values: FloatArray) -> bool:
     """Whether `values` fails some row, and every row it fails was added after the model
     (a no-good cut), not one of the model's own (a budget, a share cap, a rule)."""
+    over, under = _failing(greedy, values)
+    failing = over | under
+    own = greedy.mm.n_rows
+    return bool(failing[own:].any()) and not bool(failing[:own].any())
+
+
+def _failing(greedy: Greedy, values: FloatArray) -> tuple[BoolArray, BoolArray]:
+    """The checked rows `values` puts above their upper side, and those below their lower
+    side. Rows over reach u are left out: reach is set to fit them (`Greedy`), and
+    dropping options cannot mend them."""
     rows = greedy.rows
     act = rows.activity(values)
     with np.errstate(invalid="ignore"):
-        failing = (act > rows.upper + ROW_TOL) | (act < rows.lower - ROW_TOL)
-    failing &= ~greedy.u_rows
-    own = greedy.mm.n_rows
-    return bool(failing[own:].any()) and not bool(failing[:own].any())
+        over = (act > rows.upper + ROW_TOL) & ~greedy.u_rows
+        under = (act < rows.lower - ROW_TOL) & ~greedy.u_rows
+    return over, under
 
 
 def improved_by_swaps(
@@ -284,11 +293,7 @@ def _helping(greedy: Greedy, values: FloatArray, chosen: set[int], lower: FloatA
     """Chosen options (not `must`) whose leaving moves some failing checked row towards its
     limit: a positive entry in a row above its upper side, a negative one in a row below its
     lower side. Rows over reach u are left to the final check (dropping cannot mend them)."""
-    rows = greedy.rows
-    act = rows.activity(values)
-    with np.errstate(invalid="ignore"):
-        over = (act > rows.upper + ROW_TOL) & ~greedy.u_rows
-        under = (act < rows.lower - ROW_TOL) & ~greedy.u_rows
+    over, under = _failing(greedy, values)
     if not (over.any() or under.any()):
         return []
     out = []
