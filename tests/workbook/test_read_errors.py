@@ -7,7 +7,10 @@ import datetime as dt
 import io
 import re
 import zipfile
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -143,16 +146,26 @@ def test_no_sheet_is_parsed_before_its_part_passed_the_cap(
             parsed.append(name)
             return self.book.get_sheet_by_name(name)
 
+    submitted: list[str] = []  # the order is the reader's; the order parses begin is the OS's
+
+    class RecordingPool(workbook_reader.ThreadPoolExecutor):
+        def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+            submitted.append(args[0].name)
+            return super().submit(fn, *args, **kwargs)
+
     monkeypatch.setattr(
         workbook_reader.python_calamine.CalamineWorkbook, "from_path", Recording, raising=True
     )
+    monkeypatch.setattr(workbook_reader, "ThreadPoolExecutor", RecordingPool)
     monkeypatch.setattr(workbook_reader, "MAX_UNPACKED_BYTES", 100_000)
     the_problem(path, match=r"scenario\.xlsx unpacks to more than .*")
     assert "Partners" not in parsed
     monkeypatch.setattr(workbook_reader, "MAX_UNPACKED_BYTES", 10_000_000)
     parsed.clear()
+    submitted.clear()
     assert load_scenario(path).name == "base"
-    assert parsed[0] == "Partners"  # the largest sheet's parse starts first
+    assert submitted[0] == "Partners"  # the largest sheet's parse is handed out first
+    assert sorted(parsed) == sorted(submitted)  # and every sheet handed out was parsed
 
 
 def test_workbook_within_the_cap_is_read(book, monkeypatch: pytest.MonkeyPatch) -> None:
