@@ -75,3 +75,30 @@ def _may_pass(plan: Plan, earlier: Plan, min_difference: int) -> bool:
     `earlier` leaves out at least `min_difference` of its options."""
     more = plan.weighted_reach > earlier.weighted_reach + tolerance(earlier.weighted_reach)
     return more and len(set(plan.options) - set(earlier.options)) >= min_difference
+
+
+def with_replacement(plans: Sequence[Plan], removed: int, found: Plan) -> list[Plan]:
+    """`plans` (in the order found) without the one at position `removed`, and `found`, a
+    plan leaving out at least `min_plan_difference` of each plan kept, as found last;
+    ranks renumbered in that order. For `in_spec_order` to list.
+
+    Why the figures stay honest: the plans found after the removed one were chosen with
+    its cut, among fewer plans than they now stand for. Their proofs and `spend_gap`s no
+    longer stand; their bound, and `found`'s, is the removed plan's: its rank's plans
+    (those leaving out enough of each plan found before it) include every plan leaving
+    out enough of the plans kept before each of them.
+    """
+    widened = plans[removed].bound
+    kept: list[Plan] = list(plans[:removed])
+    for plan in [*plans[removed + 1 :], found]:
+        bound = max(plan.weighted_reach, widened)
+        kept.append(
+            replace(
+                plan,
+                bound=bound,
+                proven_optimal=False,
+                gap=reach_gap(plan.weighted_reach, bound),
+                spend_gap=None,
+            )
+        )
+    return [replace(plan, rank=position + 1) for position, plan in enumerate(kept)]
