@@ -88,6 +88,22 @@ def test_nothing_is_replaced_when_no_neighbour_reaches_more() -> None:
     assert runner.plans == before
 
 
+def test_a_plan_found_before_a_proven_one_is_never_replaced() -> None:
+    """{B, D} (5, cut short), then {A, B, C} (17, proven among plans unlike {B, D}), then
+    {A, C} (15, cut short). {B, C} (11: {A, B, C} less A, nothing more fits beside the
+    cuts) would beat {B, D}, but replacing {B, D} would cost {A, B, C} its proof (found
+    with {B, D}'s cut); {A, C} may go, and nothing such reaches more than 15. Nothing
+    changes."""
+    runner = _runner(_drop_scenario(), plans=3)
+    assert _found(runner, frozenset({"B", "D"}), bound=17.0) is not None
+    assert _found(runner, frozenset({"A", "B", "C"}), bound=17.0) is not None
+    runner.plans[1] = replace(runner.plans[1], proven_optimal=True, gap=0.0)
+    assert _found(runner, frozenset({"A", "C"}), bound=17.0) is not None
+    before = list(runner.plans)
+    runner._replace_weakest()
+    assert runner.plans == before
+
+
 def test_a_replacement_keeps_proofs_of_plans_found_before_and_drops_later_ones() -> None:
     """With the second of three plans replaced, the first keeps its figures; the third,
     chosen with the removed plan's cut, takes its bound and loses its proof."""
