@@ -34,6 +34,14 @@ class ExtraRow:
     upper: float
 
 
+def no_good_row(mm: MatrixModel, option_columns: Sequence[int], rhs: float) -> ExtraRow:
+    """Formulation eq. (14) as a row: Σ_{o∈S} x_o ≤ rhs over the options at `option_columns`
+    (positions in `mm.option_ids`): the solver's cuts and the rows start heuristics
+    check are the same rows."""
+    cols = np.asarray(option_columns, dtype=np.int32) + mm.x_start
+    return ExtraRow(cols, np.ones(len(cols)), -np.inf, float(rhs))
+
+
 @dataclass
 class Rows:
     """The model's rows plus extra rows, as flat arrays (row of every nonzero, CSR order)."""

@@ -55,7 +55,7 @@ from planner.solving.diagnose import (
 )
 from planner.solving.greedy_layout import layout_for
 from planner.solving.lp_start import expected_lp_seconds
-from planner.solving.model_rows import ExtraRow
+from planner.solving.model_rows import no_good_row
 from planner.solving.plan_order import in_spec_order, with_replacement
 from planner.solving.race import cores_available
 from planner.solving.result import REL_TOL, SolveResult, Termination, tolerance
@@ -789,7 +789,11 @@ class _Ranking:
         verified plan with the weakest plan's bound; whether its co-financing is the most
         possible; its vector. None when there is none, or no time."""
         # The weakest plan's cut too: without it, its own plan came back (M: 9,272.586).
-        cuts = [_no_good_row(pm, plan.options, self.d) for plan in self.plans]
+        index = pm.option_index()
+        cuts = [
+            no_good_row(pm, [index[o] for o in plan.options], len(plan.options) - self.d)
+            for plan in self.plans
+        ]
         left = self.solve_deadline - self.clock()
         solver.start_layout = layout_for(pm, solver.start_layout)
         values = hinted_start(
@@ -1103,13 +1107,6 @@ def _speculated_options(pm: MatrixModel, reach: SolveResult) -> tuple[str, ...]:
     (`planner.solving.tie_break_lane`); when it does change them, the caller re-solves.
     """
     return extract_decisions(pm, list(reach.x), list(reach.y), list(reach.z))[0]
-
-
-def _no_good_row(mm: MatrixModel, options: tuple[str, ...], d: int) -> ExtraRow:
-    """Formulation eq. (14) for the options of a plan, as a row the start heuristics check."""
-    index = mm.option_index()
-    cols = np.asarray(sorted(index[o] for o in options), dtype=np.int32) + mm.x_start
-    return ExtraRow(cols, np.ones(len(cols)), -np.inf, float(len(cols) - d))
 
 
 def _add_no_good_cut(

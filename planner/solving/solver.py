@@ -39,7 +39,7 @@ from planner.model.conditioning import condition, out_of_scale
 from planner.model.matrix_model import OBJECTIVES, MatrixModel
 from planner.solving.greedy_layout import GreedyLayout
 from planner.solving.highs_instance import HIGHS_THREADS, quiet_highs
-from planner.solving.model_rows import ExtraRow, feasible
+from planner.solving.model_rows import ExtraRow, feasible, no_good_row
 from planner.solving.race import StageRace, rival_worthwhile
 from planner.solving.result import (
     FALLBACK_TOL,
@@ -767,10 +767,8 @@ class MatrixSolver(_HighsRun):
 
     def add_no_good_cut(self, option_columns: Sequence[int], rhs: float) -> None:
         """Eq. (14): Σ_{o∈S} x_o ≤ rhs over the given option indices (x columns)."""
-        cols = np.asarray(option_columns, dtype=np.int32) + self.model.x_start
         self._cuts += 1
-        row = ExtraRow(cols, np.ones(len(cols)), -np.inf, float(rhs))
-        self._append_row(row, f"no_good({self._cuts})")
+        self._append_row(no_good_row(self.model, option_columns, rhs), f"no_good({self._cuts})")
 
     def _append_row(self, row: ExtraRow, name: str) -> None:
         """Record a row added after the model, and hand it to HiGHS while that is safe."""
