@@ -53,7 +53,6 @@ from planner.solving.diagnose import (
     decision_conflicts,
     diagnose_infeasibility,
 )
-from planner.solving.greedy_layout import layout_for
 from planner.solving.lp_start import expected_lp_seconds
 from planner.solving.model_rows import no_good_row
 from planner.solving.plan_order import in_spec_order, with_replacement
@@ -67,6 +66,7 @@ from planner.solving.stages import (
     StageWatch,
     objective_tolerance,
     reach_stage,
+    start_layout,
     tie_break,
     tie_break_reader,
     user_amounts,
@@ -795,14 +795,13 @@ class _Ranking:
             for plan in self.plans
         ]
         left = self.solve_deadline - self.clock()
-        solver.start_layout = layout_for(pm, solver.start_layout)
         values = hinted_start(
             pm,
             cuts,
             self.plans[best].options,
             deadline=time.monotonic() + left,
             refill=True,
-            layout=solver.start_layout,
+            layout=start_layout(pm, solver),
             prior=start,
         )
         if values is None or self.clock() >= self.solve_deadline:

@@ -403,7 +403,7 @@ def best_start(
             hint,
             deadline=max(share, least),
             refill=True,
-            layout=_layout(mm, solver),
+            layout=start_layout(mm, solver),
             prior=_with_options(mm, pool, hint),
             # A rank answering with its start (L, XL) has its share for the repair alone: with
             # the drops too, XL returned 7-9 of 10 plans (each fill costs ~0.1 s there).
@@ -420,7 +420,7 @@ def best_start(
         solver.extra_rows(),
         deadline=solver.deadline,
         stop_by=now + GREEDY_SHARE * (end - now),
-        layout=_layout(mm, solver),
+        layout=start_layout(mm, solver),
     )
     if greedy is not None:
         found.append(greedy)
@@ -459,12 +459,12 @@ def best_start(
             now = time.monotonic()
             swap_end = min(swap_end, now + (1 - SEARCH_SHARE) * (end - began))
         best = improved_by_swaps(
-            mm, solver.extra_rows(), best, deadline=swap_end, layout=_layout(mm, solver)
+            mm, solver.extra_rows(), best, deadline=swap_end, layout=start_layout(mm, solver)
         )
     return best, lp_bound
 
 
-def _layout(mm: MatrixModel, solver: MatrixSolver) -> GreedyLayout:
+def start_layout(mm: MatrixModel, solver: MatrixSolver) -> GreedyLayout:
     """`mm`'s rows laid out for the start heuristics, kept by `solver` for its later
     stages; built only when a heuristic needs it (small models without a hint never do,
     and the frontier's and explanations' many quick solves would pay for it each time)."""

@@ -173,5 +173,8 @@ def test_plans_after_replacements_keep_the_difference_and_their_bounds_hold(seed
         assert plan.bound >= best_left(earlier) - TOL
         assert plan.bound >= plan.weighted_reach - TOL
         assert not plan.proven_optimal
-    found_vectors = [runner.solutions[p.rank] for p in runner.plans]
-    assert all(isinstance(v, np.ndarray) for v in found_vectors)
+    mm = runner.pm
+    assert isinstance(mm, MatrixModel)
+    for plan in runner.plans:  # each plan's vector is recorded under its rank as found
+        chosen = np.flatnonzero(runner.solutions[plan.rank][: mm.y_start] > 0.5)
+        assert {mm.option_ids[j] for j in chosen} == set(plan.options)

@@ -25,7 +25,7 @@ from planner.model.matrix_model import build_matrix_model
 from planner.plan import CoFinancing, RunStatus
 from planner.scenario.data import Scenario
 from planner.solving import solver as solver_module
-from planner.solving.model_rows import ExtraRow, feasible
+from planner.solving.model_rows import ExtraRow, feasible, no_good_row
 from planner.solving.ranking import rank_plans
 from planner.solving.result import SolveResult, Termination
 from planner.solving.start_hint import hinted_start
@@ -303,8 +303,7 @@ def _cut_of(sc: Scenario, options: list[str]) -> ExtraRow:
     """The no-good cut of a plan of `options` (formulation eq. 14), as the ranking adds it."""
     mm = build_matrix_model(sc)
     index = mm.option_index()
-    cols = np.asarray(sorted(index[o] for o in options), dtype=np.int32) + mm.x_start
-    return ExtraRow(cols, np.ones(len(cols)), -np.inf, float(len(cols) - 1))
+    return no_good_row(mm, sorted(index[o] for o in options), len(options) - 1)
 
 
 def _drop_scenario() -> Scenario:
