@@ -13,7 +13,7 @@ scaled by a power of ten gives the same plans (`planner.model.conditioning`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -271,6 +271,31 @@ def _untied(seed: int) -> Scenario:
     )
 
 
+def _up_to_full_ties(
+    plans: Sequence[Plan], what: str, factor: float
+) -> list[list[tuple[str, ...]]]:
+    """The plans' options rank by rank, plans tying in all of SPEC §3's order (reach, net
+    spend and option count, in the unscaled units) taken as one group in any order: the
+    nudges cannot part two options that both add no reach and cost nothing net (seed
+    3621: {O3, O4, O5, O6} and {O4, O5, O6, O7}), and the order of a full tie is the
+    solver's."""
+    reach = factor if what != "money" else 1.0
+    money = factor if what == "money" else 1.0
+    groups: list[list[tuple[str, ...]]] = []
+    last: tuple[float, float, int] | None = None
+    for plan in plans:
+        key = (plan.weighted_reach / reach, plan.net_spend / money, len(plan.options))
+        tied = last is not None and all(
+            a == pytest.approx(b, rel=1e-6, abs=1e-9) for a, b in zip(key, last, strict=True)
+        )
+        if tied:
+            groups[-1].append(plan.options)
+        else:
+            groups.append([plan.options])
+        last = key
+    return [sorted(group) for group in groups]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(min_value=0, max_value=10_000),
@@ -282,6 +307,7 @@ def _untied(seed: int) -> Scenario:
 @example(seed=42, what="money", power=-8)
 @example(seed=33, what="money", power=-9)  # co-financing amounts below 1e-9 were dropped
 @example(seed=2144, what="weights", power=1)  # zero-cost options tie on reach and spend
+@example(seed=3621, what="money", power=1)  # two plans tie in all of SPEC's order
 def test_plans_do_not_depend_on_the_units(seed: int, what: str, power: int) -> None:
     """Every money value, every weight, or every reach and addressable scaled by 10^k,
     for k from -9 to 12: the same plans, with figures scaled alike."""
@@ -290,7 +316,7 @@ def test_plans_do_not_depend_on_the_units(seed: int, what: str, power: int) -> N
     plain = rank_plans(sc, threads=1)
     scaled = rank_plans(SCALINGS[what](sc, factor), threads=1)
     assert scaled.status == plain.status
-    assert [p.options for p in scaled.plans] == [p.options for p in plain.plans]
+    assert _up_to_full_ties(scaled.plans, what, factor) == _up_to_full_ties(plain.plans, what, 1)
     figure = "net_spend" if what == "money" else "weighted_reach"
     for a, b in zip(scaled.plans, plain.plans, strict=True):
         assert getattr(a, figure) == pytest.approx(getattr(b, figure) * factor, rel=1e-6, abs=0)
