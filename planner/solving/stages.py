@@ -136,6 +136,7 @@ def reach_stage(
     watch: StageWatch | None = None,
     hint: Collection[str] = (),
     pool: Sequence[np.ndarray] = (),
+    near: bool = False,
 ) -> SolveResult:
     """Stage 1: the most weighted reach the solver's model (with its cuts) allows.
 
@@ -143,7 +144,9 @@ def reach_stage(
     LP-guided plans (`best_start`); `hint`, options of a related plan, adds a
     start made of them on models of any size (`planner.solving.start_hint`), and
     `pool`, solutions found by earlier solves of the same model, those that still
-    meet every row. `watch`, if given, can tell how the stage stands while it runs.
+    meet every row. `near`: the start made of them is most likely the stage's optimum
+    (a later rank's: `MatrixSolver.from_related_plan`). `watch`, if given, can tell how
+    the stage stands while it runs.
     """
     solver.clear_stage_rows()
     weights = None
@@ -161,11 +164,8 @@ def reach_stage(
         start, lp_bound = best_start(pm, solver, hint, pool)
         if start is not None:
             solver.set_start(start)
-        if (hint or len(pool)) and not solver.large:
-            # Started from a related plan (a later rank, a frontier point), HiGHS's restart
-            # after its root throws away a search already close to the end (S, 10 plans,
-            # one thread: reach stages 11.6 -> 6.1 s, the same plans).
-            solver.restart = False
+        if hint or len(pool):
+            solver.from_related_plan(near=near)
     if watch is not None:
         watch.show(_reach_reader(pm, solver, weights, lp_bound))
     result = solver.solve()

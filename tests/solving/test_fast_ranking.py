@@ -203,3 +203,45 @@ def test_only_the_tie_break_runs_without_highs_restart() -> None:
     assert after_reach >= 1 and all(seen[:after_reach])
     assert seen[after_reach] is False
     assert seen[-1] is True
+
+
+def test_root_heuristic_skipped_only_from_a_near_start() -> None:
+    """HiGHS's root reduced-cost heuristic looks for a first good plan: it runs on a cold
+    reach stage and on one started from a frontier point's plan (`hint` alone, where it
+    finds the way), not on a later rank's (`near`: a start most likely optimal) nor on
+    the merged tie-break (started from its reach stage's plan); the restart goes off
+    from any related plan. The answers are the same either way."""
+    from planner.solving.stages import reach_stage, tie_break
+
+    sc = sorted_scenario(random_scenario(1101, n_options=12, n_markets=5, n_offers=2, plans=2))
+    mm = build_matrix_model(sc)
+    solver = MatrixSolver(mm, deadline=time.monotonic() + 30.0)
+    seen: list[tuple[bool, bool]] = []
+    real_options = solver._options
+
+    def options(presolve: str, remaining: float) -> dict:
+        chosen = real_options(presolve, remaining)
+        seen.append(
+            (bool(chosen["mip_heuristic_run_root_reduced_cost"]), bool(chosen["mip_allow_restart"]))
+        )
+        return chosen
+
+    solver._options = options  # type: ignore[method-assign]
+
+    def stage(**kwargs: object) -> tuple[list[tuple[bool, bool]], SolveResult]:
+        seen.clear()
+        answer = reach_stage(mm, solver, **kwargs)  # type: ignore[arg-type]
+        return list(seen), answer
+
+    cold, best = stage()
+    plan = tuple(o for o, v in zip(mm.option_ids, best.x, strict=True) if v > 0.5)
+    hinted, from_hint = stage(hint=plan)
+    near, from_near = stage(hint=plan, near=True)
+    assert cold and all(run == (True, True) for run in cold)
+    assert hinted and all(run == (True, False) for run in hinted)
+    assert near and all(run == (False, False) for run in near)
+    assert from_hint.incumbent == pytest.approx(best.incumbent)
+    assert from_near.incumbent == pytest.approx(best.incumbent)
+    seen.clear()
+    tie_break(mm, solver, from_near)
+    assert seen and seen[-1] == (False, False)
