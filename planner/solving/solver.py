@@ -276,8 +276,9 @@ class _HighsRun:
         off for the merged tie-break, `MatrixSolver.use_tie_break`)."""
         self.root_heuristic = True
         """Whether HiGHS runs its root reduced-cost heuristic
-        (`mip_heuristic_run_root_reduced_cost`), a search for a first good plan: off for
-        stages of small models that start from a related plan (`MatrixSolver`)."""
+        (`mip_heuristic_run_root_reduced_cost`), a search for a first good plan: off on
+        small models for the merged tie-break and for a later rank's reach stage
+        (`MatrixSolver.from_related_plan`)."""
         self.root_lp = "choose"
         """HiGHS's `mip_lp_solver`: how the MIP's first LP is solved."""
         self.lp_solver = "choose"
