@@ -42,6 +42,16 @@ def no_good_row(mm: MatrixModel, option_columns: Sequence[int], rhs: float) -> E
     return ExtraRow(cols, np.ones(len(cols)), -np.inf, float(rhs))
 
 
+def neighbourhood_row(mm: MatrixModel, option_columns: Sequence[int], d: int) -> ExtraRow:
+    """The reverse of a plan's cut (eq. 14): Σ_{o∈S} x_o ≥ |S| − d + 1, the plans that leave
+    out fewer than `d` of the options at `option_columns` (the plan itself among them).
+    Why: a plan of its rank's reach and its cut's complement partition that rank's plans,
+    so once every plan meeting the cut is proven to reach less, the rank's tie-break need
+    only search these (`planner.solving.stages.tie_break`, `within`)."""
+    cols = np.asarray(option_columns, dtype=np.int32) + mm.x_start
+    return ExtraRow(cols, np.ones(len(cols)), float(len(cols) - d + 1), np.inf)
+
+
 @dataclass
 class Rows:
     """The model's rows plus extra rows, as flat arrays (row of every nonzero, CSR order)."""

@@ -4,9 +4,12 @@ Each plan is found in three lexicographic stages on one persistent model
 (formulation eq. 15, `planner.solving.stages`): maximise weighted reach; holding it
 within the SPEC tolerance, minimise net spend; holding both, minimise the
 number of options (one exact objective instead when the data are integral,
-choice 16). When the call may use a second core, a rank's tie-break is proven
-beside the next rank's reach stage (`planner.solving.tie_break_lane`, choice 15). After a plan is
-returned, a no-good cut over the option binaries (eq. 14) makes every later
+choice 16). On small models, once a rank is proven, each rank's reach stage runs before
+the tie-break of the rank before it, which then searches only that plan's neighbourhood,
+and with a second core the next rank's reach stage runs beside it on a guess
+(`planner.solving.reach_flight`, choice 19); on large models, a rank's tie-break is proven
+beside the next rank's reach stage (`planner.solving.tie_break_lane`, choice 15). After a
+plan is returned, a no-good cut over the option binaries (eq. 14) makes every later
 plan leave out at least `min_plan_difference` of its options.
 Cuts refer to plans actually returned, so ties may be broken either way
 (SPEC §4) and the list stays well defined. Plans cut short by their share of the
@@ -54,9 +57,10 @@ from planner.solving.diagnose import (
     diagnose_infeasibility,
 )
 from planner.solving.lp_start import expected_lp_seconds
-from planner.solving.model_rows import no_good_row
+from planner.solving.model_rows import ExtraRow, neighbourhood_row, no_good_row
 from planner.solving.plan_order import in_spec_order, with_replacement
 from planner.solving.race import cores_available
+from planner.solving.reach_flight import ReachFlight
 from planner.solving.result import REL_TOL, SolveResult, Termination, tolerance
 from planner.solving.solver import MatrixSolver, SolveScope
 from planner.solving.stages import (
@@ -281,6 +285,12 @@ class _Ranking:
         (`_root_out_of_reach`): then its tie-break is not searched either."""
         self.pool: list[np.ndarray] = []
         """Solutions of earlier reach stages, starts for later ranks (`_gather_solutions`)."""
+        self.pool_of: dict[int, list[np.ndarray]] = {}
+        """The same solutions by the rank whose reach stage passed through them (`_chain`)."""
+        self.flights: dict[int, ReachFlight] = {}
+        """Reach stages of ranks not yet kept, each on its own solver (`_chain`)."""
+        self.flight_starts: dict[int, np.ndarray] = {}
+        """Rank -> the start its flight solved from (`_prior`)."""
         self.solutions: dict[int, np.ndarray] = {}
         """Rank (as found) -> the solve's vector of its plan, on the model held now."""
         self.pending: tuple[str, ...] | None = None
@@ -293,7 +303,7 @@ class _Ranking:
         (again for a model narrowed and rebuilt, `_narrowed`)."""
         self.watch = StageWatch()
         """How the stage running now stands (set by the stages, read by `_tick`)."""
-        self.watching: dict[str, StageWatch] = {"watch": self.watch} if progress else {}
+        self.watching: dict[str, Any] = {"watch": self.watch} if progress else {}
         """The stages' keyword arguments: a watch only when someone listens."""
         self.showing = 0
         """The rank progress events within a rank speak of."""
@@ -383,6 +393,7 @@ class _Ranking:
         self.scope.tick_with(None)
         if self.lane is not None:
             self.lane.close()  # an error or early return leaves no tie-break running
+        self._cancel_flights()
         left = max(0.0, self.deadline - self.clock())
         if not returned:
             left = min(left, STOP_WAIT)
@@ -393,29 +404,42 @@ class _Ranking:
     def _rank_all(self) -> PlanSet | None:
         """Rank after rank until enough plans, no more, or no more time; an infeasible
         scenario's answer comes back at once, otherwise None (then `_final` reports)."""
-        for k in range(1, self.wanted + 1):
-            self.showing = k
-            if self.pending is None:  # else rank k-1 is still being settled: it comes first
-                self._report(ProgressStage.BEGIN)
-            if self.pending is None and self._short_plan():
-                return None
-            if self.pending is None and self._out_of_time():
-                return None
-            self._share_time(k)
-            first = self._reach(k)
-            if first is None:
-                return None
-            self._gather_solutions(first)
-            verdict = self._verdict(k, first)
-            if isinstance(verdict, PlanSet):
-                return verdict
-            if not verdict:
-                return None
-            if self._overlap(k, first):
-                continue
-            if not self._tie_break(k, first):
-                return None
+        k: int | None = 1
+        while k is not None and k <= self.wanted:
+            step = self._rank(k)
+            if isinstance(step, PlanSet):
+                return step
+            k = step
         return None
+
+    def _rank(self, k: int) -> PlanSet | int | None:
+        """Rank k (and, once its reach stage is proven on a small model, the ranks after it:
+        `_chain`). The next rank to find, None when ranking ends, or the answer for an
+        infeasible scenario."""
+        self.showing = k
+        if self.pending is None:  # else rank k-1 is still being settled: it comes first
+            self._report(ProgressStage.BEGIN)
+        if self.pending is None and self._short_plan():
+            return None
+        if self.pending is None and self._out_of_time():
+            return None
+        self._share_time(k)
+        first = self._reach(k)
+        if first is None:
+            return None
+        self._gather_solutions(first, k)
+        verdict = self._verdict(k, first)
+        if isinstance(verdict, PlanSet):
+            return verdict
+        if not verdict:
+            return None
+        if self._chaining(k, first):
+            return self._chain(k, first)
+        if self._overlap(k, first):
+            return k + 1
+        if not self._tie_break(k, first):
+            return None
+        return k + 1
 
     def _out_of_time(self) -> bool:
         """Whether the run is stopped or past its solve deadline, so no rank may begin (a
@@ -426,18 +450,26 @@ class _Ranking:
         self.stop_reason = self._time_limit_reason()
         return True
 
-    def _gather_solutions(self, answer: SolveResult) -> None:
+    def _gather_solutions(
+        self,
+        answer: SolveResult,
+        rank: int,
+        solver: PersistentSolver | MatrixSolver | None = None,
+    ) -> None:
         """Keep the plans the rank's reach stage passed through, and its answer: later ranks
         start from the best of them that meets their cuts, and the next rank's repair of
         the last plan keeps that answer's co-financing (`stages.best_start`). Only the reach
         stage's, and only the one whose answer is used (not a stage solved again after a
         wrong speculation): so the pool, and with it every start, is the same whether
         tie-breaks run beside the next rank (two cores) or after it (one)."""
-        if isinstance(self.solver, MatrixSolver):
-            self.pool.extend(self.solver.last_solutions())
+        solver = self.solver if solver is None else solver
+        if isinstance(solver, MatrixSolver):
+            found = list(solver.last_solutions())
             if answer.has_solution:
-                self.pool.append(np.asarray(answer.columns(), dtype=np.float64))
+                found.append(np.asarray(answer.columns(), dtype=np.float64))
+            self.pool.extend(found)
             del self.pool[:-POOL_KEPT]
+            self.pool_of[rank] = found
 
     def _share_time(self, k: int) -> None:
         """Give rank k its share of the time left: an equal part for each rank still to
@@ -552,17 +584,8 @@ class _Ranking:
         again. Only when some market can still be reached within B (else every plan
         left has weighted reach 0, as the stage says).
         """
-        pm = self.pm
-        if not isinstance(pm, MatrixModel) or pm.scaling is None or first.lexicographic:
-            return first
-        if first.bound is None or self.pending is not None:
-            return first
-        most = user_reach(pm, first.bound + 2 * self.solver.abs_gap + REL_TOL * abs(first.bound))
-        assert most is not None
-        scale = np.abs(pm.objectives["weighted_reach"]) * np.abs(pm.col_upper)
-        largest = user_reach(pm, float(scale[np.isfinite(scale)].max(initial=0.0)))
-        assert largest is not None
-        if most >= NARROW_BELOW * largest or most <= 0:
+        most = self._narrowing_bound(first)
+        if most is None:
             return first
         raw = build_matrix_model(self.scenario, deadline=self.solve_deadline)
         if not (reach_limits(raw, most) > 0).any():
@@ -574,11 +597,30 @@ class _Ranking:
             self.lane = None
         self.pm, self.solver = narrowed, solver
         self.pool = []  # solutions of the old model, in its units
+        self.pool_of, self.flight_starts = {}, {}
+        self._cancel_flights()
         self.solutions = {}
         solver.rank_deadline = self.rank_deadline
         for plan in self.plans:
             self._cut(plan.options)
         return reach_stage(self.pm, self.solver, **self._reach_options())
+
+    def _narrowing_bound(self, first: SolveResult) -> float | None:
+        """The bound (in the scenario's units) a narrowed model would hold when rank k's reach
+        stage is one `_narrowed` may solve again, else None."""
+        pm = self.pm
+        if not isinstance(pm, MatrixModel) or pm.scaling is None or first.lexicographic:
+            return None
+        if first.bound is None or self.pending is not None:
+            return None
+        most = user_reach(pm, first.bound + 2 * self.solver.abs_gap + REL_TOL * abs(first.bound))
+        assert most is not None
+        scale = np.abs(pm.objectives["weighted_reach"]) * np.abs(pm.col_upper)
+        largest = user_reach(pm, float(scale[np.isfinite(scale)].max(initial=0.0)))
+        assert largest is not None
+        if most >= NARROW_BELOW * largest or most <= 0:
+            return None
+        return most
 
     def _reach_options(self) -> dict[str, Any]:
         """`reach_stage`'s keyword arguments: the watch when someone listens, and a hint:
@@ -700,6 +742,229 @@ class _Ranking:
         self._cut(options)
         self.pending, self.pending_reach = options, first
         return True
+
+    # -- ranks solved ahead (formulation choice 19) -----------------------------
+
+    def _chaining(self, k: int, first: SolveResult) -> bool:
+        """Whether ranks k, k+1, ... go on in `_chain`: a proven reach stage of a small model
+        on the direct backend (whose later ranks search, `_searched`) with more ranks to
+        come, not one `_narrowed` would solve again."""
+        return (
+            isinstance(self.pm, MatrixModel)
+            and isinstance(self.solver, MatrixSolver)
+            and not self.solver.large
+            and not self._searched()
+            and k < self.wanted
+            and first.termination == Termination.OPTIMAL
+            and self.pending is None
+            and self._narrowing_bound(first) is None
+        )
+
+    def _chain(self, k: int, first: SolveResult) -> int | None:
+        """Ranks k, k+1, ... from rank k's proven reach stage `first`, each rank's reach stage
+        solved before the tie-break of the rank before it, and, with a second core, the next
+        rank's beside it. The next rank to find the usual way (when a reach stage ends
+        unproven), or None when ranking ends.
+
+        Why: rank k's tie-break searches every plan of rank k's reach, and once rank k+1's
+        reach stage, under rank k's cut, has proven that every plan meeting the cut reaches
+        less, those plans are rank k's plan and the plans that leave out fewer of its
+        options than the cut asks (`neighbourhood_row`): a search of milliseconds where the
+        whole tie-break took 0.3-0.6 s at S, the same answer. And each rank's reach stage
+        starts from its start, most often its own plan (S: 6 ranks of 9), so with two cores
+        rank k+2 is solved beside rank k+1 on that guess, and kept only when it held
+        (`planner.solving.reach_flight`). On one core the ranks are solved in the same
+        order, one at a time, on the same solvers from the same starts: the same plans.
+        """
+        while True:
+            options = _speculated_options(self._matrix_model(), first)
+            short = len(set(options) - self.must) < self.d  # no plan can follow it
+            stopped = not short and self._out_of_time()  # rank k is kept, no rank after it
+            following: ReachFlight | None = None
+            after: SolveResult | None = None
+            if not (short or stopped):
+                before = (*self._kept_options(), _key(options))
+                prior, guessed = self._prior(k, options, first)
+                following = self._fly(k + 1, before, prior, guessed)
+                if self.cores >= 2:
+                    self._fly_ahead(k + 2, before, following)
+                after = self._await(k + 1, following)
+            plan = self._keep(k, self._chain_tie_break(k, first, after), self.solver.interrupted)
+            self._cut(plan.options)
+            if stopped:
+                self.timed_out = True
+                self.stop_reason = self._time_limit_reason()
+                return None
+            if self.timed_out:
+                if k < self.wanted:
+                    self.stop_reason = self._time_limit_reason()
+                return None
+            if k == self.wanted or short or self._short_plan():
+                return None
+            assert following is not None and after is not None
+            if _key(plan.options) != _key(options):  # the tie-break chose other options
+                following = self._fly(k + 1, self._kept_options(), self.solutions.get(k), False)
+                after = self._await(k + 1, following)
+            self._gather_solutions(after, k + 1, following.solver)
+            k += 1
+            self.showing = k
+            self._report(ProgressStage.BEGIN)
+            verdict = self._verdict(k, after)
+            if isinstance(verdict, PlanSet) or not verdict:  # a PlanSet only ever for rank 1
+                return None
+            if after.termination != Termination.OPTIMAL or self._narrowing_bound(after):
+                self._cancel_flights()  # rank k goes on the usual way, on the main solver
+                if not self._tie_break(k, self._narrowed(after)):
+                    return None
+                return k + 1
+            first = after
+
+    def _matrix_model(self) -> MatrixModel:
+        assert isinstance(self.pm, MatrixModel)
+        return self.pm
+
+    def _kept_options(self) -> tuple[tuple[str, ...], ...]:
+        """The options of every plan kept, in the order found (each sorted)."""
+        return tuple(_key(plan.options) for plan in self.plans)
+
+    def _prior(
+        self, k: int, options: tuple[str, ...], first: SolveResult
+    ) -> tuple[np.ndarray, bool]:
+        """Rank k's plan as a vector with exactly `options`, for the next rank's start to
+        keep its co-financing, and whether rank k ended on its start: then that start (the
+        vector a flight launched on that guess was given), else its reach stage's answer."""
+        start = self.flight_starts.get(k)
+        if start is not None and _key(_options_of(self._matrix_model(), start)) == _key(options):
+            return start, True
+        return first.columns(), False
+
+    def _fly(
+        self,
+        rank: int,
+        before: tuple[tuple[str, ...], ...],
+        prior: np.ndarray | None,
+        guessed: bool,
+    ) -> ReachFlight:
+        """The flight of `rank` after plans with options `before`: the one made already, when
+        it was made on that assumption and from the start a flight made now would have, else
+        a new one (the one made before is cancelled).
+
+        Its start comes from the last of `before` (the hint) and a pool: `prior`, that plan's
+        vector, and the solutions the earlier ranks' reach stages passed through. When the
+        rank before ended on its start (`guessed`), as a flight launched beside it guessed,
+        the pool is what that flight had: the solutions of ranks up to `rank` - 2. Else it
+        has those of rank `rank` - 1 too (often the best start there is: S, rank 1 passes
+        through plan 2). One rule on one core and two: the same starts, the same plans."""
+        lag = 2 if guessed else 1
+        pool = [v for r in sorted(self.pool_of) if r <= rank - lag for v in self.pool_of[r]]
+        pool = pool[-POOL_KEPT:] + ([] if prior is None else [prior])
+        held = self.flights.get(rank)
+        if held is not None and held.after == before and held.starts_so(before[-1], pool):
+            return held
+        if held is not None:
+            held.cancel()
+        pm = self._matrix_model()
+        assert isinstance(self.solver, MatrixSolver)
+        cuts = [row for row in (self._cut_row(options) for options in before) if row is not None]
+        flight = ReachFlight(
+            pm,
+            after=before,
+            cuts=cuts,
+            hint=before[-1],
+            pool=pool,
+            deadline=self.solve_deadline,
+            mip_gap=self.settings.mip_gap,
+            grace=self.grace,
+            scope=self.scope,
+            layout=start_layout(pm, self.solver),
+        )
+        self.flights[rank] = flight
+        return flight
+
+    def _fly_ahead(
+        self, rank: int, before: tuple[tuple[str, ...], ...], following: ReachFlight
+    ) -> None:
+        """Launch `following` and, beside it, the flight of `rank` on the guess that
+        `following` ends on its start."""
+        if not following.launched:
+            following.launch()
+        guess = following.start_options
+        if rank > self.wanted + 1 or guess is None or len(set(guess) - self.must) < self.d:
+            return
+        ahead = self._fly(rank, (*before, _key(guess)), following.start, True)
+        if not ahead.launched:
+            ahead.launch()
+
+    def _await(self, rank: int, flight: ReachFlight) -> SolveResult:
+        """Rank `rank`'s reach stage from its flight, within the rank's share of the time; the
+        rank after the last asked for is only the last one's proof, within its share."""
+        if rank <= self.wanted:
+            self._share_time(rank)
+            flight.solver.rank_deadline = self.rank_deadline
+        else:  # a proof only: the last rank's whole tie-break keeps half the time left
+            now = self.clock()
+            flight.solver.rank_deadline = now + 0.5 * max(0.0, self.solve_deadline - now)
+        shown = self.showing
+        self.showing = min(rank, self.wanted)
+        self.watch.show(flight.progress)
+        began = self.clock()
+        try:
+            return flight.result(tick=self._tick)
+        finally:
+            self.watch.show(None)
+            self.showing = shown
+            self._clocked(REACH_TIMING, began)
+            if self.flights.get(rank) is flight:
+                del self.flights[rank]
+            if flight.start is not None:
+                self.flight_starts[rank] = flight.start
+
+    def _chain_tie_break(self, k: int, first: SolveResult, after: SolveResult | None) -> Stages:
+        """Rank k's tie-break on the main solver: among the plans of the reach stage's
+        neighbourhood alone when `after`, rank k+1's reach stage under the cut of `first`'s
+        options, proved that every other plan reaches less."""
+        began = self.clock()
+        within = None
+        if after is not None and self._reaches_less(first, after):
+            pm = self._matrix_model()
+            index = pm.option_index()
+            chosen = sorted(index[o] for o in _speculated_options(pm, first))
+            within = neighbourhood_row(pm, chosen, self.d)
+        options: dict[str, Any] = dict(self.watching)
+        if within is not None:
+            options["within"] = within
+        else:  # the whole tie-break: an equal part of the time left, as a rank of its own
+            now = self.clock()
+            self.solver.rank_deadline = now + (self.solve_deadline - now) / (self.wanted - k + 1)
+        try:
+            return tie_break(self.pm, self.solver, first, **options)
+        finally:
+            self._clocked(TIE_BREAK_TIMING, began)
+
+    def _reaches_less(self, first: SolveResult, after: SolveResult) -> bool:
+        """Whether `after` proved every plan it could find reaches less than `first` by more
+        than the SPEC tolerance (so none ties with it)."""
+        if after.termination == Termination.INFEASIBLE:
+            return True
+        if after.termination != Termination.OPTIMAL or first.incumbent is None:
+            return False
+        tops = [v for v in (after.bound, after.incumbent) if v is not None]
+        if not tops:
+            return False
+        v1 = first.incumbent
+        return max(tops) < v1 - objective_tolerance(self.pm, "weighted_reach", v1)
+
+    def _cut_row(self, options: tuple[str, ...]) -> ExtraRow | None:
+        """The no-good cut of a plan with `options` (as `_add_no_good_cut` adds it)."""
+        pm = self._matrix_model()
+        index = pm.option_index()
+        chosen = sorted(index[o] for o in options)
+        return no_good_row(pm, chosen, len(chosen) - self.d) if chosen else None
+
+    def _cancel_flights(self) -> None:
+        for flight in self.flights.values():
+            flight.cancel()
+        self.flights.clear()
 
     def _tie_break(self, k: int, first: SolveResult) -> bool:
         """Rank k's tie-break on the main solver; keep its plan and cut it. Whether to go on."""
@@ -1111,6 +1376,19 @@ def _speculated_options(pm: MatrixModel, reach: SolveResult) -> tuple[str, ...]:
     (`planner.solving.tie_break_lane`); when it does change them, the caller re-solves.
     """
     return extract_decisions(pm, list(reach.x), list(reach.y), list(reach.z))[0]
+
+
+def _key(options: Collection[str]) -> tuple[str, ...]:
+    """Options in one order, to tell two plans' options equal."""
+    return tuple(sorted(options))
+
+
+def _options_of(mm: MatrixModel, values: np.ndarray) -> tuple[str, ...]:
+    """The options chosen in a column vector of `mm`."""
+    n_y, n_z, n_u = mm.y_start, mm.z_start, mm.u_start
+    return extract_decisions(mm, list(values[:n_y]), list(values[n_y:n_z]), list(values[n_z:n_u]))[
+        0
+    ]
 
 
 def _add_no_good_cut(

@@ -287,6 +287,8 @@ class _HighsRun:
         self._last_reported: tuple[float | None, float | None] | None = None
         """(incumbent objective, dual bound) HiGHS last reported in the solve running now,
         None between solves. Written by HiGHS's thread, one tuple at a time."""
+        self.cancelled = False
+        """Whether nobody wants this solver's answers any more (`cancel`)."""
 
     def share_end(self) -> float:
         """When the stage running now should end: its rank's share, else the deadline.
@@ -300,9 +302,16 @@ class _HighsRun:
         for event in (highs.cbSimplexInterrupt, highs.cbIpmInterrupt, highs.cbMipInterrupt):
             event.subscribe(self._interrupt_at_deadline)
 
+    def cancel(self) -> None:
+        """Stop the solve running now, if any, and refuse every later one: its answer is
+        no longer wanted (a rank solved beside another on a guess that proved wrong,
+        `planner.solving.reach_flight`). Safe from any thread."""
+        self.cancelled = True
+
     def _interrupt_at_deadline(self, event) -> None:
         """HiGHS callback: stop as soon as the run-wide deadline has passed, the call was
-        stopped, or nobody waits for this solve any more (given up on Ctrl-C)."""
+        stopped or cancelled (`cancel`), or nobody waits for this solve any more (given
+        up on Ctrl-C)."""
         holding = False
         if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
             out = event.data_out
@@ -313,6 +322,7 @@ class _HighsRun:
         if (
             now >= self.deadline
             or share_over
+            or self.cancelled
             or self.scope.stop.is_set()
             or self.abandoned is not None
         ):
@@ -451,7 +461,7 @@ class _HighsRun:
     def _refuse(self) -> SolveResult | None:
         """The answer without a solve when the deadline has passed, the call was stopped
         or a solve was abandoned."""
-        if self.deadline - time.monotonic() <= 0 or self.scope.stop.is_set():
+        if self.deadline - time.monotonic() <= 0 or self.scope.stop.is_set() or self.cancelled:
             self.interrupted = True
             return SolveResult(Termination.TIME_LIMIT, None, None, 0.0)
         if self.abandoned is not None:

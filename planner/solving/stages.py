@@ -72,9 +72,9 @@ class StageWatch:
     """
 
     def __init__(self) -> None:
-        self._read: Callable[[], StageProgress] | None = None
+        self._read: Callable[[], StageProgress | None] | None = None
 
-    def show(self, read: Callable[[], StageProgress] | None) -> None:
+    def show(self, read: Callable[[], StageProgress | None] | None) -> None:
         """From now on `now` answers with `read()` (None: no stage is running)."""
         self._read = read
 
@@ -287,6 +287,7 @@ def tie_break(
     reach: SolveResult,
     *,
     watch: StageWatch | None = None,
+    within: ExtraRow | None = None,
 ) -> Stages:
     """Stages 2 and 3 after `reach`: least net spend, then fewest options.
 
@@ -298,6 +299,11 @@ def tie_break(
     SPEC tolerance; if a later stage runs out of time, the earlier stage's
     solution stands (it satisfies every constraint) and the plan is unproven.
     `watch`, if given, can tell how the rank stands meanwhile (its reach).
+
+    `within` (direct backend only): a row every plan of the stage meets besides, which
+    changes nothing but the work: the neighbourhood of the reach stage's plan (the plans
+    that leave out fewer of its options than its cut asks), once the next rank has proven
+    that every plan meeting the cut reaches less (`neighbourhood_row`).
     """
     if watch is not None:
         watch.show(tie_break_reader(pm, reach))
@@ -312,6 +318,8 @@ def tie_break(
     solver.clear_stage_rows()
     solver.hold("weighted_reach", v1 - objective_tolerance(pm, "weighted_reach", v1))
     if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
+        if within is not None:
+            solver.add_row(within, "tie_break(neighbourhood)")
         return _merged_tie_break(pm, solver, reach, proven)
     solver.use_objective("net_spend")
     spend = solver.solve()

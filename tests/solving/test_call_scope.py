@@ -29,6 +29,7 @@ from planner.plan import PlanSet, RunStatus
 from planner.scenario.data import Scenario
 from planner.solving.cofinancing import max_cofinancing
 from planner.solving.ranking import rank_plans
+from planner.solving.reach_flight import ReachFlight
 from planner.solving.result import Termination, tolerance
 from planner.solving.solver import (
     MatrixSolver,
@@ -236,14 +237,22 @@ class _IdleRival:
 
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Count second solvers and tie-break lanes started, with CBC possible at once."""
+    """Count second solvers, tie-break lanes and reach stages launched beside another, with
+    CBC possible at once."""
     monkeypatch.setattr(race_module, "RACE_AFTER", 0.0)
     monkeypatch.setattr(race_module, "cbc_command", lambda: "stand-in")
     monkeypatch.setattr(solver_module, "rival_worthwhile", lambda model: True)
     monkeypatch.setattr(race_module, "CbcRival", _IdleRival)
     _IdleRival.made.clear()
-    counts = {"lanes": 0}
+    counts = {"lanes": 0, "flights": 0}
     init = TieBreakLane.__init__
+    launch = ReachFlight.launch
+
+    def launched(self) -> None:
+        counts["flights"] += 1
+        launch(self)
+
+    monkeypatch.setattr(ReachFlight, "launch", launched)
 
     def counted(self, *args, **kwargs) -> None:
         counts["lanes"] += 1
@@ -261,12 +270,14 @@ def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
 
 def test_one_core_starts_no_second_solver_and_no_lane(started: dict[str, int]) -> None:
+    """One core: HiGHS alone, one solve at a time. Two: CBC races plan 1's reach stage and
+    the later ranks' reach stages run beside one another; the same plans."""
     sc = random_scenario(5200, n_options=30, n_markets=10, n_offers=3, plans=4)
     one = rank_plans(sc, threads=1)
-    assert _IdleRival.made == [] and started["lanes"] == 0
-    assert not any(t.name == "tie-break-lane" for t in threading.enumerate())
+    assert _IdleRival.made == [] and started["lanes"] == 0 and started["flights"] == 0
+    assert not any(t.name in ("tie-break-lane", "reach-flight") for t in threading.enumerate())
     two = rank_plans(sc, threads=2)
-    assert _IdleRival.made and started["lanes"] == 1  # the same call with two cores races
+    assert _IdleRival.made and started["flights"] >= 2  # the same call with two cores
     assert [p.options for p in one.plans] == [p.options for p in two.plans]
 
 

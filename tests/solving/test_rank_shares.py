@@ -13,6 +13,7 @@ import pytest
 from scenario_builders import random_scenario
 
 import planner.solving.ranking as ranking
+import planner.solving.reach_flight as reach_flight
 from planner.checks.verify import check_plan
 from planner.plan import RunStatus, reach_gap
 from planner.solving.ranking import rank_plans
@@ -52,7 +53,8 @@ def test_every_plan_asked_for_comes_back_when_no_proof_fits_the_time_limit() -> 
 
 
 def test_each_rank_gets_an_equal_part_of_the_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rank k of K may use (time left)/(K-k+1); the last rank has all that is left; one
+    """Rank k of K may use (time left)/(K-k+1); the last rank has all that is left, and the
+    reach stage after it that may prove its tie-break short (`ranking._chain`) half; one
     plan asked for has no share at all (the whole limit)."""
     seen: list[tuple[int, float | None, float]] = []
     real = ranking.reach_stage
@@ -64,6 +66,7 @@ def test_each_rank_gets_an_equal_part_of_the_time_left(monkeypatch: pytest.Monke
         return real(pm, solver, **options)
 
     monkeypatch.setattr(ranking, "reach_stage", recorded)
+    monkeypatch.setattr(reach_flight, "reach_stage", recorded)
     sc = random_scenario(12, n_options=12, n_markets=5, plans=4)
     sc = replace(sc, settings=replace(sc.settings, time_limit_s=40.0))
     planset = rank_plans(sc, threads=1)
@@ -72,6 +75,8 @@ def test_each_rank_gets_an_equal_part_of_the_time_left(monkeypatch: pytest.Monke
         assert share is not None
         assert share == pytest.approx(left / (4 - rank + 1), rel=0.05)
     assert seen[3][1] is None
+    for _, share, left in seen[4:]:  # the proof after the last rank: half the time left
+        assert share == pytest.approx(left / 2, rel=0.05)
 
     seen.clear()
     one = replace(sc, settings=replace(sc.settings, plans=1))

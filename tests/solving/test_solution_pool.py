@@ -14,6 +14,7 @@ from planner.model.common import canonical_order
 from planner.model.matrix_model import build_matrix_model
 from planner.solving.model_rows import feasible
 from planner.solving.ranking import rank_plans
+from planner.solving.reach_flight import ReachFlight
 from planner.solving.solver import MatrixSolver
 from planner.solving.stages import _still_feasible
 
@@ -60,21 +61,28 @@ def test_the_start_is_the_best_plan_still_feasible_in_any_order() -> None:
 def test_rank_2_starts_from_the_pool_when_rank_1_passed_through_a_good_plan(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Each rank after the first is handed the solutions of earlier reach stages; ranks
-    with and without that start end with the same proven plans."""
+    """Each rank after the first is handed the solutions of earlier reach stages (its
+    flight's start is made from them, `ranking._Ranking._fly`); ranks with and without that
+    start end with the same proven plans."""
     handed: list[int] = []
     real = ranking.reach_stage
+    made = ReachFlight.__init__
 
     def recorded(pm, solver, **options):
         handed.append(len(options.get("pool", ())))
         return real(pm, solver, **options)
 
+    def flown(self, model, **options):
+        handed.append(len(options["pool"]))
+        made(self, model, **options)
+
     monkeypatch.setattr(ranking, "reach_stage", recorded)
+    monkeypatch.setattr(ReachFlight, "__init__", flown)
     sc = random_scenario(7102, n_options=24, n_markets=8, n_offers=3, plans=4)
     pooled = rank_plans(sc, threads=1)
-    assert handed[0] == 0 and all(n > 0 for n in handed[1:])
+    assert handed[0] == 0 and len(handed) >= 4 and all(n > 1 for n in handed[1:])
 
-    monkeypatch.setattr(ranking._Ranking, "_gather_solutions", lambda self, answer: None)
+    monkeypatch.setattr(ranking._Ranking, "_gather_solutions", lambda self, *args: None)
     plain = rank_plans(sc, threads=1)
     assert all(p.proven_optimal for p in pooled.plans + plain.plans)
     key = [(round(p.weighted_reach, 6), round(p.net_spend, 6), len(p.options)) for p in plain.plans]

@@ -1,0 +1,151 @@
+"""A later rank's reach stage on a solver of its own, solved beside the rank before it.
+
+Why: on small models every rank's reach stage is a whole branch and bound
+(S: 0.4-1.3 s each, bench/README.md §22), each starting where the one before
+ended, so the ranks of a run followed one another on one core while the other
+had little to do. The start of rank k+1 is most often rank k+1's own plan (S: 6
+ranks of 9), so rank k+2 can be solved beside rank k+1 on the guess that rank
+k+1 ends on its start: its cut is then the one rank k+2 needs. A flight records
+what it assumed (`after`, the options of every plan before it, the last
+perhaps a guess); the ranking keeps its answer only when that is what happened,
+and cancels it otherwise (`planner.solving.ranking`, formulation choice 19).
+
+Everything a flight does depends only on what it is given (the rows, the hint,
+the pool), never on when it runs: its start is found at once, in the caller's
+thread, on a fresh solver that holds exactly its rows in their order. So a rank
+solved inline on one core and the same rank solved beside another on two are
+the same HiGHS run and give the same plan.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from planner.model.common import extract_decisions
+from planner.model.matrix_model import MatrixModel
+from planner.solving.greedy_layout import GreedyLayout
+from planner.solving.model_rows import ExtraRow
+from planner.solving.result import SolveResult
+from planner.solving.solver import TICK_SECONDS, UNWIND_WAIT, MatrixSolver, SolveScope
+from planner.solving.stages import StageProgress, StageWatch, best_start, reach_stage
+
+#: How long `ReachFlight.cancel` waits for the flight's thread: HiGHS stops at its next
+#: interrupt check (milliseconds at the sizes flights run at); the rest is for a loaded
+#: machine.
+CANCEL_WAIT = 20 * UNWIND_WAIT + 0.5
+
+
+class ReachFlight:
+    """One rank's reach stage: a solver holding the model and the cuts of the plans it
+    comes `after`, its start, and the thread that solves it (or none, when it is solved
+    inline by `result`).
+
+    `hint` and `pool` make the start as for any later rank (`stages.best_start`); it is
+    found here, at once, so that the next rank's flight can be launched on the guess
+    that this one ends on it (`start_options`).
+    """
+
+    def __init__(
+        self,
+        model: MatrixModel,
+        *,
+        after: tuple[tuple[str, ...], ...],
+        cuts: Sequence[ExtraRow],
+        hint: tuple[str, ...],
+        pool: Sequence[np.ndarray],
+        deadline: float,
+        mip_gap: float,
+        grace: float,
+        scope: SolveScope,
+        layout: GreedyLayout | None,
+    ) -> None:
+        self.model = model
+        self.after = after
+        """The options of every plan this rank comes after, in rank order."""
+        self.solver = MatrixSolver(
+            model, deadline=deadline, mip_gap=mip_gap, grace=grace, race=False, scope=scope
+        )
+        self.solver.start_layout = layout
+        for number, row in enumerate(cuts, start=1):
+            self.solver.add_row(row, f"no_good({number})")
+        self.start, _ = best_start(model, self.solver, hint, pool)
+        """The vector the solve starts from, if one was found."""
+        self.watch = StageWatch()
+        """How the stage stands while it runs (read by the waiting thread)."""
+        self._thread: threading.Thread | None = None
+        self._outcome: SolveResult | BaseException | None = None
+
+    @property
+    def start_options(self) -> tuple[str, ...] | None:
+        """The options of the start: the guess for this rank's plan."""
+        if self.start is None:
+            return None
+        n_y, n_z, n_u = self.model.y_start, self.model.z_start, self.model.u_start
+        start = self.start
+        return extract_decisions(
+            self.model, list(start[:n_y]), list(start[n_y:n_z]), list(start[n_z:n_u])
+        )[0]
+
+    def starts_so(self, hint: tuple[str, ...], pool: Sequence[np.ndarray]) -> bool:
+        """Whether a flight made now with `hint` and `pool` (and these rows) would start where
+        this one did: then its solve is this one's. Only reads this flight's solver."""
+        start, _ = best_start(self.model, self.solver, hint, pool)
+        if start is None or self.start is None:
+            return start is None and self.start is None
+        return bool(np.array_equal(start, self.start))
+
+    @property
+    def launched(self) -> bool:
+        """Whether the solve runs (or ran) in a thread of its own."""
+        return self._thread is not None
+
+    def launch(self) -> None:
+        """Solve in a thread of its own (highspy releases the GIL while HiGHS runs)."""
+        if self._thread is not None or self._outcome is not None:
+            raise RuntimeError("this flight was already solved")
+        self._thread = threading.Thread(target=self._work, name="reach-flight", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            pool = () if self.start is None else (self.start,)
+            self._outcome = reach_stage(
+                self.model, self.solver, pool=pool, near=True, watch=self.watch
+            )
+        except BaseException as exc:  # handed to the caller by `result`
+            self._outcome = exc
+
+    def progress(self) -> StageProgress | None:
+        """How the stage stands now (None before it began or after it ended)."""
+        return self.watch.now()
+
+    def result(self, tick: Callable[[], None] | None = None) -> SolveResult:
+        """The reach stage's answer: waited for if launched (calling `tick` every
+        `TICK_SECONDS` meanwhile, from this thread), else solved here and now. Its
+        errors are raised here. The wait is bounded by the solver's deadline and grace."""
+        thread = self._thread
+        if thread is None and self._outcome is None:
+            self._work()
+        elif thread is not None:
+            while thread.is_alive():
+                thread.join(None if tick is None else TICK_SECONDS)
+                if tick is not None and thread.is_alive():
+                    tick()
+        outcome = self._outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None
+        return outcome
+
+    def cancel(self, wait: float = CANCEL_WAIT) -> bool:
+        """Stop the solve (its guess was wrong, or the run ends) and wait up to `wait` s for
+        its thread. True when no thread of it runs any more."""
+        self.solver.cancel()
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(wait)
+        return not thread.is_alive()
