@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -844,22 +844,25 @@ class _Ranking:
         before: tuple[tuple[str, ...], ...],
         prior: np.ndarray | None,
         guessed: bool,
+        passed: Sequence[np.ndarray] | None = None,
     ) -> ReachFlight:
         """The flight of `rank` after plans with options `before`: the one made already, when
-        it was made on that assumption and from the start a flight made now would have, else
-        a new one (the one made before is cancelled).
+        it was made on that assumption and from the hint and pool a flight made now would
+        have, else a new one (the one made before is cancelled).
 
         Its start comes from the last of `before` (the hint) and a pool: `prior`, that plan's
         vector, and the solutions the earlier ranks' reach stages passed through. When the
         rank before ended on its start (`guessed`), as a flight launched beside it guessed,
         the pool is what that flight had: the solutions of ranks up to `rank` - 2. Else it
         has those of rank `rank` - 1 too (often the best start there is: S, rank 1 passes
-        through plan 2). One rule on one core and two: the same starts, the same plans."""
+        through plan 2). One rule on one core and two: the same starts, the same plans.
+        `passed`: the solutions rank `rank` - 1 passed through so far, its answer last, for a
+        flight launched while that rank is still solved (`_guess_again`)."""
         lag = 2 if guessed else 1
         pool = [v for r in sorted(self.pool_of) if r <= rank - lag for v in self.pool_of[r]]
-        pool = pool[-POOL_KEPT:] + ([] if prior is None else [prior])
+        pool = [*pool, *(passed or ())][-POOL_KEPT:] + ([] if prior is None else [prior])
         held = self.flights.get(rank)
-        if held is not None and held.after == before and held.starts_so(before[-1], pool):
+        if held is not None and held.after == before and held.made_from(before[-1], pool):
             return held
         if held is not None:
             held.cancel()
@@ -908,8 +911,13 @@ class _Ranking:
         self.showing = min(rank, self.wanted)
         self.watch.show(flight.progress)
         began = self.clock()
+
+        def tick() -> None:
+            self._tick()
+            self._guess_again(rank, flight)
+
         try:
-            return flight.result(tick=self._tick)
+            return flight.result(tick=tick)
         finally:
             self.watch.show(None)
             self.showing = shown
@@ -918,6 +926,29 @@ class _Ranking:
                 del self.flights[rank]
             if flight.start is not None:
                 self.flight_starts[rank] = flight.start
+
+    def _guess_again(self, rank: int, flight: ReachFlight) -> None:
+        """While rank `rank`'s flight runs: once it has found a plan other than the one the
+        flight beside it guessed (its start), launch that one again on the guess of the plan
+        found, as it would be made were that plan the rank's answer (its pool with the
+        solutions passed through so far, `_fly`). Why: a rank's solve mostly finds its plan
+        early and then proves it (S: the start guess was wrong in 4 ranks of 9)."""
+        ahead = self.flights.get(rank + 1)
+        if ahead is None or not ahead.launched:
+            return
+        live = flight.solver.live_numbers()
+        if live is None or live.solution is None:
+            return
+        passed = list(flight.solver.last_solutions())
+        if not passed or not np.array_equal(passed[-1], live.solution):
+            return  # HiGHS is reporting a new plan just now: the next tick sees it whole
+        guess = _key(_options_of(self._matrix_model(), live.solution))
+        if guess == ahead.after[-1] or len(set(guess) - self.must) < self.d:
+            return
+        answer = passed[-1]
+        again = self._fly(rank + 1, (*ahead.after[:-1], guess), answer, False, [*passed, answer])
+        if not again.launched:
+            again.launch()
 
     def _chain_tie_break(self, k: int, first: SolveResult, after: SolveResult | None) -> Stages:
         """Rank k's tie-break on the main solver: among the plans of the reach stage's

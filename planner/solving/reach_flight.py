@@ -11,10 +11,11 @@ perhaps a guess); the ranking keeps its answer only when that is what happened,
 and cancels it otherwise (`planner.solving.ranking`, formulation choice 19).
 
 Everything a flight does depends only on what it is given (the rows, the hint,
-the pool), never on when it runs: its start is found at once, in the caller's
-thread, on a fresh solver that holds exactly its rows in their order. So a rank
-solved inline on one core and the same rank solved beside another on two are
-the same HiGHS run and give the same plan.
+the pool), never on when it runs: a fresh solver holds exactly its rows in their
+order, and its start is made from the hint and the pool alone (`made_from`). So
+a rank solved inline on one core and the same rank solved beside another on two
+are the same HiGHS run and give the same plan. A launched flight makes its start
+in its own thread, first (the caller asking for it waits for that alone).
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ class ReachFlight:
     comes `after`, its start, and the thread that solves it (or none, when it is solved
     inline by `result`).
 
-    `hint` and `pool` make the start as for any later rank (`stages.best_start`); it is
-    found here, at once, so that the next rank's flight can be launched on the guess
-    that this one ends on it (`start_options`).
+    `hint` and `pool` make the start as for any later rank (`stages.best_start`): the
+    next rank's flight can be launched on the guess that this one ends on it
+    (`start_options`).
     """
 
     def __init__(
@@ -71,12 +72,40 @@ class ReachFlight:
         self.solver.start_layout = layout
         for number, row in enumerate(cuts, start=1):
             self.solver.add_row(row, f"no_good({number})")
-        self.start, _ = best_start(model, self.solver, hint, pool)
-        """The vector the solve starts from, if one was found."""
+        self.hint = hint
+        self.pool = tuple(pool)
+        self._start: np.ndarray | None = None
+        self._started = threading.Event()
         self.watch = StageWatch()
         """How the stage stands while it runs (read by the waiting thread)."""
         self._thread: threading.Thread | None = None
         self._outcome: SolveResult | BaseException | None = None
+
+    @property
+    def start(self) -> np.ndarray | None:
+        """The vector the solve starts from, if one was found (made now, or waited for while
+        the flight's own thread makes it)."""
+        if not self._started.is_set():
+            if self._thread is None:
+                self._make_start()
+            else:
+                self._started.wait()
+        return self._start
+
+    def _make_start(self) -> None:
+        try:
+            self._start, _ = best_start(self.model, self.solver, self.hint, self.pool)
+        finally:
+            self._started.set()
+
+    def made_from(self, hint: tuple[str, ...], pool: Sequence[np.ndarray]) -> bool:
+        """Whether this flight's start is made from this hint and pool: then a flight made
+        now, with these rows, would be this one."""
+        return (
+            hint == self.hint
+            and len(pool) == len(self.pool)
+            and all(np.array_equal(a, b) for a, b in zip(pool, self.pool, strict=True))
+        )
 
     @property
     def start_options(self) -> tuple[str, ...] | None:
@@ -88,14 +117,6 @@ class ReachFlight:
         return extract_decisions(
             self.model, list(start[:n_y]), list(start[n_y:n_z]), list(start[n_z:n_u])
         )[0]
-
-    def starts_so(self, hint: tuple[str, ...], pool: Sequence[np.ndarray]) -> bool:
-        """Whether a flight made now with `hint` and `pool` (and these rows) would start where
-        this one did: then its solve is this one's. Only reads this flight's solver."""
-        start, _ = best_start(self.model, self.solver, hint, pool)
-        if start is None or self.start is None:
-            return start is None and self.start is None
-        return bool(np.array_equal(start, self.start))
 
     @property
     def launched(self) -> bool:
@@ -111,7 +132,9 @@ class ReachFlight:
 
     def _work(self) -> None:
         try:
-            pool = () if self.start is None else (self.start,)
+            if not self._started.is_set():
+                self._make_start()
+            pool = () if self._start is None else (self._start,)
             self._outcome = reach_stage(
                 self.model, self.solver, pool=pool, near=True, watch=self.watch
             )

@@ -233,3 +233,30 @@ def test_an_error_in_a_flight_reaches_the_caller_and_leaves_no_solve_running(
     while any(t.name == "reach-flight" for t in threading.enumerate()):
         assert time.monotonic() < deadline, "a flight still solves after the call ended"
         time.sleep(0.01)
+
+
+def test_a_flight_launched_again_on_a_plan_found_midway_changes_no_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A flight beside another is launched again each time that one finds a plan other
+    than its guess (`_guess_again`); kept only when that plan is the rank's answer and
+    its pool the one one core would use: the plans of one core."""
+    again: list[int] = []
+    guess_again = ranking._Ranking._guess_again
+
+    def counted(self, rank, flight):
+        before = self.flights.get(rank + 1)
+        guess_again(self, rank, flight)
+        if self.flights.get(rank + 1) is not before:
+            again.append(rank + 1)
+
+    monkeypatch.setattr(ranking._Ranking, "_guess_again", counted)
+    for seed in range(4):
+        sc = fractional(
+            random_scenario(8000 + seed, n_options=120, n_markets=30, n_offers=5, plans=6)
+        )
+        two = rank_plans(sc, threads=2)
+        same_plans(rank_plans(sc, threads=1), two)
+        if again:
+            break
+    assert again, "no flight was ever launched again"
