@@ -287,6 +287,8 @@ class _Ranking:
         """Solutions of earlier reach stages, starts for later ranks (`_gather_solutions`)."""
         self.pool_of: dict[int, list[np.ndarray]] = {}
         """The same solutions by the rank whose reach stage passed through them (`_chain`)."""
+        self._early = False
+        """Whether rank 2's flight may be launched while rank 1 is solved (`_fly_early`)."""
         self.flights: dict[int, ReachFlight] = {}
         """Reach stages of ranks not yet kept, each on its own solver (`_chain`)."""
         self.flight_starts: dict[int, np.ndarray] = {}
@@ -316,8 +318,7 @@ class _Ranking:
         """The whole call: build, rank, end every solve, report."""
         returned = False
         self.scope.open()
-        if self.progress is not None:
-            self.scope.tick_with(self._tick)
+        self.scope.tick_with(self._on_tick)
         try:
             outcome = self._run(backend)
             returned = True
@@ -368,6 +369,12 @@ class _Ranking:
             self.solver = self._matrix_solver(self.pm)
         self.must = {o for o, d in self.pm.option_decisions.items() if d == "must"}
         self.overlap = self.cores >= 2 and self.wanted > 1 and isinstance(self.solver, MatrixSolver)
+        self._early = (
+            self.overlap
+            and isinstance(self.solver, MatrixSolver)
+            and not self.solver.large
+            and not self._searched()
+        )
         """Whether a rank's tie-break may run in the lane beside the next reach stage."""
 
     def _matrix_solver(self, mm: MatrixModel) -> MatrixSolver:
@@ -380,7 +387,10 @@ class _Ranking:
             race=self.cores >= 2,
             scope=self.scope,
         )
-        solver.spare_core_taken = lambda: self.lane is not None and self.lane.busy
+        solver.spare_core_taken = lambda: (
+            (self.lane is not None and self.lane.busy)
+            or any(flight.busy for flight in self.flights.values())
+        )
         return solver
 
     def _release(self, returned: bool) -> None:
@@ -435,6 +445,7 @@ class _Ranking:
             return None
         if self._chaining(k, first):
             return self._chain(k, first)
+        self._cancel_flights()  # one launched early (`_fly_early`) is not wanted
         if self._overlap(k, first):
             return k + 1
         if not self._tie_break(k, first):
@@ -927,6 +938,29 @@ class _Ranking:
             if flight.start is not None:
                 self.flight_starts[rank] = flight.start
 
+    def _fly_early(self) -> None:
+        """While rank 1's reach stage runs on the main solver, with two cores and more plans
+        asked for on a small model: rank 2's flight, launched (and launched again) on the
+        guess that rank 1 ends on the plan it has found so far, as `_guess_again` does for
+        later ranks. Why: rank 1's solve finds its plan well before its proof ends (S: at 0.7
+        s of 1.0 s), time rank 2's solve can use."""
+        if self.plans or self.showing != 1 or not self._early:
+            return
+        assert isinstance(self.solver, MatrixSolver)
+        live = self.solver.live_numbers()
+        if live is None or live.solution is None:
+            return
+        passed = list(self.solver.last_solutions())
+        if not passed or not np.array_equal(passed[-1], live.solution):
+            return
+        guess = _key(_options_of(self._matrix_model(), live.solution))
+        if len(set(guess) - self.must) < self.d:
+            return
+        answer = passed[-1]  # a plan of the same options with other amounts is another start
+        early = self._fly(2, (guess,), answer, False, [*passed, answer])
+        if not early.launched:
+            early.launch()
+
     def _guess_again(self, rank: int, flight: ReachFlight) -> None:
         """While rank `rank`'s flight runs: once it has found a plan other than the one the
         flight beside it guessed (its start), launch that one again on the guess of the plan
@@ -943,10 +977,13 @@ class _Ranking:
         if not passed or not np.array_equal(passed[-1], live.solution):
             return  # HiGHS is reporting a new plan just now: the next tick sees it whole
         guess = _key(_options_of(self._matrix_model(), live.solution))
-        if guess == ahead.after[-1] or len(set(guess) - self.must) < self.d:
+        if len(set(guess) - self.must) < self.d:
             return
-        answer = passed[-1]
+        if guess == ahead.after[-1] and not ahead.midway:
+            return  # the start guessed is the plan found: the flight stands as launched
+        answer = passed[-1]  # a plan of the same options with other amounts is another start
         again = self._fly(rank + 1, (*ahead.after[:-1], guess), answer, False, [*passed, answer])
+        again.midway = True
         if not again.launched:
             again.launch()
 
@@ -1130,6 +1167,12 @@ class _Ranking:
 
     # -- progress ---------------------------------------------------------------
 
+    def _on_tick(self) -> None:
+        """While a solve of the main solver runs (`SolveScope.tick_with`): progress, and
+        rank 2's reach stage launched early (`_fly_early`)."""
+        self._tick()
+        self._fly_early()
+
     def _tick(self) -> None:
         """While a solve of this call runs: report how the rank stands, at most every
         `PROGRESS_INTERVAL` s. Called by the thread waiting for HiGHS (this call's own,
@@ -1181,7 +1224,6 @@ class _Ranking:
 
     def _progress_failed(self, exc: Exception) -> None:
         self.progress = None
-        self.scope.tick_with(None)
         warnings.warn(
             f"the progress callback raised {type(exc).__name__}: {exc}; it is not called "
             "again in this run, which goes on unchanged",

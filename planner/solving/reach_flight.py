@@ -78,6 +78,9 @@ class ReachFlight:
         self._started = threading.Event()
         self.watch = StageWatch()
         """How the stage stands while it runs (read by the waiting thread)."""
+        self.midway = False
+        """Whether it was launched on a plan the rank before it found midway (the ranking
+        launches it again when that rank finds another)."""
         self._thread: threading.Thread | None = None
         self._outcome: SolveResult | BaseException | None = None
 
@@ -117,6 +120,11 @@ class ReachFlight:
         return extract_decisions(
             self.model, list(start[:n_y]), list(start[n_y:n_z]), list(start[n_z:n_u])
         )[0]
+
+    @property
+    def busy(self) -> bool:
+        """Whether its thread runs now (its core is taken)."""
+        return self._thread is not None and self._thread.is_alive()
 
     @property
     def launched(self) -> bool:

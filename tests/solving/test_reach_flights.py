@@ -260,3 +260,30 @@ def test_a_flight_launched_again_on_a_plan_found_midway_changes_no_plan(
         if again:
             break
     assert again, "no flight was ever launched again"
+
+
+def test_rank_2_launched_while_rank_1_is_solved_changes_no_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With two cores rank 2's flight starts on the plan rank 1's solve has found so far
+    (`_fly_early`); the plans are those of one core, and one core launches none."""
+    early: list[int] = []
+    fly_early = ranking._Ranking._fly_early
+
+    def counted(self):
+        before = self.flights.get(2)
+        fly_early(self)
+        if self.flights.get(2) is not before:
+            early.append(self.cores)
+
+    monkeypatch.setattr(ranking._Ranking, "_fly_early", counted)
+    for seed in range(4):
+        sc = fractional(
+            random_scenario(8100 + seed, n_options=120, n_markets=30, n_offers=5, plans=4)
+        )
+        one = rank_plans(sc, threads=1)
+        assert early == []
+        same_plans(one, rank_plans(sc, threads=2))
+        if early:
+            break
+    assert early, "rank 2 was never launched while rank 1 was solved"
