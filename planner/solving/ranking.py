@@ -782,7 +782,7 @@ class _Ranking:
         less, those plans are rank k's plan and the plans that leave out fewer of its
         options than the cut asks (`neighbourhood_row`): a search of milliseconds where the
         whole tie-break took 0.3-0.6 s at S, the same answer. And each rank's reach stage
-        starts from its start, most often its own plan (S: 6 ranks of 9), so with two cores
+        starts from its start, most often its own plan (S: 5-6 ranks of 9), so with two cores
         rank k+2 is solved beside rank k+1 on that guess, and kept only when it held
         (`planner.solving.reach_flight`). On one core the ranks are solved in the same
         order, one at a time, on the same solvers from the same starts: the same plans.
@@ -947,17 +947,11 @@ class _Ranking:
         if self.plans or self.showing != 1 or not self._early:
             return
         assert isinstance(self.solver, MatrixSolver)
-        live = self.solver.live_numbers()
-        if live is None or live.solution is None:
+        found = self._found_so_far(self.solver)
+        if found is None:
             return
-        passed = list(self.solver.last_solutions())
-        if not passed or not np.array_equal(passed[-1], live.solution):
-            return
-        guess = _key(_options_of(self._matrix_model(), live.solution))
-        if len(set(guess) - self.must) < self.d:
-            return
-        answer = passed[-1]  # a plan of the same options with other amounts is another start
-        early = self._fly(2, (guess,), answer, False, [*passed, answer])
+        guess, passed = found
+        early = self._fly(2, (guess,), passed[-1], False, [*passed, passed[-1]])
         if not early.launched:
             early.launch()
 
@@ -970,22 +964,35 @@ class _Ranking:
         ahead = self.flights.get(rank + 1)
         if ahead is None or not ahead.launched:
             return
-        live = flight.solver.live_numbers()
-        if live is None or live.solution is None:
+        found = self._found_so_far(flight.solver)
+        if found is None:
             return
-        passed = list(flight.solver.last_solutions())
-        if not passed or not np.array_equal(passed[-1], live.solution):
-            return  # HiGHS is reporting a new plan just now: the next tick sees it whole
-        guess = _key(_options_of(self._matrix_model(), live.solution))
-        if len(set(guess) - self.must) < self.d:
-            return
+        guess, passed = found
         if guess == ahead.after[-1] and not ahead.midway:
             return  # the start guessed is the plan found: the flight stands as launched
-        answer = passed[-1]  # a plan of the same options with other amounts is another start
-        again = self._fly(rank + 1, (*ahead.after[:-1], guess), answer, False, [*passed, answer])
+        before = (*ahead.after[:-1], guess)
+        again = self._fly(rank + 1, before, passed[-1], False, [*passed, passed[-1]])
         again.midway = True
         if not again.launched:
             again.launch()
+
+    def _found_so_far(
+        self, solver: MatrixSolver
+    ) -> tuple[tuple[str, ...], list[np.ndarray]] | None:
+        """The options of the plan `solver`'s running solve holds now and the solutions it
+        passed through, that plan last (a flight guessing it is made from them, `_fly`; a
+        plan of the same options with other amounts is another start); None when it holds
+        none yet, while HiGHS is reporting a new one, or when no plan could follow it."""
+        live = solver.live_numbers()
+        if live is None or live.solution is None:
+            return None
+        passed = list(solver.last_solutions())
+        if not passed or not np.array_equal(passed[-1], live.solution):
+            return None  # HiGHS is reporting a new plan just now: the next tick sees it whole
+        guess = _key(_options_of(self._matrix_model(), live.solution))
+        if len(set(guess) - self.must) < self.d:
+            return None
+        return guess, passed
 
     def _chain_tie_break(self, k: int, first: SolveResult, after: SolveResult | None) -> Stages:
         """Rank k's tie-break on the main solver: among the plans of the reach stage's

@@ -189,10 +189,10 @@ def test_a_tie_break_that_changes_the_options_solves_the_next_rank_again(
     again: list[int] = []
     fly = ranking._Ranking._fly
 
-    def counted(self, rank, before, prior, guessed):
+    def counted(self, rank, before, *args):
         if before == self._kept_options():  # the rank before it is kept: flown again
             again.append(rank)
-        return fly(self, rank, before, prior, guessed)
+        return fly(self, rank, before, *args)
 
     def wrong(pm, reach):
         options = real(pm, reach)
