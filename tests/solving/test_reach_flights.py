@@ -235,12 +235,25 @@ def test_an_error_in_a_flight_reaches_the_caller_and_leaves_no_solve_running(
         time.sleep(0.01)
 
 
+def _slowed_flights(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every flight's HiGHS pauses 2 ms at each interrupt check: its solve lasts past the
+    waiting thread's ticks, as it does on the benchmark's scenarios."""
+    made = ReachFlight.__init__
+
+    def slowed(self, model, **options):
+        made(self, model, **options)
+        self.solver.highs.cbMipInterrupt.subscribe(lambda event: time.sleep(0.002))
+
+    monkeypatch.setattr(ReachFlight, "__init__", slowed)
+
+
 def test_a_flight_launched_again_on_a_plan_found_midway_changes_no_plan(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A flight beside another is launched again each time that one finds a plan other
-    than its guess (`_guess_again`); kept only when that plan is the rank's answer and
-    its pool the one one core would use: the plans of one core."""
+    """A flight beside another is launched again each time that one holds a plan other
+    than its guess (`_guess_again`; here every guess is wrong, so the plan held from the
+    start on differs); kept only when that plan is the rank's answer and its pool the one
+    one core would use: the plans of one core."""
     again: list[int] = []
     guess_again = ranking._Ranking._guess_again
 
@@ -250,15 +263,27 @@ def test_a_flight_launched_again_on_a_plan_found_midway_changes_no_plan(
         if self.flights.get(rank + 1) is not before:
             again.append(rank + 1)
 
-    monkeypatch.setattr(ranking._Ranking, "_guess_again", counted)
-    for seed in range(4):
-        sc = fractional(
-            random_scenario(8000 + seed, n_options=120, n_markets=30, n_offers=5, plans=6)
-        )
-        two = rank_plans(sc, threads=2)
-        same_plans(rank_plans(sc, threads=1), two)
-        if again:
-            break
+    def wrong(self) -> tuple[str, ...] | None:
+        if self.start is None:
+            return None
+        right = extract_decisions(
+            self.model,
+            list(self.start[: self.model.y_start]),
+            list(self.start[self.model.y_start : self.model.z_start]),
+            list(self.start[self.model.z_start : self.model.u_start]),
+        )[0]
+        others = [o for o in self.model.option_ids if o not in right]
+        return tuple(sorted(right[1:] + tuple(others[:1])))
+
+    for seed in range(3):
+        sc = fractional(random_scenario(8000 + seed, n_options=40, n_markets=12, plans=5))
+        one = rank_plans(sc, threads=1)
+        with monkeypatch.context() as patched:
+            _slowed_flights(patched)
+            patched.setattr(ReachFlight, "start_options", property(wrong))
+            patched.setattr(ranking._Ranking, "_guess_again", counted)
+            two = rank_plans(sc, threads=2)
+        same_plans(one, two)
     assert again, "no flight was ever launched again"
 
 
@@ -277,6 +302,7 @@ def test_rank_2_launched_while_rank_1_is_solved_changes_no_plan(
             early.append(self.cores)
 
     monkeypatch.setattr(ranking._Ranking, "_fly_early", counted)
+    _slowed_flights(monkeypatch)
     for seed in range(4):
         sc = fractional(
             random_scenario(8100 + seed, n_options=120, n_markets=30, n_offers=5, plans=4)
