@@ -781,7 +781,7 @@ class _Ranking:
         reach stage, under rank k's cut, has proven that every plan meeting the cut reaches
         less, those plans are rank k's plan and the plans that leave out fewer of its
         options than the cut asks (`neighbourhood_row`): a search of milliseconds where the
-        whole tie-break took 0.3-0.6 s at S, the same answer. And each rank's reach stage
+        whole tie-break took 0.3-1.2 s at S, the same answer. And each rank's reach stage
         starts from its start, most often its own plan (S: 5-6 ranks of 9), so with two cores
         rank k+2 is solved beside rank k+1 on that guess, and kept only when it held
         (`planner.solving.reach_flight`). On one core the ranks are solved in the same

@@ -62,6 +62,22 @@ def same_plans(a: PlanSet, b: PlanSet) -> None:
         assert pa.net_spend == pytest.approx(pb.net_spend, abs=2 * tolerance(pb.net_spend))
 
 
+def _wrong_guess(flight: ReachFlight) -> tuple[str, ...] | None:
+    """A stand-in for `ReachFlight.start_options`: the start's options with the first left
+    out and another put in, never the plan the rank ends on."""
+    if flight.start is None:
+        return None
+    mm, start = flight.model, flight.start
+    right = extract_decisions(
+        mm,
+        list(start[: mm.y_start]),
+        list(start[mm.y_start : mm.z_start]),
+        list(start[mm.z_start : mm.u_start]),
+    )[0]
+    others = [o for o in mm.option_ids if o not in right]
+    return tuple(sorted(right[1:] + tuple(others[:1])))
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_ranks_solved_ahead_are_the_plans_brute_force_allows(seed: int) -> None:
     d = 1 + seed % 2
@@ -156,22 +172,10 @@ def test_wrong_guesses_are_launched_again_and_change_no_plan(
         cancelled.append(len(self.after))
         return cancel(self, wait)
 
-    def wrong(self) -> tuple[str, ...] | None:
-        if self.start is None:
-            return None
-        right = extract_decisions(
-            self.model,
-            list(self.start[: self.model.y_start]),
-            list(self.start[self.model.y_start : self.model.z_start]),
-            list(self.start[self.model.z_start : self.model.u_start]),
-        )[0]
-        others = [o for o in self.model.option_ids if o not in right]
-        return tuple(sorted(right[1:] + tuple(others[:1])))
-
     for seed in range(3):
         sc = fractional(random_scenario(7700 + seed, n_options=30, n_markets=10, plans=5))
         one = rank_plans(sc, threads=1)
-        monkeypatch.setattr(ReachFlight, "start_options", property(wrong))
+        monkeypatch.setattr(ReachFlight, "start_options", property(_wrong_guess))
         monkeypatch.setattr(ReachFlight, "cancel", counted)
         two = rank_plans(sc, threads=2)
         monkeypatch.undo()
@@ -263,24 +267,12 @@ def test_a_flight_launched_again_on_a_plan_found_midway_changes_no_plan(
         if self.flights.get(rank + 1) is not before:
             again.append(rank + 1)
 
-    def wrong(self) -> tuple[str, ...] | None:
-        if self.start is None:
-            return None
-        right = extract_decisions(
-            self.model,
-            list(self.start[: self.model.y_start]),
-            list(self.start[self.model.y_start : self.model.z_start]),
-            list(self.start[self.model.z_start : self.model.u_start]),
-        )[0]
-        others = [o for o in self.model.option_ids if o not in right]
-        return tuple(sorted(right[1:] + tuple(others[:1])))
-
     for seed in range(3):
         sc = fractional(random_scenario(8000 + seed, n_options=40, n_markets=12, plans=5))
         one = rank_plans(sc, threads=1)
         with monkeypatch.context() as patched:
             _slowed_flights(patched)
-            patched.setattr(ReachFlight, "start_options", property(wrong))
+            patched.setattr(ReachFlight, "start_options", property(_wrong_guess))
             patched.setattr(ranking._Ranking, "_guess_again", counted)
             two = rank_plans(sc, threads=2)
         same_plans(one, two)
