@@ -60,7 +60,7 @@ from planner.solving.lp_start import expected_lp_seconds
 from planner.solving.model_rows import ExtraRow, neighbourhood_row, no_good_row
 from planner.solving.plan_order import in_spec_order, with_replacement
 from planner.solving.race import cores_available
-from planner.solving.reach_flight import ReachFlight
+from planner.solving.reach_flight import ReachFlight, options_of
 from planner.solving.result import REL_TOL, SolveResult, Termination, tolerance
 from planner.solving.solver import MatrixSolver, SolveScope
 from planner.solving.stages import (
@@ -845,7 +845,7 @@ class _Ranking:
         keep its co-financing, and whether rank k ended on its start: then that start (the
         vector a flight launched on that guess was given), else its reach stage's answer."""
         start = self.flight_starts.get(k)
-        if start is not None and _key(_options_of(self._matrix_model(), start)) == _key(options):
+        if start is not None and _key(options_of(self._matrix_model(), start)) == _key(options):
             return start, True
         return first.columns(), False
 
@@ -989,7 +989,7 @@ class _Ranking:
         passed = list(solver.last_solutions())
         if not passed or not np.array_equal(passed[-1], live.solution):
             return None  # HiGHS is reporting a new plan just now: the next tick sees it whole
-        guess = _key(_options_of(self._matrix_model(), live.solution))
+        guess = _key(options_of(self._matrix_model(), live.solution))
         if len(set(guess) - self.must) < self.d:
             return None
         return guess, passed
@@ -1461,14 +1461,6 @@ def _speculated_options(pm: MatrixModel, reach: SolveResult) -> tuple[str, ...]:
 def _key(options: Collection[str]) -> tuple[str, ...]:
     """Options in one order, to tell two plans' options equal."""
     return tuple(sorted(options))
-
-
-def _options_of(mm: MatrixModel, values: np.ndarray) -> tuple[str, ...]:
-    """The options chosen in a column vector of `mm`."""
-    n_y, n_z, n_u = mm.y_start, mm.z_start, mm.u_start
-    return extract_decisions(mm, list(values[:n_y]), list(values[n_y:n_z]), list(values[n_z:n_u]))[
-        0
-    ]
 
 
 def _add_no_good_cut(

@@ -3,7 +3,7 @@
 Why: on small models every rank's reach stage is a whole branch and bound
 (S: 0.4-1.3 s each, bench/README.md §22), each starting where the one before
 ended, so the ranks of a run followed one another on one core while the other
-had little to do. The start of rank k+1 is most often rank k+1's own plan (S: 6
+had little to do. The start of rank k+1 is most often rank k+1's own plan (S: 5-6
 ranks of 9), so rank k+2 can be solved beside rank k+1 on the guess that rank
 k+1 ends on its start: its cut is then the one rank k+2 needs. A flight records
 what it assumed (`after`, the options of every plan before it, the last
@@ -30,8 +30,17 @@ from planner.model.matrix_model import MatrixModel
 from planner.solving.greedy_layout import GreedyLayout
 from planner.solving.model_rows import ExtraRow
 from planner.solving.result import SolveResult
-from planner.solving.solver import TICK_SECONDS, UNWIND_WAIT, MatrixSolver, SolveScope
+from planner.solving.solver import UNWIND_WAIT, MatrixSolver, SolveScope, join_ticking
 from planner.solving.stages import StageProgress, StageWatch, best_start, reach_stage
+
+
+def options_of(mm: MatrixModel, values: np.ndarray) -> tuple[str, ...]:
+    """The options chosen in a column vector of `mm`."""
+    n_y, n_z, n_u = mm.y_start, mm.z_start, mm.u_start
+    return extract_decisions(mm, list(values[:n_y]), list(values[n_y:n_z]), list(values[n_z:n_u]))[
+        0
+    ]
+
 
 #: How long `ReachFlight.cancel` waits for the flight's thread: HiGHS stops at its next
 #: interrupt check (milliseconds at the sizes flights run at); the rest is for a loaded
@@ -113,13 +122,8 @@ class ReachFlight:
     @property
     def start_options(self) -> tuple[str, ...] | None:
         """The options of the start: the guess for this rank's plan."""
-        if self.start is None:
-            return None
-        n_y, n_z, n_u = self.model.y_start, self.model.z_start, self.model.u_start
         start = self.start
-        return extract_decisions(
-            self.model, list(start[:n_y]), list(start[n_y:n_z]), list(start[n_z:n_u])
-        )[0]
+        return None if start is None else options_of(self.model, start)
 
     @property
     def busy(self) -> bool:
@@ -161,10 +165,7 @@ class ReachFlight:
         if thread is None and self._outcome is None:
             self._work()
         elif thread is not None:
-            while thread.is_alive():
-                thread.join(None if tick is None else TICK_SECONDS)
-                if tick is not None and thread.is_alive():
-                    tick()
+            join_ticking(thread, tick)
         outcome = self._outcome
         if isinstance(outcome, BaseException):
             raise outcome

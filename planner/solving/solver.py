@@ -67,6 +67,17 @@ UNWIND_WAIT = 0.05
 #: How often the thread waiting for HiGHS looks after the second solver.
 TICK_SECONDS = 0.02
 
+
+def join_ticking(thread: threading.Thread, tick: Callable[[], None] | None) -> None:
+    """Wait for `thread` (a second solver's), calling `tick` every `TICK_SECONDS` meanwhile
+    from this thread: the run's progress and its other solvers are looked after while it
+    waits (`tie_break_lane`, `reach_flight`)."""
+    while thread.is_alive():
+        thread.join(None if tick is None else TICK_SECONDS)
+        if tick is not None and thread.is_alive():
+            tick()
+
+
 #: At interpreter exit, how long in all to wait for HiGHS solves still running in threads
 #: (each stopped first, so it ends at HiGHS's next interrupt check: within seconds).
 EXIT_WAIT = 30.0

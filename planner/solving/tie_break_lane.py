@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from planner.model.matrix_model import MatrixModel
 from planner.solving.model_rows import ExtraRow
 from planner.solving.result import SolveResult
-from planner.solving.solver import TICK_SECONDS, UNWIND_WAIT, MatrixSolver, SolveScope
+from planner.solving.solver import UNWIND_WAIT, MatrixSolver, SolveScope, join_ticking
 from planner.solving.stages import Stages, tie_break
 
 #: How long `TieBreakLane.close` waits for the lane's thread: its solve is given up
@@ -120,10 +120,7 @@ class TieBreakLane:
         thread = self._thread
         if thread is None:
             raise RuntimeError("no tie-break was started")
-        while thread.is_alive():
-            thread.join(None if tick is None else TICK_SECONDS)
-            if tick is not None and thread.is_alive():
-                tick()
+        join_ticking(thread, tick)
         self._thread = None
         outcome, self._outcome = self._outcome, None
         if isinstance(outcome, BaseException):

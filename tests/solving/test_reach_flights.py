@@ -28,7 +28,7 @@ from planner.plan import PlanSet
 from planner.scenario.data import Scenario
 from planner.solving.model_rows import neighbourhood_row, no_good_row
 from planner.solving.ranking import rank_plans
-from planner.solving.reach_flight import ReachFlight
+from planner.solving.reach_flight import ReachFlight, options_of
 from planner.solving.result import Termination, tolerance
 from planner.solving.solver import MatrixSolver
 from planner.solving.stages import objective_tolerance, reach_stage, tie_break
@@ -67,14 +67,8 @@ def _wrong_guess(flight: ReachFlight) -> tuple[str, ...] | None:
     out and another put in, never the plan the rank ends on."""
     if flight.start is None:
         return None
-    mm, start = flight.model, flight.start
-    right = extract_decisions(
-        mm,
-        list(start[: mm.y_start]),
-        list(start[mm.y_start : mm.z_start]),
-        list(start[mm.z_start : mm.u_start]),
-    )[0]
-    others = [o for o in mm.option_ids if o not in right]
+    right = options_of(flight.model, flight.start)  # not start_options: this replaces it
+    others = [o for o in flight.model.option_ids if o not in right]
     return tuple(sorted(right[1:] + tuple(others[:1])))
 
 
