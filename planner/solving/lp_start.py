@@ -29,7 +29,7 @@ for any thread still left when the call ends.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -84,6 +84,7 @@ def lp_guided_start(
     known: Sequence[np.ndarray] = (),
     rounds: bool = True,
     scope: SolveScope | None = None,
+    on_found: Callable[[np.ndarray], None] | None = None,
 ) -> GuidedStart | None:
     """The best plan the LP-guided search finds by `deadline`, with the LP bound; or None.
 
@@ -93,7 +94,8 @@ def lp_guided_start(
     `known` plans (each meeting every row) and stop at `deadline`, or once a
     round finds nothing better. All three are `time.monotonic()` instants.
     Without `rounds`, RENS alone runs, until `rens_deadline` (or `deadline`).
-    `scope`: the call the helper solves belong to (`SolveScope`).
+    `scope`: the call the helper solves belong to (`SolveScope`). `on_found`, if given, is
+    called with each better plan as it is found (a solve beside the search takes it).
     """
     scope = SolveScope() if scope is None else scope
     try:
@@ -122,6 +124,8 @@ def lp_guided_start(
     if rens is not None:
         plans.append(rens)
     best = max(plans, key=lambda v: float(reach @ v), default=None)
+    if rens is not None and best is rens and on_found is not None:
+        on_found(rens)
     while rounds and best is not None and time.monotonic() < deadline:
         agree = binary & (np.abs(values - best) < 0.5)
         if agree.sum() == binary.sum():
@@ -140,6 +144,8 @@ def lp_guided_start(
         if found is None or float(reach @ found) <= best_reach + tolerance(best_reach):
             break
         best = found
+        if on_found is not None:
+            on_found(found)
     return GuidedStart(best, lp_bound)
 
 

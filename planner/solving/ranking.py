@@ -391,6 +391,9 @@ class _Ranking:
             (self.lane is not None and self.lane.busy)
             or any(flight.busy for flight in self.flights.values())
         )
+        # Where CBC does not race (above M), the second core is HiGHS's while the start
+        # search runs on the first (`planner.solving.beside_search`).
+        solver.search_beside = self.cores >= 2 and solver.large and not solver.race
         return solver
 
     def _release(self, returned: bool) -> None:

@@ -275,6 +275,9 @@ class _HighsRun:
         """Whether the next solve (only) answers with its start (`set_start`) without a
         search: a later rank of a large model whose share ends before HiGHS could finish
         its root (see `planner.solving.ranking`). Without a start it searches as usual."""
+        self._run_until: float | None = None
+        """When the solve running now ends, whatever the rank's share (`_beside_until` of
+        the solve that took it); None: at the share, or the deadline."""
         self.mip_gap = mip_gap
         self.interrupted = False
         self.interrupted_at: float | None = None
@@ -329,7 +332,8 @@ class _HighsRun:
             self._note_reported(out.mip_primal_bound, out.mip_dual_bound)
             holding = _finite(out.mip_primal_bound) is not None
         now = time.monotonic()
-        share_over = holding and self.rank_deadline is not None and now >= self.rank_deadline
+        share = self.rank_deadline if self._run_until is None else self._run_until
+        share_over = holding and share is not None and now >= share
         if (
             now >= self.deadline
             or share_over
@@ -422,7 +426,8 @@ class _HighsRun:
         call was stopped."""
         if self.scope.stop.is_set():
             return -math.inf
-        return self.deadline + self.grace
+        end = self.deadline if self._run_until is None else min(self.deadline, self._run_until)
+        return end + self.grace
 
     def _live(self) -> highspy.Highs | None:
         """The HiGHS instance to edit, or None once a solve on it was given up.
@@ -634,6 +639,15 @@ class MatrixSolver(_HighsRun):
         """The objective's best value is an integer for every plan (`use_lexicographic`)."""
         self.spare_core_taken: Callable[[], bool] = lambda: False
         """Whether other work of this run uses the second core now (CBC then waits)."""
+        self.search_beside = False
+        """Whether a reach stage's start search on this (large) model runs beside HiGHS's
+        solve, each on a core of its own (`planner.solving.beside_search`): the caller's
+        to give, as it owns the cores."""
+        self._beside_until: float | None = None
+        self._offered: np.ndarray | None = None
+        """The best plan the search beside the solve running now has found (`offer`)."""
+        self._given: np.ndarray | None = None
+        """The offered plan last handed to HiGHS."""
         self._watch(self._highs)
         self._highs.cbMipImprovingSolution.subscribe(self._keep_improving_solution)
 
@@ -652,6 +666,66 @@ class MatrixSolver(_HighsRun):
         rank passes through plans that are often the best of the next (S: rank 1's
         first incumbent is plan 2), which may start from them (`ranking`)."""
         return tuple(self._found)
+
+    def twin(self) -> MatrixSolver:
+        """A solver of its own holding what this one holds now (the model, the rows added
+        after it, the objective, the settings), for a solve in another thread that may be
+        given up without touching this one (`planner.solving.beside_search`)."""
+        twin = MatrixSolver(
+            self.model,
+            deadline=self.deadline,
+            mip_gap=self.mip_gap,
+            presolve=self.presolve,
+            grace=self.grace,
+            scope=self.scope,
+        )
+        for name, row in zip(self._extra, self._extra_rows, strict=True):
+            twin.add_row(row, name)
+        twin._set_objective(
+            self._cost.copy(),
+            maximise=self._maximise,
+            racing=False,
+            restart=self.restart,
+            integral=self._integral,
+        )
+        twin.set_objective_offset(self._offset)
+        for setting in ("rank_deadline", "abs_gap", "sub_mips", "root_heuristic", "root_lp"):
+            setattr(twin, setting, getattr(self, setting))
+        return twin
+
+    def adopt(self, twin: MatrixSolver) -> None:
+        """Take the record of `twin`'s last solve as this solver's own: the solutions it
+        passed through (`last_solutions`) and whether it was interrupted."""
+        self._found = deque(twin.last_solutions(), maxlen=POOL_SIZE)
+        self.interrupted = twin.interrupted
+        self.interrupted_at = twin.interrupted_at
+
+    def next_solve_beside(self, until: float) -> None:
+        """The next solve (only) runs beside a start search in another thread: it ends at
+        `until` by HiGHS's own time limit (within the deadline), whatever the rank's share,
+        and takes the plans that search `offer`s."""
+        self._beside_until = until
+        self._offered = self._given = None
+
+    def offer(self, values: np.ndarray) -> None:
+        """A plan (meeting every row) found by the search beside the solve running now:
+        HiGHS takes it at its next query for one (after its root LP, after each cut
+        round, before each dive) and keeps it if it is better than its own. Safe from
+        any thread: one reference is replaced."""
+        self._offered = np.array(values, dtype=np.float64)
+
+    def at_least(self, result: SolveResult, values: np.ndarray | None) -> SolveResult:
+        """`result`, or, when it was cut short and `values` (a plan found beside it) meets
+        every row and is better on the objective held, `values` with `result`'s bound."""
+        return self._with_fallback(result, values)
+
+    def _give_offered(self, event) -> None:
+        """HiGHS callback: hand it the newest offered plan, once."""
+        offered = self._offered
+        if offered is None or offered is self._given:
+            return
+        self._given = offered
+        event.data_in.setSolution(offered)
 
     def _keep_improving_solution(self, event) -> None:
         """HiGHS callback: remember each better solution, so an abandoned solve still has one.
@@ -920,7 +994,7 @@ class MatrixSolver(_HighsRun):
         if start_only and start is not None:
             unsearched = SolveResult(Termination.TIME_LIMIT, None, None, 0.0, message="start only")
             return self._with_fallback(unsearched, start)
-        result = self._run_once(presolve, started)
+        result = self._run_beside(presolve, started)
         if result.has_solution and not self._consistent(result):
             if start is not None and self.deadline > time.monotonic() and self.abandoned is None:
                 self._highs.clearSolver()
@@ -940,6 +1014,21 @@ class MatrixSolver(_HighsRun):
                     ),
                 )
         return self._with_fallback(result, start)
+
+    def _run_beside(self, presolve: str, started: float) -> SolveResult:
+        """`_run_once`, until `_beside_until` and taking offered plans when the solve was
+        asked to run beside a search (`next_solve_beside`)."""
+        until, self._beside_until = self._beside_until, None
+        if until is None:
+            return self._run_once(presolve, started)
+        self._run_until = until
+        self._highs.cbMipUserSolution.subscribe(self._give_offered)
+        try:
+            return self._run_once(presolve, started)
+        finally:
+            self._run_until = None
+            if self.abandoned is None:
+                self._highs.cbMipUserSolution.unsubscribe(self._give_offered)
 
     def _consistent(self, result: SolveResult) -> bool:
         assert result.incumbent is not None
@@ -973,7 +1062,8 @@ class MatrixSolver(_HighsRun):
     def _run_once(self, presolve: str, started: float) -> SolveResult:
         self.interrupted = False
         highs = self._highs
-        for key, value in self._options(presolve, self.deadline - started).items():
+        end = self.deadline if self._run_until is None else min(self.deadline, self._run_until)
+        for key, value in self._options(presolve, end - started).items():
             highs.setOptionValue(key, value)
         race = self._race = self._new_race(started) if self.race and self._racing_stage else None
         try:

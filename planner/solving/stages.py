@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from planner.model.matrix_model import MatrixModel
+from planner.solving.beside_search import BesideSolve
 from planner.solving.greedy_layout import GreedyLayout, layout_for
 from planner.solving.lp_start import expected_lp_seconds, lp_guided_start
 from planner.solving.model_rows import ExtraRow, all_rows, feasible_under
@@ -86,7 +87,7 @@ class StageWatch:
 
 def _reach_reader(
     pm: PlanModel | MatrixModel,
-    solver: PersistentSolver | MatrixSolver,
+    solver: PersistentSolver | MatrixSolver | BesideSolve,
     weights: LexicographicWeights | None,
     lp_bound: float | None,
 ) -> Callable[[], StageProgress]:
@@ -157,18 +158,23 @@ def reach_stage(
         solver.use_lexicographic(weights.reach, weights.spend)
     else:
         solver.use_objective("weighted_reach")
-    if watch is not None:
-        watch.show(_reach_reader(pm, solver, weights, None))
     lp_bound = None
+    beside = None
+    if isinstance(solver, MatrixSolver) and solver.search_beside and not solver.start_only:
+        beside = BesideSolve(solver) if solver.large else None
+    if watch is not None:
+        watch.show(_reach_reader(pm, solver if beside is None else beside, weights, None))
     if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
-        start, lp_bound = best_start(pm, solver, hint, pool)
-        if start is not None:
+        start, lp_bound = best_start(pm, solver, hint, pool, beside=beside)
+        if beside is not None and not beside.begun:
+            beside = None  # the search ended before a solve was worth launching beside it
+        if beside is None and start is not None:
             solver.set_start(start)
-        if hint or len(pool):
+        if beside is None and (hint or len(pool)):
             solver.from_related_plan(near=near)
     if watch is not None:
-        watch.show(_reach_reader(pm, solver, weights, lp_bound))
-    result = solver.solve()
+        watch.show(_reach_reader(pm, solver if beside is None else beside, weights, lp_bound))
+    result = solver.solve() if beside is None else beside.result(start)
     if weights is not None:
         assert isinstance(pm, MatrixModel)
         result = _as_reach(pm, result, weights)
@@ -384,6 +390,8 @@ def best_start(
     solver: MatrixSolver,
     hint: Collection[str] = (),
     pool: Sequence[np.ndarray] = (),
+    *,
+    beside: BesideSolve | None = None,
 ) -> tuple[np.ndarray | None, float | None]:
     """The start for a reach stage and, when the LP relaxation was solved, its bound.
 
@@ -396,6 +404,11 @@ def best_start(
     better plans than these within a second on their own; a `hint` (options of
     a related plan) is made a start there too, as it may already be optimal or
     nearly (`planner.solving.start_hint`, within `GREEDY_SHARE` of the time).
+
+    `beside`, on a large model: the stage's solve is begun from the greedy plan and runs
+    while the rest of the search does, on the other core; each better plan found is
+    offered to it, and the swaps go on from HiGHS's plan where that is better
+    (`planner.solving.beside_search`).
     """
     began = time.monotonic()
     found = _still_feasible(mm, solver.extra_rows(), pool)
@@ -432,6 +445,9 @@ def best_start(
     )
     if greedy is not None:
         found.append(greedy)
+    if beside is not None:
+        until = max(solver.share_end(), end, solver.improve_until or end)
+        beside.begin(_most_reach(mm, found), until=min(until, solver.deadline))
     lp_bound = None
     now = time.monotonic()
     remaining = end - now
@@ -449,17 +465,24 @@ def best_start(
             known=found,
             rounds=rounds,
             scope=solver.scope,
+            on_found=None if beside is None else beside.offer,
         )
         if guided is not None:
             lp_bound = guided.lp_bound
             if guided.values is not None:
                 found.append(guided.values)
-    if not found:
+    if beside is not None:
+        if beside.ended:  # proven, or out of time: nothing left to search for
+            return _most_reach(mm, found), lp_bound
+        highs_found = beside.found()
+        if highs_found is not None:
+            found.append(highs_found)
+    best = _most_reach(mm, found)
+    if best is None:
         return None, lp_bound
-    best = max(found, key=lambda v: float(reach @ v))
     if solver.improve_until is not None:
         swap_end = solver.improve_until
-        if solver.rank_deadline is None:
+        if solver.rank_deadline is None and beside is None:
             # A one-plan run: swaps get what the LP-guided search leaves (L: after its
             # rounds, to the end); without that search (XL) HiGHS's own search from
             # the start gets the rest, after a fifth for swaps (XL: 0.60 % from its
@@ -467,9 +490,21 @@ def best_start(
             now = time.monotonic()
             swap_end = min(swap_end, now + (1 - SEARCH_SHARE) * (end - began))
         best = improved_by_swaps(
-            mm, solver.extra_rows(), best, deadline=swap_end, layout=start_layout(mm, solver)
+            mm,
+            solver.extra_rows(),
+            best,
+            deadline=swap_end,
+            layout=start_layout(mm, solver),
+            on_found=None if beside is None else beside.offer,
+            latest=None if beside is None else beside.found,
         )
     return best, lp_bound
+
+
+def _most_reach(mm: MatrixModel, found: Sequence[np.ndarray]) -> np.ndarray | None:
+    """The plan of `found` with the most weighted reach (the first of equals), if any."""
+    reach = mm.objectives["weighted_reach"]
+    return max(found, key=lambda v: float(reach @ v)) if len(found) else None
 
 
 def start_layout(mm: MatrixModel, solver: MatrixSolver) -> GreedyLayout:
