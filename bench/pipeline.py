@@ -10,7 +10,9 @@ Stages, each timed around the product's public functions:
 - highs: HiGHS's own time, the wall time with at least one `Highs.run()` call in
   progress in the process (overlapping runs counted once; a wrapper around
   `highspy.Highs.run`, installed before the product is imported; the product
-  exposes no per-solve solver time);
+  exposes no per-solve solver time). A run the product gives up on counts until
+  then only: its thread may stay inside HiGHS for seconds after (XL: 20-26 s past a
+  beside solve's end), its answer wanted by nobody;
 - search: the product's own start search outside HiGHS's runs (`stages.best_start`:
   the greedy plan, the LP-guided search's own steps, the repair and refill of the last
   plan for a later rank, swaps), the wall time with it in progress and no HiGHS run;
@@ -85,6 +87,10 @@ _WORKING = _Busy()
 the LP-guided search, the repair of the last plan, swaps) in progress."""
 
 
+_RUNNING: dict[threading.Thread, tuple[_Busy, ...]] = {}
+"""HiGHS runs in progress and still counted, by the thread inside them."""
+
+
 def _timed(busy: tuple[_Busy, ...], original):
     def timed(*args, **kwargs):
         for b in busy:
@@ -98,14 +104,50 @@ def _timed(busy: tuple[_Busy, ...], original):
     return timed
 
 
+def _timed_run(busy: tuple[_Busy, ...], original):
+    """`_timed` for `Highs.run`, which may be given up while it runs (`_stop_counting`)."""
+
+    def timed(*args, **kwargs):
+        for b in busy:
+            b.enter()
+        me = threading.current_thread()
+        with _LOCK:
+            _RUNNING[me] = busy
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _stop_counting(me)
+
+    return timed
+
+
+def _stop_counting(thread: threading.Thread) -> None:
+    """A HiGHS run ends, or is given up (its answer no longer wanted): counted no more."""
+    with _LOCK:
+        busy = _RUNNING.pop(thread, ())
+    for b in busy:
+        b.leave()
+
+
 def _install_timers() -> None:
-    """Before the product is imported: HiGHS's runs and the start search, timed."""
+    """Before the product is imported: HiGHS's runs and the start search, timed. A run
+    the product gives up on (`solver._note_given_up`: at a deadline, or a solve beside
+    the start search that overran its end) counts only until then: the thread may stay
+    inside HiGHS for seconds, doing nothing anyone waits for."""
     import highspy
 
-    highspy.Highs.run = _timed((_HIGHS, _WORKING), highspy.Highs.run)
+    highspy.Highs.run = _timed_run((_HIGHS, _WORKING), highspy.Highs.run)
+    import planner.solving.solver as solver
     import planner.solving.stages as stages
 
     stages.best_start = _timed((_WORKING,), stages.best_start)
+    note_given_up = solver._note_given_up
+
+    def given_up(worker: threading.Thread) -> None:
+        _stop_counting(worker)
+        note_given_up(worker)
+
+    solver._note_given_up = given_up
 
 
 def main() -> None:

@@ -3,14 +3,14 @@
 Why: on large models (L, XL) the product's own start search (greedy plan,
 LP-guided neighbourhood rounds, swaps; `planner.solving.stages.best_start`) took
 a quarter to a third of a run before HiGHS's solve began, while the second core
-had nothing to do (CBC races only up to M; bench/README.md §24). Here HiGHS's solve
+had nothing to do (CBC races only up to M). Here HiGHS's solve
 starts as soon as the greedy plan is known, in a thread of its own, and runs as
 long as the search does; each better plan the search finds is offered to it
 (HiGHS takes it at its next query: after its root LP, after each cut round,
 before each dive), and the stage answers with the better of the two.
 
-HiGHS's thread needs Python only for its callbacks, which a MIP solve makes a few
-times a second at these sizes (measured: 4-5 interrupt checks in 30 s at L), so a
+HiGHS's thread needs Python only for its callbacks, which a MIP solve makes seldom
+at these sizes (measured: 4-5 interrupt checks in 30 s at L), so a
 search holding the GIL costs it nothing measurable (L, 30 s: the same incumbent
 and bound with a search beside it as alone). An LP solved with an interrupt check
 on every IPM step is another matter (L's relaxation: 3 s alone, 18 s beside a
@@ -21,7 +21,8 @@ objective in a HiGHS instance of its own), never on the solver itself: at XL,
 HiGHS's cut rounds can run 20 s past its time limit without an interrupt check,
 and a solve given up then leaves its instance unusable until it returns. The
 twin alone is given up; the stage's solver takes over the record of its solve
-(`MatrixSolver.adopt`) and serves the ranks after it.
+(`MatrixSolver.adopt`) and serves the ranks after it. Formulation choice 20;
+measured in bench/README.md §24.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class BesideSolve:
     def _work(self, start: np.ndarray | None, until: float) -> None:
         try:
             twin = self.solver.twin()
+            twin.grace = 0.0  # the search has HiGHS's last plan: nothing to wait for after `until`
             if start is not None:
                 twin.set_start(start)
             twin.next_solve_beside(until)
@@ -87,6 +89,8 @@ class BesideSolve:
         """A better plan the search found (meeting every row): the solve takes it at its next
         query for one."""
         with self._lock:
+            if values is self._offered:
+                return
             self._offered = values
             if self._twin is not None:
                 self._twin.offer(values)

@@ -21,6 +21,7 @@ import planner.solving.solver as solver_module
 from planner.checks.verify import check_plan
 from planner.model.matrix_model import build_matrix_model
 from planner.solving.beside_search import BesideSolve
+from planner.solving.model_rows import feasible
 from planner.solving.ranking import rank_plans
 from planner.solving.result import Termination
 from planner.solving.solver import MatrixSolver
@@ -182,3 +183,33 @@ def test_a_solve_beside_that_overruns_is_given_up_and_the_ranks_go_on(
     assert given_up, "no solve beside the search was given up"
     assert len(planset.plans) == 3
     assert all(check_plan(sc, p) == [] for p in planset.plans)
+
+
+def test_a_stage_cut_short_answers_with_the_search_s_plan_when_it_is_better() -> None:
+    """HiGHS stopped on a plan below the search's: the stage answers with the search's plan
+    and HiGHS's bound; a search plan that breaks a row, or is worse, changes nothing."""
+    sc = random_scenario(8800, n_options=20, n_markets=8, n_offers=2, plans=1)
+    mm = build_matrix_model(sc)
+    solver = MatrixSolver(mm, deadline=time.monotonic() + 30)
+    solver.use_objective("weighted_reach")
+    optimum = solver.solve()
+    assert optimum.termination == Termination.OPTIMAL and optimum.incumbent is not None
+    best = np.asarray(optimum.columns())
+    poor = greedy_start(mm)
+    reach = mm.objectives["weighted_reach"]
+    assert poor is not None and float(reach @ poor) < optimum.incumbent - 1.0
+    solver = MatrixSolver(mm, deadline=time.monotonic() + 30)  # no solve of its own yet
+    solver.use_objective("weighted_reach")
+    cut_short = solver._result(
+        Termination.TIME_LIMIT, float(reach @ poor), optimum.incumbent + 5.0, 1.0, poor, "stopped"
+    )
+    taken = solver.at_least(cut_short, best)
+    assert taken.incumbent == pytest.approx(optimum.incumbent)
+    assert np.allclose(taken.columns(), best) and taken.bound == cut_short.bound
+    broken = best.copy()
+    broken[: mm.y_start] = 1.0  # every option: over the budget
+    assert not feasible(mm, (), broken)
+    assert solver.at_least(cut_short, broken) is cut_short
+    assert solver.at_least(cut_short, poor) is cut_short
+    proven = replace(optimum, termination=Termination.OPTIMAL)
+    assert solver.at_least(proven, poor) is proven
