@@ -71,7 +71,6 @@ class BesideSolve:
     def _work(self, start: np.ndarray | None, until: float) -> None:
         try:
             twin = self.solver.twin()
-            twin.grace = 0.0  # the search has HiGHS's last plan: nothing to wait for after `until`
             if start is not None:
                 twin.set_start(start)
             twin.next_solve_beside(until)
