@@ -19,11 +19,11 @@ from scenario_builders import random_scenario
 import planner.solving.ranking as ranking
 import planner.solving.solver as solver_module
 from planner.checks.verify import check_plan
-from planner.model.matrix_model import build_matrix_model
+from planner.model.matrix_model import MatrixModel, build_matrix_model
 from planner.solving.beside_search import BesideSolve
 from planner.solving.model_rows import feasible
 from planner.solving.ranking import rank_plans
-from planner.solving.result import Termination
+from planner.solving.result import SolveResult, Termination
 from planner.solving.solver import MatrixSolver
 from planner.solving.start_hint import improved_by_swaps
 from planner.solving.start_plan import greedy_start
@@ -45,6 +45,15 @@ def beside(monkeypatch: pytest.MonkeyPatch) -> list[BesideSolve]:
 
     monkeypatch.setattr(BesideSolve, "begin", noted)
     return begun
+
+
+def _reach_optimum(mm: MatrixModel) -> SolveResult:
+    """Weighted reach's optimum on `mm`, proven (the known answer the tests offer)."""
+    solver = MatrixSolver(mm, deadline=time.monotonic() + 30)
+    solver.use_objective("weighted_reach")
+    optimum = solver.solve()
+    assert optimum.termination == Termination.OPTIMAL and optimum.incumbent is not None
+    return optimum
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -96,10 +105,8 @@ def test_a_plan_offered_to_a_running_solve_is_handed_to_highs_once() -> None:
     as its incumbent from then on: every later query reports at least its reach)."""
     sc = random_scenario(9100, n_options=40, n_markets=12, n_offers=4, plans=1)
     mm = build_matrix_model(sc)
-    best = MatrixSolver(mm, deadline=time.monotonic() + 30)
-    best.use_objective("weighted_reach")
-    optimum = best.solve()
-    assert optimum.termination == Termination.OPTIMAL and optimum.incumbent is not None
+    optimum = _reach_optimum(mm)
+    assert optimum.incumbent is not None
     solver = MatrixSolver(mm, deadline=time.monotonic() + 30)
     solver.use_objective("weighted_reach")
     queries: list[tuple[bool, float]] = []
@@ -127,9 +134,7 @@ def test_swaps_go_on_from_a_better_plan_found_beside_them(seed: int) -> None:
     sc = random_scenario(8600 + seed, n_options=9, n_offers=seed % 3, plans=1)
     mm = build_matrix_model(sc)
     best = max((reach for _, reach, _ in enumerate_plans(sc)), default=0.0)
-    solver = MatrixSolver(mm, deadline=time.monotonic() + 30)
-    solver.use_objective("weighted_reach")
-    optimum = np.asarray(solver.solve().columns())
+    optimum = np.asarray(_reach_optimum(mm).columns())
     start = greedy_start(mm)
     assert start is not None
     reach = mm.objectives["weighted_reach"]
@@ -190,10 +195,8 @@ def test_a_stage_cut_short_answers_with_the_search_s_plan_when_it_is_better() ->
     and HiGHS's bound; a search plan that breaks a row, or is worse, changes nothing."""
     sc = random_scenario(8800, n_options=20, n_markets=8, n_offers=2, plans=1)
     mm = build_matrix_model(sc)
-    solver = MatrixSolver(mm, deadline=time.monotonic() + 30)
-    solver.use_objective("weighted_reach")
-    optimum = solver.solve()
-    assert optimum.termination == Termination.OPTIMAL and optimum.incumbent is not None
+    optimum = _reach_optimum(mm)
+    assert optimum.incumbent is not None
     best = np.asarray(optimum.columns())
     poor = greedy_start(mm)
     reach = mm.objectives["weighted_reach"]
