@@ -11,7 +11,7 @@ Stages, each timed around the product's public functions:
   progress in the process (overlapping runs counted once; a wrapper around
   `highspy.Highs.run`, installed before the product is imported; the product
   exposes no per-solve solver time). A run the product gives up on counts until
-  then only: its thread may stay inside HiGHS for seconds after (XL: 20-26 s past a
+  then only: its thread may stay inside HiGHS for seconds after (XL: 26-48 s past a
   beside solve's end), its answer wanted by nobody;
 - search: the product's own start search outside HiGHS's runs (`stages.best_start`:
   the greedy plan, the LP-guided search's own steps, the repair and refill of the last

@@ -18,7 +18,7 @@ Python search), which is why the search's own LP runs in the search's thread.
 
 The solve runs on a twin of the stage's solver (the same model, rows and
 objective in a HiGHS instance of its own), never on the solver itself: at XL,
-HiGHS's cut rounds can run 20 s past its time limit without an interrupt check,
+HiGHS's root phase ran 26-48 s past its time limit without an interrupt check,
 and a solve given up then leaves its instance unusable until it returns. The
 twin alone is given up; the stage's solver takes over the record of its solve
 (`MatrixSolver.adopt`) and serves the ranks after it. Formulation choice 20;
@@ -116,8 +116,5 @@ class BesideSolve:
         if isinstance(outcome, BaseException):
             raise outcome
         assert outcome is not None
-        twin = self._twin
-        if twin is None:
-            return self.solver.at_least(outcome, searched)
-        self.solver.adopt(twin)
-        return twin.at_least(outcome, searched)
+        self.solver.adopt(self._twin)
+        return self.solver.at_least(outcome, searched)

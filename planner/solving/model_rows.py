@@ -115,6 +115,15 @@ def appended_rows(extra: Sequence[ExtraRow], first: int) -> Rows:
     )
 
 
+def binaries_rounded(mm: MatrixModel, values: FloatArray) -> FloatArray:
+    """A copy of `values` with its binary columns rounded to 0 or 1 (a solver's plan, whose
+    binaries sit within its tolerance of them, made exact)."""
+    rounded = values.copy()
+    binary = mm.integrality == 1
+    rounded[binary] = np.round(rounded[binary])
+    return rounded
+
+
 def feasible(
     mm: MatrixModel, extra: Sequence[ExtraRow], values: FloatArray, *, tol: float = ROW_TOL
 ) -> bool:

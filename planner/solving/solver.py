@@ -693,12 +693,16 @@ class MatrixSolver(_HighsRun):
             setattr(twin, setting, getattr(self, setting))
         return twin
 
-    def adopt(self, twin: MatrixSolver) -> None:
+    def adopt(self, twin: MatrixSolver | None) -> None:
         """Take the record of `twin`'s last solve as this solver's own: the solutions it
-        passed through (`last_solutions`) and whether it was interrupted."""
-        self._found = deque(twin.last_solutions(), maxlen=POOL_SIZE)
-        self.interrupted = twin.interrupted
-        self.interrupted_at = twin.interrupted_at
+        passed through (`last_solutions`, and the last, which `at_least` weighs), its last
+        bound and whether it was interrupted. None: no solve ran (the deadline came first),
+        and none of this solver's own earlier solves may stand for it."""
+        self._found = deque(() if twin is None else twin.last_solutions(), maxlen=POOL_SIZE)
+        self._seen = None if twin is None else twin._seen
+        self._seen_bound = None if twin is None else twin._seen_bound
+        self.interrupted = True if twin is None else twin.interrupted
+        self.interrupted_at = None if twin is None else twin.interrupted_at
 
     def next_solve_beside(self, until: float) -> None:
         """The next solve (only) runs beside a start search in another thread: it ends at

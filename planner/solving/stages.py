@@ -20,7 +20,7 @@ from planner.model.matrix_model import MatrixModel
 from planner.solving.beside_search import BesideSolve
 from planner.solving.greedy_layout import GreedyLayout, layout_for
 from planner.solving.lp_start import expected_lp_seconds, lp_guided_start
-from planner.solving.model_rows import ExtraRow, all_rows, feasible_under
+from planner.solving.model_rows import ExtraRow, all_rows, binaries_rounded, feasible_under
 from planner.solving.result import REL_TOL, SolveResult, Termination
 from planner.solving.solver import MIP_ABS_GAP, LiveNumbers, MatrixSolver
 from planner.solving.start_hint import DROPS_TRIED, hinted_start, improved_by_swaps
@@ -163,7 +163,7 @@ def reach_stage(
     lp_bound = None
     beside = None
     if isinstance(solver, MatrixSolver) and solver.search_beside and not solver.start_only:
-        beside = BesideSolve(solver) if solver.large else None
+        beside = BesideSolve(solver)
     if watch is not None:
         watch.show(_reach_reader(pm, solver if beside is None else beside, weights, None))
     if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
@@ -550,8 +550,7 @@ def _still_feasible(
     reach, spend = mm.objectives["weighted_reach"], mm.objectives["net_spend"]
     usable: dict[bytes, np.ndarray] = {}
     for values in pool:
-        rounded = values.copy()
-        rounded[binary] = np.round(rounded[binary])
+        rounded = binaries_rounded(mm, values)
         key = rounded[binary].astype(np.int8).tobytes()
         if key not in usable and feasible_under(mm, rows, rounded):
             usable[key] = rounded

@@ -32,7 +32,13 @@ import numpy as np
 
 from planner.model.matrix_model import BoolArray, MatrixModel
 from planner.solving.greedy_layout import GreedyLayout
-from planner.solving.model_rows import ROW_TOL, ExtraRow, FloatArray, feasible_under
+from planner.solving.model_rows import (
+    ROW_TOL,
+    ExtraRow,
+    FloatArray,
+    binaries_rounded,
+    feasible_under,
+)
 from planner.solving.start_plan import Greedy, Late
 
 #: Spend saved by dropping an option below which the saving counts as none (model units).
@@ -291,9 +297,7 @@ class _Beside:
             return None
         self.seen = found
         mm = self.mm
-        rounded = found.copy()
-        binary = mm.integrality == 1
-        rounded[binary] = np.round(rounded[binary])
+        rounded = binaries_rounded(mm, found)
         reach = mm.objectives["weighted_reach"]
         most = float(reach @ best)
         if float(reach @ rounded) <= most + IMPROVEMENT * max(1.0, abs(most)):
