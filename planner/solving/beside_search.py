@@ -21,8 +21,11 @@ objective in a HiGHS instance of its own), never on the solver itself: at XL,
 HiGHS's root phase ran 26-48 s past its time limit without an interrupt check,
 and a solve given up then leaves its instance unusable until it returns. The
 twin alone is given up; the stage's solver takes over the record of its solve
-(`MatrixSolver.adopt`) and serves the ranks after it. Formulation choice 20;
-measured in bench/README.md §24.
+(`MatrixSolver.adopt`) and serves the ranks after it. So that a round of root
+cuts with no limit check (L 18 s, XL 45 s) does not outlive the solve, the twin
+stops after its root LP when its next check is expected after its end
+(`ROUND_LPS`): the search goes on alone. Formulation choice 20; measured in
+bench/README.md §24-§25.
 """
 
 from __future__ import annotations
@@ -34,6 +37,12 @@ import numpy as np
 from planner.model.common import BuildTimeout
 from planner.solving.result import SolveResult, Termination
 from planner.solving.solver import LiveNumbers, MatrixSolver, join_ticking
+
+#: How many times its root LP's own time HiGHS's next round of root cuts is expected to take
+#: at least, with no limit checked within it (`MatrixSolver.next_solve_beside`): measured
+#: beside the search, L 4.8 s then rounds of 17.8-17.9 s (3.7x), XL 15 s then 44-48 s (3x).
+#: A solve whose next round would end after its own end stops at the check before it.
+ROUND_LPS = 4.0
 
 
 class BesideSolve:
@@ -47,6 +56,8 @@ class BesideSolve:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._outcome: SolveResult | BaseException | None = None
+        self._answer: np.ndarray | None = None
+        """The columns of the solve's answer, once it has returned with one."""
 
     @property
     def begun(self) -> bool:
@@ -57,6 +68,17 @@ class BesideSolve:
     def ended(self) -> bool:
         """Whether the solve has returned (a proof ends it before the search's time)."""
         return self._thread is not None and not self._thread.is_alive()
+
+    @property
+    def proven(self) -> bool:
+        """Whether the solve has returned with a proof: nothing is left to search for. A solve
+        stopped after its root LP (`ROUND_LPS`) has ended without one."""
+        outcome = self._outcome
+        return (
+            self.ended
+            and isinstance(outcome, SolveResult)
+            and outcome.termination == Termination.OPTIMAL
+        )
 
     def begin(self, start: np.ndarray | None, until: float) -> None:
         """Launch the solve from `start` (if any), to end at `until`; the twin is made in the
@@ -73,12 +95,14 @@ class BesideSolve:
             twin = self.solver.twin()
             if start is not None:
                 twin.set_start(start)
-            twin.next_solve_beside(until)
+            twin.next_solve_beside(until, round_lps=ROUND_LPS)
             with self._lock:
                 self._twin = twin
                 if self._offered is not None:
                     twin.offer(self._offered)
-            self._outcome = twin.solve()
+            outcome = twin.solve()
+            self._answer = outcome.columns() if outcome.has_solution else None
+            self._outcome = outcome
         except BuildTimeout:  # the deadline passed before HiGHS could take the model
             self._outcome = SolveResult(Termination.TIME_LIMIT, None, None, 0.0)
         except BaseException as exc:  # handed to the caller by `result`
@@ -95,13 +119,30 @@ class BesideSolve:
                 self._twin.offer(values)
 
     def live_numbers(self) -> LiveNumbers | None:
-        """What the solve has reported so far (`MatrixSolver.live_numbers`), for progress."""
+        """What the solve has reported so far (`MatrixSolver.live_numbers`), for progress. Once
+        it has returned (stopped after its root LP while the search goes on), its answer,
+        or the search's plan offered since when that is better."""
         twin = self._twin
-        return None if twin is None else twin.live_numbers()
+        if twin is None:
+            return None
+        outcome = self._outcome
+        if not isinstance(outcome, SolveResult):
+            return twin.live_numbers()
+        best, values = outcome.incumbent, self._answer
+        offered = self._offered
+        if offered is not None:
+            value = twin.objective_at(offered)
+            if best is None or twin.better(value, best):
+                best, values = value, offered
+        return LiveNumbers(best, outcome.bound, values)
 
     def found(self) -> np.ndarray | None:
-        """The last plan HiGHS found so far in this solve (meeting every row it holds)."""
-        numbers = self.live_numbers()
+        """The last plan HiGHS found in this solve so far (meeting every row it holds), or
+        the answer it returned."""
+        if isinstance(self._outcome, SolveResult):
+            return self._answer
+        twin = self._twin
+        numbers = None if twin is None else twin.live_numbers()
         return None if numbers is None else numbers.solution
 
     def result(self, searched: np.ndarray | None) -> SolveResult:

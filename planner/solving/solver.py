@@ -206,6 +206,36 @@ def _end_solves_at_exit() -> None:
     stop_all_solves(wait=EXIT_WAIT)
 
 
+@dataclass(slots=True)
+class _Checks:
+    """The checks of one solve beside a search, to tell how long its next round may take.
+
+    HiGHS's first dual bound is its LP relaxation's; before, it reports its opening
+    one (none, or the columns' bounds'). From then on, the next round is expected to
+    last the longest time between two checks so far, and at least `round_lps` times
+    the root LP's own time (a check may follow another closely: L's and XL's rounds
+    of root cuts took 3-4 times their root LP beside the search)."""
+
+    began: float
+    opening_bound: float
+    last: float
+    root_lp_s: float | None = None
+    longest: float = 0.0
+
+    def next_round(self, now: float, bound: float, round_lps: float) -> float | None:
+        """How long the round after the check made `now` may take; None before the root
+        LP is solved."""
+        if self.root_lp_s is None:
+            if bound == self.opening_bound:
+                self.last = now
+                return None
+            self.root_lp_s = now - self.began
+        else:
+            self.longest = max(self.longest, now - self.last)
+        self.last = now
+        return max(round_lps * self.root_lp_s, self.longest)
+
+
 class _Abandoned(Exception):
     """Raised inside Pyomo's solve when the watchdog stopped waiting for HiGHS."""
 
@@ -648,6 +678,11 @@ class MatrixSolver(_HighsRun):
         """The best plan the search beside the solve running now has found (`offer`)."""
         self._given: np.ndarray | None = None
         """The offered plan last handed to HiGHS."""
+        self._round_lps = 0.0
+        """Of the solve running beside a search: how many times its root LP's time a round of
+        root cuts is expected to take (`next_solve_beside`); 0 for other solves."""
+        self._checks: _Checks | None = None
+        """When the solve running beside a search was checked, and what it reported."""
         self._watch(self._highs)
         self._highs.cbMipImprovingSolution.subscribe(self._keep_improving_solution)
 
@@ -704,11 +739,19 @@ class MatrixSolver(_HighsRun):
         self.interrupted = True if twin is None else twin.interrupted
         self.interrupted_at = None if twin is None else twin.interrupted_at
 
-    def next_solve_beside(self, until: float) -> None:
+    def next_solve_beside(self, until: float, round_lps: float = 0.0) -> None:
         """The next solve (only) runs beside a start search in another thread: it ends at
         `until` by HiGHS's own time limit (within the deadline), whatever the rank's share,
-        and takes the plans that search `offer`s."""
+        and takes the plans that search `offer`s.
+
+        With `round_lps`, the solve also stops at a check after its root LP when the next
+        check is expected after `until`: HiGHS checks no limit within a round of root cuts
+        (measured: L 18 s, XL 44-48 s past a 20 s limit), so whatever it does then could
+        not reach the search before the end, and its thread would outlive the solve. The
+        next round is expected to take the longest time between two checks so far, and at
+        least `round_lps` times the root LP's own (bench/README.md section 25)."""
         self._beside_until = until
+        self._round_lps = round_lps
         self._offered = self._given = None
 
     def offer(self, values: np.ndarray) -> None:
@@ -762,11 +805,29 @@ class MatrixSolver(_HighsRun):
     def _interrupt_at_deadline(self, event) -> None:
         if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
             self._note_bound(event.data_out)
+            if self._root_round_too_long(event.data_out):
+                if not self.interrupted:
+                    self.interrupted_at = time.monotonic()
+                self.interrupted = True
+                event.interrupt()
+                return
         race = self._race
         if race is not None and race.stop_highs:
             event.interrupt()
             return
         super()._interrupt_at_deadline(event)
+
+    def _root_round_too_long(self, out) -> bool:
+        """Whether a solve beside a search is past its root LP and its next check is expected
+        after its end (`next_solve_beside`)."""
+        if self._round_lps <= 0.0 or self._run_until is None:
+            return False
+        now = time.monotonic()
+        if self._checks is None:
+            self._checks = _Checks(began=now, opening_bound=float(out.mip_dual_bound), last=now)
+            return False
+        next_round = self._checks.next_round(now, float(out.mip_dual_bound), self._round_lps)
+        return next_round is not None and self._run_until - now < next_round
 
     def _set_objective(
         self,
@@ -975,7 +1036,7 @@ class MatrixSolver(_HighsRun):
 
     def _objective_of(self, result: SolveResult) -> float:
         """The active objective at the columns `result` holds, recomputed here."""
-        return float(self._cost @ result.columns()) + self._offset
+        return self.objective_at(result.columns())
 
     def _checked_run(self, presolve: str) -> SolveResult:
         """One HiGHS run, checked: its reported objective must be its solution's.
@@ -1026,11 +1087,13 @@ class MatrixSolver(_HighsRun):
         if until is None:
             return self._run_once(presolve, started)
         self._run_until = until
+        self._checks = None
         self._highs.cbMipUserSolution.subscribe(self._give_offered)
         try:
             return self._run_once(presolve, started)
         finally:
             self._run_until = None
+            self._round_lps = 0.0
             if self.abandoned is None:
                 self._highs.cbMipUserSolution.unsubscribe(self._give_offered)
 
@@ -1053,8 +1116,8 @@ class MatrixSolver(_HighsRun):
                 self.model, self._extra_rows, values, tol=FALLBACK_TOL
             ):
                 continue
-            value = float(self._cost @ values) + self._offset
-            if best is None or self._better(value, best[0]):
+            value = self.objective_at(values)
+            if best is None or self.better(value, best[0]):
                 best = (value, values)
         if best is None or (result.has_solution and best[0] == result.incumbent):
             return result
@@ -1141,8 +1204,13 @@ class MatrixSolver(_HighsRun):
         values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
         return self._result(termination, float(incumbent), bound, seconds, values, message)
 
-    def _better(self, a: float, b: float) -> bool:
+    def better(self, a: float, b: float) -> bool:
+        """Whether objective value `a` is better than `b` for the objective held."""
         return a > b if self._maximise else a < b
+
+    def objective_at(self, values: np.ndarray) -> float:
+        """The objective held, at the columns `values` (its offset included)."""
+        return float(self._cost @ values) + self._offset
 
     def _result(
         self,

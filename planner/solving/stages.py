@@ -477,7 +477,7 @@ def best_start(
             if guided.values is not None:
                 found.append(guided.values)
     if beside is not None:
-        if beside.ended:  # proven, or out of time: nothing left to search for
+        if beside.proven:  # nothing left to search for
             return _most_reach(mm, found), lp_bound
         highs_found = beside.found()
         if highs_found is not None:

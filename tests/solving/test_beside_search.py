@@ -8,6 +8,7 @@ stage's solver still usable when the twin had to be given up.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 
@@ -16,6 +17,7 @@ import pytest
 from model.test_model_bruteforce import assert_matches_bruteforce, enumerate_plans
 from scenario_builders import random_scenario
 
+import planner.solving.beside_search as beside_search
 import planner.solving.ranking as ranking
 import planner.solving.solver as solver_module
 from planner.checks.verify import check_plan
@@ -24,7 +26,7 @@ from planner.solving.beside_search import BesideSolve
 from planner.solving.model_rows import feasible
 from planner.solving.ranking import rank_plans
 from planner.solving.result import SolveResult, Termination
-from planner.solving.solver import MatrixSolver
+from planner.solving.solver import MatrixSolver, _Checks
 from planner.solving.start_hint import improved_by_swaps
 from planner.solving.start_plan import greedy_start
 
@@ -47,11 +49,16 @@ def beside(monkeypatch: pytest.MonkeyPatch) -> list[BesideSolve]:
     return begun
 
 
+def _reach_solver(mm: MatrixModel, seconds: float = 30.0) -> MatrixSolver:
+    """A solver of `mm` holding weighted reach, its deadline `seconds` away."""
+    solver = MatrixSolver(mm, deadline=time.monotonic() + seconds)
+    solver.use_objective("weighted_reach")
+    return solver
+
+
 def _reach_optimum(mm: MatrixModel) -> SolveResult:
     """Weighted reach's optimum on `mm`, proven (the known answer the tests offer)."""
-    solver = MatrixSolver(mm, deadline=time.monotonic() + 30)
-    solver.use_objective("weighted_reach")
-    optimum = solver.solve()
+    optimum = _reach_solver(mm).solve()
     assert optimum.termination == Termination.OPTIMAL and optimum.incumbent is not None
     return optimum
 
@@ -107,8 +114,7 @@ def test_a_plan_offered_to_a_running_solve_is_handed_to_highs_once() -> None:
     mm = build_matrix_model(sc)
     optimum = _reach_optimum(mm)
     assert optimum.incumbent is not None
-    solver = MatrixSolver(mm, deadline=time.monotonic() + 30)
-    solver.use_objective("weighted_reach")
+    solver = _reach_solver(mm)
     queries: list[tuple[bool, float]] = []
     give = solver._give_offered
 
@@ -201,8 +207,7 @@ def test_a_stage_cut_short_answers_with_the_search_s_plan_when_it_is_better() ->
     poor = greedy_start(mm)
     reach = mm.objectives["weighted_reach"]
     assert poor is not None and float(reach @ poor) < optimum.incumbent - 1.0
-    solver = MatrixSolver(mm, deadline=time.monotonic() + 30)  # no solve of its own yet
-    solver.use_objective("weighted_reach")
+    solver = _reach_solver(mm)  # no solve of its own yet
     cut_short = solver._result(
         Termination.TIME_LIMIT, float(reach @ poor), optimum.incumbent + 5.0, 1.0, poor, "stopped"
     )
@@ -216,3 +221,95 @@ def test_a_stage_cut_short_answers_with_the_search_s_plan_when_it_is_better() ->
     assert solver.at_least(cut_short, poor) is cut_short
     proven = replace(optimum, termination=Termination.OPTIMAL)
     assert solver.at_least(proven, poor) is proven
+
+
+def _not_proven_at_the_root() -> tuple[MatrixModel, SolveResult, float]:
+    """A model whose root LP leaves fractional binaries (HiGHS checks in after it), with
+    its proven optimum and that optimum's weighted reach."""
+    mm = build_matrix_model(random_scenario(9203, n_options=60, n_markets=20, n_offers=4))
+    optimum = _reach_optimum(mm)
+    assert optimum.incumbent is not None
+    return mm, optimum, optimum.incumbent
+
+
+def test_the_next_round_is_the_longest_wait_between_checks_and_some_root_lps_at_least() -> None:
+    """Before the root LP (the opening bound unchanged) nothing is expected; then at least
+    `round_lps` times the root LP's time, or the longest wait between two checks."""
+    checks = _Checks(began=0.0, opening_bound=math.inf, last=0.0)
+    assert checks.next_round(1.0, math.inf, 4.0) is None
+    assert checks.next_round(5.0, 100.0, 4.0) == pytest.approx(20.0)  # root LP: 5 s
+    assert checks.next_round(6.0, 99.0, 4.0) == pytest.approx(20.0)  # a check 1 s on
+    assert checks.next_round(40.0, 99.0, 4.0) == pytest.approx(34.0)  # a round of 34 s
+    assert checks.next_round(41.0, 99.0, 4.0) == pytest.approx(34.0)
+
+
+def test_a_solve_beside_stops_after_its_root_lp_when_its_next_round_would_end_after_it() -> None:
+    """Told that a round takes far longer than its 20 s, the solve stops at its first check
+    after the root LP, on a true bound; without that, the same solve is proven; and the
+    solver's next solve (not beside a search) goes on as usual."""
+    mm, _, most = _not_proven_at_the_root()
+    solver = _reach_solver(mm, 60.0)
+    solver.next_solve_beside(time.monotonic() + 20, round_lps=1e9)
+    cut = solver.solve()
+    assert cut.termination == Termination.TIME_LIMIT and solver.interrupted
+    assert cut.bound is not None and cut.bound >= most - 1e-6
+    assert cut.incumbent is None or cut.incumbent <= most + 1e-6
+    again = solver.solve()
+    assert again.termination == Termination.OPTIMAL
+    assert again.incumbent == pytest.approx(most)
+    whole = _reach_solver(mm, 60.0)
+    whole.next_solve_beside(time.monotonic() + 20, round_lps=0.0)
+    assert whole.solve().termination == Termination.OPTIMAL
+
+
+def test_a_solve_stopped_after_its_root_lp_leaves_its_answer_to_the_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ended without a proof: the search is not told to stop (`proven`), reads the solve's
+    answer (one object, read after read), and progress shows the better of that answer
+    and the plans the search offers after it; the stage answers with the best."""
+    monkeypatch.setattr(beside_search, "ROUND_LPS", 1e9)
+    mm, optimum, most = _not_proven_at_the_root()
+    solver = _reach_solver(mm, 60.0)
+    solve = BesideSolve(solver)
+    solve.begin(greedy_start(mm), until=time.monotonic() + 30)
+    waited = time.monotonic() + 20
+    while not solve.ended and time.monotonic() < waited:
+        time.sleep(0.01)
+    assert solve.ended and not solve.proven
+    answer = solve.found()
+    assert answer is not None and solve.found() is answer
+    assert feasible(mm, (), answer)
+    reach = mm.objectives["weighted_reach"]
+    live = solve.live_numbers()
+    assert live is not None and live.solution is answer
+    assert live.objective == pytest.approx(float(reach @ answer))
+    assert live.bound is not None and live.bound >= most - 1e-6
+    best = np.asarray(optimum.columns())
+    solve.offer(best)
+    live = solve.live_numbers()
+    assert live is not None and live.solution is best
+    assert live.objective == pytest.approx(most)
+    stage = solve.result(best)
+    assert stage.incumbent == pytest.approx(most)
+    assert stage.bound is not None and stage.bound >= most - 1e-6
+
+
+def test_ranks_whose_solves_stop_after_the_root_lp_are_verified_plans_within_true_bounds(
+    beside: list[BesideSolve], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every solve beside a search stopped after its root LP: the ranks are still found,
+    each plan verified from the scenario, plan 1 no better than the optimum and its
+    bound no lower."""
+    monkeypatch.setattr(beside_search, "ROUND_LPS", 1e9)
+    sc = random_scenario(9203, n_options=60, n_markets=20, n_offers=4, plans=3)
+    sc = replace(sc, settings=replace(sc.settings, time_limit_s=20.0))
+    optimum = _reach_optimum(build_matrix_model(sc))
+    assert optimum.incumbent is not None
+    planset = rank_plans(sc, threads=2)
+    assert beside and any(b.ended and not b.proven for b in beside)
+    assert len(planset.plans) == 3
+    assert all(check_plan(sc, p) == [] for p in planset.plans)
+    first = planset.plans[0]
+    assert first.weighted_reach <= optimum.incumbent + 1e-6
+    assert first.bound is not None and first.bound >= optimum.incumbent - 1e-6
