@@ -370,6 +370,7 @@ class _HighsRun:
             or self.cancelled
             or self.scope.stop.is_set()
             or self.abandoned is not None
+            or self._ends_early(event)
         ):
             if not self.interrupted:
                 self.interrupted_at = now
@@ -379,6 +380,10 @@ class _HighsRun:
             # HiGHS keeps the flag between runs: an interrupt that ended the last
             # run would otherwise end the next one at its first check.
             event.interrupt(False)
+
+    def _ends_early(self, event) -> bool:
+        """Whether the solve should stop at this check for a reason of its own (none here)."""
+        return False
 
     def _note_reported(self, objective: float, bound: float) -> None:
         """Record HiGHS's incumbent objective and dual bound (from its own thread): numbers
@@ -805,23 +810,20 @@ class MatrixSolver(_HighsRun):
     def _interrupt_at_deadline(self, event) -> None:
         if event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
             self._note_bound(event.data_out)
-            if self._root_round_too_long(event.data_out):
-                if not self.interrupted:
-                    self.interrupted_at = time.monotonic()
-                self.interrupted = True
-                event.interrupt()
-                return
         race = self._race
         if race is not None and race.stop_highs:
             event.interrupt()
             return
         super()._interrupt_at_deadline(event)
 
-    def _root_round_too_long(self, out) -> bool:
+    def _ends_early(self, event) -> bool:
         """Whether a solve beside a search is past its root LP and its next check is expected
         after its end (`next_solve_beside`)."""
+        if event.callback_type != highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
+            return False
         if self._round_lps <= 0.0 or self._run_until is None:
             return False
+        out = event.data_out
         now = time.monotonic()
         if self._checks is None:
             self._checks = _Checks(began=now, opening_bound=float(out.mip_dual_bound), last=now)
