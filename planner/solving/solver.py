@@ -225,15 +225,12 @@ class _Checks:
     def next_round(self, now: float, bound: float, round_lps: float) -> float | None:
         """How long the round after the check made `now` may take; None before the root
         LP is solved."""
-        if self.root_lp_s is None:
-            if bound == self.opening_bound:
-                self.last = now
-                return None
-            self.root_lp_s = now - self.began
-        else:
+        if self.root_lp_s is not None:
             self.longest = max(self.longest, now - self.last)
+        elif bound != self.opening_bound:
+            self.root_lp_s = now - self.began
         self.last = now
-        return max(round_lps * self.root_lp_s, self.longest)
+        return None if self.root_lp_s is None else max(round_lps * self.root_lp_s, self.longest)
 
 
 class _Abandoned(Exception):
