@@ -111,19 +111,21 @@ def test_an_infeasible_run_ends_infeasible_with_its_diagnosis(
 
 
 def test_at_most_workers_runs_execute_at_once(tmp_path: Path, small: Path) -> None:
-    """Three runs with one worker: watched every 20 ms, never two running at once, and
-    each starts only after the one before has finished."""
+    """Three runs with one worker: watched every 20 ms, never two running at once in
+    any snapshot of the store, and each starts only after the one before has finished."""
     dispatcher = _dispatcher(tmp_path / "desk", workers=1)
     try:
         ids = [submit(dispatcher, small, settings=QUICK).id for _ in range(3)]
         most, seen = 0, set()
         ends = time.monotonic() + 3 * RUN_WAIT_S
         while time.monotonic() < ends:
-            records = [dispatcher.store.get(i) for i in ids]
-            running = [r.id for r in records if r is not None and r.status == "running"]
+            # One SELECT is one snapshot: reading the runs one by one could see the
+            # first still running and then the second, started just after it ended.
+            records = [r for r in dispatcher.store.list() if r.id in ids]
+            running = [r.id for r in records if r.status == "running"]
             most = max(most, len(running))
             seen.update(running)
-            if all(r is not None and r.finished_run for r in records):
+            if len(records) == len(ids) and all(r.finished_run for r in records):
                 break
             time.sleep(0.02)
         final = [dispatcher.store.get(i) for i in ids]
