@@ -252,18 +252,22 @@ def test_cancel_while_explaining_stops_every_process_of_the_run(tmp_path: Path) 
 
 def _descendants_but_services() -> list[psutil.Process]:
     """Every process under this one but the standing services of its own process pools
-    (multiprocessing's forkserver and resource tracker, started once per process)."""
+    (multiprocessing's forkserver and resource tracker, started once per process) and
+    the test session's Dask cluster with its workers' processes, when a test before
+    this one started it."""
     me = psutil.Process()
+    cluster: set[int] = set()  # the Dask processes, whose own children are its workers
     found = []
-    for process in me.children(recursive=True):
+    for process in me.children(recursive=True):  # parents come before their children
         try:
             line = " ".join(process.cmdline())
             parent = process.ppid()
         except psutil.NoSuchProcess:
             continue
-        if parent == me.pid and ("forkserver" in line or "resource_tracker" in line):
-            continue
-        found.append(process)
+        if parent in cluster or (parent == me.pid and "distributed.cli" in line):
+            cluster.add(process.pid)
+        elif not (parent == me.pid and ("forkserver" in line or "resource_tracker" in line)):
+            found.append(process)
     return found
 
 
