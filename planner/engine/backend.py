@@ -23,8 +23,12 @@ class Report:
 class Backend(Protocol):
     """Runs tasks somewhere; the pool decides what runs when and for how long."""
 
-    #: How many tasks may be in flight at once (the pool keeps to it).
+    #: How many tasks run at once (the pool's time shares count rounds of them).
     slots: int
+    #: How many more the pool may hand over beyond `slots`, to wait where they run: on a
+    #: cluster a task finishing is then followed at once by the next one, instead of
+    #: after a round trip through this process (local workers: 0).
+    ahead: int
 
     def start(self, ticket: int, task: Task, seconds: float) -> None:
         """Dispatch `task` with `seconds` to take; it comes back as a `Report(ticket)`."""

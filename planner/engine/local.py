@@ -111,6 +111,7 @@ class LocalWorkers:
 
     def __init__(self, workers: int) -> None:
         self.slots = workers
+        self.ahead = 0  # a process takes its next task as fast as the pool hands it
         self._context = multiprocessing.get_context(_start_method())
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0

@@ -3,8 +3,11 @@ for all, a journal to resume from, and progress for a display.
 
 One loop in the caller's thread does everything (dispatch, collect, journal, progress),
 so callbacks never run on another thread and Ctrl-C lands where it can stop the work.
-At most `slots` tasks are in flight, each dispatched with its time share
-(`timeshare.time_share`) computed at that moment.
+At most `slots` tasks run at once, each dispatched with its time share
+(`timeshare.time_share`) computed at that moment. A backend may take `ahead` more, to
+wait where they run (a cluster's scheduler); such a task's share is computed for the
+moment it starts at the latest, when the task in flight before it reaches its share's
+end, so the command's deadline holds as it does without them.
 
 A worker process dying takes every task in flight on its executor with it, without
 saying which task killed it. Those tasks are re-run one at a time, alone: the one that
@@ -51,6 +54,7 @@ class _Entry:
     task: Task
     deaths: int = 0  # how often a worker died while it was in flight
     dispatched: float = 0.0  # time.monotonic() of its last dispatch
+    ends_by: float = 0.0  # time.time() by which it ends at the latest (its share's end)
 
 
 class Pool:
@@ -181,8 +185,8 @@ class Pool:
 
     def status(self) -> BatchStatus:
         """How the batch stands now."""
-        running = len(self._running)
-        queued = len(self._queued) + len(self._suspects)
+        running = min(len(self._running), self.slots)  # those sent ahead still wait
+        queued = len(self._queued) + len(self._suspects) + len(self._running) - running
         left = running + queued
         eta: float | None = None
         if left == 0:
@@ -226,18 +230,31 @@ class Pool:
                 self._finish(self._queued.popleft(), None, NOT_RUN, 0.0)
         if self._suspects:
             if not self._running:
-                self._start(self._suspects.popleft())
+                self._start(self._suspects.popleft(), time.time())
             return
         while self._queued and len(self._running) < self.slots:
-            self._start(self._queued.popleft())
+            self._start(self._queued.popleft(), time.time())
+        while self._queued and len(self._running) < self.slots + self._backend.ahead:
+            starts = self._starts_by()
+            if self._deadline is not None and starts >= self._deadline:
+                return  # it may yet start earlier: it stays queued until a slot frees
+            self._start(self._queued.popleft(), starts)
 
-    def _start(self, entry: _Entry) -> None:
+    def _starts_by(self) -> float:
+        """When a task sent ahead now starts at the latest: once as many tasks in flight
+        as are ahead of it beyond the slots have reached the end of their shares (tasks
+        wait in the order they were sent)."""
+        ends = sorted(entry.ends_by for entry in self._running.values())
+        return max(time.time(), ends[len(self._running) - self.slots])
+
+    def _start(self, entry: _Entry, starts: float) -> None:
         waiting = len(self._queued) + len(self._suspects) + 1
-        seconds = time_share(self._deadline, time.time(), waiting, self.slots)
+        seconds = time_share(self._deadline, starts, waiting, self.slots)
         if seconds is None:
             self._finish(entry, None, NOT_RUN, 0.0)
             return
         entry.dispatched = time.monotonic()
+        entry.ends_by = starts + seconds
         self._running[entry.ticket] = entry
         try:
             self._backend.start(entry.ticket, entry.task, seconds)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import socket
 import time
+from typing import Any
 
 import pytest
 import tasks_for_tests as tt
@@ -121,3 +122,58 @@ def test_tasks_submitted_while_iterating_run_on_the_cluster_too(dask_scheduler: 
                 x = len(seen)
                 pool.submit(Task(f"sq{x}", f"x={x}", functools.partial(tt.square, x=x)))
     assert seen == [tt.square(0, x) for x in range(4)]
+
+
+def _tasks_on(address: str) -> int:
+    """How many tasks the scheduler has to run now (on a worker or waiting for one; not
+    a finished one whose release is still on its way)."""
+    from distributed import Client
+
+    def unfinished(dask_scheduler: Any) -> int:
+        return sum(task.state != "memory" for task in dask_scheduler.tasks.values())
+
+    with Client(address, timeout=10, set_as_default=False) as client:
+        return int(client.run_on_scheduler(unfinished))
+
+
+@pytest.mark.parametrize(("workers", "on_cluster"), [(None, 4), (2, 2)])
+def test_a_task_waits_on_the_scheduler_behind_each_thread(
+    dask_scheduler: str, workers: int | None, on_cluster: int
+) -> None:
+    """Two threads: four tasks on the cluster at once (each thread's next one waiting
+    there, not a round trip away), shown as two running and two queued; with `workers`
+    given, that many and no more."""
+    slow = [
+        Task(f"s{x}", f"s{x}", functools.partial(tt.sleep_then, pause=1.5, x=x)) for x in range(6)
+    ]
+    statuses: list[BatchStatus] = []
+    held: list[int] = []
+
+    def seen(status: BatchStatus) -> None:
+        statuses.append(status)
+        if not held:  # the first tick, before any task has ended
+            held.append(_tasks_on(dask_scheduler))
+
+    with Pool(scheduler=dask_scheduler, workers=workers, progress=seen) as pool:
+        for task in slow:
+            pool.submit(task)
+        outcomes = list(pool.outcomes())
+    assert sorted(o.key for o in outcomes) == [task.key for task in slow]
+    assert held == [on_cluster]
+    assert max(s.running for s in statuses) <= 2
+    assert max(s.running + s.queued for s in statuses) == 6
+
+
+def test_tasks_waiting_on_the_scheduler_keep_to_the_deadline(dask_scheduler: str) -> None:
+    """A task sent ahead gets its share for the moment it starts at the latest (when the
+    task before it reaches its share's end), not for now: four tasks that each use their
+    whole share end by the deadline, as they do on two local workers."""
+    began = time.time()
+    deadline = began + 6.0
+    tasks = [Task(f"u{x}", f"u{x}", functools.partial(tt.use_share, x=x)) for x in range(4)]
+    outcomes = run_tasks(tasks, scheduler=dask_scheduler, deadline=deadline)
+    assert [o.error for o in outcomes] == [None] * 4
+    shares = [o.value["seconds"] for o in outcomes if o.value]
+    assert shares[:2] == pytest.approx([3.0, 3.0], abs=0.3)  # 4 tasks, 2 rounds of 3 s
+    assert shares[2:] == pytest.approx([3.0, 3.0], abs=0.3)  # sent ahead, start in 3 s
+    assert time.time() < deadline + 1.5
