@@ -13,9 +13,11 @@ Stages, each timed around the product's public functions:
   exposes no per-solve solver time). A run the product gives up on counts until
   then only: its thread may stay inside HiGHS for seconds after (XL: 26-48 s past a
   beside solve's end), its answer wanted by nobody;
-- search: the product's own start search outside HiGHS's runs (`stages.best_start`:
+- search: the product's own search for plans outside HiGHS's runs (`stages.best_start`:
   the greedy plan, the LP-guided search's own steps, the repair and refill of the last
-  plan for a later rank, swaps), the wall time with it in progress and no HiGHS run;
+  plan for a later rank, swaps; and after the last rank, the weakest plan's
+  replacement by the best plan's best single drop, refilled: `ranking.hinted_start`),
+  the wall time with it in progress and no HiGHS run;
 - rank: the rest of `rank_plans` (stage bookkeeping, loading solutions,
   co-financing LP set-up, in-rank verification, no-good cuts; the search too);
 - verify: `planner.checks.verify.check_plan` on every returned plan, run again here
@@ -83,8 +85,9 @@ _LOCK = threading.Lock()
 _HIGHS = _Busy()
 """HiGHS's own time: `Highs.run()` in progress."""
 _WORKING = _Busy()
-"""HiGHS's time or the product's own start search (`stages.best_start`: the greedy,
-the LP-guided search, the repair of the last plan, swaps) in progress."""
+"""HiGHS's time or the product's own search in progress (`stages.best_start`: the
+greedy, the LP-guided search, the repair of the last plan, swaps; the weakest plan's
+replacement after the last rank)."""
 
 
 _RUNNING: dict[threading.Thread, tuple[_Busy, ...]] = {}
@@ -141,6 +144,11 @@ def _install_timers() -> None:
     import planner.solving.stages as stages
 
     stages.best_start = _timed((_WORKING,), stages.best_start)
+    import planner.solving.ranking as ranking
+
+    # The weakest plan's replacement after the last rank searches as a later rank's start
+    # does (XL, 10 plans: ~6 s of it were counted as neither HiGHS nor search).
+    ranking.hinted_start = _timed((_WORKING,), ranking.hinted_start)
     note_given_up = solver._note_given_up
 
     def given_up(worker: threading.Thread) -> None:
