@@ -193,7 +193,7 @@ class BudgetChain:
         deadline: float,
         reach_known: float | None,
     ) -> ChainPoint:
-        first = reach_stage(model, solver, hint=tuple(start))
+        first = reach_stage(model, solver, hint=tuple(start), neighbour=True)
         verdict = _verdict(model, first)
         if verdict is not None:
             return ChainPoint(budget, verdict, None)

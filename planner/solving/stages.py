@@ -138,6 +138,7 @@ def reach_stage(
     hint: Collection[str] = (),
     pool: Sequence[np.ndarray] = (),
     near: bool = False,
+    neighbour: bool = False,
 ) -> SolveResult:
     """Stage 1: the most weighted reach the solver's model (with its cuts) allows.
 
@@ -146,8 +147,10 @@ def reach_stage(
     start made of them on models of any size (`planner.solving.start_hint`), and
     `pool`, solutions found by earlier solves of the same model, those that still
     meet every row. `near`: the start made of them is most likely the stage's optimum
-    (a later rank's: `MatrixSolver.from_related_plan`). `watch`, if given, can tell how
-    the stage stands while it runs. Where the solver allows it (`search_beside`: a large
+    (a later rank's: `MatrixSolver.from_related_plan`). `neighbour`: `hint` is the plan of
+    a neighbouring budget (a frontier chain's previous point): its best single drop,
+    refilled, is tried as a start, and the stage runs as from a near plan. `watch`, if
+    given, can tell how the stage stands while it runs. Where the solver allows it (`search_beside`: a large
     model, two cores, no CBC race), HiGHS's solve runs beside the start search rather
     than after it (`planner.solving.beside_search`, formulation choice 20).
     """
@@ -167,13 +170,13 @@ def reach_stage(
     if watch is not None:
         watch.show(_reach_reader(pm, solver if beside is None else beside, weights, None))
     if isinstance(solver, MatrixSolver) and isinstance(pm, MatrixModel):
-        start, lp_bound = best_start(pm, solver, hint, pool, beside=beside)
+        start, lp_bound = best_start(pm, solver, hint, pool, beside=beside, neighbour=neighbour)
         if beside is not None and not beside.begun:
             beside = None  # the search ended before a solve was worth launching beside it
         if beside is None and start is not None:
             solver.set_start(start)
         if beside is None and (hint or len(pool)):
-            solver.from_related_plan(near=near)
+            solver.from_related_plan(near=near or neighbour)
     if watch is not None:
         watch.show(_reach_reader(pm, solver if beside is None else beside, weights, lp_bound))
     result = solver.solve() if beside is None else beside.result(start)
@@ -394,6 +397,7 @@ def best_start(
     pool: Sequence[np.ndarray] = (),
     *,
     beside: BesideSolve | None = None,
+    neighbour: bool = False,
 ) -> tuple[np.ndarray | None, float | None]:
     """The start for a reach stage and, when the LP relaxation was solved, its bound.
 
@@ -410,7 +414,8 @@ def best_start(
     `beside`, on a large model: the stage's solve is begun from the greedy plan and runs
     while the rest of the search does, on the other core; each better plan found is
     offered to it, and the swaps go on from HiGHS's plan where that is better
-    (`planner.solving.beside_search`).
+    (`planner.solving.beside_search`). `neighbour`: the hint is a neighbouring budget's
+    plan, which may fail the model's own rows (`hinted_start`'s `any_row`).
     """
     began = time.monotonic()
     found = _still_feasible(mm, solver.extra_rows(), pool)
@@ -431,6 +436,7 @@ def best_start(
             # A rank answering with its start (L, XL) has its share for the repair alone: with
             # the drops too, XL returned 7-9 of 10 plans (each fill costs ~0.1 s there).
             drops=0 if solver.start_only else DROPS_TRIED,
+            any_row=neighbour,
         )
         if hinted is not None:
             found.append(hinted)

@@ -62,6 +62,7 @@ def hinted_start(
     layout: GreedyLayout | None = None,
     prior: FloatArray | None = None,
     drops: int = DROPS_TRIED,
+    any_row: bool = False,
 ) -> FloatArray | None:
     """A full column vector of `mm` made of `options` (less those dropped to meet every row of
     `mm` and `extra`), or None when dropping options cannot make it feasible or `deadline`
@@ -77,8 +78,9 @@ def hinted_start(
     back, the last plan repaired and refilled is the last plan with a swap (L, 10 plans:
     later ranks started 0.01–0.3 % from plan 1 with it, 24 % below without, where the
     repair alone ran out of time and the greedy plan stood). With a refill, where the
-    plan fails only a cut, up to `drops` single drops are also tried (`_best_single_drop`).
-    `layout`: `mm`'s, if held."""
+    plan fails only a cut, up to `drops` single drops are also tried (`_best_single_drop`);
+    with `any_row`, whatever row it fails (the plan of a neighbouring budget: a frontier
+    point's start, which fails the budget row). `layout`: `mm`'s, if held."""
     index = mm.option_index()
     n_x = mm.y_start
     lower, upper = mm.col_lower[:n_x], mm.col_upper[:n_x]
@@ -93,7 +95,7 @@ def hinted_start(
                 return values
             chosen_now = np.flatnonzero(values[:n_x] > 0.5).tolist()
             repaired = _better(mm, values, greedy, chosen_now)
-            drop = _Drops(extra, drops)
+            drop = _Drops(extra, drops, any_row)
             return _best_single_drop(greedy, losses, sorted(chosen), lent, repaired, drop)
     return None
 
@@ -131,11 +133,13 @@ def _repaired(
 
 @dataclass(frozen=True)
 class _Drops:
-    """How `_best_single_drop` searches: the rows added after the model (the cuts) and how
-    many options it tries at most (the greedy's deadline ends it sooner)."""
+    """How `_best_single_drop` searches: the rows added after the model (the cuts), how
+    many options it tries at most (the greedy's deadline ends it sooner), and whether a
+    plan failing the model's own rows is tried too (`any_row`), not only one failing cuts."""
 
     extra: Sequence[ExtraRow]
     most: int
+    any_row: bool = False
 
 
 def _best_single_drop(
@@ -164,7 +168,7 @@ def _best_single_drop(
     (and ended) at 9,258-9,260 instead of 9,272-9,275; all 24 take 0.3-0.5 s there.
     """
     mm = greedy.mm
-    if drops.most <= 0 or not _fails_only_extra_rows(greedy, greedy.complete(chosen, prior)):
+    if drops.most <= 0 or not _worth_drops(greedy, greedy.complete(chosen, prior), drops):
         return repaired
     complete = greedy.values
     lower = mm.col_lower
@@ -199,6 +203,19 @@ def _drops_taken(mm: MatrixModel, extra: Sequence[ExtraRow], chosen: list[int]) 
         if len(missing) == 1:
             taken.update(missing)
     return taken
+
+
+def _worth_drops(greedy: Greedy, values: FloatArray, drops: _Drops) -> bool:
+    """Whether `values`, the plan as hinted, fails rows single drops are tried for: cuts
+    only, or with `drops.any_row` any row. A frontier point's start is the plan of the
+    budget just above, over the budget row by a hair: the repair, dropping by reach lost
+    per unit of spend saved, lost co-financing and matching spend with its drops and
+    left 3-8 of 11-13 options out (S: the start 77 % of the optimum, median), where the
+    best single drop, refilled, reached 98 %."""
+    if drops.any_row:
+        over, under = _failing(greedy, values)
+        return bool((over | under).any())
+    return _fails_only_extra_rows(greedy, values)
 
 
 def _fails_only_extra_rows(greedy: Greedy, values: FloatArray) -> bool:

@@ -207,10 +207,11 @@ def test_only_the_tie_break_runs_without_highs_restart() -> None:
 
 def test_root_heuristic_skipped_only_from_a_near_start() -> None:
     """HiGHS's root reduced-cost heuristic looks for a first good plan: it runs on a cold
-    reach stage and on one started from a frontier point's plan (`hint` alone, where it
-    finds the way), not on a later rank's (`near`: a start most likely optimal) nor on
-    the merged tie-break (started from its reach stage's plan); the restart goes off
-    from any related plan. The answers are the same either way."""
+    reach stage and on one started from a plan merely repaired (`hint` alone), not on a
+    later rank's (`near`: a start most likely optimal), a frontier point's (`neighbour`:
+    the best single drop of the budget above's plan, refilled) nor on the merged
+    tie-break (started from its reach stage's plan); the restart goes off from any
+    related plan. The answers are the same either way."""
     from planner.solving.stages import reach_stage, tie_break
 
     sc = sorted_scenario(random_scenario(1101, n_options=12, n_markets=5, n_offers=2, plans=2))
@@ -237,11 +238,14 @@ def test_root_heuristic_skipped_only_from_a_near_start() -> None:
     plan = tuple(o for o, v in zip(mm.option_ids, best.x, strict=True) if v > 0.5)
     hinted, from_hint = stage(hint=plan)
     near, from_near = stage(hint=plan, near=True)
+    neighbour, from_neighbour = stage(hint=plan, neighbour=True)
     assert cold and all(run == (True, True) for run in cold)
     assert hinted and all(run == (True, False) for run in hinted)
     assert near and all(run == (False, False) for run in near)
+    assert neighbour and all(run == (False, False) for run in neighbour)
     assert from_hint.incumbent == pytest.approx(best.incumbent)
     assert from_near.incumbent == pytest.approx(best.incumbent)
+    assert from_neighbour.incumbent == pytest.approx(best.incumbent)
     seen.clear()
     tie_break(mm, solver, from_near)
     assert seen and seen[-1] == (False, False)

@@ -355,6 +355,20 @@ def test_a_hint_over_its_budget_is_still_repaired_by_the_budgets_rule() -> None:
     assert options == frozenset({"B", "C"}) and reach == pytest.approx(11.0)
 
 
+def test_a_neighbouring_budgets_plan_gets_its_best_single_drop() -> None:
+    """The same hint, as a frontier point's start (the plan of the budget just above,
+    `any_row`): each option left out in turn and the room refilled, the best kept.
+    Leaving B out gives {A, C}, 25 of 25, reach 15 (the best plan within 25), where the
+    budget's rule gave {B, C}, 11."""
+    sc = replace(_drop_scenario(), settings=replace(_drop_scenario().settings, budget=25.0))
+    values = hinted_start(build_matrix_model(sc), (), ["A", "B", "C"], refill=True, any_row=True)
+    assert values is not None
+    assert _plan_of(sc, values) == (frozenset({"A", "C"}), pytest.approx(15.0))
+    assert max(reach for _chosen, reach, spend in enumerate_plans(sc) if spend <= 25.0) == (
+        pytest.approx(15.0)
+    )
+
+
 def test_a_drop_an_earlier_plan_already_took_is_passed_over() -> None:
     """Plans {B, C, D} (A left out of {A, B, C}, D filled in) and {A, C} (B left out) were
     returned: from {A, B, C} again, leaving A or B out would make them again (or plans
