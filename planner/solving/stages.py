@@ -150,9 +150,10 @@ def reach_stage(
     (a later rank's: `MatrixSolver.from_related_plan`). `neighbour`: `hint` is the plan of
     a neighbouring budget (a frontier chain's previous point): its best single drop,
     refilled, is tried as a start, and the stage runs as from a near plan. `watch`, if
-    given, can tell how the stage stands while it runs. Where the solver allows it (`search_beside`: a large
-    model, two cores, no CBC race), HiGHS's solve runs beside the start search rather
-    than after it (`planner.solving.beside_search`, formulation choice 20).
+    given, can tell how the stage stands while it runs. Where the solver allows it
+    (`search_beside`: a large model, two cores, no CBC race), HiGHS's solve runs beside
+    the start search rather than after it (`planner.solving.beside_search`, formulation
+    choice 20).
     """
     solver.clear_stage_rows()
     weights = None
