@@ -61,7 +61,7 @@ def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 log=folder / "workers.log",
             )
         )
-        _wait_for_workers(address, 2)
+        wait_for_workers(address, 2)
         yield address
     finally:
         for process in reversed(processes):
@@ -92,7 +92,7 @@ def _address(scheduler_file: Path, scheduler: subprocess.Popen[bytes]) -> str:
     raise RuntimeError(f"the Dask scheduler wrote no {scheduler_file} in {START_WAIT_S:g} s")
 
 
-def _wait_for_workers(address: str, count: int) -> None:
+def wait_for_workers(address: str, count: int) -> None:
     from distributed import Client
 
     with Client(address, timeout=START_WAIT_S, set_as_default=False) as client:

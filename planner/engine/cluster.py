@@ -3,8 +3,11 @@
 Each task is one `client.submit(run_in_worker, task.run, seconds, pure=False)`, the
 same call a local worker makes, so a cluster's outcomes equal local ones. The task
 carries the pickled scenario variant of its point; the value comes back as JSON text.
-A worker dying is Dask's to handle: the scheduler runs the task again elsewhere and,
-after `distributed.scheduler.allowed-failures` deaths, fails it with `KilledWorker`.
+A worker dying is Dask's to handle first: the scheduler runs the task again elsewhere
+and, after `distributed.scheduler.allowed-failures` deaths, fails it with
+`KilledWorker`. The pool then runs it once more, alone, as it does a local task whose
+worker died: a task that only waited on a worker another task killed comes back, the
+one that kills again fails ("the worker process running it died").
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from planner.engine.backend import Report, drain
 from planner.engine.errors import EngineError
-from planner.engine.task import WORKER_DIED, Task, one_line, run_in_worker
+from planner.engine.task import Finished, Task, one_line, run_in_worker
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -56,13 +59,16 @@ class DaskWorkers:
         # are the cap; `workers` given caps the tasks on the cluster at once, ahead or not.
         self.ahead = 0 if workers else self.slots
         self._token = uuid.uuid4().hex[:8]  # keys of two commands on one cluster differ
+        self._sent = 0
         self._inflight: dict[int, tuple[Future[Any], float]] = {}
         self._arrived: queue.SimpleQueue[tuple[int, Future[Any]]] = queue.SimpleQueue()
 
     def start(self, ticket: int, task: Task, seconds: float) -> None:
-        future = self._client.submit(
-            run_in_worker, task.run, seconds, key=f"{task.key}-{self._token}", pure=False
-        )
+        # A task run again after `KilledWorker` gets a key of its own: the scheduler may
+        # still hold the first one, erred.
+        self._sent += 1
+        key = f"{task.key}-{self._token}-{self._sent}"
+        future = self._client.submit(run_in_worker, task.run, seconds, key=key, pure=False)
         self._inflight[ticket] = (future, time.monotonic())
         future.add_done_callback(lambda done: self._arrived.put((ticket, done)))
 
@@ -91,7 +97,11 @@ class DaskWorkers:
         finally:
             self._client.close(timeout=5)
 
-    def _finished(self, future: Future[Any], began: float) -> tuple[str | None, str | None, float]:
+    def _finished(self, future: Future[Any], began: float) -> Finished | None:
+        """The task's outcome, or None when Dask gave it up after its workers died under
+        it (`KilledWorker`): the pool runs it again alone, as it does a local task whose
+        worker died, since a task waiting on a worker that another task killed shares its
+        suspicion (a task sent ahead waits there: `ahead`)."""
         from distributed import KilledWorker
 
         seconds = time.monotonic() - began
@@ -100,7 +110,7 @@ class DaskWorkers:
         try:
             text, error, took = future.result(timeout=FETCH_TIMEOUT_S)
         except KilledWorker:
-            return None, WORKER_DIED, seconds
+            return None
         except Exception as exc:  # the task could not be unpickled there, say
             return None, one_line(exc), seconds
         return text, error, took

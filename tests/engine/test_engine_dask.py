@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import tasks_for_tests as tt
+from dask_cluster import wait_for_workers
 
 from planner.engine import WORKER_DIED, BatchStatus, EngineError, Outcome, Pool, Task, run_tasks
 
@@ -146,6 +147,7 @@ def test_a_task_waits_on_the_scheduler_behind_each_thread(
     slow = [
         Task(f"s{x}", f"s{x}", functools.partial(tt.sleep_then, pause=1.5, x=x)) for x in range(6)
     ]
+    wait_for_workers(dask_scheduler, 2)  # a test before may have had one killed
     statuses: list[BatchStatus] = []
     held: list[int] = []
 
@@ -168,6 +170,7 @@ def test_tasks_waiting_on_the_scheduler_keep_to_the_deadline(dask_scheduler: str
     """A task sent ahead gets its share for the moment it starts at the latest (when the
     task before it reaches its share's end), not for now: four tasks that each use their
     whole share end by the deadline, as they do on two local workers."""
+    wait_for_workers(dask_scheduler, 2)  # two threads: two rounds of two
     began = time.time()
     deadline = began + 6.0
     tasks = [Task(f"u{x}", f"u{x}", functools.partial(tt.use_share, x=x)) for x in range(4)]
