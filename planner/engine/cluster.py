@@ -38,7 +38,7 @@ class DaskWorkers:
     """A client of the scheduler at `address`; `workers` caps the tasks in flight
     (default: the cluster's threads, each with one more task waiting behind it on the
     scheduler: measured on a 16-point sweep at S, the round trip from a task's end to
-    the next one's start made a cluster 10 % slower than local workers)."""
+    the next one's start made a cluster 14 % slower than local workers)."""
 
     def __init__(self, address: str, workers: int | None) -> None:
         from distributed import Client
