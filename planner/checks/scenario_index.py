@@ -18,6 +18,9 @@ import functools
 from collections.abc import Callable, Iterable
 from functools import cached_property
 
+import numpy as np
+
+from planner.checks.scenario_arrays import ScenarioArrays
 from planner.scenario.data import Layer, Offer, Option, Partner, Scenario
 
 
@@ -155,6 +158,15 @@ class ScenarioIndex:
         """Whether each option's partner is foreign (its country is not the home country)."""
         country = {p.partner_id: canon(p.country) != self.home for p in self.scenario.partners}
         return {o.option_id: country[o.partner_id] for o in self.scenario.options}
+
+    @cached_property
+    def arrays(self) -> ScenarioArrays:
+        """The options', Coverage rows' and Usage rows' facts as arrays by position."""
+        return ScenarioArrays(self.scenario, canon, self.home)
+
+    def eligible_mask(self, offer_id: str) -> np.ndarray:
+        """`eligible` as a mask over the options' positions."""
+        return self.arrays.eligible(offer_id, self.eligible)
 
     def in_order(self, option_ids: Iterable[str]) -> list[str]:
         """`option_ids` in the scenario's order (a KeyError for an id not in it)."""

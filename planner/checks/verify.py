@@ -12,9 +12,12 @@ returned wrong MIP answers before (SOLVER-NOTES), so every plan passes through
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from planner.checks.scenario_arrays import ordered_sum
 from planner.checks.scenario_index import (
     ScenarioIndex,
     index_for,
@@ -23,7 +26,7 @@ from planner.checks.scenario_index import (
 )
 from planner.checks.scenario_index import canon as _canon
 from planner.plan import CoFinancing, MarketReach, Plan
-from planner.scenario.data import Scenario
+from planner.scenario.data import Scenario, Settings
 
 __all__ = [
     "REL_TOL",
@@ -87,41 +90,33 @@ def evaluate_plan(
     that evaluate many plans of one scenario pass its `index`, built once.
     """
     ix = index_for(scenario, index)
-    chosen = ix.in_order(set(options))
-    taken = sorted(set(offers))
-    option_of, partner_of = ix.option_of, ix.partner_of
+    return _evaluate(ix, ix.arrays.chosen(set(options)), set(offers), cofinancing)
 
-    raw: dict[str, float] = {m.market_id: 0.0 for m in scenario.markets}
-    supplied: dict[str, set[str]] = {m.market_id: set() for m in scenario.markets}
-    coverage = scenario.coverage
-    for r in ix.rows_of(ix.coverage_rows, chosen):
-        option_id, market_id, reach = coverage[r]
-        raw[market_id] += reach
-        supplied[market_id].add(_canon(option_of[option_id].layer))
+
+def _evaluate(
+    ix: ScenarioIndex, chosen: np.ndarray, taken: set[str], cofinancing: Iterable[CoFinancing]
+) -> PlanMetrics:
+    """`evaluate_plan` of the options in the mask `chosen`."""
+    scenario, arrays = ix.scenario, ix.arrays
+    raw = arrays.reach_by_market(chosen)
+    needed = any(m.required_layers for m in scenario.markets)
+    supplied = arrays.layers_supplied(chosen) if needed else set()
     markets = []
     weighted = 0.0
-    for m in scenario.markets:
-        wanted = m.required_layers
-        missing = (
-            tuple(sorted(la for la in wanted if _canon(la) not in supplied[m.market_id]))
-            if wanted
-            else ()
-        )
-        reach = 0.0 if missing else min(m.addressable, raw[m.market_id])
+    for i, m in enumerate(scenario.markets):
+        missing = tuple(sorted(la for la in m.required_layers if (i, _canon(la)) not in supplied))
+        reach = 0.0 if missing else min(m.addressable, float(raw[i]))
         weighted += m.weight * reach
         markets.append(MarketReach(m.market_id, reach, missing))
 
-    gross = float(sum(option_of[o].cost for o in chosen))
+    cost = arrays.cost[chosen]
+    gross = ordered_sum(cost)
     cofinanced = float(sum(cf.amount for cf in cofinancing))
-    fees = float(sum(ix.offer_of[c].fee for c in taken))
-    spend_weighted = [o for o in chosen if option_of[o].cost > 0]
+    fees = float(sum(ix.offer_of[c].fee for c in sorted(taken)))
     if gross > 0:
-        trust_sum = sum(
-            partner_of[option_of[o].partner_id].trust * option_of[o].cost for o in spend_weighted
-        )
-        foreign = sum(option_of[o].cost for o in spend_weighted if ix.foreign_of[o])
-        average_trust: float | None = trust_sum / gross
-        foreign_share: float | None = foreign / gross
+        # Cost-0 options add 0 to both sums.
+        average_trust: float | None = arrays.trust_spend(chosen) / gross
+        foreign_share: float | None = ordered_sum(arrays.cost[chosen & arrays.foreign]) / gross
     else:
         average_trust = foreign_share = None
     return PlanMetrics(
@@ -180,136 +175,253 @@ def check_plan(scenario: Scenario, plan: Plan, *, index: ScenarioIndex | None = 
     check many plans of one scenario pass its `index`, built once.
     """
     ix = index_for(scenario, index)
-    s = scenario.settings
-    problems: list[str] = []
-    option_of, offer_of, partner_of = ix.option_of, ix.offer_of, ix.partner_of
-
-    unknown = [o for o in plan.options if o not in option_of] + [
-        c for c in plan.offers if c not in offer_of
+    unknown = [o for o in plan.options if o not in ix.option_of] + [
+        c for c in plan.offers if c not in ix.offer_of
     ]
     if unknown:
         return [f"unknown ids in plan: {', '.join(unknown)}"]
-    chosen = set(plan.options)
-    taken = set(plan.offers)
-    ordered = ix.in_order(chosen)
+    check = _Check(ix, scenario.settings, plan)
+    check.trust_floor_and_decisions()
+    check.cofinancing()
+    metrics = _evaluate(ix, check.chosen, check.taken, plan.cofinancing)
+    check.budget(metrics)
+    check.resources()
+    check.trust_and_shares(metrics.gross_spend)
+    check.requires_and_excludes()
+    check.reported_figures(metrics)
+    return check.problems
 
-    def le(what: str, lhs: float, rhs: float, *terms: float) -> None:
+
+class _Pairs:
+    """A plan's co-financing pairs as arrays, in the plan's order.
+
+    `counted`: the pair's offer is taken and its option chosen, so its amount counts
+    towards the totals (an unknown id is neither); `cost`, `share` and `eligible` are
+    the option's cost, the offer's share and SPEC §2 eligibility, for counted pairs.
+    """
+
+    def __init__(
+        self, ix: ScenarioIndex, pairs: Sequence[CoFinancing], chosen: np.ndarray, taken: set[str]
+    ) -> None:
+        a, n = ix.arrays, len(pairs)
+        self.pairs = pairs
+        self.offers = sorted(ix.offer_of)
+        code = {c: j for j, c in enumerate(self.offers)}
+        self.offer = np.fromiter((code.get(cf.offer_id, -1) for cf in pairs), np.int64, n)
+        self.option = np.fromiter((a.position.get(cf.option_id, -1) for cf in pairs), np.int64, n)
+        self.amount = np.fromiter((cf.amount for cf in pairs), np.float64, n)
+        self.repeated = _repeated([(cf.offer_id, cf.option_id) for cf in pairs])
+        is_taken = np.zeros(len(self.offers) + 1, np.bool_)  # the last: an unknown offer (-1)
+        is_taken[[code[c] for c in taken]] = True
+        self.counted = is_taken[self.offer] & np.append(chosen, False)[self.option]
+        self.cost = np.where(self.counted, a.cost[self.option], 0.0)
+        self.share = np.zeros(n, np.float64)
+        self.eligible = np.zeros(n, np.bool_)
+        for j in np.unique(self.offer[self.counted]).tolist():
+            at = self.counted & (self.offer == j)
+            self.share[at] = ix.offer_of[self.offers[j]].share
+            self.eligible[at] = ix.eligible_mask(self.offers[j])[self.option[at]]
+
+
+def _repeated(keys: list[tuple[str, str]]) -> np.ndarray:
+    """Where a key was listed before, element-wise."""
+    out = np.zeros(len(keys), np.bool_)
+    if len(set(keys)) < len(keys):
+        seen: set[tuple[str, str]] = set()
+        for k, key in enumerate(keys):
+            out[k] = key in seen
+            seen.add(key)
+    return out
+
+
+def _over(lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Where lhs <= rhs fails beyond SPEC's tolerance (or is not a number), element-wise."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        excess = lhs - rhs
+        tol = REL_TOL * np.maximum(1.0, np.maximum(np.abs(lhs), np.abs(rhs)))
+        return ~np.isfinite(excess) | (excess > tol)
+
+
+class _Check:
+    """One plan's check: each SPEC §3 rule a step, its broken constraints as sentences."""
+
+    def __init__(self, ix: ScenarioIndex, settings: Settings, plan: Plan) -> None:
+        self.ix, self.plan = ix, plan
+        self.settings = settings  # the scenario's own: the index may serve other settings
+        self.arrays = ix.arrays
+        self.chosen = self.arrays.chosen(set(plan.options))
+        self.taken = set(plan.offers)
+        self.problems: list[str] = []
+
+    def le(self, what: str, lhs: float, rhs: float, *terms: float) -> None:
         # SPEC's tolerance on the sides, plus the rounding of the `terms` a side was
         # summed from: a net spend of 30 = (1e14 + 30) − 1e14 carries 1e14's rounding.
         excess = lhs - rhs
         rounding = SUM_ROUNDING * sum(abs(t) for t in terms)
         if not math.isfinite(excess) or excess > _tol(lhs, rhs) + rounding:
-            problems.append(f"{what}: {lhs:.9g} exceeds {rhs:.9g}")
+            self.problems.append(f"{what}: {lhs:.9g} exceeds {rhs:.9g}")
 
-    # Rule 9 and decisions, option by option in the scenario's order (only chosen and
-    # decided options can break them).
-    for oid in ix.in_order(chosen | ix.decided):
-        option = option_of[oid]
-        if oid in chosen:
-            trust = partner_of[option.partner_id].trust
-            layer = ix.layer_of.get(_canon(option.layer))
-            floor = max(s.min_partner_trust, layer.min_trust if layer else 0.0)
-            if trust < floor:
-                problems.append(f"trust_floor: {oid} partner trust {trust:g} < {floor:g}")
-        if option.decision == "must" and oid not in chosen:
-            problems.append(f"decisions: must option {oid} left out")
-        if option.decision == "never" and oid in chosen:
-            problems.append(f"decisions: never option {oid} chosen")
-    for c in scenario.offers:
-        if c.decision == "must" and c.offer_id not in taken:
-            problems.append(f"decisions: must offer {c.offer_id} not taken")
-        if c.decision == "never" and c.offer_id in taken:
-            problems.append(f"decisions: never offer {c.offer_id} taken")
+    def trust_floor_and_decisions(self) -> None:
+        """Rule 9 and decisions, option by option in the scenario's order."""
+        a, chosen = self.arrays, self.chosen
+        floor = np.maximum(self.settings.min_partner_trust, a.layer_min_trust)
+        low = chosen & (a.trust < floor)
+        left_out, forced_in = a.must & ~chosen, a.never & chosen
+        options = self.ix.scenario.options
+        for i in np.flatnonzero(low | left_out | forced_in).tolist():
+            oid = options[i].option_id
+            if low[i]:
+                self.problems.append(
+                    f"trust_floor: {oid} partner trust {a.trust[i]:g} < {floor[i]:g}"
+                )
+            if left_out[i]:
+                self.problems.append(f"decisions: must option {oid} left out")
+            if forced_in[i]:
+                self.problems.append(f"decisions: never option {oid} chosen")
+        for c in self.ix.scenario.offers:
+            if c.decision == "must" and c.offer_id not in self.taken:
+                self.problems.append(f"decisions: must offer {c.offer_id} not taken")
+            if c.decision == "never" and c.offer_id in self.taken:
+                self.problems.append(f"decisions: never offer {c.offer_id} taken")
 
-    # Rules 3-6: co-financing.
-    per_offer: dict[str, float] = {}
-    per_option: dict[str, float] = {}
-    seen: set[tuple[str, str]] = set()
-    for cf in plan.cofinancing:
-        key = (cf.offer_id, cf.option_id)
-        if key in seen:
-            problems.append(f"co-financing pair {key} listed twice")
-        seen.add(key)
-        if cf.offer_id not in taken:
-            problems.append(f"offer_cap: {cf.offer_id} pays {cf.option_id} but is not taken")
-            continue
-        if cf.option_id not in chosen:
-            problems.append(f"cofinance_option: {cf.offer_id} pays unchosen {cf.option_id}")
-            continue
-        offer, option = offer_of[cf.offer_id], option_of[cf.option_id]
-        if cf.option_id not in ix.eligible(cf.offer_id):
-            problems.append(f"eligibility: {cf.option_id} is not eligible for {cf.offer_id}")
-        if cf.amount < -_tol(cf.amount):
-            problems.append(f"co-financing amount {cf.amount} for {key} is negative")
-        le(f"cofinance_option[{cf.offer_id},{cf.option_id}]", cf.amount, offer.share * option.cost)
-        per_offer[cf.offer_id] = per_offer.get(cf.offer_id, 0.0) + cf.amount
-        per_option[cf.option_id] = per_option.get(cf.option_id, 0.0) + cf.amount
-    for offer_id, total in sorted(per_offer.items()):
-        le(f"offer_cap[{offer_id}]", total, offer_of[offer_id].cap)
-    for option_id, total in sorted(per_option.items()):
-        le(
-            f"cofinance_share[{option_id}]",
-            total,
-            s.max_cofinance_share * option_of[option_id].cost,
+    def cofinancing(self) -> None:
+        """Rules 3-6: each pair, each offer's and each option's total, matching spend."""
+        pairs = _Pairs(self.ix, self.plan.cofinancing, self.chosen, self.taken)
+        self._each_pair(pairs)
+        self._totals(pairs)
+        self._matching_spend()
+
+    def _each_pair(self, p: _Pairs) -> None:
+        """Listed once, its offer taken, its option chosen and eligible, its amount within
+        the offer's share of the option's cost (rule 3); in the plan's order."""
+        most = p.share * p.cost
+        negative = p.amount < -REL_TOL * np.maximum(1.0, np.abs(p.amount))
+        over = _over(p.amount, most)
+        wrong = p.repeated | ~p.counted | (p.counted & (~p.eligible | negative | over))
+        for k in np.flatnonzero(wrong).tolist():
+            cf = p.pairs[k]
+            pair = (cf.offer_id, cf.option_id)
+            if p.repeated[k]:
+                self.problems.append(f"co-financing pair {pair} listed twice")
+            if cf.offer_id not in self.taken:
+                self.problems.append(
+                    f"offer_cap: {cf.offer_id} pays {cf.option_id} but is not taken"
+                )
+                continue
+            if not p.counted[k]:
+                self.problems.append(
+                    f"cofinance_option: {cf.offer_id} pays unchosen {cf.option_id}"
+                )
+                continue
+            if not p.eligible[k]:
+                self.problems.append(
+                    f"eligibility: {cf.option_id} is not eligible for {cf.offer_id}"
+                )
+            if negative[k]:
+                self.problems.append(f"co-financing amount {cf.amount} for {pair} is negative")
+            self.le(f"cofinance_option[{cf.offer_id},{cf.option_id}]", cf.amount, float(most[k]))
+
+    def _totals(self, p: _Pairs) -> None:
+        """Each offer's amounts within its cap (rule 4), each option's within
+        max_cofinance_share of its cost (rule 5), summed in the plan's order."""
+        ix, a = self.ix, self.arrays
+        n_offers = len(p.offers)
+        per_offer = np.bincount(
+            np.where(p.counted, p.offer, n_offers), weights=p.amount, minlength=n_offers + 1
         )
-    for offer_id in sorted(taken):
-        eligible = ix.eligible(offer_id)
-        eligible_spend = sum(option_of[o].cost for o in ordered if o in eligible)
-        le(f"matching_spend[{offer_id}]", offer_of[offer_id].min_eligible_spend, eligible_spend)
-
-    # Rule 7: budget, with fees.
-    metrics = evaluate_plan(scenario, plan.options, plan.offers, plan.cofinancing, index=ix)
-    le("budget", metrics.net_spend, s.budget, metrics.gross_spend, metrics.cofinanced, metrics.fees)
-
-    # Rule 8: resources.
-    used: dict[str, float] = {}
-    usage = scenario.usage
-    for r in ix.rows_of(ix.usage_rows, ordered):
-        _, resource, amount = usage[r]
-        used[resource] = used.get(resource, 0.0) + amount
-    for res in scenario.resources:
-        le(f"resources[{res.resource}]", used.get(res.resource, 0.0), res.capacity)
-
-    # Rules 10-12 on gross spend; cost-0 options weigh nothing.
-    gross = metrics.gross_spend
-    if s.min_average_trust is not None and gross > 0:
-        trust_spend = sum(
-            partner_of[option_of[o].partner_id].trust * option_of[o].cost for o in ordered
+        for j in np.unique(p.offer[p.counted]).tolist():
+            self.le(f"offer_cap[{p.offers[j]}]", float(per_offer[j]), ix.offer_of[p.offers[j]].cap)
+        per_option = np.bincount(
+            np.where(p.counted, p.option, a.n_options), weights=p.amount, minlength=a.n_options + 1
         )
-        le("average_trust", s.min_average_trust * gross, trust_spend)
+        paid = np.unique(p.option[p.counted])
+        limit = self.settings.max_cofinance_share * a.cost[paid]
+        broken = _over(per_option[paid], limit)
+        options = ix.scenario.options
+        for option_id, total, most in sorted(
+            (options[i].option_id, float(per_option[i]), float(r))
+            for i, r in zip(paid[broken].tolist(), limit[broken].tolist(), strict=True)
+        ):
+            self.le(f"cofinance_share[{option_id}]", total, most)
 
-    foreign = [o for o in ordered if ix.foreign_of[o]]
-    le("foreign_share", sum(option_of[o].cost for o in foreign), s.max_foreign_share * gross)
-    by_layer: dict[str, list[str]] = {}
-    for oid in ordered:
-        by_layer.setdefault(_canon(option_of[oid].layer), []).append(oid)
-    for layer in scenario.layers:
-        in_layer = by_layer.get(_canon(layer.layer), [])
-        le(
-            f"layer_foreign_share[{layer.layer}]",
-            sum(option_of[o].cost for o in in_layer if ix.foreign_of[o]),
-            layer.max_foreign_share * sum(option_of[o].cost for o in in_layer),
+    def _matching_spend(self) -> None:
+        """Rule 6: each taken offer's eligible spend at least its min_eligible_spend."""
+        for offer_id in sorted(self.taken):
+            mask = self.chosen & self.ix.eligible_mask(offer_id)
+            self.le(
+                f"matching_spend[{offer_id}]",
+                self.ix.offer_of[offer_id].min_eligible_spend,
+                ordered_sum(self.arrays.cost[mask]),
+            )
+
+    def budget(self, metrics: PlanMetrics) -> None:
+        """Rule 7: net spend, fees included, within the budget."""
+        self.le(
+            "budget",
+            metrics.net_spend,
+            self.settings.budget,
+            metrics.gross_spend,
+            metrics.cofinanced,
+            metrics.fees,
         )
-    by_country: dict[str, float] = {}
-    for oid in foreign:
-        country = _canon(partner_of[option_of[oid].partner_id].country)
-        by_country[country] = by_country.get(country, 0.0) + option_of[oid].cost
-    for country, spend in sorted(by_country.items()):
-        le(f"country_share[{country}]", spend, s.max_country_share * gross)
 
-    # Rule 13: requires / excludes.
-    for rule in scenario.rules:
-        a, b = rule.option_id, rule.other_option_id
-        if rule.rule == "requires" and a in chosen and b not in chosen:
-            problems.append(f"requires: {a} chosen without {b}")
-        if rule.rule == "excludes" and a in chosen and b in chosen:
-            problems.append(f"excludes: {a} and {b} both chosen")
+    def resources(self) -> None:
+        """Rule 8: each resource's use within its capacity."""
+        used = self.arrays.used_by_resource(self.chosen)
+        code = {name: i for i, name in enumerate(self.arrays.resource_names)}
+        for res in self.ix.scenario.resources:
+            self.le(f"resources[{res.resource}]", float(used[code[res.resource]]), res.capacity)
 
-    # Reported figures must be the recomputed ones.
-    for name in ("weighted_reach", "net_spend", "gross_spend", "cofinanced", "fees"):
-        reported, actual = getattr(plan, name), getattr(metrics, name)
-        if abs(reported - actual) > _tol(actual):
-            problems.append(f"reported {name} {reported:.9g} differs from recomputed {actual:.9g}")
-    if plan.bound < metrics.weighted_reach - _tol(metrics.weighted_reach):
-        problems.append(f"bound {plan.bound:.9g} is below the plan's own weighted reach")
-    return problems
+    def trust_and_shares(self, gross: float) -> None:
+        """Rules 10-12 on gross spend; cost-0 options weigh nothing."""
+        s, a, chosen = self.settings, self.arrays, self.chosen
+        cost = np.where(chosen, a.cost, 0.0)
+        if s.min_average_trust is not None and gross > 0:
+            self.le("average_trust", s.min_average_trust * gross, a.trust_spend(chosen))
+        foreign = chosen & a.foreign
+        self.le("foreign_share", ordered_sum(a.cost[foreign]), s.max_foreign_share * gross)
+        n_layers = len(a.layer_names)
+        layer_spend = np.bincount(a.layer_code, weights=cost, minlength=n_layers)
+        layer_foreign = np.bincount(
+            a.layer_code, weights=np.where(foreign, a.cost, 0.0), minlength=n_layers
+        )
+        for layer in self.ix.scenario.layers:
+            j = a.layer_position.get(_canon(layer.layer))
+            spend = 0.0 if j is None else float(layer_spend[j])
+            foreign_spend = 0.0 if j is None else float(layer_foreign[j])
+            self.le(
+                f"layer_foreign_share[{layer.layer}]",
+                foreign_spend,
+                layer.max_foreign_share * spend,
+            )
+        by_country = np.bincount(
+            a.country_code[foreign], weights=a.cost[foreign], minlength=len(a.country_names)
+        )
+        for j in np.unique(a.country_code[foreign]).tolist():
+            self.le(
+                f"country_share[{a.country_names[j]}]",
+                float(by_country[j]),
+                s.max_country_share * gross,
+            )
+
+    def requires_and_excludes(self) -> None:
+        """Rule 13."""
+        chosen = set(self.plan.options)
+        for rule in self.ix.scenario.rules:
+            a, b = rule.option_id, rule.other_option_id
+            if rule.rule == "requires" and a in chosen and b not in chosen:
+                self.problems.append(f"requires: {a} chosen without {b}")
+            if rule.rule == "excludes" and a in chosen and b in chosen:
+                self.problems.append(f"excludes: {a} and {b} both chosen")
+
+    def reported_figures(self, metrics: PlanMetrics) -> None:
+        """The plan's reported figures must be the recomputed ones."""
+        plan = self.plan
+        for name in ("weighted_reach", "net_spend", "gross_spend", "cofinanced", "fees"):
+            reported, actual = getattr(plan, name), getattr(metrics, name)
+            if abs(reported - actual) > _tol(actual):
+                self.problems.append(
+                    f"reported {name} {reported:.9g} differs from recomputed {actual:.9g}"
+                )
+        if plan.bound < metrics.weighted_reach - _tol(metrics.weighted_reach):
+            self.problems.append(f"bound {plan.bound:.9g} is below the plan's own weighted reach")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from dataclasses import replace
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from scenario_builders import random_scenario, shuffled_scenario, tiny_scenario
 
 from planner.checks.verify import check_plan, evaluate_plan, make_plan
+from planner.checks.violations import plan_violations
 from planner.plan import CoFinancing
 from planner.scenario.data import Offer, Rule
 from planner.solving.ranking import rank_plans
@@ -141,3 +143,40 @@ def test_same_plans_for_same_or_shuffled_input(seed: int, shuffle: int) -> None:
     first = _key(rank_plans(sc))
     assert _key(rank_plans(sc)) == first
     assert _key(rank_plans(shuffled_scenario(sc, shuffle))) == first
+
+
+# --- check_plan against plan_violations, written apart, id by id ---------------------
+
+
+def _limit_of(problem: str) -> str:
+    """The constraint a check_plan sentence names, as plan_violations names it."""
+    if problem.startswith("co-financing"):  # a pair listed twice, a negative amount
+        return "cofinancing"
+    return problem.split(":", 1)[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=_seeds, pick=_seeds)
+def test_check_plan_finds_the_limits_the_id_by_id_listing_finds(seed: int, pick: int) -> None:
+    """check_plan sums arrays over the scenario; plan_violations walks it id by id. Any
+    decisions at all, valid or not, must break the same limits in both."""
+    sc = random_scenario(seed, n_options=10, n_offers=3)
+    rng = random.Random(pick)
+    options = [o.option_id for o in sc.options if rng.random() < 0.5]
+    offers = [c.offer_id for c in sc.offers if rng.random() < 0.6]
+    pairs = [(c, o) for c in offers for o in options]
+    cofinancing = [
+        CoFinancing(c, o, round(rng.uniform(-1.0, 8.0), 3))
+        for c, o in pairs + pairs[:2]  # the first two pairs listed twice, sometimes
+        if rng.random() < 0.3
+    ]
+    plan = make_plan(sc, 1, options, offers, cofinancing, bound=1e9, proven_optimal=False, gap=None)
+    found = sorted(_limit_of(p) for p in check_plan(sc, plan))
+    listed = sorted(v.limit for v in plan_violations(sc, options, offers, cofinancing))
+    assert found == listed
+    # A pair of ids the scenario lacks, which plan_violations refuses outright.
+    strays = [CoFinancing("C-unknown", options[0] if options else "O1", 0.0)]
+    strays += [CoFinancing(offers[0], "O-unknown", 0.0)] if offers else []
+    stray = replace(plan, cofinancing=plan.cofinancing + tuple(strays))
+    more = sorted(_limit_of(p) for p in check_plan(sc, stray) if not p.startswith("reported"))
+    assert more == sorted(found + ["offer_cap"] + (["cofinance_option"] if offers else []))
