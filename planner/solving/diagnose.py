@@ -627,7 +627,7 @@ def _start(mm: MatrixModel, x, y, z, u, *, deadline: float) -> FloatArray:
     for confirming (`plan_exists`). Should the co-financing LP not end by
     `deadline`, z is the elastic solve's own (`max_cofinancing`).
     """
-    from planner.solving.cofinancing import max_cofinancing
+    from planner.solving.cofinancing import EligiblePairs, max_cofinancing
 
     options, offers, found = extract_decisions(mm, list(x), list(y), list(z))
     values = np.zeros(mm.n_cols)
@@ -635,7 +635,10 @@ def _start(mm: MatrixModel, x, y, z, u, *, deadline: float) -> FloatArray:
     values[mm.y_start : mm.z_start] = np.round(np.asarray(y))
     values[mm.u_start :] = np.asarray(u)
     pair_col = {pair: mm.z_start + k for k, pair in enumerate(mm.pairs)}
-    amounts = max_cofinancing(mm.scenario, options, offers, deadline=deadline, found=found)
+    eligible = EligiblePairs.of_model(mm)
+    amounts = max_cofinancing(
+        mm.scenario, options, offers, deadline=deadline, found=found, eligible=eligible
+    )
     for offer_id, option_id, amount in amounts.amounts:
         values[pair_col[(offer_id, option_id)]] = amount
     return values
@@ -644,12 +647,15 @@ def _start(mm: MatrixModel, x, y, z, u, *, deadline: float) -> FloatArray:
 def _changes(pm: MatrixModel, x, y, z, *, deadline: float) -> list[Change]:
     """Read the stretched plan and say, per stretched limit, what it would have to be."""
     from planner.checks.verify import evaluate_plan, is_eligible, regions_by_option
-    from planner.solving.cofinancing import max_cofinancing
+    from planner.solving.cofinancing import EligiblePairs, max_cofinancing
 
     scenario = pm.scenario
     s = scenario.settings
     options, offers, found = extract_decisions(pm, list(x), list(y), list(z))
-    amounts = max_cofinancing(scenario, options, offers, deadline=deadline, found=found).amounts
+    eligible = EligiblePairs.of_model(pm)
+    amounts = max_cofinancing(
+        scenario, options, offers, deadline=deadline, found=found, eligible=eligible
+    ).amounts
     chosen = set(options)
     metrics = evaluate_plan(
         scenario, options, offers, [CoFinancing(c, o, a) for c, o, a in amounts]

@@ -48,7 +48,7 @@ from planner.plan import (
     spend_gap,
 )
 from planner.scenario.data import Scenario
-from planner.solving.cofinancing import max_cofinancing
+from planner.solving.cofinancing import EligiblePairs, max_cofinancing
 from planner.solving.diagnose import (
     NO_REACH_LEAD,
     NOTHING_REACHED,
@@ -1365,7 +1365,10 @@ def _make_verified_plan(
     index = kept_index(index, pm.scenario)  # one for make and check
     amounts_found = user_amounts(pm, best)
     options, offers, found = extract_decisions(pm, list(best.x), list(best.y), amounts_found)
-    amounts = max_cofinancing(pm.scenario, options, offers, deadline=deadline, found=found)
+    eligible = EligiblePairs.of_model(pm) if isinstance(pm, MatrixModel) else None
+    amounts = max_cofinancing(
+        pm.scenario, options, offers, deadline=deadline, found=found, eligible=eligible
+    )
     cofinancing = [CoFinancing(c, o, a) for c, o, a in amounts.amounts]
     # The reach stage's bound in the scenario's units (the model's may be scaled).
     reach_bound = user_reach(pm, stages.reach.bound)

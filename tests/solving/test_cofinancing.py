@@ -15,8 +15,10 @@ from dataclasses import replace
 import pytest
 from scenario_builders import random_scenario
 
+from planner.model.matrix_model import build_matrix_model
 from planner.scenario.data import Scenario, eligible_pairs
-from planner.solving.cofinancing import _eligible_pairs, max_cofinancing
+from planner.solving import cofinancing
+from planner.solving.cofinancing import EligiblePairs, _eligible_pairs, max_cofinancing
 
 SEEDS = range(30)
 
@@ -86,3 +88,27 @@ def test_amounts_are_the_most_the_rules_allow(seed: int) -> None:
     assert total == pytest.approx(_max_flow(sc, set(options), set(offers)), rel=1e-7, abs=1e-7)
     eligible = set(eligible_pairs(sc))
     assert all((c, o) in eligible and c in offers and o in options for c, o, _ in amounts.amounts)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_models_pairs_give_the_amounts_the_plans_own_pairs_give(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run hands over its model's pairs rather than derive the plan's: the same LP, the
+    same amounts, and the same cut-back amounts when the LP does not end."""
+    mm = build_matrix_model(random_scenario(seed, n_options=12, n_markets=4, n_offers=3))
+    sc = mm.scenario
+    rng = random.Random(2000 + seed)
+    options = sorted(o.option_id for o in sc.options if rng.random() < 0.6)
+    offers = sorted(c.offer_id for c in sc.offers if rng.random() < 0.8)
+    found = [(c, o, rng.uniform(0.0, 9.0)) for c, o in eligible_pairs(sc) if rng.random() < 0.7]
+    eligible = EligiblePairs.of_model(mm)
+    deadline = time.monotonic() + 30
+    own = max_cofinancing(sc, options, offers, deadline=deadline)
+    assert max_cofinancing(sc, options, offers, deadline=deadline, eligible=eligible) == own
+    monkeypatch.setattr(cofinancing, "_solve_lp", lambda *args: None)
+    cut = max_cofinancing(sc, options, offers, deadline=deadline, found=found)
+    assert not cut.most
+    assert cut == max_cofinancing(
+        sc, options, offers, deadline=deadline, found=found, eligible=eligible
+    )
