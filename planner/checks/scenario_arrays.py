@@ -91,7 +91,6 @@ class ScenarioArrays:
             (resource_code[u.resource] for u in usage), np.int64, len(usage)
         )
         self.use_amount = np.fromiter((u.amount for u in usage), np.float64, len(usage))
-        self._eligible: dict[str, BoolArray] = {}
 
     def _positions(self, option_ids: Iterable[str]) -> IntArray:
         return np.array([self.position[o] for o in option_ids], np.int64)
@@ -129,11 +128,3 @@ class ScenarioArrays:
             weights=self.use_amount[rows],
             minlength=len(self.resource_names),
         )
-
-    def eligible(self, offer_id: str, eligible_ids: Callable[[str], Iterable[str]]) -> BoolArray:
-        """The options eligible for an offer as a mask, from the index's id set."""
-        mask = self._eligible.get(offer_id)
-        if mask is None:
-            mask = self.chosen(eligible_ids(offer_id))
-            self._eligible[offer_id] = mask
-        return mask
