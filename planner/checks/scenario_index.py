@@ -3,7 +3,8 @@
 A run checks every plan it keeps, and a 50,000-option scenario re-indexed for
 each plan (options by id, every Coverage row scanned, each option's regions,
 each offer's eligibility) cost 0.6 s a plan, most of a later rank's time. Built
-once, a plan's check walks only its own options' rows. Like `verify`, this is
+once, a plan's check is a few masked sums over the scenario's facts as arrays
+(`arrays`, `planner.checks.scenario_arrays`). Like `verify`, this is
 derived from the scenario's data and SPEC's words alone, sharing nothing with
 the model, so the check stays independent of what it checks.
 
@@ -133,11 +134,6 @@ class ScenarioIndex:
     def position(self) -> dict[str, int]:
         """Each option's place in the scenario's options."""
         return {o.option_id: i for i, o in enumerate(self.scenario.options)}
-
-    @cached_property
-    def decided(self) -> frozenset[str]:
-        """The options with a must or never decision."""
-        return frozenset(o.option_id for o in self.scenario.options if o.decision is not None)
 
     @cached_property
     def coverage_rows(self) -> dict[str, list[int]]:
