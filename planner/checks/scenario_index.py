@@ -130,10 +130,10 @@ class ScenarioIndex:
             for name in INDEXED
         )
 
-    @cached_property
+    @property
     def position(self) -> dict[str, int]:
         """Each option's place in the scenario's options."""
-        return {o.option_id: i for i, o in enumerate(self.scenario.options)}
+        return self.arrays.position
 
     @cached_property
     def coverage_rows(self) -> dict[str, list[int]]:

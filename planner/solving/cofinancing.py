@@ -226,17 +226,6 @@ def _group_of(key: npt.NDArray[np.int64], order: Sequence[int]) -> npt.NDArray[n
     return place[key]
 
 
-def _eligible_pairs(scenario: Scenario) -> list[tuple[str, str]]:
-    """`eligible_pairs` of the scenario, in the same order, asked once per class of options
-    (`EligiblePairs.of`)."""
-    pairs = EligiblePairs.of(scenario)
-    offers, options = scenario.offers, scenario.options
-    return [
-        (offers[j].offer_id, options[i].option_id)
-        for j, i in zip(pairs.offer_at.tolist(), pairs.option_at.tolist(), strict=True)
-    ]
-
-
 def _solve_lp(
     ub: npt.NDArray[np.float64],
     rows: tuple[npt.NDArray[np.float64], npt.NDArray[np.int32], npt.NDArray[np.int32]],
