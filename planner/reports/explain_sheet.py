@@ -2,7 +2,7 @@
 the options left out, the limits and the offers, each explanation as an interval.
 
 Built as plain data (`SheetData`) from the `explain` document and the plans, like every
-other sheet; `write_plans_xlsx` adds it when there are explanations.
+other sheet; `summary_sheets` adds it when there are explanations.
 """
 
 from __future__ import annotations

@@ -75,13 +75,15 @@ def plans_document(
     scenario: Scenario,
     planset: PlanSet,
     screened: tuple[Screened, ...] = (),
+    segments: Sequence[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The whole plans.json document as plain JSON-ready data.
 
     `screened` lists the options screened out (as `check_before_solve` found
     them); offers screened out (`never`) are screened here from the scenario,
     which alone decides them, so every caller's document lists them. Each plan
-    carries its `segments` (`planner.reports.segments`).
+    carries its `segments` (`planner.reports.segments`; given, when the caller has them
+    already for plans.xlsx).
     """
     # Here, not at the top: segments uses this module's `clean_number`.
     from planner.reports.segments import plans_segments
@@ -100,7 +102,9 @@ def plans_document(
         "plans": [
             {**plan_document(p), "segments": segments}
             for p, segments in zip(
-                planset.plans, plans_segments(scenario, planset.plans), strict=True
+                planset.plans,
+                plans_segments(scenario, planset.plans) if segments is None else segments,
+                strict=True,
             )
         ],
         "diagnosis": planset.diagnosis,

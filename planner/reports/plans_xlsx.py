@@ -15,12 +15,15 @@ width, with the header row repeated on each page.
 Each sheet is first described as plain data (`SheetData`), then written by
 XlsxWriter, a streaming writer: at 50,000 options (thousands of screened
 options and markets) it writes the report in a fraction of openpyxl's 3.4 s,
-and its `write_string` makes text-never-formula explicit.
+and its `write_string` makes text-never-formula explicit. The large sheets
+(`table_sheets`) are built apart from the others (`summary_sheets`) and may be
+written in any order (`write_book`), so that a second process can write each
+while the rest is built (`book_process`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -401,8 +404,9 @@ def _run(scenario: Scenario, run: RunInfo) -> SheetData:
     return SheetData("Run", ["item", "value"], rows)
 
 
-def _write_sheet(book: xlsxwriter.Workbook, sheet: SheetData, styles: dict[str, object]) -> None:
-    ws = book.add_worksheet(sheet.name)
+def _write_sheet(
+    book: xlsxwriter.Workbook, ws: Any, sheet: SheetData, styles: dict[str, object]
+) -> None:
     # Layout first: in streaming (constant-memory) mode rows are written once, in order.
     ws.freeze_panes(1, 1)
     ws.set_row(0, 32)
@@ -487,33 +491,53 @@ def _chart(book: xlsxwriter.Workbook, sheet: SheetData, spec: ChartSpec) -> Any:
     return chart
 
 
-def write_plans_xlsx(
-    path: Path,
+#: The report's sheets in book order; Explain only when the run has explanations.
+SHEETS = ("Summary", "Plans", "Markets", "CoFinancing", "Segments", "Explain", "Screened", "Run")
+
+
+def sheet_names(planset: PlanSet, explain: dict[str, object] | None = None) -> list[str]:
+    """The names of the report's sheets, in book order."""
+    explained = explain is not None and bool(planset.plans)
+    return [name for name in SHEETS if name != "Explain" or explained]
+
+
+def table_sheets(
+    scenario: Scenario, planset: PlanSet, screened: Sequence[Screened]
+) -> Iterator[SheetData]:
+    """The report's large sheets (options × plans, markets × plans, co-financing, what
+    was screened), each as soon as built: they need nothing the other files compute,
+    so a second process can write each while the rest is built (`book_process`)."""
+    yield _plans(scenario, planset)
+    yield _markets(scenario, planset)
+    yield _screened(scenario, screened)
+    yield _cofinancing(scenario, planset)
+
+
+def summary_sheets(
     scenario: Scenario,
     planset: PlanSet,
-    screened: Sequence[Screened],
     run: RunInfo,
     explain: dict[str, object] | None = None,
     segments: Sequence[dict[str, Any]] | None = None,
-) -> None:
-    """Write the report to `path` (callers make the write atomic); with `explain` (plans.json's
-    `plans[0].explain`), an Explain sheet too. `segments` (each plan's, as plans.json holds
-    them) saves computing them again."""
+) -> Iterator[SheetData]:
+    """The report's other sheets: Summary, Segments, Explain (with `explain`, plans.json's
+    `plans[0].explain`) and Run. `segments` (each plan's, as plans.json holds them)
+    saves computing them again."""
     if segments is None:
         segments = plans_segments(scenario, planset.plans)
-    sheets = [
-        _summary(scenario, planset, segments),
-        _plans(scenario, planset),
-        _markets(scenario, planset),
-        _cofinancing(scenario, planset),
-        _segments(scenario, planset, segments),
-        _screened(scenario, screened),
-        _run(scenario, run),
-    ]
+    yield _summary(scenario, planset, segments)
+    yield _segments(scenario, planset, segments)
     if explain is not None and planset.plans:
         from planner.reports.explain_sheet import explain_sheet  # it builds on this module
 
-        sheets.insert(len(sheets) - 2, explain_sheet(scenario, planset, explain))
+        yield explain_sheet(scenario, planset, explain)
+    yield _run(scenario, run)
+
+
+def write_book(path: Path, names: Sequence[str], sheets: Iterable[SheetData]) -> None:
+    """Write an xlsx book at `path` (callers make the write atomic) with sheets `names` in
+    that order, filled from `sheets` in any order (the book streams each sheet's rows to
+    a file of its own, so sheets may come as they are built)."""
     # strings_to_formulas/urls off: nothing from a user's workbook becomes live content.
     book = xlsxwriter.Workbook(
         str(path),
@@ -530,6 +554,14 @@ def write_plans_xlsx(
             }
         )
     }
+    worksheets = {name: book.add_worksheet(name) for name in names}
+    written = set()
     for sheet in sheets:
-        _write_sheet(book, sheet, styles)
+        if sheet.name not in worksheets or sheet.name in written:
+            raise ValueError(f"sheet {sheet.name!r} is not one of {list(names)} still to write")
+        _write_sheet(book, worksheets[sheet.name], sheet, styles)
+        written.add(sheet.name)
+    if missing := [name for name in names if name not in written]:
+        raise ValueError(f"sheets {missing} were never written")
     book.close()
+
