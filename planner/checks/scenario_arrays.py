@@ -80,6 +80,13 @@ class ScenarioArrays:
             (market_position[r.market_id] for r in cov), np.int64, len(cov)
         )
         self.cov_reach = np.fromiter((r.reach for r in cov), np.float64, len(cov))
+        # Each market's required layers, sorted, with their layer positions (-1: a layer
+        # no option belongs to); markets requiring none are left out.
+        self.required = [
+            (i, [(la, self.layer_position.get(canon(la), -1)) for la in sorted(m.required_layers)])
+            for i, m in enumerate(scenario.markets)
+            if m.required_layers
+        ]
 
         usage = scenario.usage
         self.resource_names = sorted(
@@ -113,12 +120,21 @@ class ScenarioArrays:
             self.cov_market[rows], weights=self.cov_reach[rows], minlength=self.n_markets
         )
 
-    def layers_supplied(self, chosen: BoolArray) -> set[tuple[int, str]]:
-        """(market position, canonical layer) of every chosen option's Coverage row."""
+    def missing_layers(self, chosen: BoolArray) -> dict[int, tuple[str, ...]]:
+        """By market position, the required layers (sorted, as the workbook names them) that
+        no chosen option's Coverage row there supplies; markets missing none are left out."""
+        if not self.required:
+            return {}
         rows = chosen[self.cov_option]
-        n_layers = max(1, len(self.layer_names))
-        keys = np.unique(self.cov_market[rows] * n_layers + self.layer_code[self.cov_option[rows]])
-        return {(int(k) // n_layers, self.layer_names[int(k) % n_layers]) for k in keys}
+        supplied = np.zeros((self.n_markets, max(1, len(self.layer_names))), np.bool_)
+        supplied[self.cov_market[rows], self.layer_code[self.cov_option[rows]]] = True
+        have = supplied.tolist()
+        missing = {}
+        for i, layers in self.required:
+            lacking = tuple(name for name, j in layers if j < 0 or not have[i][j])
+            if lacking:
+                missing[i] = lacking
+        return missing
 
     def used_by_resource(self, chosen: BoolArray) -> FloatArray:
         """Σ amount of the chosen options' Usage rows, per resource name, in row order."""

@@ -98,14 +98,13 @@ def _evaluate(
 ) -> PlanMetrics:
     """`evaluate_plan` of the options in the mask `chosen`."""
     scenario, arrays = ix.scenario, ix.arrays
-    raw = arrays.reach_by_market(chosen)
-    needed = any(m.required_layers for m in scenario.markets)
-    supplied = arrays.layers_supplied(chosen) if needed else set()
+    raw = arrays.reach_by_market(chosen).tolist()
+    missing_layers = arrays.missing_layers(chosen)
     markets = []
     weighted = 0.0
     for i, m in enumerate(scenario.markets):
-        missing = tuple(sorted(la for la in m.required_layers if (i, _canon(la)) not in supplied))
-        reach = 0.0 if missing else min(m.addressable, float(raw[i]))
+        missing = missing_layers.get(i, ())
+        reach = 0.0 if missing else min(m.addressable, raw[i])
         weighted += m.weight * reach
         markets.append(MarketReach(m.market_id, reach, missing))
 
@@ -207,9 +206,9 @@ class _Pairs:
         self.pairs = pairs
         self.offers = sorted(ix.offer_of)
         code = {c: j for j, c in enumerate(self.offers)}
-        self.offer = np.fromiter((code.get(cf.offer_id, -1) for cf in pairs), np.int64, n)
-        self.option = np.fromiter((a.position.get(cf.option_id, -1) for cf in pairs), np.int64, n)
-        self.amount = np.fromiter((cf.amount for cf in pairs), np.float64, n)
+        self.offer = np.array([code.get(cf.offer_id, -1) for cf in pairs], np.int64)
+        self.option = np.array([a.position.get(cf.option_id, -1) for cf in pairs], np.int64)
+        self.amount = np.array([cf.amount for cf in pairs], np.float64)
         self.repeated = _repeated([(cf.offer_id, cf.option_id) for cf in pairs])
         is_taken = np.zeros(len(self.offers) + 1, np.bool_)  # the last: an unknown offer (-1)
         is_taken[[code[c] for c in taken]] = True

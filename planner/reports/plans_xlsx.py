@@ -564,4 +564,3 @@ def write_book(path: Path, names: Sequence[str], sheets: Iterable[SheetData]) ->
     if missing := [name for name in names if name not in written]:
         raise ValueError(f"sheets {missing} were never written")
     book.close()
-
