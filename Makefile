@@ -49,12 +49,12 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	$(BIN)/python bench/run_bench.py --sizes S,M,L,XL --runs 3
-	$(BIN)/python bench/whatif_bench.py --runs 3
+	$(BIN)/python bench/whatif_bench.py --runs 5
 	$(BIN)/python bench/explain_bench.py --runs 3
 
 # Many solves: sweeps on 1 and 2 local workers and on Dask, the frontier (~5 min).
 bench-whatif: $(STAMP)
-	$(BIN)/python bench/whatif_bench.py --runs 3
+	$(BIN)/python bench/whatif_bench.py --runs 5
 
 # Plan 1's explanations at S within 60 s: how many are exact, the width left open (~4 min).
 bench-explain: $(STAMP)

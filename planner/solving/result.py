@@ -8,6 +8,7 @@ should need the others to do so.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from enum import StrEnum
@@ -61,7 +62,9 @@ class SolveResult:
 
     def columns(self) -> np.ndarray:
         """The solution as one vector in the matrix model's column order (x, y, z, u)."""
-        return np.array(self.x + self.y + self.z + self.u, dtype=np.float64)
+        # Chained, not concatenated: no 650,000-value tuple on the way (XL: 20 -> 9 ms).
+        n = len(self.x) + len(self.y) + len(self.z) + len(self.u)
+        return np.fromiter(itertools.chain(self.x, self.y, self.z, self.u), np.float64, n)
 
 
 #: Row and integrality tolerance for a solution HiGHS reported in a callback before it
