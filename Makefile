@@ -52,7 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/whatif_bench.py --runs 5
 	$(BIN)/python bench/explain_bench.py --runs 3
 
-# Many solves: sweeps on 1 and 2 local workers and on Dask, the frontier (~5 min).
+# Many solves: sweeps on 1 and 2 local workers and on Dask, the frontier (~8 min).
 bench-whatif: $(STAMP)
 	$(BIN)/python bench/whatif_bench.py --runs 5
 
