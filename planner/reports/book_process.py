@@ -19,6 +19,7 @@ here: never a different outcome for having tried.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import subprocess
@@ -34,7 +35,13 @@ from planner.reports.plans_xlsx import SheetData, write_book
 #: about three times what starting the process costs (0.16 s).
 SEPARATE_CELLS = 100_000
 
+#: How long to wait for the second process before writing the book here: a generous
+#: 50 µs a cell (ten times its measured pace) and half a minute more.
+WAIT_S_PER_CELL = 50e-6
+WAIT_S = 30.0
+
 _CHILD = "from planner.reports.book_process import main; main()"
+_log = logging.getLogger(__name__)
 
 
 def sheet_cells(sheet: SheetData) -> int:
@@ -48,8 +55,11 @@ class BookInProgress:
     here. A context manager: leaving it without `finish` (an error elsewhere) stops
     the process, so no writer outlives the run's staging folder."""
 
-    def __init__(self, path: Path, names: Sequence[str], separate_cells: int) -> None:
+    def __init__(
+        self, path: Path, names: Sequence[str], separate_cells: int, wait_s: float | None = None
+    ) -> None:
         self.path = path
+        self.wait_s = wait_s
         self.names = list(names)
         self.separate_cells = separate_cells
         self.sheets: list[SheetData] = []
@@ -73,18 +83,31 @@ class BookInProgress:
     def finish(self) -> None:
         """The book whole at `path`: wait for the second process, or write it here."""
         process, self.process = self.process, None
-        code = None
-        if process is not None:
-            try:
-                if process.stdin is not None:
-                    process.stdin.close()
-            except OSError:
-                pass  # it has ended already: its exit status says how
-            code = process.wait()
+        failure = None if process is None else self._wait(process)
         self._forget_pickles()
-        if code != 0 or not self.path.is_file():
+        if process is None or failure is not None or not self.path.is_file():
+            if process is not None:
+                _log.warning("%s written here: %s", self.path.name, failure or "no file")
             self.path.unlink(missing_ok=True)
             write_book(self.path, self.names, self.sheets)
+
+    def _wait(self, process: subprocess.Popen[bytes]) -> str | None:
+        """Close its input and wait for it to end, stopping it after `wait_s` (by default
+        `WAIT_S` and `WAIT_S_PER_CELL` of the book's cells: a hung writer must not hang
+        the run); None when it ended well, else why not."""
+        try:
+            if process.stdin is not None:
+                process.stdin.close()
+        except OSError:
+            pass  # it has ended already: its exit status says how
+        wait_s = self.wait_s if self.wait_s is not None else WAIT_S + WAIT_S_PER_CELL * self.cells
+        try:
+            code = process.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            return f"the writing process did not end within {wait_s:g} s"
+        return None if code == 0 else f"the writing process ended with status {code}"
 
     def _start(self) -> subprocess.Popen[bytes] | None:
         """The writing process, or None when it cannot start (the book is then written
@@ -140,11 +163,16 @@ class BookInProgress:
 
 
 def start_book(
-    path: Path, names: Sequence[str], *, separate_cells: int = SEPARATE_CELLS
+    path: Path,
+    names: Sequence[str],
+    *,
+    separate_cells: int = SEPARATE_CELLS,
+    wait_s: float | None = None,
 ) -> BookInProgress:
     """An xlsx book at `path` with sheets `names` in that order, to be filled by `add`
-    and completed by `finish` (callers make the write atomic)."""
-    return BookInProgress(path, names, separate_cells)
+    and completed by `finish` (callers make the write atomic). `wait_s`: how long to wait
+    for a second process (default: by the book's cells)."""
+    return BookInProgress(path, names, separate_cells, wait_s)
 
 
 def _sheets_named_on(lines: Iterator[bytes], folder: Path) -> Iterator[SheetData]:

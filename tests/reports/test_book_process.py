@@ -142,6 +142,25 @@ def test_the_book_is_written_here_when_the_process_fails(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["here.xlsx", "p.xlsx"]
 
 
+def test_a_writing_process_that_hangs_is_stopped_and_the_book_written_here(
+    tmp_path: Path,
+    report: tuple[list[str], list[SheetData]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    names, sheets = report
+    monkeypatch.setattr(book_process, "_CHILD", "import time; time.sleep(600)")
+    with start_book(tmp_path / "p.xlsx", names, separate_cells=0, wait_s=0.5) as book:
+        for sheet in sheets:
+            book.add(sheet)
+        process = book.process
+        book.finish()
+    assert process is not None and process.poll() is not None
+    assert list(_cells(tmp_path / "p.xlsx")) == names
+    assert "did not end within 0.5 s" in caplog.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.xlsx"]
+
+
 def test_leaving_without_finishing_stops_the_process(
     tmp_path: Path,
     report: tuple[list[str], list[SheetData]],
