@@ -66,12 +66,15 @@ def _write(path: Path, names: list[str], sheets: list[SheetData], separate_cells
 
 
 def test_the_second_process_writes_the_same_book_as_this_one(
-    tmp_path: Path, report: tuple[list[str], list[SheetData]]
+    tmp_path: Path,
+    report: tuple[list[str], list[SheetData]],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     names, sheets = report
     here, there = tmp_path / "here.xlsx", tmp_path / "there.xlsx"
     assert not _write(here, names, sheets, separate_cells=10**9)
     assert _write(there, names, sheets, separate_cells=0)
+    assert "written here" not in caplog.text  # by the second process, not the fallback
     assert _cells(there) == _cells(here)
     assert _charts(there) == _charts(here) != []
     assert list(_cells(there)) == names
