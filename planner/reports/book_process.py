@@ -12,8 +12,8 @@ in a file beside the book (~30 ms each way at XL), named by one line on its
 standard input, so this process never waits on the pipe.
 
 Small books (below `SEPARATE_CELLS`) are written here: starting a process would
-cost more than it saves. If the process cannot start or fails, the book is written
-here after all, so the run gets its file, or the error that writing it raises
+cost more than it saves. If the process cannot start, fails or hangs, the book is
+written here after all, so the run gets its file, or the error that writing it raises
 here: never a different outcome for having tried.
 """
 
@@ -50,13 +50,20 @@ def sheet_cells(sheet: SheetData) -> int:
 
 
 class BookInProgress:
-    """An xlsx book with sheets `names`, filled by `add` in any order and whole after
-    `finish`: by a second process once the sheets added reach `separate_cells`, else
-    here. A context manager: leaving it without `finish` (an error elsewhere) stops
-    the process, so no writer outlives the run's staging folder."""
+    """An xlsx book at `path` with sheets `names` in that order, filled by `add` in any
+    order and whole after `finish` (callers make the write atomic): by a second process
+    once the sheets added reach `separate_cells`, else here; `wait_s` is how long to
+    wait for that process (default: by the book's cells). A context manager: leaving it
+    without `finish` (an error elsewhere) stops the process, so no writer outlives the
+    run's staging folder."""
 
     def __init__(
-        self, path: Path, names: Sequence[str], separate_cells: int, wait_s: float | None = None
+        self,
+        path: Path,
+        names: Sequence[str],
+        *,
+        separate_cells: int = SEPARATE_CELLS,
+        wait_s: float | None = None,
     ) -> None:
         self.path = path
         self.wait_s = wait_s
@@ -160,19 +167,6 @@ class BookInProgress:
             self.process.wait()
             self.process = None
         self._forget_pickles()
-
-
-def start_book(
-    path: Path,
-    names: Sequence[str],
-    *,
-    separate_cells: int = SEPARATE_CELLS,
-    wait_s: float | None = None,
-) -> BookInProgress:
-    """An xlsx book at `path` with sheets `names` in that order, to be filled by `add`
-    and completed by `finish` (callers make the write atomic). `wait_s`: how long to wait
-    for a second process (default: by the book's cells)."""
-    return BookInProgress(path, names, separate_cells, wait_s)
 
 
 def _sheets_named_on(lines: Iterator[bytes], folder: Path) -> Iterator[SheetData]:

@@ -15,7 +15,7 @@ import pytest
 
 import planner
 from planner.reports import book_process
-from planner.reports.book_process import start_book
+from planner.reports.book_process import BookInProgress
 from planner.reports.plans_xlsx import (
     RunInfo,
     SheetData,
@@ -57,7 +57,7 @@ def _charts(path: Path) -> list[str]:
 
 def _write(path: Path, names: list[str], sheets: list[SheetData], separate_cells: int) -> bool:
     """Write the book; whether a second process was asked to."""
-    with start_book(path, names, separate_cells=separate_cells) as book:
+    with BookInProgress(path, names, separate_cells=separate_cells) as book:
         for sheet in sheets:
             book.add(sheet)
         separate = book.process is not None
@@ -153,7 +153,7 @@ def test_a_writing_process_that_hangs_is_stopped_and_the_book_written_here(
 ) -> None:
     names, sheets = report
     monkeypatch.setattr(book_process, "_CHILD", "import time; time.sleep(600)")
-    with start_book(tmp_path / "p.xlsx", names, separate_cells=0, wait_s=0.5) as book:
+    with BookInProgress(tmp_path / "p.xlsx", names, separate_cells=0, wait_s=0.5) as book:
         for sheet in sheets:
             book.add(sheet)
         process = book.process
@@ -173,7 +173,7 @@ def test_leaving_without_finishing_stops_the_process(
     monkeypatch.setattr(book_process, "_CHILD", "import time; time.sleep(600)")
     with (
         pytest.raises(RuntimeError, match="elsewhere"),
-        start_book(tmp_path / "p.xlsx", names, separate_cells=0) as book,
+        BookInProgress(tmp_path / "p.xlsx", names, separate_cells=0) as book,
     ):
         book.add(sheets[0])
         process = book.process

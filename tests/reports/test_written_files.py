@@ -151,7 +151,7 @@ def test_a_failed_run_leaves_the_earlier_results(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("planner.reports.outputs.start_book", broken)
+    monkeypatch.setattr("planner.reports.outputs.BookInProgress", broken)
     with pytest.raises(OSError, match="disk full"):
         write_outputs(out, scenario, planset, (), _run(scenario))
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
