@@ -7,7 +7,12 @@ in the same run on the same machine (these machines are shared and noisy):
             with 1 and with 2 local workers: speed-up = t(1) / t(2)
   dask      the same sweep through a Dask cluster of 2 single-threaded worker
             processes on 127.0.0.1 (already running, as a team's cluster would be):
-            ratio = t(dask) / t(2 local workers); its start-up is reported apart
+            ratio = t(dask) / t(2 local workers); its start-up is reported apart.
+            While the local workers are timed the cluster's processes are paused
+            (SIGSTOP): idle, they still take about a tenth of a core (heartbeats,
+            the workers' profilers), which fell on the two cores the 2-worker sweep
+            needs and not on the spare core of the 1-worker one; a team's cluster
+            runs on machines of its own
   frontier  the exact frontier of S up to a share of its budget, 2 local workers,
             against one cold lexicographic solve per frontier point, one after
             another (what a planner without the command would do), as many passes
@@ -21,6 +26,7 @@ Writes bench/results/whatif.json and whatif.md (or quick-whatif.* with --quick).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -29,8 +35,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, ROOT, ensure_instance, same_value
@@ -171,6 +180,26 @@ class DaskCluster:
         self.startup_s = time.perf_counter() - t0
         return json.loads(file.read_text())["address"]
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """The scheduler, the workers and their nannies stopped (SIGSTOP) meanwhile.
+
+        All of them stop and resume together, so none sees another miss a heartbeat
+        beyond what the pause's length explains (far below the scheduler's minutes
+        before it drops a silent worker).
+        """
+        processes = []
+        for proc in self.procs:
+            parent = psutil.Process(proc.pid)
+            processes += [parent, *parent.children(recursive=True)]
+        for process in processes:
+            process.suspend()
+        try:
+            yield
+        finally:
+            for process in processes:
+                process.resume()
+
     def __exit__(self, *exc: object) -> None:
         for proc in reversed(self.procs):
             proc.terminate()
@@ -224,12 +253,15 @@ def main() -> int:
             # Alternate the order so a slower stretch of a shared machine hits each alike.
             order = ("local1", "local2", "dask") if run % 2 == 0 else ("dask", "local2", "local1")
             for which in order:
-                pool = (
-                    PoolOptions(scheduler=address)
-                    if which == "dask"
-                    else PoolOptions(workers=1 if which == "local1" else 2)
-                )
-                seconds, document = timed_sweep(workbook, budgets, pool)
+                if which == "dask":
+                    seconds, document = timed_sweep(
+                        workbook, budgets, PoolOptions(scheduler=address)
+                    )
+                else:
+                    with cluster.paused():
+                        seconds, document = timed_sweep(
+                            workbook, budgets, PoolOptions(workers=1 if which == "local1" else 2)
+                        )
                 times[which].append(seconds)
                 points = sweep_points(document)
                 reference = reference or points
