@@ -97,26 +97,30 @@ def pct(v) -> str:
 # --------------------------------------------------------------------------- runs
 
 
-def product_runs(size: str, plans: int, runs: int, time_limit: float) -> dict:
+def product_runs(size: str, counts: list[str], runs: int, time_limit: float) -> dict:
+    """Each plan count's runs, summarised; the counts alternate run by run (1, 10, then
+    10, 1, ...), so a slower stretch of a shared machine falls on each alike and the
+    ratios between them (S: 10 plans against plan 1) compare like with like."""
     wb = ensure_instance(size, log=log)
-    records = []
+    records: dict[str, list[dict]] = {plans: [] for plans in counts}
     for r in range(runs):
-        rec = run_worker(
-            ["bench/pipeline.py", str(wb), "--plans", str(plans), "--time-limit", str(time_limit)],
-            timeout=2.5 * time_limit + 180,
-        )
-        records.append(rec)
-        if rec.get("ok"):
-            t = rec["times"]
-            log(
-                f"  product plans={plans} run {r + 1}/{runs}: e2e {t['e2e']:.2f} s "
-                f"(highs {t['highs']:.2f}), {rec['status']}, {rec['n_plans']} plan(s), "
-                f"proven {sum(rec['proven'])}, gap1 {pct(rec['plan1_gap'])}, "
-                f"{rec['peak_mb']:.0f} MB"
+        for plans in counts if r % 2 == 0 else counts[::-1]:
+            rec = run_worker(
+                ["bench/pipeline.py", str(wb), "--plans", plans, "--time-limit", str(time_limit)],
+                timeout=2.5 * time_limit + 180,
             )
-        else:
-            log(f"  product plans={plans} run {r + 1}/{runs}: FAILED {rec.get('error')}")
-    return summarise_product(records)
+            records[plans].append(rec)
+            if rec.get("ok"):
+                t = rec["times"]
+                log(
+                    f"  product plans={plans} run {r + 1}/{runs}: e2e {t['e2e']:.2f} s "
+                    f"(highs {t['highs']:.2f}), {rec['status']}, {rec['n_plans']} plan(s), "
+                    f"proven {sum(rec['proven'])}, gap1 {pct(rec['plan1_gap'])}, "
+                    f"{rec['peak_mb']:.0f} MB"
+                )
+            else:
+                log(f"  product plans={plans} run {r + 1}/{runs}: FAILED {rec.get('error')}")
+    return {plans: summarise_product(records[plans]) for plans in counts}
 
 
 def _worst_gap(record: dict) -> float:
@@ -654,8 +658,9 @@ def main() -> int:
         log(f"== {size}: {SIZES[size][0]:,} options x {SIZES[size][1]:,} markets")
         ensure_instance(size, log=log)
         entry = {"product": {}, "baselines": {}}
-        for plans in plan_counts:
-            entry["product"][plans] = product_runs(size, int(plans), args.runs, args.time_limit)
+        entry["product"] = product_runs(
+            size, [str(int(plans)) for plans in plan_counts], args.runs, args.time_limit
+        )
         b_runs = args.baseline_runs or (args.runs if size in ("S", "M") else 1)
         for which in BASELINES:
             entry["baselines"][which] = baseline_runs(size, which, b_runs, args.time_limit)
