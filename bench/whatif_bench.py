@@ -6,13 +6,17 @@ in the same run on the same machine (these machines are shared and noisy):
   sweep     a 16-point budget sweep of the S instance (plan 1 per point, proven),
             with 1 and with 2 local workers: speed-up = t(1) / t(2)
   dask      the same sweep through a Dask cluster of 2 single-threaded worker
-            processes on 127.0.0.1 (already running, as a team's cluster would be):
+            processes on 127.0.0.1 (already running, as a team's cluster would be),
+            its workers started as README recommends
+            (`planner.engine.cluster.RECOMMENDED_WORKER_ENV`):
             ratio = t(dask) / t(2 local workers); its start-up is reported apart.
-            While the local workers are timed the cluster's processes are paused
-            (SIGSTOP): idle, they still take about a tenth of a core (heartbeats,
-            the workers' profilers), which fell on the two cores the 2-worker sweep
-            needs and not on the spare core of the 1-worker one; a team's cluster
-            runs on machines of its own
+            A second cluster with Dask's default worker settings is timed the same
+            way and reported beside it (no target).
+            While one configuration is timed the clusters not in use are paused
+            (SIGSTOP): idle, a cluster still takes about a tenth of a core
+            (heartbeats, the workers' profilers), which fell on the two cores the
+            2-worker sweep needs and not on the spare core of the 1-worker one; a
+            team's cluster runs on machines of its own
   frontier  the exact frontier of S up to a share of its budget, 2 local workers,
             against one cold lexicographic solve per frontier point, one after
             another (what a planner without the command would do), as many passes
@@ -43,6 +47,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, ROOT, ensure_instance, same_value
+
+from planner.engine.cluster import RECOMMENDED_WORKER_ENV
 
 #: Issue targets the verdicts compare with (the issue on performance, "many solves").
 TARGETS = {"sweep_speedup": 1.8, "dask_ratio": 1.10, "frontier_speedup": 3.0}
@@ -124,7 +130,11 @@ def sweep_points(document: dict) -> list[tuple]:
 
 
 class DaskCluster:
-    """A scheduler and two single-threaded workers, separate processes on 127.0.0.1."""
+    """A scheduler and two single-threaded workers, separate processes on 127.0.0.1,
+    the workers started with `worker_env` added to this process's environment."""
+
+    def __init__(self, worker_env: dict[str, str] | None = None) -> None:
+        self.worker_env = dict(worker_env or {})
 
     def __enter__(self) -> str:
         self.folder = tempfile.TemporaryDirectory()
@@ -170,6 +180,7 @@ class DaskCluster:
                     "--memory-limit",
                     "0",
                 ],
+                env={**os.environ, **self.worker_env},
                 **common,
             )
         )
@@ -243,31 +254,39 @@ def main() -> int:
         "points": args.points,
         "mismatches": [],
     }
-    times: dict[str, list[float]] = {"local1": [], "local2": [], "dask": [], "frontier": []}
+    times: dict[str, list[float]] = {
+        "local1": [],
+        "local2": [],
+        "dask": [],
+        "dask_defaults": [],
+        "frontier": [],
+    }
     reference = None
-    cluster = DaskCluster()
-    with cluster as address:
-        result["dask_cluster_start_s"] = cluster.startup_s
-        result["dask_startup_s"] = _startup(address)
+    clusters = {"dask": DaskCluster(RECOMMENDED_WORKER_ENV), "dask_defaults": DaskCluster()}
+    with contextlib.ExitStack() as up:
+        addresses = {name: up.enter_context(cluster) for name, cluster in clusters.items()}
+        result["dask_cluster_start_s"] = clusters["dask"].startup_s
+        result["dask_startup_s"] = _startup(addresses["dask"])
         for run in range(args.runs):
             # Alternate the order so a slower stretch of a shared machine hits each alike.
-            order = ("local1", "local2", "dask") if run % 2 == 0 else ("dask", "local2", "local1")
-            for which in order:
-                if which == "dask":
-                    seconds, document = timed_sweep(
-                        workbook, budgets, PoolOptions(scheduler=address)
+            order = ("local1", "local2", "dask", "dask_defaults")
+            for which in order if run % 2 == 0 else order[::-1]:
+                with contextlib.ExitStack() as paused:
+                    for name, cluster in clusters.items():
+                        if name != which:
+                            paused.enter_context(cluster.paused())
+                    pool = (
+                        PoolOptions(scheduler=addresses[which])
+                        if which in addresses
+                        else PoolOptions(workers=1 if which == "local1" else 2)
                     )
-                else:
-                    with cluster.paused():
-                        seconds, document = timed_sweep(
-                            workbook, budgets, PoolOptions(workers=1 if which == "local1" else 2)
-                        )
+                    seconds, document = timed_sweep(workbook, budgets, pool)
                 times[which].append(seconds)
                 points = sweep_points(document)
                 reference = reference or points
                 if points != reference:
                     result["mismatches"].append(f"sweep on {which} differs from the first sweep")
-                log(f"  sweep {which:>6}: {seconds:6.2f} s")
+                log(f"  sweep {which:>13}: {seconds:6.2f} s")
     frontier_doc: dict = {}
     cold: list[float] = []
     for run in range(args.runs):
@@ -293,6 +312,7 @@ def main() -> int:
     result["ratios"] = {
         "sweep_speedup": med["local1"] / med["local2"],
         "dask_ratio": med["dask"] / med["local2"],
+        "dask_defaults_ratio": med["dask_defaults"] / med["local2"],
         "frontier_speedup": cold_s / med["frontier"],
     }
     result["verdicts"] = {
@@ -337,8 +357,11 @@ def table(result: dict) -> str:
             f"| {result['points']}-point sweep, 1 local worker | {med['local1']:.2f} s | | | |",
             f"| same, 2 local workers | {med['local2']:.2f} s | "
             f"{ratios['sweep_speedup']:.2f}x faster | >= 1.8x | {verdict('sweep_speedup')} |",
-            f"| same, Dask (2 worker processes) | {med['dask']:.2f} s | "
+            "| same, Dask (2 worker processes, settings as README recommends) | "
+            f"{med['dask']:.2f} s | "
             f"{ratios['dask_ratio']:.2f}x the local time | <= 1.10x | {verdict('dask_ratio')} |",
+            f"| same, Dask with its default worker settings | {med['dask_defaults']:.2f} s | "
+            f"{ratios['dask_defaults_ratio']:.2f}x the local time | | |",
             f"| frontier, {result['frontier_points']} points, 2 workers | "
             f"{med['frontier']:.2f} s | {ratios['frontier_speedup']:.2f}x faster than cold | "
             f">= 3x | {verdict('frontier_speedup')} |",
