@@ -38,7 +38,8 @@ DISTRIBUTION = "partnership-planner"
 #: loop's tick every 20 ms, the system monitor every 0.5 s — takes the interpreter between
 #: the solver's callbacks, which need it to go on. Measured on a 16-point sweep of S,
 #: 2 workers on 2 cores, alternated with local workers: 1.07-1.12x their time with
-#: Dask's defaults, 1.00-1.04x with these (any one of the three alone: 1.06-1.07x).
+#: Dask's defaults, 1.00-1.04x with these (any one of the three alone: 1.06-1.07x); in
+#: the what-if benchmark's 5 rounds, 1.11x against the defaults' 1.12x.
 RECOMMENDED_WORKER_ENV = {
     "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
     "DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL": "1s",
