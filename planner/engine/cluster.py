@@ -36,14 +36,18 @@ DISTRIBUTION = "partnership-planner"
 #: The environment to start Dask workers with for these tasks (README, "A Dask cluster").
 #: Why: a worker's own periodic work — the statistical profiler every 10 ms, the event
 #: loop's tick every 20 ms, the system monitor every 0.5 s — takes the interpreter between
-#: the solver's callbacks, which need it to go on. Measured on a 16-point sweep of S,
-#: 2 workers on 2 cores, alternated with local workers: 1.07-1.12x their time with
-#: Dask's defaults, 1.00-1.04x with these (any one of the three alone: 1.06-1.07x); in
-#: the what-if benchmark's 5 rounds, 1.11x against the defaults' 1.12x.
+#: the solver's callbacks, which need it to go on; and the nanny starts each worker with
+#: glibc's trim threshold at 64 KiB, so a solve that frees and regrows its model's memory
+#: hands pages back to the system and faults them in again (2.6x the page faults, 0.3-0.4 s
+#: more system time per 12 s of solves). The last setting drops that one variable from the
+#: nanny's list (None unsets it; the others, thread caps for numeric libraries, stay).
+#: Measured on a 16-point sweep of S, 2 workers on 2 cores, alternated with local workers
+#: over 6 rounds: 1.06x their time with the first three settings, 1.01x with all four.
 RECOMMENDED_WORKER_ENV = {
     "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
     "DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL": "1s",
     "DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL": "2s",
+    "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{'MALLOC_TRIM_THRESHOLD_': None}",
 }
 
 
