@@ -27,7 +27,13 @@ from planner.checks.screening import Screened
 from planner.plan import PlanSet
 from planner.reports.book_process import BookInProgress
 from planner.reports.plans_json import plans_document
-from planner.reports.plans_xlsx import RunInfo, sheet_names, summary_sheets, table_sheets
+from planner.reports.plans_xlsx import (
+    RunInfo,
+    sheet_names,
+    summary_sheets,
+    table_cells,
+    table_sheets,
+)
 from planner.reports.report_html import write_report_html
 from planner.reports.scenario_json import scenario_document
 from planner.reports.segments import plans_segments
@@ -87,7 +93,9 @@ def write_outputs(
         # plans.xlsx's large sheets first, written by a second process when large
         # (`book_process`) while this one builds the rest and writes the other files;
         # each plan's segments go into both plans.json and plans.xlsx.
-        with BookInProgress(staging / "plans.xlsx", sheet_names(planset, explain)) as book:
+        names = sheet_names(planset, explain)
+        cells = table_cells(scenario, planset, screened)
+        with BookInProgress(staging / "plans.xlsx", names, expected_cells=cells) as book:
             for sheet in table_sheets(scenario, planset, screened):
                 book.add(sheet)
             segments = plans_segments(scenario, planset.plans)

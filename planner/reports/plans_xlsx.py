@@ -513,6 +513,20 @@ def table_sheets(
     yield _cofinancing(scenario, planset)
 
 
+def table_cells(scenario: Scenario, planset: PlanSet, screened: Sequence[Screened]) -> int:
+    """The cells of `table_sheets`, counted without building them: so that whoever writes
+    the book can be chosen, and started, before the first sheet is built."""
+    k = len(planset.plans)
+    chosen = set().union(*(p.options for p in planset.plans))
+    never = sum(1 for c in scenario.offers if c.decision == "never")
+    return (
+        len(chosen) * (8 + 2 * k)  # Plans
+        + len(scenario.markets) * (6 + 3 * k)  # Markets
+        + (len(screened) + never) * 6  # Screened
+        + sum(len(p.offers) for p in planset.plans) * 9  # CoFinancing
+    )
+
+
 def summary_sheets(
     scenario: Scenario,
     planset: PlanSet,

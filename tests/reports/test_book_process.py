@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,13 @@ import pytest
 
 import planner
 from planner.reports import book_process
-from planner.reports.book_process import BookInProgress
+from planner.reports.book_process import FAST_ZIP_LEVEL, BookInProgress, sheet_cells
 from planner.reports.plans_xlsx import (
     RunInfo,
     SheetData,
     sheet_names,
     summary_sheets,
+    table_cells,
     table_sheets,
 )
 
@@ -205,3 +207,60 @@ def test_the_second_process_finds_this_package_without_an_install(
     assert written_here == []
     assert list(_cells(tmp_path / "p.xlsx")) == names
     assert os.path.getsize(tmp_path / "p.xlsx") > 0
+
+
+def test_the_book_size_known_beforehand_is_the_size_of_its_large_sheets() -> None:
+    """`table_cells` counts what `table_sheets` builds: options in plans, markets, what was
+    screened (an offer set to `never` included) and offers taken."""
+    scenario = planner.load(EXAMPLE).with_decisions(never=["C-INDOPACIFIC"])
+    result = planner.solve(scenario, plans=3)
+    screened = result.screened
+    sheets = list(table_sheets(result.scenario, result.planset, screened))
+    assert any(row[1] == "offer" for row in sheets[2].rows) and len(sheets[2].rows) > 1
+    assert table_cells(result.scenario, result.planset, screened) == sum(
+        sheet_cells(s) for s in sheets
+    )
+
+
+def test_a_book_known_to_be_large_has_its_process_started_on_entry(
+    tmp_path: Path, report: tuple[list[str], list[SheetData]]
+) -> None:
+    names, sheets = report
+    cells = sum(sheet_cells(s) for s in sheets)
+    path = tmp_path / "p.xlsx"
+    with BookInProgress(path, names, separate_cells=cells, expected_cells=cells) as book:
+        assert book.process is not None and book.process.poll() is None  # before any sheet
+        for sheet in sheets:
+            book.add(sheet)
+        book.finish()
+    assert list(_cells(path)) == names
+    with BookInProgress(path, names, separate_cells=cells + 1, expected_cells=cells) as book:
+        assert book.process is None  # small: waits for its sheets, as without the hint
+
+
+def test_the_second_process_deflates_the_book_at_the_fast_level(
+    tmp_path: Path, report: tuple[list[str], list[SheetData]]
+) -> None:
+    """Each part's compressed size is what zlib gives at that level (deflate is
+    deterministic for a level), so the level the book was written at can be read back."""
+    names, sheets = report
+
+    def levels(path: Path) -> set[int]:
+        found = set()
+        with zipfile.ZipFile(path) as book:
+            for info in book.infolist():
+                if info.file_size < 2000:  # too small to tell levels apart
+                    continue
+                data = book.read(info)
+                sizes = {}
+                for level in (FAST_ZIP_LEVEL, 6):
+                    deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
+                    sizes[level] = len(deflate.compress(data) + deflate.flush())
+                assert sizes[FAST_ZIP_LEVEL] != sizes[6]
+                found |= {level for level, size in sizes.items() if size == info.compress_size}
+        return found
+
+    assert _write(tmp_path / "there.xlsx", names, sheets, separate_cells=0)
+    assert not _write(tmp_path / "here.xlsx", names, sheets, separate_cells=10**9)
+    assert levels(tmp_path / "there.xlsx") == {FAST_ZIP_LEVEL}
+    assert levels(tmp_path / "here.xlsx") == {6}
