@@ -41,7 +41,10 @@ def test_every_plan_asked_for_comes_back_when_no_proof_fits_the_time_limit() -> 
     planset = rank_plans(sc, threads=1)
     assert time.monotonic() - began < 6.0 + 1.0
     assert planset.status in (RunStatus.OPTIMAL, RunStatus.FEASIBLE)
-    assert [p.rank for p in planset.plans] == [1, 2, 3, 4, 5]
+    # Seen once in CI (4 plans, a loaded machine): the run's message and stage times say
+    # whether the last rank's share was too short to start from, or something else.
+    why = f"{planset.message} {dict(planset.timings)}"
+    assert [p.rank for p in planset.plans] == [1, 2, 3, 4, 5], why
     for plan in planset.plans:
         assert check_plan(sc, plan) == []
         assert plan.bound >= plan.weighted_reach - 1e-6 * max(1.0, plan.weighted_reach)
