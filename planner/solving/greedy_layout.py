@@ -33,7 +33,9 @@ from planner.solving.model_rows import (
 REACH_BLOCKS = ("reach", "full_stack")
 
 #: (rows, coefficients) of one column in the checked rows, row order.
-Entries = tuple[list[int], list[float]]
+Entries = tuple[tuple[int, ...], tuple[float, ...]]
+#: (row, coefficient) entries of a market's or an option's rows in the reach-loss index.
+RowEntries = tuple[tuple[int, float], ...]
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class RowsLayout:
     `u_rows` are the rows over reach u (the reach blocks and any appended row over u):
     u follows x at the end, so they are not checked step by step. The checked rows are
     also kept column-wise (`c_row`, `c_val` from `c_start[c]` to `c_start[c + 1]` for
-    column c) and, per option, as plain lists (`x_entries`): the greedy loop touches a
+    column c) and, per option, as plain tuples (`x_entries`): the greedy loop touches a
     handful of entries at a time. Capacity rows are ≤ rows with a positive limit and no
     negative coefficient on any option (budget, resources): options are priced by their
     use of them. Relief rows are those an amount of co-financing lowers (the budget).
@@ -66,9 +68,9 @@ class RowsLayout:
     cap_slot: IntArray
     cap_use: FloatArray
     relief_rows: frozenset[int]
-    market_rows: dict[int, list[tuple[int, float]]] = field(repr=False)
+    market_rows: dict[int, RowEntries] = field(repr=False)
     row_market: dict[int, int] = field(repr=False)
-    option_rows: dict[int, list[tuple[int, float]]] = field(repr=False)
+    option_rows: dict[int, RowEntries] = field(repr=False)
 
 
 class GreedyLayout:
@@ -101,7 +103,7 @@ class GreedyLayout:
         starts = np.searchsorted(o_col, np.arange(n_x + 1)).tolist()
         markets, reaches, weights = o_market.tolist(), o_reach.tolist(), weight[o_market].tolist()
         self.x_reach = [
-            list(zip(markets[a:b], reaches[a:b], weights[a:b], strict=True))
+            tuple(zip(markets[a:b], reaches[a:b], weights[a:b], strict=True))
             for a, b in itertools.pairwise(starts)
         ]
         # The same entries as flat arrays, to price every candidate at once.
@@ -115,9 +117,10 @@ class GreedyLayout:
         ]
         self.pair_y = (mm.y_start + pair_offer).tolist()
         """The y column of every z column's offer, by z column - z_start."""
-        self.option_pairs: list[list[int]] = [[] for _ in range(n_x)]
+        option_pairs: list[list[int]] = [[] for _ in range(n_x)]
         for p, o in enumerate(self.pair_option.tolist()):
-            self.option_pairs[o].append(mm.z_start + p)
+            option_pairs[o].append(mm.z_start + p)
+        self.option_pairs = [tuple(pairs) for pairs in option_pairs]
         self.candidates = np.flatnonzero(
             (mm.col_upper[:n_x] > 0.5) & (mm.col_lower[:n_x] < 0.5)
         ).tolist()
@@ -223,18 +226,18 @@ def _option_entries(
     row_list, val_list = new.row_of[on_x][order].tolist(), new.val[on_x][order].tolist()
     bounds = np.searchsorted(col, np.arange(n_x + 1)).tolist()
     if before is None:
-        return [(row_list[a:b], val_list[a:b]) for a, b in itertools.pairwise(bounds)]
+        return [(tuple(row_list[a:b]), tuple(val_list[a:b])) for a, b in itertools.pairwise(bounds)]
     out = list(before)
     for o in np.unique(col).tolist():
         a, b = bounds[o], bounds[o + 1]
         rows, vals = before[o]
-        out[o] = (rows + row_list[a:b], vals + val_list[a:b])
+        out[o] = (rows + tuple(row_list[a:b]), vals + tuple(val_list[a:b]))
     return out
 
 
 def _reach_index(
     mm: MatrixModel, new: Rows, over_u: BoolArray, first: int
-) -> tuple[dict[int, list[tuple[int, float]]], dict[int, int], dict[int, list[tuple[int, float]]]]:
+) -> tuple[dict[int, RowEntries], dict[int, int], dict[int, RowEntries]]:
     """(market → its rows with u's coefficient, row → market, option → its (row, coefficient)
     entries) over the rows of `new` (numbered from `first`) that bound one market's reach from
     above (eqs. 1, 2); `over_u` marks the entries of rows over u."""
@@ -259,16 +262,20 @@ def _reach_index(
         row_market[r] = market
         for o, v in x_entries.get(r, ()):
             option_rows.setdefault(o, []).append((r, v))
-    return market_rows, row_market, option_rows
+    return _frozen(market_rows), row_market, _frozen(option_rows)
 
 
-def _merged(
-    before: dict[int, list[tuple[int, float]]], new: dict[int, list[tuple[int, float]]]
-) -> dict[int, list[tuple[int, float]]]:
+def _merged(before: dict[int, RowEntries], new: dict[int, RowEntries]) -> dict[int, RowEntries]:
     """`before` with `new`'s entries after its own, key by key; neither is changed."""
     if not new:
         return before
     out = dict(before)
     for key, entries in new.items():
-        out[key] = [*before.get(key, ()), *entries]
+        out[key] = (*before.get(key, ()), *entries)
     return out
+
+
+def _frozen(lists: dict[int, list[tuple[int, float]]]) -> dict[int, RowEntries]:
+    """The same entries in tuples: tuples of numbers drop out of the cycle collector's
+    sight after its first look, lists never do."""
+    return {key: tuple(entries) for key, entries in lists.items()}
