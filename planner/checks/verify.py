@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
@@ -110,7 +111,7 @@ def _evaluate(
 
     cost = arrays.cost[chosen]
     gross = ordered_sum(cost)
-    cofinanced = float(sum(cf.amount for cf in cofinancing))
+    cofinanced = float(sum(map(attrgetter("amount"), cofinancing)))
     fees = float(sum(ix.offer_of[c].fee for c in sorted(taken)))
     if gross > 0:
         # Cost-0 options add 0 to both sums.
@@ -145,7 +146,7 @@ def make_plan(
     """A `Plan` whose every figure is recomputed here (ids sorted in code-point order)."""
     options = tuple(sorted(set(options)))
     offers = tuple(sorted(set(offers)))
-    cofinancing = tuple(sorted(cofinancing, key=lambda cf: (cf.offer_id, cf.option_id)))
+    cofinancing = tuple(sorted(cofinancing, key=attrgetter("offer_id", "option_id")))
     metrics = evaluate_plan(scenario, options, offers, cofinancing, index=index)
     return Plan(
         rank=rank,
@@ -206,10 +207,12 @@ class _Pairs:
         self.pairs = pairs
         self.offers = sorted(ix.offer_of)
         code = {c: j for j, c in enumerate(self.offers)}
-        self.offer = np.array([code.get(cf.offer_id, -1) for cf in pairs], np.int64)
-        self.option = np.array([a.position.get(cf.option_id, -1) for cf in pairs], np.int64)
-        self.amount = np.array([cf.amount for cf in pairs], np.float64)
-        self.repeated = _repeated([(cf.offer_id, cf.option_id) for cf in pairs])
+        offer_ids = list(map(attrgetter("offer_id"), pairs))
+        option_ids = list(map(attrgetter("option_id"), pairs))
+        self.offer = np.fromiter((code.get(c, -1) for c in offer_ids), np.int64, n)
+        self.option = np.fromiter((a.position.get(o, -1) for o in option_ids), np.int64, n)
+        self.amount = np.fromiter(map(attrgetter("amount"), pairs), np.float64, n)
+        self.repeated = _repeated(list(zip(offer_ids, option_ids, strict=True)))
         is_taken = np.zeros(len(self.offers) + 1, np.bool_)  # the last: an unknown offer (-1)
         is_taken[[code[c] for c in taken]] = True
         self.counted = is_taken[self.offer] & np.append(chosen, False)[self.option]

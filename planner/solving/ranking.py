@@ -1369,7 +1369,7 @@ def _make_verified_plan(
     amounts = max_cofinancing(
         pm.scenario, options, offers, deadline=deadline, found=found, eligible=eligible
     )
-    cofinancing = [CoFinancing(c, o, a) for c, o, a in amounts.amounts]
+    cofinancing = list(map(CoFinancing._make, amounts.amounts))
     # The reach stage's bound in the scenario's units (the model's may be scaled).
     reach_bound = user_reach(pm, stages.reach.bound)
     # Without a proven bound the ceiling Σ weight·addressable is still a valid one.
