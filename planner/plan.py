@@ -27,10 +27,10 @@ class RunStatus(StrEnum):
 class CoFinancing(NamedTuple):
     """One amount an offer finances of one option.
 
-    A named tuple, not a frozen dataclass: a large plan holds 16,000 of them (XL), made
-    for each plan in 0.2 us each against 1.5 us, and tuples of plain values drop out of
-    the cycle collector's sight, which otherwise walks every one again on each full
-    collection for the rest of the run.
+    A named tuple, not a frozen dataclass: a large plan holds 16,000 of them (XL; ten
+    plans' 160,000 made in 0.07-0.13 s against 0.10-0.25 s), and tuples of plain values
+    drop out of the cycle collector's sight, which otherwise walks every one again on
+    each full collection for the rest of the run.
     """
 
     offer_id: str
