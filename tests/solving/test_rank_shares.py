@@ -32,17 +32,19 @@ def _bench_scenario(n_options: int, n_markets: int, seed: int):
 
 
 def test_every_plan_asked_for_comes_back_when_no_proof_fits_the_time_limit() -> None:
-    """400 options, 5 plans, 6 s: one cold proof of plan 1 takes most of the limit (before
-    the time was shared, this run returned 2 plans). Now all 5 come back, each checked,
-    each with a bound above its reach and SPEC's gap of its own figures."""
+    """400 options, 5 plans, 8 s: a cold proof of plan 1 alone takes 2.3 s on one core,
+    more than any rank's share (about 1.5 s; before the time was shared, such a run
+    returned 2 plans). All 5 come back, each checked, each with a bound above its reach
+    and SPEC's gap of its own figures. (At 6 s, shares of 1.2 s, a loaded CI machine
+    once slowed the first four ranks past the solve deadline, and the fifth was not
+    begun: the limit leaves the last rank what the ranks before it leave.)"""
     sc = _bench_scenario(400, 80, seed=3)
-    sc = replace(sc, settings=replace(sc.settings, time_limit_s=6.0, plans=5))
+    sc = replace(sc, settings=replace(sc.settings, time_limit_s=8.0, plans=5))
     began = time.monotonic()
     planset = rank_plans(sc, threads=1)
-    assert time.monotonic() - began < 6.0 + 1.0
+    assert time.monotonic() - began < 8.0 + 1.0
     assert planset.status in (RunStatus.OPTIMAL, RunStatus.FEASIBLE)
-    # Seen once in CI (4 plans, a loaded machine): the run's message and stage times say
-    # whether the last rank's share was too short to start from, or something else.
+    # On failure, the run's message and stage times say where the time went.
     why = f"{planset.message} {dict(planset.timings)}"
     assert [p.rank for p in planset.plans] == [1, 2, 3, 4, 5], why
     for plan in planset.plans:
