@@ -69,7 +69,7 @@ class BookInProgress:
     wait for that process (default: by the book's cells). A context manager: leaving it
     without `finish` (an error elsewhere) stops the process, so no writer outlives the
     run's staging folder; entering it starts the process at once when `expected_cells`,
-    the book's size known beforehand, reaches `separate_cells`."""
+    the book's size when known beforehand, reaches `separate_cells`."""
 
     def __init__(
         self,
@@ -78,7 +78,7 @@ class BookInProgress:
         *,
         separate_cells: int = SEPARATE_CELLS,
         wait_s: float | None = None,
-        expected_cells: int = 0,
+        expected_cells: int | None = None,
     ) -> None:
         self.path = path
         self.wait_s = wait_s
@@ -170,7 +170,8 @@ class BookInProgress:
         self.pickles.clear()
 
     def __enter__(self) -> BookInProgress:
-        if not self.tried and self.expected_cells >= self.separate_cells:
+        expected = self.expected_cells
+        if expected is not None and not self.tried and expected >= self.separate_cells:
             self.tried = True
             self.process = self._start()
         return self
