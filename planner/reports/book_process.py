@@ -36,6 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from planner.interpreter import start_child
 from planner.reports.plans_xlsx import SheetData, write_book
 
 #: Cells from which a book is written by a second process: at ~4.5 µs a cell, 0.45 s,
@@ -134,22 +135,8 @@ class BookInProgress:
 
     def _start(self) -> subprocess.Popen[bytes] | None:
         """The writing process, or None when it cannot start (the book is then written
-        here). It finds this package where this process did."""
-        package_root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (package_root, env.get("PYTHONPATH", "")) if p
-        )
-        try:
-            return subprocess.Popen(
-                [sys.executable, "-c", _CHILD, str(self.path), *self.names],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=env,
-            )
-        except OSError:
-            return None
+        here)."""
+        return start_child(_CHILD, str(self.path), *self.names, stdout=subprocess.DEVNULL)
 
     def _send(self, sheet: SheetData) -> None:
         """Hand `sheet` to the process: a pickle beside the book, its name on a line."""

@@ -51,7 +51,8 @@ from planner.plan import Plan, RunStatus
 from planner.scenario.data import Scenario
 from planner.solving.bound_chain import GRACE, ChainSolver, HeldModel, unit_scaling
 from planner.solving.diagnose import decision_conflicts
-from planner.solving.ranking import SOLVE_RESERVE, _make_verified_plan, rank_plans
+from planner.solving.plan_making import make_verified_plan
+from planner.solving.ranking import SOLVE_RESERVE, rank_plans
 from planner.solving.result import REL_TOL, SolveResult, Termination
 from planner.solving.stages import SolverTroubleError, objective_tolerance, reach_stage, tie_break
 
@@ -201,7 +202,7 @@ class BudgetChain:
             return ChainPoint(budget, RunStatus.OPTIMAL, None, repeats=True)
         stages = tie_break(model, solver, first)
         self.index = kept_index(self.index, model.scenario)
-        plan, _most = _make_verified_plan(model, 1, stages, deadline=deadline, index=self.index)
+        plan, _most = make_verified_plan(model, 1, stages, deadline=deadline, index=self.index)
         status = RunStatus.OPTIMAL if stages.proven else RunStatus.FEASIBLE
         return ChainPoint(budget, status, plan)
 

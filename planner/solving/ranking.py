@@ -26,18 +26,15 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from planner.checks.scenario_index import kept_index
-from planner.checks.verify import PlanVerificationError, ScenarioIndex, check_plan, make_plan
+from planner.checks.verify import PlanVerificationError
 from planner.model.common import BuildTimeout, canonical_order, extract_decisions
 from planner.model.conditioning import condition, reach_limits
 from planner.model.matrix_model import MatrixModel, build_matrix_model
 from planner.plan import (
-    CoFinancing,
     Plan,
     PlanSet,
     Progress,
@@ -45,10 +42,9 @@ from planner.plan import (
     ProgressStage,
     RunStatus,
     reach_gap,
-    spend_gap,
 )
 from planner.scenario.data import Scenario
-from planner.solving.cofinancing import EligiblePairs, max_cofinancing
+from planner.solving.cofinancing import EligiblePairs
 from planner.solving.diagnose import (
     NO_REACH_LEAD,
     NOTHING_REACHED,
@@ -58,6 +54,8 @@ from planner.solving.diagnose import (
 )
 from planner.solving.lp_start import expected_lp_seconds
 from planner.solving.model_rows import ExtraRow, neighbourhood_row, no_good_row
+from planner.solving.plan_maker import PROCESS_OPTIONS, PlanMaker, PlanMakingProcess
+from planner.solving.plan_making import PlanOrder, order_of
 from planner.solving.plan_order import in_spec_order, with_replacement
 from planner.solving.race import cores_available
 from planner.solving.reach_flight import ReachFlight, options_of
@@ -73,7 +71,6 @@ from planner.solving.stages import (
     start_layout,
     tie_break,
     tie_break_reader,
-    user_amounts,
     user_reach,
 )
 from planner.solving.start_hint import hinted_start
@@ -273,6 +270,14 @@ class _Ranking:
         self.scope = SolveScope()
         """This call's stop signal and given-up threads, shared by all its solvers."""
         self.plans: list[Plan] = []
+        """The plans made and checked so far, in the order kept (`_take`)."""
+        self.orders: list[PlanOrder] = []
+        """What each rank kept decided, in the order kept: known before its plan is made
+        (`maker`), so the ranks after it read their cuts and starts from it."""
+        self.maker: PlanMaker | None = None
+        """Where kept ranks' plans are made and checked (`_plan_maker`)."""
+        self.failure: PlanVerificationError | None = None
+        """A plan's failed check, noticed while a solve ran: raised at the next step."""
         self.estimated_cofinancing: list[int] = []
         """Ranks whose co-financing amounts are the solve's own (`max_cofinancing`)."""
         self.stop_reason = ""
@@ -300,9 +305,6 @@ class _Ranking:
         self.pending_reach: SolveResult | None = None
         """The reach stage the lane's tie-break holds, while it runs."""
         self.ceiling = sum(m.weight * m.addressable for m in scenario.markets)
-        self.index: ScenarioIndex | None = None
-        """The model's scenario indexed for checking plans, built with the first plan kept
-        (again for a model narrowed and rebuilt, `_narrowed`)."""
         self.watch = StageWatch()
         """How the stage running now stands (set by the stages, read by `_tick`)."""
         self.watching: dict[str, Any] = {"watch": self.watch} if progress else {}
@@ -343,6 +345,7 @@ class _Ranking:
         early = self._rank_all()
         if early is not None:
             return early
+        self._take_all()
         self._replace_weakest()
         return self._final()
 
@@ -368,6 +371,7 @@ class _Ranking:
             self.pm = condition(build_matrix_model(self.scenario, deadline=self.solve_deadline))
             self.solver = self._matrix_solver(self.pm)
         self.must = {o for o, d in self.pm.option_decisions.items() if d == "must"}
+        self.maker = self._plan_maker()
         self.overlap = self.cores >= 2 and self.wanted > 1 and isinstance(self.solver, MatrixSolver)
         self._early = (
             self.overlap
@@ -376,6 +380,20 @@ class _Ranking:
             and not self._searched()
         )
         """Whether a rank's tie-break may run in the lane beside the next reach stage."""
+
+    def _plan_maker(self) -> PlanMaker:
+        """Where the kept ranks' plans are made: by a second process for several plans of a
+        large model with a core to spare (`planner.solving.plan_maker`), else here."""
+        pm = self.pm
+        eligible = EligiblePairs.of_model(pm) if isinstance(pm, MatrixModel) else None
+        if (
+            isinstance(pm, MatrixModel)
+            and self.cores >= 2
+            and self.wanted >= 2
+            and len(pm.scenario.options) >= PROCESS_OPTIONS
+        ):
+            return PlanMakingProcess(pm.scenario, eligible)
+        return PlanMaker(pm.scenario, eligible)
 
     def _matrix_solver(self, mm: MatrixModel) -> MatrixSolver:
         """HiGHS holding `mm` for this call (its deadline, gap, cores and scope)."""
@@ -404,6 +422,8 @@ class _Ranking:
         inside HiGHS then ends on its own at HiGHS's next interrupt check.
         """
         self.scope.tick_with(None)
+        if self.maker is not None:
+            self.maker.close()
         if self.lane is not None:
             self.lane.close()  # an error or early return leaves no tie-break running
         self._cancel_flights()
@@ -570,15 +590,15 @@ class _Ranking:
         if self.pending is None:
             return first
         speculated = self.pending
-        plan = self._settle_lane(k - 1)
+        options = self._settle_lane(k - 1)
         if self.timed_out:
             self.stop_reason = self._time_limit_reason()
             return None
-        if set(plan.options) != set(speculated):
+        if set(options) != set(speculated):
             # The tie-break chose other options: cut those, and find rank k again.
             assert isinstance(self.solver, MatrixSolver)
             self.solver.drop_last_cut()
-            self._cut(plan.options)
+            self._cut(options)
             if self._short_plan():
                 return None
             first = reach_stage(self.pm, self.solver, **self._reach_options())
@@ -609,14 +629,19 @@ class _Ranking:
         if self.lane is not None:
             self.lane.close()
             self.lane = None
+        self._take_all()  # the plans of the old model, made by its maker
+        assert self.maker is not None
+        self.maker.close()
         self.pm, self.solver = narrowed, solver
+        self.maker = PlanMaker(narrowed.scenario, EligiblePairs.of_model(narrowed))
+        self.maker.last_bound = self.plans[-1].bound if self.plans else None
         self.pool = []  # solutions of the old model, in its units
         self.pool_of, self.flight_starts = {}, {}
         self._cancel_flights()
         self.solutions = {}
         solver.rank_deadline = self.rank_deadline
-        for plan in self.plans:
-            self._cut(plan.options)
+        for order in self.orders:
+            self._cut(order.options)
         return reach_stage(self.pm, self.solver, **self._reach_options())
 
     def _narrowing_bound(self, first: SolveResult) -> float | None:
@@ -639,7 +664,7 @@ class _Ranking:
     def _reach_options(self) -> dict[str, Any]:
         """`reach_stage`'s keyword arguments: the watch when someone listens, and a hint:
         while rank 1 is sought the caller's (later ranks are cut off from plan 1, which it
-        most likely is); after, the last plan found (`_start_plan`), which the start repairs
+        most likely is); after, the last plan found (`_start_options`), which the start repairs
         by leaving out what its cut asks at the least loss of reach
         (`planner.solving.start_hint`), a strong first plan when a rank's share of the time
         ends before its proof, and most often the rank's optimum (S: 6 of 9 ranks), so
@@ -647,34 +672,35 @@ class _Ranking:
         options: dict[str, Any] = dict(self.watching)
         if self.pool:
             options["pool"] = tuple(self.pool)
-        last = self.pending or (self.plans[-1].options if self.plans else None)
+        last = self.pending or (self.orders[-1].options if self.orders else None)
         if last is not None:
-            options["hint"] = tuple(self.pending or self._start_plan().options)
+            options["hint"] = tuple(self.pending or self._start_options())
             options["near"] = True
         elif self.hint:
             options["hint"] = self.hint
         return options
 
-    def _start_plan(self) -> Plan:
-        """The kept plan the next rank starts from (less an option, refilled): the last,
-        or, when the last was cut short by its share, the one with the most weighted reach
-        (the last of those on a tie).
+    def _start_options(self) -> tuple[str, ...]:
+        """The options of the kept plan the next rank starts from (less an option,
+        refilled): the last, or, when the last was cut short by its share, the one with the
+        most weighted reach by the model's own objective (the last of those within SPEC's
+        tolerance of it), read before the plan is made (`PlanOrder.model_reach`).
 
         Why: from the last plan, ranks cut short lost reach rank after rank (M: 9,267.6
         for plan 1 down to 9,250.2 for plan 10), while the best plan less one option,
         refilled, meets the cuts of every plan made so and serves each later rank. A
         proven last plan stays the start: the next rank's best plan is most often near
         it (S: rank 2's start is its optimum)."""
-        best = self.plans[-1]
-        if best.proven_optimal:
-            return best
-        for plan in reversed(self.plans):
-            if plan.weighted_reach > best.weighted_reach:
-                best = plan
-        return best
+        best = self.orders[-1]
+        if best.proven:
+            return best.options
+        for order in reversed(self.orders):
+            if order.model_reach > best.model_reach + tolerance(best.model_reach):
+                best = order
+        return best.options
 
-    def _settle_lane(self, rank: int) -> Plan:
-        """Wait for the lane's tie-break of `rank` and keep its plan."""
+    def _settle_lane(self, rank: int) -> tuple[str, ...]:
+        """Wait for the lane's tie-break of `rank` and keep its plan; its options."""
         assert self.lane is not None and self.pending_reach is not None
         shown = self.showing
         self.showing = rank
@@ -684,9 +710,9 @@ class _Ranking:
         self._clocked(LANE_WAIT_TIMING, began)
         self.pending, self.pending_reach = None, None
         self.watch.show(None)  # the next stage says how it stands
-        plan = self._keep(rank, stages, self.lane.interrupted)
+        options = self._keep(rank, stages, self.lane.interrupted)
         self.showing = shown
-        return plan
+        return options
 
     def _verdict(self, k: int, first: SolveResult) -> PlanSet | bool:
         """What rank k's reach stage means: go on (True), stop ranking (False), or, on rank 1,
@@ -803,8 +829,8 @@ class _Ranking:
                 if self.cores >= 2:
                     self._fly_ahead(k + 2, before, following)
                 after = self._await(k + 1, following)
-            plan = self._keep(k, self._chain_tie_break(k, first, after), self.solver.interrupted)
-            self._cut(plan.options)
+            kept = self._keep(k, self._chain_tie_break(k, first, after), self.solver.interrupted)
+            self._cut(kept)
             if stopped:
                 self.timed_out = True
                 self.stop_reason = self._time_limit_reason()
@@ -816,7 +842,7 @@ class _Ranking:
             if k == self.wanted or short or self._short_plan():
                 return None
             assert following is not None and after is not None
-            if _key(plan.options) != _key(options):  # the tie-break chose other options
+            if _key(kept) != _key(options):  # the tie-break chose other options
                 following = self._fly(k + 1, self._kept_options(), self.solutions.get(k), False)
                 after = self._await(k + 1, following)
             self._gather_solutions(after, k + 1, following.solver)
@@ -839,7 +865,7 @@ class _Ranking:
 
     def _kept_options(self) -> tuple[tuple[str, ...], ...]:
         """The options of every plan kept, in the order found (each sorted)."""
-        return tuple(_key(plan.options) for plan in self.plans)
+        return tuple(_key(order.options) for order in self.orders)
 
     def _prior(
         self, k: int, options: tuple[str, ...], first: SolveResult
@@ -947,7 +973,7 @@ class _Ranking:
         guess that rank 1 ends on the plan it has found so far, as `_guess_again` does for
         later ranks. Why: rank 1's solve finds its plan well before its proof ends (S: at 0.7
         s of 1.0 s), time rank 2's solve can use."""
-        if self.plans or self.showing != 1 or not self._early:
+        if self.orders or self.showing != 1 or not self._early:
             return
         assert isinstance(self.solver, MatrixSolver)
         found = self._found_so_far(self.solver)
@@ -1052,32 +1078,61 @@ class _Ranking:
         else:
             stages = tie_break(self.pm, self.solver, first, **self.watching)
         self._clocked(TIE_BREAK_TIMING, began)
-        plan = self._keep(k, stages, self.solver.interrupted)
-        self._cut(plan.options)
+        self._cut(self._keep(k, stages, self.solver.interrupted))
         if self.timed_out:
             if k < self.wanted:
                 self.stop_reason = self._time_limit_reason()
             return False
         return True
 
-    def _keep(self, rank: int, stages: Stages, interrupted: bool) -> Plan:
-        """Verify and record plan `rank`; note whether the run is out of time after it."""
-        earlier = self.plans[-1].bound if self.plans else None
-        self.index = kept_index(self.index, self.pm.scenario)  # a narrowed model: its own
-        plan, most = _make_verified_plan(
-            self.pm, rank, stages, deadline=self.deadline, earlier_bound=earlier, index=self.index
-        )
-        self.plans.append(plan)
+    def _keep(self, rank: int, stages: Stages, interrupted: bool) -> tuple[str, ...]:
+        """Keep rank `rank`: its order handed to the maker, which makes and checks its plan
+        (here at once, or beside the next ranks); note whether the run is out of time after
+        it. The plan's options, which the ranks after it are cut from."""
+        self._raise_failure()
+        columns = None
         if isinstance(self.pm, MatrixModel) and stages.best.has_solution:
-            self.solutions[rank] = stages.best.columns()
-        if not most:
-            self.estimated_cofinancing.append(rank)
-        self._report(ProgressStage.KEPT, rank, plan.weighted_reach, plan.bound, plan.gap)
+            columns = self.solutions[rank] = stages.best.columns()
+        order = order_of(
+            self.pm, rank, stages, deadline=self.deadline, after_last=True, columns=columns
+        )
+        self.orders.append(order)
+        assert self.maker is not None
+        self.maker.submit(order)
+        self._take(self.maker.ready())
         ran_out = stages.best.termination == Termination.TIME_LIMIT or interrupted
         # A rank stopped at the end of its share is not the run out of time: the next goes on.
         out = self.clock() >= self.solve_deadline or self.scope.stop.is_set()
         self.timed_out = ran_out and out
-        return plan
+        return order.options
+
+    def _take(self, made: Sequence[tuple[Plan, bool]]) -> None:
+        """Record plans the maker has made and checked, in the order kept, and report each."""
+        for plan, most in made:
+            self.plans.append(plan)
+            if not most:
+                self.estimated_cofinancing.append(plan.rank)
+            self._report(ProgressStage.KEPT, plan.rank, plan.weighted_reach, plan.bound, plan.gap)
+
+    def _take_all(self) -> None:
+        """Every plan kept, made and checked (waited for when made beside)."""
+        self._raise_failure()
+        if self.maker is not None:
+            self._take(self.maker.take_all())
+
+    def _take_ready(self) -> None:
+        """The plans made beside so far, while a solve runs (a failed check is raised at
+        the next step of the ranking, not from within the wait)."""
+        if self.maker is None or self.failure is not None:
+            return
+        try:
+            self._take(self.maker.ready())
+        except PlanVerificationError as exc:
+            self.failure = exc
+
+    def _raise_failure(self) -> None:
+        if self.failure is not None:
+            raise self.failure
 
     # -- the weakest plan replaced -----------------------------------------------
 
@@ -1087,8 +1142,8 @@ class _Ranking:
         return (
             self.wanted >= 2
             and isinstance(self.pm, MatrixModel)
-            and bool(self.plans)
-            and not self.plans[-1].proven_optimal
+            and bool(self.orders)
+            and not self.orders[-1].proven
         )
 
     def _replace_weakest(self) -> None:
@@ -1154,15 +1209,17 @@ class _Ranking:
         )
         if values is None or self.clock() >= self.solve_deadline:
             return None
-        self.index = kept_index(self.index, pm.scenario)
-        plan, most = _plan_of_values(
-            pm,
-            len(self.plans),
-            values,
-            deadline=self.deadline,
-            earlier_bound=self.plans[weakest].bound,
-            index=self.index,
+        assert self.maker is not None
+        self.maker.submit(
+            _order_of_values(
+                pm,
+                len(self.plans),
+                values,
+                deadline=self.deadline,
+                earlier_bound=self.plans[weakest].bound,
+            )
         )
+        ((plan, most),) = self.maker.take_all()
         return plan, most, values
 
     def _swap_in(self, weakest: int, plan: Plan, most: bool, values: np.ndarray) -> None:
@@ -1184,9 +1241,10 @@ class _Ranking:
         self._fly_early()
 
     def _tick(self) -> None:
-        """While a solve of this call runs: report how the rank stands, at most every
-        `PROGRESS_INTERVAL` s. Called by the thread waiting for HiGHS (this call's own,
-        `SolveScope.tick_with`), never by HiGHS's thread."""
+        """While a solve of this call runs: the plans made beside recorded, and how the rank
+        stands reported, at most every `PROGRESS_INTERVAL` s. Called by the thread waiting
+        for HiGHS (this call's own, `SolveScope.tick_with`), never by HiGHS's thread."""
+        self._take_ready()
         if self.progress is None or self.clock() < self.next_progress:
             return
         try:
@@ -1247,7 +1305,7 @@ class _Ranking:
     def _short_plan(self) -> bool:
         """Whether a returned plan has too few options that are not `must` to leave out
         `d` of them (then no further plan exists; the reason is noted)."""
-        short = [p for p in self.plans if len(set(p.options) - self.must) < self.d]
+        short = [p for p in self.orders if len(set(p.options) - self.must) < self.d]
         if short:
             self.stop_reason = (
                 f"plan {short[0].rank} has fewer than {self.d} options that are not `must`, "
@@ -1343,83 +1401,16 @@ class _Ranking:
         )
 
 
-def _make_verified_plan(
-    pm: PlanModel | MatrixModel,
-    rank: int,
-    stages: Stages,
-    *,
-    deadline: float,
-    earlier_bound: float | None = None,
-    index: ScenarioIndex | None = None,
-) -> tuple[Plan, bool]:
-    """Turn the last stage's solution into a checked `Plan` with recomputed figures.
-
-    Also whether its co-financing amounts were proven the most possible: the
-    LP that finds them stops at `deadline`, and the solve's own amounts stand
-    when it has not ended (`planner.solving.cofinancing`). `earlier_bound`, the
-    previous rank's bound, also bounds this rank: its plans are among the
-    previous rank's (one more cut), so where this rank's own search proved
-    less, or nothing (a rank answered by its start), the earlier bound stands.
-    """
-    best = stages.best
-    index = kept_index(index, pm.scenario)  # one for make and check
-    amounts_found = user_amounts(pm, best)
-    options, offers, found = extract_decisions(pm, list(best.x), list(best.y), amounts_found)
-    eligible = EligiblePairs.of_model(pm) if isinstance(pm, MatrixModel) else None
-    amounts = max_cofinancing(
-        pm.scenario, options, offers, deadline=deadline, found=found, eligible=eligible
-    )
-    cofinancing = list(map(CoFinancing._make, amounts.amounts))
-    # The reach stage's bound in the scenario's units (the model's may be scaled).
-    reach_bound = user_reach(pm, stages.reach.bound)
-    # Without a proven bound the ceiling Σ weight·addressable is still a valid one.
-    ceiling = sum(m.weight * m.addressable for m in pm.scenario.markets)
-    bound = min(reach_bound, ceiling) if reach_bound is not None else ceiling
-    if earlier_bound is not None and not stages.proven:
-        bound = min(bound, earlier_bound)
-    if stages.proven and pm.scenario.settings.mip_gap == 0:
-        # Proven to SPEC's tolerance: the bound is the plan's own reach (make_plan takes
-        # the larger). HiGHS's dual bound then exceeds it only by its own tolerance, by
-        # an amount that depends on the search's path (1593.0000001 or 1593.0 for the
-        # same proven plan), which would make equal runs write different bounds.
-        bound = -math.inf
-    plan = make_plan(
-        pm.scenario,
-        rank,
-        options,
-        offers,
-        cofinancing,
-        bound=bound,
-        proven_optimal=stages.proven,
-        gap=None,
-        index=index,
-    )
-    # SPEC §4's gap, of the plan's own reported reach and bound (without a dual bound
-    # yet, the ceiling is the bound).
-    plan = replace(
-        plan,
-        gap=0.0 if stages.proven else reach_gap(plan.weighted_reach, bound),
-        spend_gap=_spend_gap(pm, plan, stages),
-    )
-    problems = check_plan(pm.scenario, plan, index=index)
-    if problems:
-        raise PlanVerificationError(
-            f"plan {rank} failed independent verification: " + "; ".join(problems[:5])
-        )
-    return plan, amounts.most
-
-
-def _plan_of_values(
+def _order_of_values(
     mm: MatrixModel,
     rank: int,
     values: np.ndarray,
     *,
     deadline: float,
     earlier_bound: float,
-    index: ScenarioIndex | None = None,
-) -> tuple[Plan, bool]:
-    """A checked plan made of `values`, a vector of `mm` meeting every row (a start
-    heuristic's plan), unproven, with `earlier_bound` as its bound (`_make_verified_plan`)."""
+) -> PlanOrder:
+    """The order of a plan made of `values`, a vector of `mm` meeting every row (a start
+    heuristic's plan), unproven, with `earlier_bound` as its bound (`make_ordered`)."""
     n_y, n_z, n_u = mm.y_start, mm.z_start, mm.u_start
     made = SolveResult(
         Termination.TIME_LIMIT,
@@ -1431,27 +1422,14 @@ def _plan_of_values(
         z=tuple(values[n_z:n_u].tolist()),
         u=tuple(values[n_u:].tolist()),
     )
-    return _make_verified_plan(
+    return order_of(
         mm,
         rank,
         Stages(made, made, False),
         deadline=deadline,
         earlier_bound=earlier_bound,
-        index=index,
+        columns=values,
     )
-
-
-def _spend_gap(pm: PlanModel | MatrixModel, plan: Plan, stages: Stages) -> float | None:
-    """SPEC §4 `spend_gap` of a kept plan: 0 when its tie-break was proven, None when
-    none ran (or it proved nothing), else against the least net spend it proved."""
-    if stages.spend_proven:
-        return 0.0
-    if stages.spend_floor is None:
-        return None
-    least = stages.spend_floor
-    if isinstance(pm, MatrixModel) and pm.scaling is not None:
-        least = pm.scaling.user_objective("net_spend", least)
-    return spend_gap(plan.net_spend, least)
 
 
 def _speculated_options(pm: MatrixModel, reach: SolveResult) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ from planner.model.matrix_model import MatrixModel
 from planner.plan import Plan
 from planner.scenario.data import Scenario
 from planner.solving.plan_order import in_spec_order, with_replacement
-from planner.solving.ranking import _plan_of_values, _Ranking
+from planner.solving.ranking import _order_of_values, _Ranking
 from planner.solving.start_hint import hinted_start
 
 TOL = 1e-6
@@ -41,19 +41,24 @@ def _runner(sc: Scenario, plans: int) -> _Ranking:
 
 
 def _found(runner: _Ranking, options: frozenset[str], bound: float) -> Plan | None:
-    """The plan of `options` as a rank cut short keeps it (unproven, with `bound`), its
-    vector recorded; None when the options do not complete into that plan."""
+    """The plan of `options` as a rank cut short keeps it (unproven, with `bound`; its
+    order and vector recorded, as `_Ranking._keep` records them); None when the options
+    do not complete into that plan."""
     mm = runner.pm
     assert isinstance(mm, MatrixModel)
     values = hinted_start(mm, (), options)
     if values is None:
         return None
     rank = len(runner.plans) + 1
-    plan, _most = _plan_of_values(
+    order = _order_of_values(
         mm, rank, values, deadline=time.monotonic() + 30.0, earlier_bound=bound
     )
+    assert runner.maker is not None
+    runner.maker.submit(order)
+    ((plan, _most),) = runner.maker.take_all()
     if set(plan.options) != options:
         return None
+    runner.orders.append(order)
     runner.plans.append(plan)
     runner.solutions[rank] = values
     return plan
