@@ -54,7 +54,7 @@ def canonical_order(scenario: Scenario) -> Scenario:
     )
 
 
-def _above(values: Sequence[float], level: float) -> list[int]:
+def _above(values: Sequence[float] | np.ndarray, level: float) -> list[int]:
     """Positions of the values above `level` (a model's 600,000 pair values read at once)."""
     return np.flatnonzero(np.asarray(values, dtype=np.float64) > level).tolist()
 
@@ -68,7 +68,10 @@ class ModelIds(Protocol):
 
 
 def extract_decisions(
-    pm: ModelIds, x: list[float], y: list[float], z: list[float]
+    pm: ModelIds,
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    z: Sequence[float] | np.ndarray,
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, str, float], ...]]:
     """Chosen options, taken offers and co-financing amounts from solver values.
 
