@@ -23,6 +23,7 @@ import logging
 import os
 import pickle
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -45,6 +46,11 @@ from planner.solving.plan_making import PlanOrder, make_ordered
 #: options, against 0.11-0.13 s saved per plan; at 10,000 options (0.35 s per later rank,
 #: bench/README.md §19) the saving is small against the noise.
 PROCESS_OPTIONS = 20_000
+
+#: Nor below this time limit (seconds): the process needs 1.5-2 s of its own core to be
+#: ready at 50,000 options (imports, the scenario, its index), time a short run would
+#: spend waiting for it rather than making the plans here.
+PROCESS_MIN_LIMIT_S = 20.0
 
 #: How long past an order's deadline (the run's) the second process may take to answer it
 #: before the plan is made here instead: about eight times a plan's 0.13 s at 50,000
@@ -235,6 +241,9 @@ def main() -> None:
     """The second process: the scenario (and its eligible pairs) then one order after
     another as pickles on standard input, one answer each on standard output:
     ("made", (plan, most)), ("failed", why its check failed) or ("error", what broke)."""
+    # Ctrl-C reaches the whole process group: the ranking decides what it stops, and the
+    # plans it still wants are made here. This process ends when its input does.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything else written to standard output cannot mix with the answers
     orders = sys.stdin.buffer

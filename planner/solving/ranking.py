@@ -54,7 +54,12 @@ from planner.solving.diagnose import (
 )
 from planner.solving.lp_start import expected_lp_seconds
 from planner.solving.model_rows import ExtraRow, neighbourhood_row, no_good_row
-from planner.solving.plan_maker import PROCESS_OPTIONS, PlanMaker, PlanMakingProcess
+from planner.solving.plan_maker import (
+    PROCESS_MIN_LIMIT_S,
+    PROCESS_OPTIONS,
+    PlanMaker,
+    PlanMakingProcess,
+)
 from planner.solving.plan_making import PlanOrder, order_of
 from planner.solving.plan_order import in_spec_order, with_replacement
 from planner.solving.race import cores_available
@@ -391,6 +396,7 @@ class _Ranking:
             and self.cores >= 2
             and self.wanted >= 2
             and len(pm.scenario.options) >= PROCESS_OPTIONS
+            and self.settings.time_limit_s >= PROCESS_MIN_LIMIT_S
         ):
             return PlanMakingProcess(pm.scenario, eligible)
         return PlanMaker(pm.scenario, eligible)
