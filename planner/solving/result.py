@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -55,13 +55,20 @@ class SolveResult:
     lexicographic: bool = False
     """Found under the one integral objective that orders plans exactly as SPEC §3 does
     (`planner.solving.stages.lexicographic_weights`): no tie-break stage follows."""
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """The same solution as one vector, when the solver had it so (read-only: `columns`
+    hands out copies)."""
 
     @property
     def has_solution(self) -> bool:
         return self.incumbent is not None
 
     def columns(self) -> np.ndarray:
-        """The solution as one vector in the matrix model's column order (x, y, z, u)."""
+        """The solution as one vector in the matrix model's column order (x, y, z, u), the
+        caller's own: a copy of the solver's vector when it kept one (XL: 0.5 ms, against
+        9 ms to rebuild 650,000 values, several times a rank)."""
+        if self.vector is not None:
+            return self.vector.copy()
         # Chained, not concatenated: no 650,000-value tuple on the way (XL: 20 -> 9 ms).
         n = len(self.x) + len(self.y) + len(self.z) + len(self.u)
         return np.fromiter(itertools.chain(self.x, self.y, self.z, self.u), np.float64, n)

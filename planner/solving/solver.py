@@ -1224,6 +1224,8 @@ class MatrixSolver(_HighsRun):
         message: str,
     ) -> SolveResult:
         mm = self.model
+        vector = np.array(values, dtype=np.float64)  # a copy of its own, never changed
+        vector.flags.writeable = False
         return SolveResult(
             termination,
             incumbent,
@@ -1234,4 +1236,5 @@ class MatrixSolver(_HighsRun):
             z=tuple(values[mm.z_start : mm.u_start].tolist()),
             u=tuple(values[mm.u_start :].tolist()),
             message=message,
+            vector=vector,
         )
