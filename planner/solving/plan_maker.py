@@ -136,11 +136,20 @@ class PlanMakingProcess(PlanMaker):
         made = self._made
         self._made = []
         with self._changed:
-            answered = min(len(self._answers), len(self._orders))
+            answered = 0 if self._broken else min(len(self._answers), len(self._orders))
             pairs = list(zip(self._orders[:answered], self._answers[:answered], strict=True))
             del self._orders[:answered], self._answers[:answered]
+        for k, (_order, answer) in enumerate(pairs):
+            if answer[0] == "error":  # the process's later plans may rest on this one: here
+                _log.warning("plans made here: the second process failed: %s", answer[1])
+                self._break()
+                self.close()
+                with self._changed:
+                    self._orders[:0] = [o for o, _answer in pairs[k:]]
+                break
+            made.append(self._outcome(answer))
+        with self._changed:
             broken = self._broken
-        made += [self._outcome(order, answer) for order, answer in pairs]
         if broken:  # the process is gone: what it did not answer is made here
             made += [self._make(order) for order in self._unanswered()]
         return made
@@ -179,18 +188,15 @@ class PlanMakingProcess(PlanMaker):
             self._answers.clear()
         return orders
 
-    def _outcome(self, order: PlanOrder, answer: tuple[str, Any]) -> Made:
-        """The process's answer to `order`, in this process's terms: the plan, its failed
-        check raised here, or (on any other fault) the plan made here instead."""
+    def _outcome(self, answer: tuple[str, Any]) -> Made:
+        """The process's answer in this process's terms: the plan, or its failed check
+        raised here."""
         kind, value = answer
-        if kind == "made":
-            plan, most = value
-            self.last_bound = plan.bound
-            return plan, most
         if kind == "failed":
             raise PlanVerificationError(value)
-        _log.warning("plan %d made here: the second process failed: %s", order.rank, value)
-        return self._make(order)
+        plan, most = value
+        self.last_bound = plan.bound
+        return plan, most
 
     def _start(self) -> subprocess.Popen[bytes] | None:
         """The process, or None when it cannot start (plans are then made here)."""
@@ -218,6 +224,8 @@ class PlanMakingProcess(PlanMaker):
         try:
             for answer in _answers_on(self.process.stdout):
                 with self._changed:
+                    if self._broken:  # its orders are made here now
+                        return
                     self._answers.append(answer)
                     self._changed.notify_all()
         finally:

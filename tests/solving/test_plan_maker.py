@@ -157,3 +157,20 @@ def test_a_plan_failing_its_check_in_the_process_is_an_error_here() -> None:
         maker.submit(broken)
         with pytest.raises(PlanVerificationError, match="failed independent verification"):
             maker.take_all()
+
+
+def test_a_fault_in_the_process_is_the_same_error_here_and_ends_its_work() -> None:
+    """An order the process cannot make (here: an option the scenario lacks) is made here,
+    raising what making it here raises; the process's later answers, which may rest on
+    that plan's bound, are not used."""
+    sc = canonical_order(_scenario(5))
+    first, *rest = _orders(sc)
+    unknown = replace(rest[0], options=(*rest[0].options, "NOT-AN-OPTION"))
+    with pytest.raises(KeyError):
+        _made_here(sc, [first, unknown])
+    with PlanMakingProcess(sc) as maker:
+        for order in (first, unknown, *rest[1:]):
+            maker.submit(order)
+        with pytest.raises(KeyError):
+            maker.take_all()
+        assert maker.process is not None and maker.process.poll() is not None  # ended
