@@ -22,7 +22,7 @@ from planner.checks.verify import PlanVerificationError
 from planner.model.common import canonical_order
 from planner.plan import Plan, ProgressEvent, ProgressStage
 from planner.scenario.data import Scenario
-from planner.solving.plan_maker import PlanMaker, PlanMakingProcess
+from planner.solving.plan_maker import ANSWER_WAIT_S, PlanMaker, PlanMakingProcess
 from planner.solving.plan_making import PlanOrder
 
 
@@ -174,3 +174,21 @@ def test_a_fault_in_the_process_is_the_same_error_here_and_ends_its_work() -> No
         with pytest.raises(KeyError):
             maker.take_all()
         assert maker.process is not None and maker.process.poll() is not None  # ended
+
+
+def test_plans_a_silent_process_holds_past_their_deadline_are_made_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A process that never answers (here: never sent anything) costs the run at most
+    `ANSWER_WAIT_S` past an order's deadline; the plans are then made here."""
+    sc = canonical_order(_scenario(5))
+    orders = [replace(o, deadline=time.monotonic()) for o in _orders(sc)]
+    monkeypatch.setattr(PlanMakingProcess, "_write", lambda self, payload: None)
+    with PlanMakingProcess(sc) as maker:
+        for order in orders:
+            maker.submit(order)
+        began = time.monotonic()
+        made = maker.take_all()
+        waited = time.monotonic() - began
+    assert [(_figures(plan), most) for plan, most in made] == _made_here(sc, orders)
+    assert waited < ANSWER_WAIT_S + 2.0
