@@ -43,8 +43,9 @@ from planner.solving.plan_making import PlanOrder, make_ordered
 
 #: Options from which a run of several plans on two cores or more has them made by a
 #: second process: starting it and handing it the scenario cost ~1 core-second at 50,000
-#: options, against 0.11-0.13 s saved per plan; at 10,000 options (0.35 s per later rank,
-#: bench/README.md §19) the saving is small against the noise.
+#: options, against 0.11-0.13 s saved per plan. Not measured at 10,000 options (L), whose
+#: later ranks take about 0.35 s each in all (`ranking.LATER_RANK_S`): the saving there
+#: would be small against the noise.
 PROCESS_OPTIONS = 20_000
 
 #: Nor below this time limit (seconds): the process needs 1.5-2 s of its own core to be
@@ -133,8 +134,7 @@ class PlanMakingProcess(PlanMaker):
             self._outbox.put(order)
 
     def ready(self) -> list[Made]:
-        made = self._made
-        self._made = []
+        made: list[Made] = []
         with self._changed:
             answered = 0 if self._broken else min(len(self._answers), len(self._orders))
             pairs = list(zip(self._orders[:answered], self._answers[:answered], strict=True))

@@ -57,7 +57,7 @@ class PlanOrder:
     """The least net spend the tie-break proved possible, in the scenario's units."""
     model_reach: float
     """The solution's weighted reach by the model's own objective (scenario's units): what
-    the ranking reads before the plan is made (`Ranking._start_plan`)."""
+    the ranking reads before the plan is made (`_Ranking._start_options`)."""
 
 
 def order_of(

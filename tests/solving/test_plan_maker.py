@@ -13,6 +13,7 @@ import itertools
 import math
 import time
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from scenario_builders import random_scenario
@@ -61,6 +62,7 @@ def test_a_run_with_its_plans_made_by_a_second_process_returns_the_same_plans(
 
     monkeypatch.setattr(ranking, "PROCESS_OPTIONS", 0)
     monkeypatch.setattr(PlanMakingProcess, "submit", counted)
+    answered = _answers_counted(monkeypatch)
     kept: list[int] = []
 
     def progress(event: ProgressEvent) -> None:
@@ -70,9 +72,25 @@ def test_a_run_with_its_plans_made_by_a_second_process_returns_the_same_plans(
     beside = ranking.rank_plans(sc, threads=2, progress=progress)
     assert len(here.plans) >= 2
     assert submitted[: len(here.plans)] == list(range(1, len(here.plans) + 1))
+    assert answered == submitted  # every plan made by the second process
     assert [_figures(p) for p in beside.plans] == [_figures(p) for p in here.plans]
     assert (beside.status, beside.message) == (here.status, here.message)
     assert sorted(kept) == kept and len(kept) == len(submitted)  # each reported once, in order
+
+
+def _answers_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ranks of the plans the second process itself answered (a plan made here after
+    a fault would be the same plan: only this tells the two apart)."""
+    answered: list[int] = []
+    outcome = PlanMakingProcess._outcome
+
+    def counted(self: PlanMakingProcess, answer: tuple[str, Any]) -> tuple[Plan, bool]:
+        made = outcome(self, answer)
+        answered.append(made[0].rank)
+        return made
+
+    monkeypatch.setattr(PlanMakingProcess, "_outcome", counted)
+    return answered
 
 
 def _orders(sc: Scenario) -> list[PlanOrder]:
@@ -105,14 +123,17 @@ def _made_here(sc: Scenario, orders: list[PlanOrder]) -> list[tuple[object, ...]
     return [(_figures(plan), most) for plan, most in maker.take_all()]
 
 
-def test_the_process_makes_the_plans_made_here_and_each_bounds_the_next() -> None:
+def test_the_process_makes_the_plans_made_here_and_each_bounds_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     sc = canonical_order(_scenario(5))
     orders = _orders(sc)
+    answered = _answers_counted(monkeypatch)
     with PlanMakingProcess(sc) as maker:
         for order in orders:
             maker.submit(order)
         made = [(_figures(plan), most) for plan, most in maker.take_all()]
-        assert maker.process is not None and maker.process.poll() is None  # it did the work
+    assert answered == [order.rank for order in orders]  # the process did the work
     assert made == _made_here(sc, orders)
     bounds = [figures[6] for figures, _most in made]
     assert all(b <= a or math.isclose(a, b) for a, b in itertools.pairwise(bounds))
